@@ -1,0 +1,1 @@
+"""Pure-Python core: no Qt, no database driver, no audio library."""

@@ -1,0 +1,45 @@
+"""Errors people can act on: each carries a stable code for tests and logs."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class ErrorCode(StrEnum):
+    INVALID_ROLE = "invalid_role"
+    EMPTY_CONTENT = "empty_content"
+    CONTENT_TOO_LONG = "content_too_long"
+    INVALID_ARGUMENT = "invalid_argument"
+    UNKNOWN_CONVERSATION = "unknown_conversation"
+    UNKNOWN_FACT = "unknown_fact"
+    DB_CORRUPT = "db_corrupt"
+    DB_UNREADABLE = "db_unreadable"
+    DB_NEWER_VERSION = "db_newer_version"
+    DB_READ_ONLY = "db_read_only"
+    DISK_FULL = "disk_full"
+    DB_UNAVAILABLE = "db_unavailable"
+    STORE_CLOSED = "store_closed"
+
+
+class AppError(Exception):
+    """Base of every error the product reports: a stable code and a message for people."""
+
+    def __init__(self, code: ErrorCode, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ValidationError(AppError):
+    """Input was refused; nothing was written."""
+
+
+class NotFoundError(AppError):
+    """The thing asked for does not exist."""
+
+
+class StorageError(AppError):
+    """The conversation store cannot do what was asked; what it had acknowledged is safe."""

@@ -1,0 +1,104 @@
+"""Plain data the store hands out: nothing above storage ever holds an ORM row or a session."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+
+class Role(StrEnum):
+    USER = "user"
+    ASSISTANT = "assistant"
+    SYSTEM = "system"
+
+
+# Longest message the store accepts, in characters. A spoken turn is a few hundred characters and a
+# language-model answer a few thousand; anything near this limit is a runaway paste or a bug.
+MAX_CONTENT_CHARS = 100_000
+MAX_TITLE_CHARS = 200
+MAX_FACT_CHARS = 2_000
+DEFAULT_USER = "local"
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    id: int
+    conversation_id: int
+    role: Role
+    content: str
+    created_at: datetime
+    tokens_input: int | None = None
+    tokens_output: int | None = None
+    timings: dict[str, float] | None = None
+    source: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Conversation:
+    id: int
+    title: str
+    created_at: datetime
+    updated_at: datetime
+    user_id: str = DEFAULT_USER
+    message_count: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationSummary:
+    """One row of the history list."""
+
+    conversation: Conversation
+    preview: str
+
+
+@dataclass(frozen=True, slots=True)
+class Fact:
+    id: int
+    text: str
+    created_at: datetime
+    user_id: str = DEFAULT_USER
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    message_id: int
+    conversation_id: int
+    conversation_title: str
+    role: Role
+    created_at: datetime
+    snippet: str
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
+class StoreStats:
+    conversations_in_memory: int
+    messages_in_memory: int
+    bytes_in_memory: int
+    conversations_in_db: int
+    messages_in_db: int
+    facts_in_db: int
+    cache_hits: int = 0
+    cache_misses: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class StoreHealth:
+    """Whether writes currently work; the UI shows `message` when they do not."""
+
+    writable: bool
+    code: str | None = None
+    message: str | None = None
+    notices: tuple[str, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    target: str | None
+    details: dict[str, Any] | None

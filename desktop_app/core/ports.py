@@ -1,0 +1,74 @@
+"""The interfaces the core depends on; adapters implement them, only app.py picks the concrete class."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any, Protocol
+
+from desktop_app.core.models import (
+    AuditEntry,
+    Conversation,
+    ConversationSummary,
+    Fact,
+    Message,
+    Role,
+    SearchHit,
+    StoreHealth,
+    StoreStats,
+)
+
+
+class ConversationStore(Protocol):
+    """Every conversation, fact and audit entry. Writes are committed when the call returns."""
+
+    def create_conversation(self, title: str | None = None) -> Conversation: ...
+
+    def add_message(
+        self,
+        conversation_id: int,
+        role: Role | str,
+        content: str,
+        *,
+        tokens_input: int | None = None,
+        tokens_output: int | None = None,
+        timings: Mapping[str, float] | None = None,
+        source: str | None = None,
+    ) -> Message: ...
+
+    def get_history(self, conversation_id: int, limit: int | None = None) -> list[Message]: ...
+
+    def get_conversation(self, conversation_id: int) -> Conversation: ...
+
+    def list_conversations(self, limit: int = 50, offset: int = 0) -> list[ConversationSummary]: ...
+
+    def messages_between(
+        self, start: datetime, end: datetime, role: Role | None = None, limit: int = 200
+    ) -> list[Message]: ...
+
+    def search(self, query: str, limit: int = 20) -> list[SearchHit]: ...
+
+    def rename_conversation(self, conversation_id: int, title: str) -> Conversation: ...
+
+    def delete_conversation(self, conversation_id: int) -> None: ...
+
+    def delete_all_conversations(self) -> int: ...
+
+    def add_fact(self, text: str) -> Fact: ...
+
+    def list_facts(self) -> list[Fact]: ...
+
+    def delete_fact(self, fact_id: int) -> None: ...
+
+    def record_audit(
+        self, action: str, target: str | None = None, details: Mapping[str, Any] | None = None,
+        actor: str = "user",
+    ) -> None: ...
+
+    def list_audit(self, limit: int = 100) -> Sequence[AuditEntry]: ...
+
+    def stats(self) -> StoreStats: ...
+
+    def health(self) -> StoreHealth: ...
+
+    def close(self) -> None: ...

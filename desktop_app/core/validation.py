@@ -1,0 +1,64 @@
+"""Input checks shared by every store: bad input is refused before anything is written."""
+
+from __future__ import annotations
+
+from desktop_app.core.errors import ErrorCode, ValidationError
+from desktop_app.core.models import MAX_CONTENT_CHARS, MAX_FACT_CHARS, MAX_TITLE_CHARS, Role
+
+
+def parse_role(role: str | Role) -> Role:
+    try:
+        return Role(role)
+    except ValueError:
+        allowed = ", ".join(r.value for r in Role)
+        raise ValidationError(
+            ErrorCode.INVALID_ROLE, f"Unknown message role {role!r}; expected one of: {allowed}."
+        ) from None
+
+
+def clean_content(content: str, *, limit: int = MAX_CONTENT_CHARS, what: str = "Message") -> str:
+    """Returns the content to store (unchanged) or raises: content must be text with something in it."""
+    if not isinstance(content, str):
+        raise ValidationError(ErrorCode.INVALID_ARGUMENT, f"{what} must be text, not {type(content).__name__}.")
+    if not content.strip():
+        raise ValidationError(ErrorCode.EMPTY_CONTENT, f"{what} is empty; nothing was saved.")
+    if len(content) > limit:
+        raise ValidationError(
+            ErrorCode.CONTENT_TOO_LONG,
+            f"{what} is {len(content):,} characters; the limit is {limit:,}. Nothing was saved.",
+        )
+    if "\x00" in content:
+        raise ValidationError(ErrorCode.INVALID_ARGUMENT, f"{what} contains a NUL character; nothing was saved.")
+    return content
+
+
+def clean_title(title: str) -> str:
+    return clean_content(title, limit=MAX_TITLE_CHARS, what="Title").strip()
+
+
+def clean_fact(text: str) -> str:
+    return clean_content(text, limit=MAX_FACT_CHARS, what="Fact").strip()
+
+
+def parse_id(value: object, what: str = "conversation") -> int:
+    """Ids arrive from the CLI and the API as text: accept positive integers only."""
+    if isinstance(value, bool):
+        raise ValidationError(ErrorCode.INVALID_ARGUMENT, f"Invalid {what} id {value!r}.")
+    if isinstance(value, int):
+        number = value
+    elif isinstance(value, str) and value.strip().isdigit():
+        number = int(value.strip())
+    else:
+        raise ValidationError(ErrorCode.INVALID_ARGUMENT, f"Invalid {what} id {value!r}: expected a positive number.")
+    if number <= 0:
+        raise ValidationError(ErrorCode.INVALID_ARGUMENT, f"Invalid {what} id {value!r}: expected a positive number.")
+    return number
+
+
+def title_from_text(text: str, limit: int = 60) -> str:
+    """A conversation's default title: the start of its first user message, cut at a word."""
+    words = " ".join(text.split())
+    if len(words) <= limit:
+        return words
+    cut = words[:limit].rsplit(" ", 1)[0] or words[:limit]
+    return cut + "…"

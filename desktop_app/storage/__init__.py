@@ -1,0 +1,1 @@
+"""Conversation storage: SQLAlchemy models, engine set-up, Alembic migrations and the cached store."""

@@ -1,0 +1,144 @@
+"""Opening the database at start-up: checks the file, sets a damaged one aside, migrates the schema."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+
+from desktop_app.core.errors import ErrorCode, StorageError
+from desktop_app.paths import touch_private_file
+from desktop_app.storage.engine import create_store_engine, is_sqlite, sqlite_url, translate_error
+from desktop_app.storage.migrate import ensure_schema
+
+log = logging.getLogger(__name__)
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+SIDE_FILES = ("-wal", "-shm", "-journal")
+# Marker left when a query met a damaged page at run time: the next start checks the whole file.
+NEEDS_CHECK_SUFFIX = ".needs-check"
+# Files up to this size get a full quick_check at every start (well under 100 ms); larger ones only when
+# the marker above asks for it, so a big history does not slow every start.
+QUICK_CHECK_MAX_BYTES = 64 * 1024 * 1024
+
+
+@dataclass
+class OpenedDatabase:
+    engine: Engine
+    url: str
+    schema_action: str
+    notices: list[str] = field(default_factory=list)
+    sqlite_path: Path | None = None
+    moved_aside: list[Path] = field(default_factory=list)
+
+
+def open_database(url: str) -> OpenedDatabase:
+    notices: list[str] = []
+    moved: list[Path] = []
+    path: Path | None = None
+    if is_sqlite(url):
+        database = make_url(url).database
+        if not database or database == ":memory:":
+            raise StorageError(ErrorCode.INVALID_ARGUMENT, "The conversation store needs a database file.")
+        path = Path(database)
+        problem = check_sqlite_file(path)
+        if problem is not None:
+            moved = move_aside(path)
+            notice = (
+                f"The conversation database was damaged ({problem}). It was kept as {moved[0]} and a new, "
+                "empty one was started. Nothing was deleted."
+            )
+            log.error(notice)
+            notices.append(notice)
+        if not path.exists():
+            touch_private_file(path)
+        url = sqlite_url(path)
+    location = str(path) if path else make_url(url).render_as_string(hide_password=True)
+    engine = create_store_engine(url)
+    try:
+        action = ensure_schema(engine, location)
+    except StorageError:
+        engine.dispose()
+        raise
+    except SQLAlchemyError as error:
+        engine.dispose()
+        raise translate_error(error, "open the conversation database") from error
+    if path is not None:
+        path.with_name(path.name + NEEDS_CHECK_SUFFIX).unlink(missing_ok=True)
+    return OpenedDatabase(engine, url, action, notices, path, moved)
+
+
+def check_sqlite_file(path: Path) -> str | None:
+    """None when the file is absent, empty or sound; otherwise what is wrong with it.
+
+    A file that cannot be read at all (a folder in its place, no permission) raises: it is not damaged,
+    and setting it aside would hide a problem the user can fix.
+    """
+    if not path.exists():
+        return None
+    if path.is_dir() or not os.access(path, os.R_OK):
+        raise StorageError(
+            ErrorCode.DB_UNREADABLE,
+            f"The conversation database {path} cannot be read ("
+            + ("it is a folder" if path.is_dir() else "permission denied")
+            + "). Fix or move it, or start with --data-dir to use another folder.",
+        )
+    try:
+        with path.open("rb") as handle:
+            header = handle.read(len(SQLITE_HEADER))
+    except OSError as error:
+        raise StorageError(
+            ErrorCode.DB_UNREADABLE, f"The conversation database {path} cannot be read: {error.strerror}."
+        ) from error
+    if not header:
+        return None
+    if header != SQLITE_HEADER:
+        return "it is not an SQLite database"
+    marker = path.with_name(path.name + NEEDS_CHECK_SUFFIX)
+    full_check = marker.exists() or path.stat().st_size <= QUICK_CHECK_MAX_BYTES
+    try:
+        connection = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)
+        try:
+            connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            if full_check:
+                rows = connection.execute("PRAGMA quick_check").fetchall()
+                if rows != [("ok",)]:
+                    return f"integrity check: {rows[0][0]}"
+        finally:
+            connection.close()
+    except sqlite3.DatabaseError as error:
+        return str(error)
+    return None
+
+
+def move_aside(path: Path) -> list[Path]:
+    """Renames the database and its side files with one timestamped name; returns the new paths, main first."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    base = f"{path.name}.corrupt-{stamp}"
+    n = 1
+    while any(path.with_name(base + suffix).exists() for suffix in ("", *SIDE_FILES)):
+        base = f"{path.name}.corrupt-{stamp}-{n}"
+        n += 1
+    moved: list[Path] = []
+    for suffix in ("", *SIDE_FILES):
+        source = path.with_name(path.name + suffix)
+        if source.exists():
+            target = path.with_name(base + suffix)
+            source.rename(target)
+            moved.append(target)
+    return moved
+
+
+def mark_needs_check(path: Path | None) -> None:
+    if path is not None:
+        try:
+            path.with_name(path.name + NEEDS_CHECK_SUFFIX).touch()
+        except OSError:
+            log.warning("could not leave the integrity-check marker beside %s", path)

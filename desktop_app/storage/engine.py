@@ -1,0 +1,101 @@
+"""Engines with the pragmas every SQLite connection needs, and database errors turned into ones people can act on."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+
+from desktop_app.core.errors import ErrorCode, StorageError
+
+BUSY_TIMEOUT_MS = 10_000
+# A connection flagged with this in its info dict opens its transactions with BEGIN IMMEDIATE, taking the
+# write lock up front, so a second process writing at the same time waits instead of failing.
+WRITER_FLAG = "voice_assistant_writer"
+
+
+def sqlite_url(path: Path) -> str:
+    return f"sqlite:///{path}"
+
+
+def is_sqlite(url: str) -> bool:
+    return make_url(url).get_backend_name() == "sqlite"
+
+
+def create_store_engine(url: str, **kwargs: Any) -> Engine:
+    if not is_sqlite(url):
+        return create_engine(url, pool_pre_ping=True, **kwargs)
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000}, **kwargs)
+    event.listen(engine, "connect", _sqlite_on_connect)
+    event.listen(engine, "begin", _sqlite_on_begin)
+    return engine
+
+
+def _sqlite_on_connect(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
+    # Take transaction control away from the driver's legacy mode; "begin" below issues BEGIN itself.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        # Deleted conversations are zeroed inside their pages, not left readable in free space.
+        cursor.execute("PRAGMA secure_delete=FAST")
+    finally:
+        cursor.close()
+
+
+def _sqlite_on_begin(connection: Connection) -> None:
+    immediate = connection.info.get(WRITER_FLAG, False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+SQLITE_FULL = 13
+SQLITE_READONLY = 8
+SQLITE_IOERR = 10
+SQLITE_CORRUPT = 11
+SQLITE_CANTOPEN = 14
+SQLITE_NOTADB = 26
+SQLITE_BUSY = 5
+SQLITE_PERM = 3
+
+
+def _sqlite_primary_code(error: BaseException) -> int | None:
+    code = getattr(error, "sqlite_errorcode", None)
+    return None if code is None else int(code) & 0xFF
+
+
+def translate_error(error: BaseException, doing: str) -> StorageError:
+    """Maps a driver error to a stable code and a sentence that says what happened and what to do."""
+    original = error.orig if isinstance(error, DBAPIError) else error
+    code = _sqlite_primary_code(original)
+    text = str(original).lower()
+    if code == SQLITE_FULL or "disk is full" in text or type(original).__name__ == "DiskFull":
+        return StorageError(
+            ErrorCode.DISK_FULL,
+            f"Could not {doing}: the disk is full. Free some space; everything saved before this is safe.",
+        )
+    if code in (SQLITE_READONLY, SQLITE_PERM) or "readonly" in text or "read-only" in text:
+        return StorageError(
+            ErrorCode.DB_READ_ONLY,
+            f"Could not {doing}: the conversation database is read-only. "
+            "Check the folder's permissions or free the disk; everything saved before this is safe.",
+        )
+    if code in (SQLITE_CORRUPT, SQLITE_NOTADB):
+        return StorageError(
+            ErrorCode.DB_CORRUPT,
+            f"Could not {doing}: the conversation database is damaged. Restart the app to set it aside "
+            "and start a new one.",
+        )
+    if code in (SQLITE_IOERR, SQLITE_CANTOPEN):
+        return StorageError(
+            ErrorCode.DB_UNAVAILABLE, f"Could not {doing}: the conversation database could not be read or written."
+        )
+    if isinstance(error, SQLAlchemyError | sqlite3.Error) or type(original).__module__.startswith("psycopg"):
+        return StorageError(ErrorCode.DB_UNAVAILABLE, f"Could not {doing}: {original}")
+    raise error

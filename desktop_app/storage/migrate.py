@@ -1,0 +1,86 @@
+"""Brings a database to the current schema at start-up: new ones are created and stamped, old ones upgraded,
+and one written by a newer version of the app is refused and left as it is."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, inspect
+
+from desktop_app.core.errors import ErrorCode, StorageError
+from desktop_app.storage import fulltext
+from desktop_app.storage.engine import WRITER_FLAG
+
+MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+VERSION_TABLE = "alembic_version"
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.attributes["connection"] = connection
+    return config
+
+
+def script_directory() -> ScriptDirectory:
+    return ScriptDirectory.from_config(alembic_config())
+
+
+def head_revision() -> str:
+    head = script_directory().get_current_head()
+    assert head is not None, "the migrations directory has no revisions"
+    return head
+
+
+def include_name(name: str | None, type_: str, _parent: Any) -> bool:
+    """The schema comparison looks at the models' tables only, not the search index's own objects."""
+    return not (name and (name in fulltext.SEARCH_OBJECT_NAMES or name.startswith("sqlite_")))
+
+
+def current_revision(connection: Connection) -> str | None:
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+def ensure_schema(engine: Engine, location: str) -> str:
+    """Returns the action taken: "created", "upgraded" or "current". `location` names the database for messages."""
+    with engine.connect() as connection:
+        connection.info[WRITER_FLAG] = True  # hold the write lock: two processes starting at once take turns
+        try:
+            with connection.begin():
+                return _ensure_schema_locked(connection, location)
+        finally:
+            connection.info.pop(WRITER_FLAG, None)
+
+
+def _ensure_schema_locked(connection: Connection, location: str) -> str:
+    from desktop_app.storage.schema import Base  # the models import fulltext; keep this module light
+
+    scripts = script_directory()
+    current = current_revision(connection)
+    if current is None:
+        existing = [t for t in inspect(connection).get_table_names() if include_name(t, "table", None)]
+        if existing:
+            raise StorageError(
+                ErrorCode.DB_UNREADABLE,
+                f"{location} is not a conversation database of this app (it has tables "
+                f"{', '.join(sorted(existing)[:5])}). It was left as it is; choose another data folder.",
+            )
+        Base.metadata.create_all(connection)
+        MigrationContext.configure(connection).stamp(scripts, "head")
+        return "created"
+    known = {revision.revision for revision in scripts.walk_revisions()}
+    if current not in known:
+        raise StorageError(
+            ErrorCode.DB_NEWER_VERSION,
+            f"The conversation database {location} was written by a newer version of this app "
+            f"(schema {current}). Update the app to open it. The file was not changed.",
+        )
+    if current == scripts.get_current_head():
+        return "current"
+    command.upgrade(alembic_config(connection), "head")
+    return "upgraded"

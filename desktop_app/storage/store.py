@@ -1,0 +1,529 @@
+"""The conversation store: SQL persistence with one writer thread and a bounded cache in front.
+
+Reads come from the cache when it can answer in full, otherwise from the database on a reader connection
+(WAL lets readers run beside the writer). Writes go through the single writer and are committed when the
+call returns; the cache is updated after the commit, in commit order.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection, Row, delete, func, insert, select, text, update
+from sqlalchemy.exc import SQLAlchemyError
+
+from desktop_app.core.errors import AppError, ErrorCode, NotFoundError, StorageError, ValidationError
+from desktop_app.core.history_cache import CacheLimits, HistoryCache
+from desktop_app.core.models import (
+    DEFAULT_USER,
+    AuditEntry,
+    Conversation,
+    ConversationSummary,
+    Fact,
+    Message,
+    Role,
+    SearchHit,
+    StoreHealth,
+    StoreStats,
+)
+from desktop_app.core.validation import clean_content, clean_fact, clean_title, parse_id, parse_role, title_from_text
+from desktop_app.storage import fulltext
+from desktop_app.storage.database import OpenedDatabase, mark_needs_check, open_database
+from desktop_app.storage.engine import translate_error
+from desktop_app.storage.schema import audit_log, conversations, facts, messages, utcnow
+from desktop_app.storage.writer import SingleWriter
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+PREVIEW_CHARS = 160
+MAX_PAGE = 1000
+
+_MESSAGE_COLUMNS = (
+    messages.c.id,
+    messages.c.conversation_id,
+    messages.c.role,
+    messages.c.content,
+    messages.c.created_at,
+    messages.c.tokens_input,
+    messages.c.tokens_output,
+    messages.c.timings,
+    messages.c.source,
+)
+
+
+def _message(row: Row[Any]) -> Message:
+    return Message(
+        id=row.id,
+        conversation_id=row.conversation_id,
+        role=Role(row.role),
+        content=row.content,
+        created_at=row.created_at,
+        tokens_input=row.tokens_input,
+        tokens_output=row.tokens_output,
+        timings=row.timings,
+        source=row.source,
+    )
+
+
+def _conversation(row: Row[Any]) -> Conversation:
+    return Conversation(
+        id=row.id,
+        title=row.title,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        user_id=row.user_id,
+        message_count=row.message_count,
+    )
+
+
+def _check_count(value: int | None, what: str) -> int | None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+        raise ValidationError(ErrorCode.INVALID_ARGUMENT, f"{what} must be a whole number of at least 0.")
+    return value
+
+
+def _check_timings(timings: Mapping[str, float] | None) -> dict[str, float] | None:
+    if timings is None:
+        return None
+    checked: dict[str, float] = {}
+    for key, value in timings.items():
+        if not isinstance(key, str) or isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValidationError(ErrorCode.INVALID_ARGUMENT, "Timings must map stage names to numbers.")
+        checked[key] = float(value)
+    return checked
+
+
+def _check_limit(limit: int | None, what: str = "limit") -> None:
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
+        raise ValidationError(ErrorCode.INVALID_ARGUMENT, f"The {what} must be a whole number of at least 0.")
+
+
+class SqlConversationStore:
+    """Implements core.ports.ConversationStore on SQLite (default) or PostgreSQL."""
+
+    def __init__(
+        self, opened: OpenedDatabase, cache_limits: CacheLimits | None = None, user_id: str = DEFAULT_USER
+    ) -> None:
+        self._db = opened
+        self._engine = opened.engine
+        self._user = user_id
+        self._cache = HistoryCache(cache_limits)
+        self._writer = SingleWriter(self._engine)
+        self._health_lock = threading.Lock()
+        self._failure: StorageError | None = None
+        self._is_sqlite = self._engine.dialect.name == "sqlite"
+        for moved in opened.moved_aside[:1]:
+            self.record_audit("database_moved_aside", str(moved), {"reason": "damaged"}, actor="system")
+
+    @classmethod
+    def open(cls, url: str, cache_limits: CacheLimits | None = None) -> SqlConversationStore:
+        return cls(open_database(url), cache_limits)
+
+    @property
+    def url(self) -> str:
+        return self._db.url
+
+    @property
+    def notices(self) -> tuple[str, ...]:
+        return tuple(self._db.notices)
+
+    # -- writes ---------------------------------------------------------------------------------------
+
+    def create_conversation(self, title: str | None = None) -> Conversation:
+        clean = clean_title(title) if title is not None else ""
+        now = utcnow()
+
+        def job(connection: Connection) -> Conversation:
+            new_id = connection.execute(
+                insert(conversations).values(
+                    user_id=self._user, title=clean, created_at=now, updated_at=now, message_count=0
+                )
+            ).inserted_primary_key[0]
+            return Conversation(new_id, clean, now, now, self._user, 0)
+
+        return self._write(job, "start a conversation", lambda c: self._cache.start_conversation(c.id))
+
+    def add_message(
+        self,
+        conversation_id: int,
+        role: Role | str,
+        content: str,
+        *,
+        tokens_input: int | None = None,
+        tokens_output: int | None = None,
+        timings: Mapping[str, float] | None = None,
+        source: str | None = None,
+    ) -> Message:
+        cid = parse_id(conversation_id)
+        checked_role = parse_role(role)
+        body = clean_content(content)
+        _check_count(tokens_input, "tokens_input")
+        _check_count(tokens_output, "tokens_output")
+        checked_timings = _check_timings(timings)
+        if source is not None and len(source) > 120:
+            raise ValidationError(ErrorCode.INVALID_ARGUMENT, "The reply source name is too long (120 at most).")
+        default_title = title_from_text(body) if checked_role is Role.USER else ""
+
+        def job(connection: Connection) -> Message:
+            now = utcnow()
+            values: dict[str, Any] = {"updated_at": now, "message_count": conversations.c.message_count + 1}
+            if default_title:
+                values["title"] = func.coalesce(func.nullif(conversations.c.title, ""), default_title)
+            touched = connection.execute(
+                update(conversations)
+                .where(conversations.c.id == cid, conversations.c.user_id == self._user)
+                .values(**values)
+            ).rowcount
+            if touched != 1:
+                raise NotFoundError(ErrorCode.UNKNOWN_CONVERSATION, f"There is no conversation {cid}.")
+            new_id = connection.execute(
+                insert(messages).values(
+                    conversation_id=cid,
+                    role=checked_role.value,
+                    content=body,
+                    created_at=now,
+                    tokens_input=tokens_input,
+                    tokens_output=tokens_output,
+                    timings=checked_timings,
+                    source=source,
+                )
+            ).inserted_primary_key[0]
+            return Message(new_id, cid, checked_role, body, now, tokens_input, tokens_output, checked_timings, source)
+
+        return self._write(job, "save the message", self._cache.append)
+
+    def rename_conversation(self, conversation_id: int, title: str) -> Conversation:
+        cid = parse_id(conversation_id)
+        clean = clean_title(title)
+
+        def job(connection: Connection) -> Conversation:
+            row = connection.execute(
+                update(conversations)
+                .where(conversations.c.id == cid, conversations.c.user_id == self._user)
+                .values(title=clean)
+                .returning(*conversations.c)
+            ).first()
+            if row is None:
+                raise NotFoundError(ErrorCode.UNKNOWN_CONVERSATION, f"There is no conversation {cid}.")
+            return _conversation(row)
+
+        return self._write(job, "rename the conversation")
+
+    def delete_conversation(self, conversation_id: int) -> None:
+        cid = parse_id(conversation_id)
+
+        def job(connection: Connection) -> None:
+            deleted = connection.execute(
+                delete(conversations).where(conversations.c.id == cid, conversations.c.user_id == self._user)
+            ).rowcount
+            if deleted != 1:
+                raise NotFoundError(ErrorCode.UNKNOWN_CONVERSATION, f"There is no conversation {cid}.")
+            self._audit(connection, "user", "conversation_deleted", str(cid), None)
+
+        self._write(job, "delete the conversation", lambda _: self._cache.invalidate(cid))
+
+    def delete_all_conversations(self) -> int:
+        def job(connection: Connection) -> int:
+            count = connection.execute(
+                delete(conversations).where(conversations.c.user_id == self._user)
+            ).rowcount
+            self._audit(connection, "user", "all_conversations_deleted", None, {"count": count})
+            return int(count)
+
+        count = self._write(job, "delete the conversations", lambda _: self._cache.clear())
+        self._checkpoint()
+        return count
+
+    def add_fact(self, text_: str, source_message_id: int | None = None) -> Fact:
+        body = clean_fact(text_)
+
+        def job(connection: Connection) -> Fact:
+            now = utcnow()
+            new_id = connection.execute(
+                insert(facts).values(
+                    user_id=self._user, text=body, created_at=now, source_message_id=source_message_id
+                )
+            ).inserted_primary_key[0]
+            return Fact(new_id, body, now, self._user)
+
+        return self._write(job, "remember that")
+
+    def delete_fact(self, fact_id: int) -> None:
+        fid = parse_id(fact_id, "fact")
+
+        def job(connection: Connection) -> None:
+            deleted = connection.execute(
+                delete(facts).where(facts.c.id == fid, facts.c.user_id == self._user)
+            ).rowcount
+            if deleted != 1:
+                raise NotFoundError(ErrorCode.UNKNOWN_FACT, f"There is no remembered fact {fid}.")
+
+        self._write(job, "forget that")
+
+    def record_audit(
+        self,
+        action: str,
+        target: str | None = None,
+        details: Mapping[str, Any] | None = None,
+        actor: str = "user",
+    ) -> None:
+        self._write(
+            lambda connection: self._audit(connection, actor, action, target, dict(details) if details else None),
+            "write the audit log",
+        )
+
+    # -- reads ----------------------------------------------------------------------------------------
+
+    def get_history(self, conversation_id: int, limit: int | None = None) -> list[Message]:
+        """The conversation's last `limit` messages (all when None), oldest first."""
+        cid = parse_id(conversation_id)
+        _check_limit(limit)
+        if limit == 0:
+            self.get_conversation(cid)
+            return []
+        cached = self._cache.get(cid, limit)
+        if cached is not None:
+            return cached
+        generation = self._cache.generation(cid)
+        cap = self._cache.limits.max_messages_per_conversation
+        fetch = None if limit is None else max(limit, cap)
+
+        def query(connection: Connection) -> list[Message]:
+            self._require_conversation(connection, cid)
+            statement = (
+                select(*_MESSAGE_COLUMNS).where(messages.c.conversation_id == cid).order_by(messages.c.id.desc())
+            )
+            if fetch is not None:
+                statement = statement.limit(fetch)
+            return [_message(row) for row in reversed(connection.execute(statement).all())]
+
+        loaded = self._read(query, "read the conversation")
+        complete = fetch is None or len(loaded) < fetch
+        self._cache.fill(cid, loaded[-cap:], complete and len(loaded) <= cap, generation)
+        return loaded if limit is None else loaded[-limit:]
+
+    def get_conversation(self, conversation_id: int) -> Conversation:
+        cid = parse_id(conversation_id)
+
+        def query(connection: Connection) -> Conversation:
+            return _conversation(self._require_conversation(connection, cid))
+
+        return self._read(query, "read the conversation")
+
+    def list_conversations(self, limit: int = 50, offset: int = 0) -> list[ConversationSummary]:
+        """Newest first, each with the start of its latest message."""
+        _check_limit(limit)
+        _check_limit(offset, "offset")
+        latest = (
+            select(func.substr(messages.c.content, 1, PREVIEW_CHARS))
+            .where(messages.c.conversation_id == conversations.c.id)
+            .order_by(messages.c.id.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+        statement = (
+            select(*conversations.c, latest.label("preview"))
+            .where(conversations.c.user_id == self._user)
+            .order_by(conversations.c.updated_at.desc(), conversations.c.id.desc())
+            .limit(min(limit, MAX_PAGE))
+            .offset(offset)
+        )
+
+        def query(connection: Connection) -> list[ConversationSummary]:
+            return [
+                ConversationSummary(_conversation(row), " ".join((row.preview or "").split()))
+                for row in connection.execute(statement)
+            ]
+
+        return self._read(query, "list the conversations")
+
+    def messages_between(
+        self, start: datetime, end: datetime, role: Role | None = None, limit: int = 200
+    ) -> list[Message]:
+        _check_limit(limit)
+        statement = (
+            select(*_MESSAGE_COLUMNS)
+            .join(conversations, conversations.c.id == messages.c.conversation_id)
+            .where(
+                conversations.c.user_id == self._user,
+                messages.c.created_at >= start,
+                messages.c.created_at < end,
+            )
+            .order_by(messages.c.id)
+            .limit(min(limit, MAX_PAGE))
+        )
+        if role is not None:
+            statement = statement.where(messages.c.role == parse_role(role).value)
+        return self._read(lambda c: [_message(r) for r in c.execute(statement)], "read the conversations")
+
+    def search(self, query: str, limit: int = 20) -> list[SearchHit]:
+        """Ranked full-text matches, best first, each with the matching passage marked [like this]."""
+        _check_limit(limit)
+        if not isinstance(query, str):
+            raise ValidationError(ErrorCode.INVALID_ARGUMENT, "The search must be text.")
+        page = min(limit, MAX_PAGE)
+        if self._is_sqlite:
+            statement = text(
+                f"SELECT m.id, m.conversation_id, c.title, m.role, m.created_at AS created_at, "
+                f"snippet({fulltext.FTS_TABLE}, 0, '[', ']', '…', 12) AS snippet, "
+                f"-bm25({fulltext.FTS_TABLE}) AS score "
+                f"FROM {fulltext.FTS_TABLE} JOIN messages m ON m.id = {fulltext.FTS_TABLE}.rowid "
+                f"JOIN conversations c ON c.id = m.conversation_id "
+                f"WHERE {fulltext.FTS_TABLE} MATCH :q AND c.user_id = :user "
+                f"ORDER BY bm25({fulltext.FTS_TABLE}), m.id DESC LIMIT :limit"
+            ).columns(created_at=messages.c.created_at.type)
+            params = {"q": fulltext.sqlite_match_expression(query), "user": self._user, "limit": page}
+        else:
+            statement = text(
+                "SELECT m.id, m.conversation_id, c.title, m.role, m.created_at AS created_at, "
+                "ts_headline('english', m.content, q, "
+                "'StartSel=[, StopSel=], MaxWords=18, MinWords=6, MaxFragments=1, FragmentDelimiter=…') "
+                "AS snippet, ts_rank_cd(to_tsvector('english', m.content), q) AS score "
+                "FROM messages m JOIN conversations c ON c.id = m.conversation_id, "
+                "to_tsquery('english', :q) q "
+                "WHERE to_tsvector('english', m.content) @@ q AND c.user_id = :user "
+                "ORDER BY score DESC, m.id DESC LIMIT :limit"
+            ).columns(created_at=messages.c.created_at.type)
+            params = {"q": fulltext.postgres_tsquery_text(query), "user": self._user, "limit": page}
+
+        def run(connection: Connection) -> list[SearchHit]:
+            return [
+                SearchHit(
+                    message_id=row.id,
+                    conversation_id=row.conversation_id,
+                    conversation_title=row.title,
+                    role=Role(row.role),
+                    created_at=row.created_at,
+                    snippet=row.snippet,
+                    score=float(row.score),
+                )
+                for row in connection.execute(statement, params)
+            ]
+
+        return self._read(run, "search the conversations")
+
+    def list_facts(self) -> list[Fact]:
+        statement = select(facts).where(facts.c.user_id == self._user).order_by(facts.c.id)
+        return self._read(
+            lambda c: [Fact(r.id, r.text, r.created_at, r.user_id) for r in c.execute(statement)],
+            "read the remembered facts",
+        )
+
+    def list_audit(self, limit: int = 100) -> list[AuditEntry]:
+        _check_limit(limit)
+        statement = select(audit_log).order_by(audit_log.c.id.desc()).limit(min(limit, MAX_PAGE))
+        return self._read(
+            lambda c: [AuditEntry(r.id, r.at, r.actor, r.action, r.target, r.details) for r in c.execute(statement)],
+            "read the audit log",
+        )
+
+    def stats(self) -> StoreStats:
+        in_memory, messages_in_memory, memory_bytes = self._cache.counts()
+
+        def query(connection: Connection) -> tuple[int, int, int]:
+            conversation_count = connection.scalar(
+                select(func.count()).select_from(conversations).where(conversations.c.user_id == self._user)
+            )
+            message_count = connection.scalar(
+                select(func.count())
+                .select_from(messages.join(conversations))
+                .where(conversations.c.user_id == self._user)
+            )
+            fact_count = connection.scalar(
+                select(func.count()).select_from(facts).where(facts.c.user_id == self._user)
+            )
+            return int(conversation_count or 0), int(message_count or 0), int(fact_count or 0)
+
+        db_conversations, db_messages, db_facts = self._read(query, "count the conversations")
+        return StoreStats(
+            conversations_in_memory=in_memory,
+            messages_in_memory=messages_in_memory,
+            bytes_in_memory=memory_bytes,
+            conversations_in_db=db_conversations,
+            messages_in_db=db_messages,
+            facts_in_db=db_facts,
+            cache_hits=self._cache.hits,
+            cache_misses=self._cache.misses,
+        )
+
+    def health(self) -> StoreHealth:
+        with self._health_lock:
+            failure = self._failure
+        if failure is None:
+            return StoreHealth(True, notices=self.notices)
+        return StoreHealth(False, failure.code.value, failure.message, self.notices)
+
+    def close(self) -> None:
+        self._writer.close()
+        if self._is_sqlite:
+            try:
+                with self._engine.connect() as connection:
+                    connection.exec_driver_sql("PRAGMA optimize")
+            except SQLAlchemyError:
+                log.debug("PRAGMA optimize skipped", exc_info=True)
+        self._engine.dispose()
+
+    # -- plumbing -------------------------------------------------------------------------------------
+
+    def _require_conversation(self, connection: Connection, cid: int) -> Row[Any]:
+        row = connection.execute(
+            select(conversations).where(conversations.c.id == cid, conversations.c.user_id == self._user)
+        ).first()
+        if row is None:
+            raise NotFoundError(ErrorCode.UNKNOWN_CONVERSATION, f"There is no conversation {cid}.")
+        return row
+
+    def _audit(
+        self, connection: Connection, actor: str, action: str, target: str | None, details: dict[str, Any] | None
+    ) -> None:
+        connection.execute(
+            insert(audit_log).values(at=utcnow(), actor=actor, action=action, target=target, details=details)
+        )
+
+    def _write(
+        self, job: Callable[[Connection], T], doing: str, after_commit: Callable[[T], None] | None = None
+    ) -> T:
+        try:
+            result = self._writer.run(job, after_commit)
+        except AppError:
+            raise
+        except (SQLAlchemyError, OSError) as error:
+            failure = self._failed(error, doing)
+            raise failure from error
+        with self._health_lock:
+            self._failure = None
+        return result
+
+    def _read(self, query: Callable[[Connection], T], doing: str) -> T:
+        try:
+            with self._engine.connect() as connection:
+                return query(connection)
+        except AppError:
+            raise
+        except SQLAlchemyError as error:
+            raise self._failed(error, doing) from error
+
+    def _failed(self, error: BaseException, doing: str) -> StorageError:
+        failure = translate_error(error, doing)
+        log.error("%s (%s)", failure.message, error)
+        if failure.code is ErrorCode.DB_CORRUPT:
+            mark_needs_check(self._db.sqlite_path)
+        if failure.code in (ErrorCode.DISK_FULL, ErrorCode.DB_READ_ONLY, ErrorCode.DB_CORRUPT, ErrorCode.DB_UNAVAILABLE):
+            with self._health_lock:
+                self._failure = failure
+        return failure
+
+    def _checkpoint(self) -> None:
+        """Folds the write-ahead log into the database so deleted text does not linger in it."""
+        if not self._is_sqlite:
+            return
+        try:
+            with self._engine.connect() as connection:
+                connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        except SQLAlchemyError:
+            log.warning("checkpoint after delete failed", exc_info=True)
