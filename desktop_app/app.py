@@ -1,0 +1,63 @@
+"""The composition root: the one place that knows concrete classes. Builds services in order, shuts them
+down in reverse."""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import os
+from dataclasses import dataclass
+
+from desktop_app.core.history_cache import CacheLimits
+from desktop_app.paths import DATABASE_URL_ENV, AppPaths
+from desktop_app.storage.engine import sqlite_url
+from desktop_app.storage.store import SqlConversationStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class AppOptions:
+    data_dir: str | None = None
+    database_url: str | None = None
+
+
+def resolve_paths(options: AppOptions) -> AppPaths:
+    return AppPaths.resolve(options.data_dir).ensure()
+
+
+def database_url(options: AppOptions, paths: AppPaths) -> str:
+    """--database-url, then VOICE_ASSISTANT_DATABASE_URL, then the per-user SQLite file."""
+    return options.database_url or os.environ.get(DATABASE_URL_ENV) or sqlite_url(paths.database_file)
+
+
+def open_store(options: AppOptions, paths: AppPaths | None = None) -> SqlConversationStore:
+    paths = paths or resolve_paths(options)
+    return SqlConversationStore.open(database_url(options, paths), CacheLimits())
+
+
+def configure_logging(paths: AppPaths, verbose: bool = False) -> None:
+    """Logs go to a rotating file in the log directory; warnings also to stderr."""
+    root = logging.getLogger()
+    if any(getattr(h, "_voice_assistant", False) for h in root.handlers):
+        return
+    file_handler = logging.handlers.RotatingFileHandler(
+        paths.log_dir / "voice-assistant.log", maxBytes=2_000_000, backupCount=3, encoding="utf-8"
+    )
+    file_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(threadName)s %(name)s: %(message)s"))
+    file_handler._voice_assistant = True  # type: ignore[attr-defined]
+    root.addHandler(file_handler)
+    root.setLevel(logging.DEBUG if verbose else logging.INFO)
+
+
+def run_gui(options: AppOptions) -> int:
+    """Starts the desktop window; returns the process exit code."""
+    paths = resolve_paths(options)
+    configure_logging(paths)
+    store = open_store(options, paths)
+    try:
+        from desktop_app.ui.main_window import run_main_window
+
+        return run_main_window(store)
+    finally:
+        store.close()
