@@ -36,6 +36,26 @@ class Message:
 
 
 @dataclass(frozen=True, slots=True)
+class NewMessage:
+    """A message to import, with its original time when it has one."""
+
+    role: Role | str
+    content: str
+    created_at: datetime | None = None
+    tokens_input: int | None = None
+    tokens_output: int | None = None
+    timings: dict[str, float] | None = None
+    source: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NewConversation:
+    title: str
+    messages: tuple[NewMessage, ...]
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Conversation:
     id: int
     title: str

@@ -61,7 +61,10 @@ class ConversationStore(Protocol):
     def delete_fact(self, fact_id: int) -> None: ...
 
     def record_audit(
-        self, action: str, target: str | None = None, details: Mapping[str, Any] | None = None,
+        self,
+        action: str,
+        target: str | None = None,
+        details: Mapping[str, Any] | None = None,
         actor: str = "user",
     ) -> None: ...
 

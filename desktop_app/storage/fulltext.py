@@ -31,9 +31,7 @@ SQLITE_DROP = (
 )
 
 PG_INDEX = "ix_messages_content_tsv"
-POSTGRES_DDL = (
-    f"CREATE INDEX {PG_INDEX} ON messages USING gin (to_tsvector('english', content))",
-)
+POSTGRES_DDL = (f"CREATE INDEX {PG_INDEX} ON messages USING gin (to_tsvector('english', content))",)
 POSTGRES_DROP = (f"DROP INDEX IF EXISTS {PG_INDEX}",)
 
 # Objects that belong to search, not to the models; the schema comparison leaves them out.
@@ -79,4 +77,4 @@ def sqlite_match_expression(query: str) -> str:
 
 def postgres_tsquery_text(query: str) -> str:
     words = query_words(query)
-    return " & ".join(words[:-1] + [f"{words[-1]}:*"])
+    return " & ".join([*words[:-1], f"{words[-1]}:*"])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     JSON,
@@ -16,6 +16,7 @@ from sqlalchemy import (
     LargeBinary,
     MetaData,
     String,
+    Table,
     Text,
     event,
 )
@@ -84,7 +85,7 @@ class MessageRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     tokens_input: Mapped[int | None] = mapped_column(Integer)
     tokens_output: Mapped[int | None] = mapped_column(Integer)
-    timings: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    timings: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
     source: Mapped[str | None] = mapped_column(String(120))
 
     __table_args__ = (
@@ -135,7 +136,7 @@ class AuditRow(Base):
     actor: Mapped[str] = mapped_column(String(64))
     action: Mapped[str] = mapped_column(String(64))
     target: Mapped[str | None] = mapped_column(String(200))
-    details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
 
     __table_args__ = (Index("ix_audit_log_at", "at"),)
 
@@ -158,12 +159,12 @@ class CacheEntryRow(Base):
     )
 
 
-conversations = ConversationRow.__table__
-messages = MessageRow.__table__
-facts = FactRow.__table__
-api_keys = ApiKeyRow.__table__
-audit_log = AuditRow.__table__
-cache_entries = CacheEntryRow.__table__
+conversations = cast(Table, ConversationRow.__table__)
+messages = cast(Table, MessageRow.__table__)
+facts = cast(Table, FactRow.__table__)
+api_keys = cast(Table, ApiKeyRow.__table__)
+audit_log = cast(Table, AuditRow.__table__)
+cache_entries = cast(Table, CacheEntryRow.__table__)
 
 # A brand-new database is made with create_all; the full-text index is not a table SQLAlchemy knows,
 # so it is created right after the messages table, from the same statements the migration runs.

@@ -9,11 +9,24 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Row, delete, func, insert, select, text, update
+from sqlalchemy import (
+    Connection,
+    Dialect,
+    bindparam,
+    delete,
+    func,
+    insert,
+    literal_column,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.exc import SQLAlchemyError
 
 from desktop_app.core.errors import AppError, ErrorCode, NotFoundError, StorageError, ValidationError
@@ -25,15 +38,25 @@ from desktop_app.core.models import (
     ConversationSummary,
     Fact,
     Message,
+    NewConversation,
+    NewMessage,
     Role,
     SearchHit,
     StoreHealth,
     StoreStats,
 )
-from desktop_app.core.validation import clean_content, clean_fact, clean_title, parse_id, parse_role, title_from_text
+from desktop_app.core.validation import (
+    clean_content,
+    clean_fact,
+    clean_title,
+    parse_id,
+    parse_role,
+    title_from_text,
+)
 from desktop_app.storage import fulltext
 from desktop_app.storage.database import OpenedDatabase, mark_needs_check, open_database
 from desktop_app.storage.engine import translate_error
+from desktop_app.storage.prepared import PreparedStatement
 from desktop_app.storage.schema import audit_log, conversations, facts, messages, utcnow
 from desktop_app.storage.writer import SingleWriter
 
@@ -56,7 +79,7 @@ _MESSAGE_COLUMNS = (
 )
 
 
-def _message(row: Row[Any]) -> Message:
+def _message(row: Any) -> Message:
     return Message(
         id=row.id,
         conversation_id=row.conversation_id,
@@ -70,7 +93,7 @@ def _message(row: Row[Any]) -> Message:
     )
 
 
-def _conversation(row: Row[Any]) -> Conversation:
+def _conversation(row: Any) -> Conversation:
     return Conversation(
         id=row.id,
         title=row.title,
@@ -79,6 +102,47 @@ def _conversation(row: Row[Any]) -> Conversation:
         user_id=row.user_id,
         message_count=row.message_count,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class _Checked:
+    role: Role
+    content: str
+    created_at: datetime | None
+    tokens_input: int | None
+    tokens_output: int | None
+    timings: dict[str, float] | None
+    source: str | None
+
+
+def _checked_message(message: NewMessage) -> _Checked:
+    """Refuses a message before anything is written: role, content, counts, timings, source."""
+    if message.created_at is not None and message.created_at.tzinfo is None:
+        raise ValidationError(ErrorCode.INVALID_ARGUMENT, "A message time must carry its time zone.")
+    if message.source is not None and (not isinstance(message.source, str) or len(message.source) > 120):
+        raise ValidationError(ErrorCode.INVALID_ARGUMENT, "The reply source must be text of 120 characters at most.")
+    return _Checked(
+        role=parse_role(message.role),
+        content=clean_content(message.content),
+        created_at=message.created_at,
+        tokens_input=_check_count(message.tokens_input, "tokens_input"),
+        tokens_output=_check_count(message.tokens_output, "tokens_output"),
+        timings=_check_timings(message.timings),
+        source=message.source,
+    )
+
+
+def _message_values(message: _Checked, conversation_id: int, created_at: datetime, prefix: str = "") -> dict[str, Any]:
+    return {
+        f"{prefix}conversation_id": conversation_id,
+        f"{prefix}role": message.role.value,
+        f"{prefix}content": message.content,
+        f"{prefix}created_at": created_at,
+        f"{prefix}tokens_input": message.tokens_input,
+        f"{prefix}tokens_output": message.tokens_output,
+        f"{prefix}timings": message.timings,
+        f"{prefix}source": message.source,
+    }
 
 
 def _check_count(value: int | None, what: str) -> int | None:
@@ -103,6 +167,28 @@ def _check_limit(limit: int | None, what: str = "limit") -> None:
         raise ValidationError(ErrorCode.INVALID_ARGUMENT, f"The {what} must be a whole number of at least 0.")
 
 
+class _HotStatements:
+    """The two statements every added message runs."""
+
+    def __init__(self, dialect: Dialect) -> None:
+        self.touch_conversation = PreparedStatement(
+            update(conversations)
+            .where(conversations.c.id == bindparam("p_id"), conversations.c.user_id == bindparam("p_user"))
+            .values(
+                updated_at=bindparam("p_now", type_=conversations.c.updated_at.type),
+                message_count=conversations.c.message_count + literal_column("1"),
+                # The first user message names an untitled conversation.
+                title=func.coalesce(func.nullif(conversations.c.title, literal_column("''")), bindparam("p_title")),
+            ),
+            dialect,
+        )
+        new_message = insert(messages).values(
+            {column.name: bindparam(f"p_{column.name}", type_=column.type) for column in _MESSAGE_COLUMNS[1:]}
+        )
+        self.insert_message = PreparedStatement(new_message.returning(messages.c.id), dialect)
+        self.import_messages = PreparedStatement(new_message, dialect)
+
+
 class SqlConversationStore:
     """Implements core.ports.ConversationStore on SQLite (default) or PostgreSQL."""
 
@@ -117,6 +203,7 @@ class SqlConversationStore:
         self._health_lock = threading.Lock()
         self._failure: StorageError | None = None
         self._is_sqlite = self._engine.dialect.name == "sqlite"
+        self._hot = _HotStatements(self._engine.dialect)
         for moved in opened.moved_aside[:1]:
             self.record_audit("database_moved_aside", str(moved), {"reason": "damaged"}, actor="system")
 
@@ -140,10 +227,10 @@ class SqlConversationStore:
 
         def job(connection: Connection) -> Conversation:
             new_id = connection.execute(
-                insert(conversations).values(
-                    user_id=self._user, title=clean, created_at=now, updated_at=now, message_count=0
-                )
-            ).inserted_primary_key[0]
+                insert(conversations)
+                .values(user_id=self._user, title=clean, created_at=now, updated_at=now, message_count=0)
+                .returning(conversations.c.id)
+            ).scalar_one()
             return Conversation(new_id, clean, now, now, self._user, 0)
 
         return self._write(job, "start a conversation", lambda c: self._cache.start_conversation(c.id))
@@ -159,43 +246,85 @@ class SqlConversationStore:
         timings: Mapping[str, float] | None = None,
         source: str | None = None,
     ) -> Message:
+        """Saves one message; when this returns, it is committed. Bad input raises and writes nothing."""
         cid = parse_id(conversation_id)
-        checked_role = parse_role(role)
-        body = clean_content(content)
-        _check_count(tokens_input, "tokens_input")
-        _check_count(tokens_output, "tokens_output")
-        checked_timings = _check_timings(timings)
-        if source is not None and len(source) > 120:
-            raise ValidationError(ErrorCode.INVALID_ARGUMENT, "The reply source name is too long (120 at most).")
-        default_title = title_from_text(body) if checked_role is Role.USER else ""
+        checked = _checked_message(
+            NewMessage(role, content, None, tokens_input, tokens_output, dict(timings) if timings else None, source)
+        )
+        default_title = title_from_text(checked.content) if checked.role is Role.USER else ""
 
         def job(connection: Connection) -> Message:
             now = utcnow()
-            values: dict[str, Any] = {"updated_at": now, "message_count": conversations.c.message_count + 1}
-            if default_title:
-                values["title"] = func.coalesce(func.nullif(conversations.c.title, ""), default_title)
-            touched = connection.execute(
-                update(conversations)
-                .where(conversations.c.id == cid, conversations.c.user_id == self._user)
-                .values(**values)
+            touched = self._hot.touch_conversation.execute(
+                connection, {"p_id": cid, "p_user": self._user, "p_now": now, "p_title": default_title}
             ).rowcount
             if touched != 1:
                 raise NotFoundError(ErrorCode.UNKNOWN_CONVERSATION, f"There is no conversation {cid}.")
-            new_id = connection.execute(
-                insert(messages).values(
-                    conversation_id=cid,
-                    role=checked_role.value,
-                    content=body,
-                    created_at=now,
-                    tokens_input=tokens_input,
-                    tokens_output=tokens_output,
-                    timings=checked_timings,
-                    source=source,
-                )
-            ).inserted_primary_key[0]
-            return Message(new_id, cid, checked_role, body, now, tokens_input, tokens_output, checked_timings, source)
+            cursor = self._hot.insert_message.execute(connection, _message_values(checked, cid, now, "p_"))
+            row = cursor.fetchone()
+            cursor.close()
+            assert row is not None, "INSERT ... RETURNING gave no row"
+            new_id = int(row[0])
+            return Message(
+                new_id,
+                cid,
+                checked.role,
+                checked.content,
+                now,
+                checked.tokens_input,
+                checked.tokens_output,
+                checked.timings,
+                checked.source,
+            )
 
         return self._write(job, "save the message", self._cache.append)
+
+    def import_conversations(self, items: Iterable[NewConversation], batch_size: int = 500) -> int:
+        """Adds whole conversations (an import, a restore), `batch_size` per transaction.
+
+        Every message of a batch is checked before the batch is written; a bad one refuses its batch and
+        those after it, keeping those committed before. Returns the number of messages added.
+        """
+        added = 0
+        batch: list[tuple[str, datetime, list[_Checked]]] = []
+        for item in items:
+            checked = [_checked_message(message) for message in item.messages]
+            title = clean_title(item.title) if item.title.strip() else ""
+            created = item.created_at or (checked[0].created_at if checked and checked[0].created_at else utcnow())
+            batch.append((title, created, checked))
+            if len(batch) >= batch_size:
+                added += self._write(partial(self._import_batch, batch=batch), "import the conversations")
+                batch = []
+        if batch:
+            added += self._write(partial(self._import_batch, batch=batch), "import the conversations")
+        return added
+
+    def _import_batch(self, connection: Connection, batch: list[tuple[str, datetime, list[_Checked]]]) -> int:
+        rows = []
+        for title, created, checked in batch:
+            times = [m.created_at or created for m in checked]
+            rows.append(
+                {
+                    "user_id": self._user,
+                    "title": title,
+                    "created_at": created,
+                    "updated_at": max(times, default=created),
+                    "message_count": len(checked),
+                }
+            )
+        ids = (
+            connection.execute(insert(conversations).returning(conversations.c.id, sort_by_parameter_order=True), rows)
+            .scalars()
+            .all()
+        )
+        message_rows = [
+            _message_values(m, cid, m.created_at or created, "p_")
+            for cid, (_, created, checked) in zip(ids, batch, strict=True)
+            for m in checked
+        ]
+        if message_rows:
+            self._hot.import_messages.executemany(connection, message_rows)
+        return len(message_rows)
 
     def rename_conversation(self, conversation_id: int, title: str) -> Conversation:
         cid = parse_id(conversation_id)
@@ -229,9 +358,7 @@ class SqlConversationStore:
 
     def delete_all_conversations(self) -> int:
         def job(connection: Connection) -> int:
-            count = connection.execute(
-                delete(conversations).where(conversations.c.user_id == self._user)
-            ).rowcount
+            count = connection.execute(delete(conversations).where(conversations.c.user_id == self._user)).rowcount
             self._audit(connection, "user", "all_conversations_deleted", None, {"count": count})
             return int(count)
 
@@ -245,10 +372,10 @@ class SqlConversationStore:
         def job(connection: Connection) -> Fact:
             now = utcnow()
             new_id = connection.execute(
-                insert(facts).values(
-                    user_id=self._user, text=body, created_at=now, source_message_id=source_message_id
-                )
-            ).inserted_primary_key[0]
+                insert(facts)
+                .values(user_id=self._user, text=body, created_at=now, source_message_id=source_message_id)
+                .returning(facts.c.id)
+            ).scalar_one()
             return Fact(new_id, body, now, self._user)
 
         return self._write(job, "remember that")
@@ -257,9 +384,7 @@ class SqlConversationStore:
         fid = parse_id(fact_id, "fact")
 
         def job(connection: Connection) -> None:
-            deleted = connection.execute(
-                delete(facts).where(facts.c.id == fid, facts.c.user_id == self._user)
-            ).rowcount
+            deleted = connection.execute(delete(facts).where(facts.c.id == fid, facts.c.user_id == self._user)).rowcount
             if deleted != 1:
                 raise NotFoundError(ErrorCode.UNKNOWN_FACT, f"There is no remembered fact {fid}.")
 
@@ -434,9 +559,7 @@ class SqlConversationStore:
                 .select_from(messages.join(conversations))
                 .where(conversations.c.user_id == self._user)
             )
-            fact_count = connection.scalar(
-                select(func.count()).select_from(facts).where(facts.c.user_id == self._user)
-            )
+            fact_count = connection.scalar(select(func.count()).select_from(facts).where(facts.c.user_id == self._user))
             return int(conversation_count or 0), int(message_count or 0), int(fact_count or 0)
 
         db_conversations, db_messages, db_facts = self._read(query, "count the conversations")
@@ -470,7 +593,7 @@ class SqlConversationStore:
 
     # -- plumbing -------------------------------------------------------------------------------------
 
-    def _require_conversation(self, connection: Connection, cid: int) -> Row[Any]:
+    def _require_conversation(self, connection: Connection, cid: int) -> Any:
         row = connection.execute(
             select(conversations).where(conversations.c.id == cid, conversations.c.user_id == self._user)
         ).first()
@@ -479,15 +602,18 @@ class SqlConversationStore:
         return row
 
     def _audit(
-        self, connection: Connection, actor: str, action: str, target: str | None, details: dict[str, Any] | None
+        self,
+        connection: Connection,
+        actor: str,
+        action: str,
+        target: str | None,
+        details: dict[str, Any] | None,
     ) -> None:
         connection.execute(
             insert(audit_log).values(at=utcnow(), actor=actor, action=action, target=target, details=details)
         )
 
-    def _write(
-        self, job: Callable[[Connection], T], doing: str, after_commit: Callable[[T], None] | None = None
-    ) -> T:
+    def _write(self, job: Callable[[Connection], T], doing: str, after_commit: Callable[[T], None] | None = None) -> T:
         try:
             result = self._writer.run(job, after_commit)
         except AppError:
@@ -513,7 +639,12 @@ class SqlConversationStore:
         log.error("%s (%s)", failure.message, error)
         if failure.code is ErrorCode.DB_CORRUPT:
             mark_needs_check(self._db.sqlite_path)
-        if failure.code in (ErrorCode.DISK_FULL, ErrorCode.DB_READ_ONLY, ErrorCode.DB_CORRUPT, ErrorCode.DB_UNAVAILABLE):
+        if failure.code in (
+            ErrorCode.DISK_FULL,
+            ErrorCode.DB_READ_ONLY,
+            ErrorCode.DB_CORRUPT,
+            ErrorCode.DB_UNAVAILABLE,
+        ):
             with self._health_lock:
                 self._failure = failure
         return failure

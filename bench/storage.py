@@ -1,0 +1,256 @@
+"""Storage benchmark: commit latency against a bare-sqlite3 floor, bulk import, full-text search over a
+million messages, and the first page of the history list with 100,000 conversations.
+
+    python bench/storage.py            # human-readable
+    python bench/storage.py --json     # one JSON object
+    python bench/storage.py --quick    # smaller corpus, for a smoke run (numbers not comparable)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from desktop_app.core.models import NewConversation, NewMessage, Role
+from desktop_app.storage.engine import sqlite_url
+from desktop_app.storage.store import SqlConversationStore
+
+ROUNDS = 7
+SEED = 20261124
+
+
+def vocabulary(size: int, rng: random.Random) -> list[str]:
+    """Pronounceable made-up words: unique, so a query's hit count follows its rank in the Zipf law."""
+    onsets = ["b", "d", "f", "g", "k", "l", "m", "n", "p", "r", "s", "t", "v", "z", "ch", "sh", "tr", "pl"]
+    vowels = ["a", "e", "i", "o", "u", "ai", "ou"]
+    words: set[str] = set()
+    while len(words) < size:
+        words.add("".join(rng.choice(onsets) + rng.choice(vowels) for _ in range(rng.randint(1, 3))))
+    return sorted(words, key=lambda w: (len(w), w))
+
+
+class Corpus:
+    """Messages whose words follow a Zipf distribution, like natural text."""
+
+    def __init__(self, rng: random.Random, vocab_size: int = 20_000) -> None:
+        self.rng = rng
+        self.words = vocabulary(vocab_size, rng)
+        weights = [1 / (rank + 1) for rank in range(vocab_size)]
+        total = 0.0
+        self.cumulative = []
+        for weight in weights:
+            total += weight
+            self.cumulative.append(total)
+
+    def sentence(self) -> str:
+        count = self.rng.randint(4, 24)
+        return " ".join(self.rng.choices(self.words, cum_weights=self.cumulative, k=count))
+
+
+def median_ms(samples: list[float]) -> float:
+    return round(statistics.median(samples) * 1000, 2)
+
+
+def store_commit_100(directory: Path) -> float:
+    store = SqlConversationStore.open(sqlite_url(directory / "store.db"))
+    try:
+        conversation = store.create_conversation("benchmark")
+        for i in range(20):  # warm the statement caches, as a running app has
+            store.add_message(conversation.id, Role.USER, f"warm-up {i}")
+        start = time.perf_counter()
+        for i in range(100):
+            store.add_message(conversation.id, Role.USER if i % 2 else Role.ASSISTANT, f"message {i} about the weather")
+        return time.perf_counter() - start
+    finally:
+        store.close()
+
+
+def sqlite_floor_commit_100(directory: Path) -> float:
+    """The same 100 messages with bare sqlite3 on the same schema and pragmas: the floor for this machine."""
+    path = directory / "floor.db"
+    SqlConversationStore.open(sqlite_url(path)).close()  # the same schema, FTS triggers included
+    connection = sqlite3.connect(path, isolation_level=None)
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute("PRAGMA synchronous=NORMAL")
+    connection.execute("PRAGMA foreign_keys=ON")
+    now = datetime.now(UTC).replace(tzinfo=None).isoformat(sep=" ")
+    connection.execute(
+        "INSERT INTO conversations(user_id, title, created_at, updated_at, message_count) VALUES ('local','b',?,?,0)",
+        (now, now),
+    )
+    try:
+        start = time.perf_counter()
+        for i in range(100):
+            stamp = datetime.now(UTC).replace(tzinfo=None).isoformat(sep=" ")
+            connection.execute("BEGIN IMMEDIATE")
+            connection.execute(
+                "UPDATE conversations SET updated_at=?, message_count=message_count+1 WHERE id=1 AND user_id='local'",
+                (stamp,),
+            )
+            connection.execute(
+                "INSERT INTO messages(conversation_id, role, content, created_at) VALUES (1, ?, ?, ?)",
+                ("user" if i % 2 else "assistant", f"message {i} about the weather", stamp),
+            )
+            connection.execute("COMMIT")
+        return time.perf_counter() - start
+    finally:
+        connection.close()
+
+
+def conversations_stream(
+    corpus: Corpus, conversations: int, messages_each: int, start: datetime
+) -> Iterator[NewConversation]:
+    for n in range(conversations):
+        begun = start + timedelta(minutes=7 * n)
+        messages = tuple(
+            NewMessage(
+                Role.USER if k % 2 == 0 else Role.ASSISTANT,
+                corpus.sentence(),
+                begun + timedelta(seconds=5 * k),
+            )
+            for k in range(messages_each)
+        )
+        yield NewConversation(f"conversation {n}", messages)
+
+
+def bulk_100k(directory: Path, corpus: Corpus) -> float:
+    """100,000 messages imported through the store (1,000 conversations of 100), committed in batches."""
+    store = SqlConversationStore.open(sqlite_url(directory / "bulk.db"))
+    try:
+        items = list(conversations_stream(corpus, 1_000, 100, datetime(2026, 1, 1, tzinfo=UTC)))
+        start = time.perf_counter()
+        added = store.import_conversations(items, batch_size=100)
+        elapsed = time.perf_counter() - start
+        assert added == 100_000, added
+        return elapsed
+    finally:
+        store.close()
+
+
+def build_big(path: Path, corpus: Corpus, conversations: int, messages_each: int) -> float:
+    store = SqlConversationStore.open(sqlite_url(path))
+    try:
+        start = time.perf_counter()
+        store.import_conversations(
+            conversations_stream(corpus, conversations, messages_each, datetime(2024, 1, 1, tzinfo=UTC)),
+            batch_size=2_000,
+        )
+        return time.perf_counter() - start
+    finally:
+        store.close()
+
+
+def search_queries(corpus: Corpus, rng: random.Random, count: int, ranks: range) -> list[str]:
+    queries = []
+    for i in range(count):
+        words = [corpus.words[rng.choice(ranks)] for _ in range(1 if i % 5 < 3 else 2)]
+        queries.append(" ".join(words))
+    return queries
+
+
+def time_searches(store: SqlConversationStore, queries: list[str]) -> tuple[list[float], list[int]]:
+    store.search(queries[0])  # open a connection and warm the page cache, as a running app has
+    timings, hits = [], []
+    for query in queries:
+        start = time.perf_counter()
+        found = store.search(query, limit=20)
+        timings.append(time.perf_counter() - start)
+        hits.append(len(found))
+    return timings, hits
+
+
+def p95(samples: list[float]) -> float:
+    ordered = sorted(samples)
+    return round(ordered[min(len(ordered) - 1, int(round(0.95 * len(ordered))) - 1)] * 1000, 2)
+
+
+def history_page(store: SqlConversationStore) -> tuple[float, float]:
+    """(first call on a fresh store, median of repeated calls), in seconds."""
+    start = time.perf_counter()
+    page = store.list_conversations(limit=50)
+    cold = time.perf_counter() - start
+    assert len(page) == 50
+    warm = []
+    for _ in range(20):
+        start = time.perf_counter()
+        store.list_conversations(limit=50)
+        warm.append(time.perf_counter() - start)
+    return cold, statistics.median(warm)
+
+
+def run(quick: bool, keep: Path | None) -> dict[str, object]:
+    rng = random.Random(SEED)
+    corpus = Corpus(rng)
+    results: dict[str, object] = {"machine_cpus": os.cpu_count(), "sqlite_version": sqlite3.sqlite_version}
+    with tempfile.TemporaryDirectory(prefix="va-bench-") as tmp:
+        work = keep or Path(tmp)
+        store_samples, floor_samples = [], []
+        for round_ in range(ROUNDS):
+            round_dir = work / f"commit-{round_}"
+            round_dir.mkdir(parents=True, exist_ok=True)
+            floor_samples.append(sqlite_floor_commit_100(round_dir))
+            store_samples.append(store_commit_100(round_dir))
+        results["commit_100_ms"] = median_ms(store_samples)
+        results["sqlite_floor_commit_100_ms"] = median_ms(floor_samples)
+        results["commit_100_ratio_to_floor"] = round(statistics.median(store_samples) / statistics.median(floor_samples), 2)
+        results["commit_100_rounds"] = ROUNDS
+
+        bulk_dir = work / "bulk"
+        bulk_dir.mkdir(exist_ok=True)
+        results["bulk_100k_s"] = round(bulk_100k(bulk_dir, corpus), 2)
+
+        conversations, per = (10_000, 10) if quick else (100_000, 10)
+        big = work / "big.db"
+        results["build_1m_s"] = round(build_big(big, corpus, conversations, per), 1)
+        results["messages_in_search_db"] = conversations * per
+        results["conversations_in_history_db"] = conversations
+
+        store = SqlConversationStore.open(sqlite_url(big))
+        try:
+            cold, warm = history_page(store)
+            results["history_page_ms"] = round(cold * 1000, 2)
+            results["history_page_warm_ms"] = round(warm * 1000, 2)
+            # What people search for: content words, not the hundred most common ones.
+            typical = search_queries(corpus, rng, 50, range(100, len(corpus.words)))
+            timings, hits = time_searches(store, typical)
+            results["search_p95_ms_1m"] = p95(timings)
+            results["search_p50_ms_1m"] = median_ms(timings)
+            results["search_queries"] = len(typical)
+            results["search_queries_with_hits"] = sum(1 for h in hits if h)
+            # The worst case, reported beside it: the most common words, matching a large share of messages.
+            common = search_queries(corpus, rng, 50, range(0, 100))
+            timings, _ = time_searches(store, common)
+            results["search_common_words_p95_ms_1m"] = p95(timings)
+        finally:
+            store.close()
+        results["database_mb_1m"] = round(big.stat().st_size / 1e6, 1)
+    return results
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--quick", action="store_true", help="10x smaller search corpus (smoke run)")
+    parser.add_argument("--keep", type=Path, help="build the databases in this folder and keep them")
+    args = parser.parse_args()
+    results = run(args.quick, args.keep)
+    if args.json:
+        print(json.dumps(results))
+    else:
+        for key, value in results.items():
+            print(f"{key:34} {value}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
