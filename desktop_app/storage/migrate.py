@@ -20,15 +20,15 @@ MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 VERSION_TABLE = "alembic_version"
 
 
-def alembic_config(connection: Connection | None = None) -> Config:
+def alembic_config(connection: Connection | None = None, migrations_dir: Path = MIGRATIONS_DIR) -> Config:
     config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("script_location", str(migrations_dir))
     config.attributes["connection"] = connection
     return config
 
 
-def script_directory() -> ScriptDirectory:
-    return ScriptDirectory.from_config(alembic_config())
+def script_directory(migrations_dir: Path = MIGRATIONS_DIR) -> ScriptDirectory:
+    return ScriptDirectory.from_config(alembic_config(None, migrations_dir))
 
 
 def head_revision() -> str:
@@ -46,24 +46,26 @@ def current_revision(connection: Connection) -> str | None:
     return MigrationContext.configure(connection).get_current_revision()
 
 
-def ensure_schema(engine: Engine, location: str) -> str:
+def ensure_schema(engine: Engine, location: str, migrations_dir: Path = MIGRATIONS_DIR) -> str:
     """Returns the action taken: "created", "upgraded" or "current". `location` names the database for messages."""
     with engine.connect() as connection:
         connection.info[WRITER_FLAG] = True  # hold the write lock: two processes starting at once take turns
         try:
             with connection.begin():
-                return _ensure_schema_locked(connection, location)
+                return _ensure_schema_locked(connection, location, migrations_dir)
         finally:
             connection.info.pop(WRITER_FLAG, None)
 
 
-def _ensure_schema_locked(connection: Connection, location: str) -> str:
+def _ensure_schema_locked(connection: Connection, location: str, migrations_dir: Path) -> str:
     from desktop_app.storage.schema import Base  # the models import fulltext; keep this module light
 
-    scripts = script_directory()
+    scripts = script_directory(migrations_dir)
     current = current_revision(connection)
     if current is None:
-        existing = [t for t in inspect(connection).get_table_names() if include_name(t, "table", None)]
+        existing = [
+            t for t in inspect(connection).get_table_names() if include_name(t, "table", None) and t != VERSION_TABLE
+        ]
         if existing:
             raise StorageError(
                 ErrorCode.DB_UNREADABLE,
@@ -82,5 +84,5 @@ def _ensure_schema_locked(connection: Connection, location: str) -> str:
         )
     if current == scripts.get_current_head():
         return "current"
-    command.upgrade(alembic_config(connection), "head")
+    command.upgrade(alembic_config(connection, migrations_dir), "head")
     return "upgraded"

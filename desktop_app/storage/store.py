@@ -508,7 +508,7 @@ class SqlConversationStore:
                 "SELECT m.id, m.conversation_id, c.title, m.role, m.created_at AS created_at, "
                 "ts_headline('english', m.content, q, "
                 "'StartSel=[, StopSel=], MaxWords=18, MinWords=6, MaxFragments=1, FragmentDelimiter=…') "
-                "AS snippet, ts_rank_cd(to_tsvector('english', m.content), q) AS score "
+                "AS snippet, ts_rank_cd(to_tsvector('english', m.content), q, 1) AS score "
                 "FROM messages m JOIN conversations c ON c.id = m.conversation_id, "
                 "to_tsquery('english', :q) q "
                 "WHERE to_tsvector('english', m.content) @@ q AND c.user_id = :user "
