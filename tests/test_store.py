@@ -279,3 +279,17 @@ def test_closed_store_refuses_writes(tmp_path) -> None:
     with pytest.raises(Exception) as caught:
         store.add_message(conversation.id, "user", "too late")
     assert getattr(caught.value, "code", None) is ErrorCode.STORE_CLOSED
+
+
+def test_another_writer_on_the_same_database_is_seen_through_the_cache(store_url: str) -> None:
+    """Two machines sharing one PostgreSQL store, or the app and a command on one SQLite file."""
+    here, there = SqlConversationStore.open(store_url), SqlConversationStore.open(store_url)
+    try:
+        conversation = here.create_conversation()
+        here.add_message(conversation.id, "user", "said here")
+        assert len(here.get_history(conversation.id)) == 1
+        there.add_message(conversation.id, "assistant", "said there")
+        assert [m.content for m in here.get_history(conversation.id)] == ["said here", "said there"]
+    finally:
+        here.close()
+        there.close()

@@ -411,8 +411,10 @@ class SqlConversationStore:
         if limit == 0:
             self.get_conversation(cid)
             return []
+        if self._is_sqlite and self._writer.changed_elsewhere():
+            self._cache.clear()  # another process wrote to this file: what we hold may be behind
         cached = self._cache.get(cid, limit)
-        if cached is not None:
+        if cached is not None and (self._is_sqlite or self._cache_matches_database(cid, cached)):
             return cached
         generation = self._cache.generation(cid)
         cap = self._cache.limits.max_messages_per_conversation
@@ -592,6 +594,17 @@ class SqlConversationStore:
         self._engine.dispose()
 
     # -- plumbing -------------------------------------------------------------------------------------
+
+    def _cache_matches_database(self, cid: int, cached: list[Message]) -> bool:
+        """A shared server may be written by other machines: check the newest message id, one index probe."""
+        newest = self._read(
+            lambda c: c.scalar(select(func.max(messages.c.id)).where(messages.c.conversation_id == cid)),
+            "read the conversation",
+        )
+        if cached and newest == cached[-1].id or not cached and newest is None:
+            return True
+        self._cache.invalidate(cid)
+        return False
 
     def _require_conversation(self, connection: Connection, cid: int) -> Any:
         row = connection.execute(

@@ -31,6 +31,7 @@ class SingleWriter:
         self._lock = threading.Lock()
         self._connection: Connection | None = None
         self._closed = False
+        self._data_version: int | None = None
 
     def run(self, job: Callable[[Connection], T], after_commit: Callable[[T], None] | None = None) -> T:
         """Runs `job` in a transaction and returns its result once committed.
@@ -53,6 +54,21 @@ class SingleWriter:
                 except Exception:
                     log.exception("after-commit step failed")
             return result
+
+    def changed_elsewhere(self) -> bool:
+        """SQLite only: True when another connection (another process) committed since the last call.
+
+        PRAGMA data_version moves when any connection other than this one commits, so the writer's own
+        commits never count; readers here never write.
+        """
+        with self._lock:
+            connection = self._ensure_connection()
+            raw = connection.connection.dbapi_connection
+            assert raw is not None
+            version = raw.execute("PRAGMA data_version").fetchone()[0]
+            changed = self._data_version is not None and version != self._data_version
+            self._data_version = version
+            return changed
 
     def close(self) -> None:
         """Waits for the write in progress, then closes the connection; later writes are refused."""

@@ -1,0 +1,79 @@
+"""Nothing acknowledged is lost: a writer killed with SIGKILL at random moments keeps every message it
+reported as saved, and the database stays sound."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+CHILD = textwrap.dedent(
+    """
+    import sys
+    from desktop_app.storage.engine import sqlite_url
+    from desktop_app.storage.store import SqlConversationStore
+
+    store = SqlConversationStore.open(sqlite_url(sys.argv[1]))
+    conversation = store.create_conversation()
+    print("ready", conversation.id, flush=True)
+    n = 0
+    while True:
+        n += 1
+        message = store.add_message(conversation.id, "user" if n % 2 else "assistant", f"message {n} " + "x" * (n % 300))
+        print(message.id, flush=True)
+    """
+)
+
+
+def _collect(stream, acknowledged: list[int]) -> None:
+    for line in stream:
+        word = line.split()[0] if line.strip() else ""
+        if word.isdigit():
+            acknowledged.append(int(word))
+
+
+@pytest.mark.slow
+def test_sigkill_at_random_moments_loses_no_acknowledged_message(tmp_path: Path) -> None:
+    database = tmp_path / "assistant.db"
+    rng = random.Random(int.from_bytes(os.urandom(4), "big"))
+    acknowledged: list[int] = []
+    kills = 25
+    for _ in range(kills):
+        child = subprocess.Popen(
+            [sys.executable, "-c", CHILD, str(database)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        assert child.stdout is not None
+        reader = threading.Thread(target=_collect, args=(child.stdout, acknowledged))
+        reader.start()
+        # Kill while it is starting up, migrating, or in the middle of a stream of commits.
+        time.sleep(rng.uniform(0.05, 0.9))
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+        reader.join()
+        child.stdout.close()
+
+    assert len(acknowledged) > 200, "the child should have had time to save messages"
+    connection = sqlite3.connect(database)
+    try:
+        assert connection.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+        stored = {row[0] for row in connection.execute("SELECT id FROM messages")}
+        missing = set(acknowledged) - stored
+        assert not missing, f"{len(missing)} acknowledged messages lost, e.g. {sorted(missing)[:5]}"
+        # The full-text index agrees with the table after all those crashes.
+        assert connection.execute("INSERT INTO messages_fts(messages_fts) VALUES ('integrity-check')") is not None
+        counted = connection.execute("SELECT count(*) FROM messages_fts WHERE messages_fts MATCH 'message'").fetchone()
+        assert counted == (len(stored),)
+    finally:
+        connection.close()

@@ -1,0 +1,169 @@
+"""The models and the migrations describe the same schema; old databases are upgraded at start-up."""
+
+from __future__ import annotations
+
+import shutil
+import textwrap
+from pathlib import Path
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import create_engine, inspect, text
+
+from desktop_app.storage.engine import create_store_engine, sqlite_url
+from desktop_app.storage.migrate import (
+    MIGRATIONS_DIR,
+    alembic_config,
+    current_revision,
+    ensure_schema,
+    head_revision,
+    include_name,
+)
+from desktop_app.storage.schema import Base
+from desktop_app.storage.store import SqlConversationStore
+
+
+def _schema_objects(url: str) -> dict[str, object]:
+    """Tables with their columns, indexes and foreign keys, plus SQLite's triggers and virtual tables."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            inspector = inspect(connection)
+            tables = {}
+            for table in sorted(inspector.get_table_names()):
+                tables[table] = {
+                    "columns": [(c["name"], str(c["type"]), c["nullable"]) for c in inspector.get_columns(table)],
+                    "indexes": sorted((i["name"], tuple(i["column_names"])) for i in inspector.get_indexes(table)),
+                    "fks": sorted(
+                        (tuple(f["constrained_columns"]), f["referred_table"], f["options"].get("ondelete"))
+                        for f in inspector.get_foreign_keys(table)
+                    ),
+                }
+            if connection.dialect.name == "sqlite":
+                tables["sqlite_master"] = sorted(
+                    tuple(row) for row in connection.execute(text("SELECT type, name, sql FROM sqlite_master"))
+                )
+            else:
+                tables["pg_indexes"] = sorted(
+                    tuple(row)
+                    for row in connection.execute(
+                        text("SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public'")
+                    )
+                )
+            return tables
+    finally:
+        engine.dispose()
+
+
+def _migrated_from_nothing(url: str) -> None:
+    engine = create_store_engine(url)
+    try:
+        with engine.begin() as connection:
+            command.upgrade(alembic_config(connection), "head")
+    finally:
+        engine.dispose()
+
+
+def _created_by_the_app(url: str) -> None:
+    SqlConversationStore.open(url).close()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def two_urls(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, str]:
+    if request.param == "sqlite":
+        return sqlite_url(tmp_path / "migrated.db"), sqlite_url(tmp_path / "created.db")
+    server = request.getfixturevalue("postgres_server")
+    names = [server.create_database(), server.create_database()]
+    request.addfinalizer(lambda: [server.drop_database(name) for name in names])
+    return server.url(names[0]), server.url(names[1])
+
+
+def test_migrations_and_models_agree(two_urls: tuple[str, str]) -> None:
+    migrated, created = two_urls
+    _migrated_from_nothing(migrated)
+    _created_by_the_app(created)
+    # Alembic's own comparison of the migrated database with the models finds nothing to do.
+    engine = create_engine(migrated)
+    with engine.connect() as connection:
+        context = MigrationContext.configure(
+            connection, opts={"include_name": include_name, "compare_type": True, "target_metadata": Base.metadata}
+        )
+        assert compare_metadata(context, Base.metadata) == []
+        assert current_revision(connection) == head_revision()
+    engine.dispose()
+    # And a database made by create_all + stamp has exactly the same objects, search index included.
+    assert _schema_objects(migrated) == _schema_objects(created)
+
+
+def test_migrations_go_down_and_up_again(tmp_path: Path) -> None:
+    url = sqlite_url(tmp_path / "assistant.db")
+    _migrated_from_nothing(url)
+    engine = create_store_engine(url)
+    with engine.begin() as connection:
+        command.downgrade(alembic_config(connection), "base")
+    assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
+    with engine.begin() as connection:
+        command.upgrade(alembic_config(connection), "head")
+    engine.dispose()
+    store = SqlConversationStore.open(url)
+    conversation = store.create_conversation()
+    store.add_message(conversation.id, "user", "searchable after the round trip")
+    assert store.search("round trip")
+    store.close()
+
+
+NEXT_REVISION = textwrap.dedent(
+    '''
+    """A later schema: messages get a language column.
+
+    Revision ID: 9001
+    Revises: {head}
+    """
+    import sqlalchemy as sa
+    from alembic import op
+
+    revision = "9001"
+    down_revision = "{head}"
+    branch_labels = None
+    depends_on = None
+
+
+    def upgrade() -> None:
+        with op.batch_alter_table("messages") as batch:
+            batch.add_column(sa.Column("language", sa.String(16), nullable=True))
+
+
+    def downgrade() -> None:
+        with op.batch_alter_table("messages") as batch:
+            batch.drop_column("language")
+    '''
+)
+
+
+def test_an_older_database_is_upgraded_at_start_up_and_keeps_its_data(tmp_path: Path) -> None:
+    """A later release's migration, applied to a database written by this one, keeps every message."""
+    url = sqlite_url(tmp_path / "assistant.db")
+    store = SqlConversationStore.open(url)
+    conversation = store.create_conversation()
+    for i in range(50):
+        store.add_message(conversation.id, "user", f"kept across the upgrade {i}")
+    store.close()
+
+    later = tmp_path / "later-migrations"
+    shutil.copytree(MIGRATIONS_DIR, later, ignore=shutil.ignore_patterns("__pycache__"))
+    (later / "versions" / "9001_language.py").write_text(NEXT_REVISION.format(head=head_revision()))
+    engine = create_store_engine(url)
+    try:
+        assert ensure_schema(engine, "test", later) == "upgraded"
+        assert ensure_schema(engine, "test", later) == "current"
+        with engine.connect() as connection:
+            assert current_revision(connection) == "9001"
+            assert "language" in {c["name"] for c in inspect(connection).get_columns("messages")}
+            assert connection.scalar(text("SELECT count(*) FROM messages")) == 50
+            # Batch mode rebuilt the table; the search index still finds the old rows.
+            hits = connection.scalar(text("SELECT count(*) FROM messages_fts WHERE messages_fts MATCH 'upgrade'"))
+            assert hits == 50
+    finally:
+        engine.dispose()
