@@ -16,7 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from desktop_app.core.errors import ErrorCode, StorageError
 from desktop_app.paths import touch_private_file
 from desktop_app.storage.engine import create_store_engine, is_sqlite, sqlite_url, translate_error
-from desktop_app.storage.migrate import ensure_schema
+from desktop_app.storage.migrate import VERSION_TABLE, ensure_schema, refuse_foreign_or_newer
 
 log = logging.getLogger(__name__)
 
@@ -104,17 +104,23 @@ def check_sqlite_file(path: Path) -> str | None:
     marker = path.with_name(path.name + NEEDS_CHECK_SUFFIX)
     full_check = marker.exists() or path.stat().st_size <= QUICK_CHECK_MAX_BYTES
     try:
+        # Read-only: a file that is refused below (foreign, newer) must be left exactly as it was.
         connection = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)
         try:
-            connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            tables = [row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
             if full_check:
                 rows = connection.execute("PRAGMA quick_check").fetchall()
                 if rows != [("ok",)]:
                     return f"integrity check: {rows[0][0]}"
+            current = None
+            if VERSION_TABLE in tables:
+                row = connection.execute(f"SELECT version_num FROM {VERSION_TABLE}").fetchone()
+                current = row[0] if row else None
         finally:
             connection.close()
     except sqlite3.DatabaseError as error:
         return str(error)
+    refuse_foreign_or_newer(current, tables, str(path))
     return None
 
 

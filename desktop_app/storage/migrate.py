@@ -57,31 +57,38 @@ def ensure_schema(engine: Engine, location: str, migrations_dir: Path = MIGRATIO
             connection.info.pop(WRITER_FLAG, None)
 
 
-def _ensure_schema_locked(connection: Connection, location: str, migrations_dir: Path) -> str:
-    from desktop_app.storage.schema import Base  # the models import fulltext; keep this module light
-
-    scripts = script_directory(migrations_dir)
-    current = current_revision(connection)
+def refuse_foreign_or_newer(
+    current: str | None, tables: list[str], location: str, migrations_dir: Path = MIGRATIONS_DIR
+) -> None:
+    """Raises when the database is not ours (tables but no version) or from a newer release."""
     if current is None:
-        existing = [
-            t for t in inspect(connection).get_table_names() if include_name(t, "table", None) and t != VERSION_TABLE
-        ]
-        if existing:
+        foreign = sorted(t for t in tables if include_name(t, "table", None) and t != VERSION_TABLE)
+        if foreign:
             raise StorageError(
                 ErrorCode.DB_UNREADABLE,
                 f"{location} is not a conversation database of this app (it has tables "
-                f"{', '.join(sorted(existing)[:5])}). It was left as it is; choose another data folder.",
+                f"{', '.join(foreign[:5])}). It was left as it is; choose another data folder.",
             )
-        Base.metadata.create_all(connection)
-        MigrationContext.configure(connection).stamp(scripts, "head")
-        return "created"
-    known = {revision.revision for revision in scripts.walk_revisions()}
+        return
+    known = {revision.revision for revision in script_directory(migrations_dir).walk_revisions()}
     if current not in known:
         raise StorageError(
             ErrorCode.DB_NEWER_VERSION,
             f"The conversation database {location} was written by a newer version of this app "
             f"(schema {current}). Update the app to open it. The file was not changed.",
         )
+
+
+def _ensure_schema_locked(connection: Connection, location: str, migrations_dir: Path) -> str:
+    from desktop_app.storage.schema import Base  # the models import fulltext; keep this module light
+
+    scripts = script_directory(migrations_dir)
+    current = current_revision(connection)
+    refuse_foreign_or_newer(current, inspect(connection).get_table_names(), location, migrations_dir)
+    if current is None:
+        Base.metadata.create_all(connection)
+        MigrationContext.configure(connection).stamp(scripts, "head")
+        return "created"
     if current == scripts.get_current_head():
         return "current"
     command.upgrade(alembic_config(connection, migrations_dir), "head")
