@@ -48,6 +48,12 @@ def open_database(url: str) -> OpenedDatabase:
         if not database or database == ":memory:":
             raise StorageError(ErrorCode.INVALID_ARGUMENT, "The conversation store needs a database file.")
         path = Path(database)
+        if not os.access(path.parent, os.W_OK):
+            raise StorageError(
+                ErrorCode.DB_READ_ONLY,
+                f"The folder {path.parent} is read-only, so conversations cannot be saved. Make it writable, "
+                "or start with --data-dir to use another folder. Nothing in it was changed.",
+            )
         problem = check_sqlite_file(path)
         if problem is not None:
             moved = move_aside(path)
