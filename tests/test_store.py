@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import text as text_
 
 from desktop_app.core.errors import ErrorCode, NotFoundError, ValidationError
 from desktop_app.core.history_cache import CacheLimits
@@ -88,11 +89,15 @@ def test_restart_brings_back_history_facts_and_stats(store_url: str) -> None:
         assert reopened.list_facts() == facts_before == [fact]
         assert reopened.list_conversations() == listing_before
         stats_after = reopened.stats()
-        assert (stats_after.conversations_in_db, stats_after.messages_in_db, stats_after.facts_in_db) == (
-            stats_before.conversations_in_db,
-            stats_before.messages_in_db,
-            stats_before.facts_in_db,
-        ) == (2, 31, 1)
+        assert (
+            (stats_after.conversations_in_db, stats_after.messages_in_db, stats_after.facts_in_db)
+            == (
+                stats_before.conversations_in_db,
+                stats_before.messages_in_db,
+                stats_before.facts_in_db,
+            )
+            == (2, 31, 1)
+        )
         assert stats_after.messages_in_memory == 30  # only what was read since the restart
     finally:
         reopened.close()
@@ -166,7 +171,8 @@ def test_search_ranks_matches_and_marks_the_snippet(store: SqlConversationStore)
     assert len(broad) == 3
     assert broad[-1].conversation_id == travel.id  # the long message mentions it once among many words
     assert store.search("timers")  # stemming: timers finds timer
-    assert store.search("weath")  # the last word may be the start of a word
+    assert store.search("weath") == []  # whole words only, unless asked for a prefix
+    assert ["[weather]" in h.snippet for h in store.search("weath", prefix=True)] == [True]
     assert store.search("zebra") == []
     assert [h.conversation_title for h in store.search("station")] == ["travel"]
     # Search syntax in what people type is just text.
@@ -293,3 +299,34 @@ def test_another_writer_on_the_same_database_is_seen_through_the_cache(store_url
     finally:
         here.close()
         there.close()
+
+
+def test_search_of_a_common_word_ranks_the_same_as_the_exact_query(tmp_path) -> None:
+    """The fast path ranks inside the index before joining; its top results equal the exact query's."""
+    from desktop_app.storage import fulltext
+
+    store = SqlConversationStore.open(sqlite_url(tmp_path / "assistant.db"))
+    try:
+        items = [
+            NewConversation(
+                f"c{n}",
+                tuple(
+                    NewMessage("user", f"{'common ' * (k % 3 + 1) if k % 2 == 0 else ''}word{' filler' * ((k + n) % 11)} {n} {k}")
+                    for k in range(20)
+                ),
+            )
+            for n in range(30)
+        ]
+        store.import_conversations(items)
+        fast = store.search("common", limit=20)
+        with store._engine.connect() as connection:
+            exact = connection.execute(
+                text_(fulltext.SQLITE_SEARCH_EXACT), {"q": '"common"', "user": "local", "limit": 20}
+            ).all()
+        # Same scores in the same order (messages with equal scores may trade places).
+        assert [round(h.score, 9) for h in fast] == [round(r.score, 9) for r in exact]
+        assert len({round(h.score, 9) for h in fast}) > 1
+        # Fewer matches than asked for: every one is returned.
+        assert len(store.search("word 25 3", limit=50)) == 1
+    finally:
+        store.close()

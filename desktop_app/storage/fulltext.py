@@ -56,6 +56,37 @@ def create_ddl_listener(target: Any, connection: Connection, **_: Any) -> None:
     create(connection)
 
 
+_HIT_COLUMNS = "m.id, m.conversation_id, c.title, m.role, m.created_at AS created_at"
+
+# Ranked inside the full-text index first, then joined: a common word can match tens of thousands of
+# messages, and joining each of them before ranking costs more than the ranking. The over-fetch leaves room
+# for the user filter; when it leaves fewer than asked for, the exact query below runs instead.
+SQLITE_SEARCH_RANKED_FIRST = (
+    f"SELECT {_HIT_COLUMNS}, f.snippet, f.score FROM ("
+    f"SELECT rowid, snippet({FTS_TABLE}, 0, '[', ']', '…', 12) AS snippet, -bm25({FTS_TABLE}) AS score "
+    f"FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :q ORDER BY rank LIMIT :overfetch) f "
+    "JOIN messages m ON m.id = f.rowid JOIN conversations c ON c.id = m.conversation_id "
+    "WHERE c.user_id = :user ORDER BY f.score DESC, m.id DESC LIMIT :limit"
+)
+SQLITE_SEARCH_EXACT = (
+    f"SELECT {_HIT_COLUMNS}, snippet({FTS_TABLE}, 0, '[', ']', '…', 12) AS snippet, -bm25({FTS_TABLE}) AS score "
+    f"FROM {FTS_TABLE} JOIN messages m ON m.id = {FTS_TABLE}.rowid "
+    "JOIN conversations c ON c.id = m.conversation_id "
+    f"WHERE {FTS_TABLE} MATCH :q AND c.user_id = :user "
+    f"ORDER BY bm25({FTS_TABLE}), m.id DESC LIMIT :limit"
+)
+POSTGRES_SEARCH = (
+    f"SELECT {_HIT_COLUMNS}, "
+    "ts_headline('english', m.content, q, "
+    "'StartSel=[, StopSel=], MaxWords=18, MinWords=6, MaxFragments=1, FragmentDelimiter=…') AS snippet, "
+    # Normalised by document length, so one mention in a long message ranks below a short exact one.
+    "ts_rank_cd(to_tsvector('english', m.content), q, 1) AS score "
+    "FROM messages m JOIN conversations c ON c.id = m.conversation_id, to_tsquery('english', :q) q "
+    "WHERE to_tsvector('english', m.content) @@ q AND c.user_id = :user "
+    "ORDER BY score DESC, m.id DESC LIMIT :limit"
+)
+OVERFETCH_FACTOR = 5
+
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
@@ -67,14 +98,17 @@ def query_words(query: str) -> list[str]:
     return words[:16]
 
 
-def sqlite_match_expression(query: str) -> str:
-    """Every word must match; the last one may be the start of a word (search as you type)."""
-    words = query_words(query)
-    quoted = [f'"{word}"' for word in words]
-    quoted[-1] += "*"
+def sqlite_match_expression(query: str, prefix: bool = False) -> str:
+    """Every word must match (stemmed: "timers" finds "timer"). With `prefix`, the last word may be the
+    start of a word, for search as you type; it costs more, since a short start matches many words."""
+    quoted = [f'"{word}"' for word in query_words(query)]
+    if prefix:
+        quoted[-1] += "*"
     return " ".join(quoted)
 
 
-def postgres_tsquery_text(query: str) -> str:
+def postgres_tsquery_text(query: str, prefix: bool = False) -> str:
     words = query_words(query)
-    return " & ".join([*words[:-1], f"{words[-1]}:*"])
+    if prefix:
+        words[-1] += ":*"
+    return " & ".join(words)

@@ -167,6 +167,16 @@ def _check_limit(limit: int | None, what: str = "limit") -> None:
         raise ValidationError(ErrorCode.INVALID_ARGUMENT, f"The {what} must be a whole number of at least 0.")
 
 
+_SEARCH = {
+    name: text(sql).columns(created_at=messages.c.created_at.type)
+    for name, sql in (
+        ("ranked_first", fulltext.SQLITE_SEARCH_RANKED_FIRST),
+        ("exact", fulltext.SQLITE_SEARCH_EXACT),
+        ("postgres", fulltext.POSTGRES_SEARCH),
+    )
+}
+
+
 class _HotStatements:
     """The two statements every added message runs."""
 
@@ -488,37 +498,31 @@ class SqlConversationStore:
             statement = statement.where(messages.c.role == parse_role(role).value)
         return self._read(lambda c: [_message(r) for r in c.execute(statement)], "read the conversations")
 
-    def search(self, query: str, limit: int = 20) -> list[SearchHit]:
-        """Ranked full-text matches, best first, each with the matching passage marked [like this]."""
+    def search(self, query: str, limit: int = 20, prefix: bool = False) -> list[SearchHit]:
+        """Ranked full-text matches, best first, each with the matching passage marked [like this].
+
+        Every word must match; with `prefix` the last one may be the start of a word (search as you type).
+        """
         _check_limit(limit)
         if not isinstance(query, str):
             raise ValidationError(ErrorCode.INVALID_ARGUMENT, "The search must be text.")
         page = min(limit, MAX_PAGE)
+        if page == 0:
+            return []
+        params: dict[str, Any] = {"user": self._user, "limit": page}
         if self._is_sqlite:
-            statement = text(
-                f"SELECT m.id, m.conversation_id, c.title, m.role, m.created_at AS created_at, "
-                f"snippet({fulltext.FTS_TABLE}, 0, '[', ']', '…', 12) AS snippet, "
-                f"-bm25({fulltext.FTS_TABLE}) AS score "
-                f"FROM {fulltext.FTS_TABLE} JOIN messages m ON m.id = {fulltext.FTS_TABLE}.rowid "
-                f"JOIN conversations c ON c.id = m.conversation_id "
-                f"WHERE {fulltext.FTS_TABLE} MATCH :q AND c.user_id = :user "
-                f"ORDER BY bm25({fulltext.FTS_TABLE}), m.id DESC LIMIT :limit"
-            ).columns(created_at=messages.c.created_at.type)
-            params = {"q": fulltext.sqlite_match_expression(query), "user": self._user, "limit": page}
+            params["q"] = fulltext.sqlite_match_expression(query, prefix)
+            params["overfetch"] = max(page * fulltext.OVERFETCH_FACTOR, 50)
+            statements = [_SEARCH["ranked_first"], _SEARCH["exact"]]
         else:
-            statement = text(
-                "SELECT m.id, m.conversation_id, c.title, m.role, m.created_at AS created_at, "
-                "ts_headline('english', m.content, q, "
-                "'StartSel=[, StopSel=], MaxWords=18, MinWords=6, MaxFragments=1, FragmentDelimiter=…') "
-                "AS snippet, ts_rank_cd(to_tsvector('english', m.content), q, 1) AS score "
-                "FROM messages m JOIN conversations c ON c.id = m.conversation_id, "
-                "to_tsquery('english', :q) q "
-                "WHERE to_tsvector('english', m.content) @@ q AND c.user_id = :user "
-                "ORDER BY score DESC, m.id DESC LIMIT :limit"
-            ).columns(created_at=messages.c.created_at.type)
-            params = {"q": fulltext.postgres_tsquery_text(query), "user": self._user, "limit": page}
+            params["q"] = fulltext.postgres_tsquery_text(query, prefix)
+            statements = [_SEARCH["postgres"]]
 
         def run(connection: Connection) -> list[SearchHit]:
+            for statement in statements:
+                rows = connection.execute(statement, params).all()
+                if len(rows) == page:
+                    break
             return [
                 SearchHit(
                     message_id=row.id,
@@ -529,7 +533,7 @@ class SqlConversationStore:
                     snippet=row.snippet,
                     score=float(row.score),
                 )
-                for row in connection.execute(statement, params)
+                for row in rows
             ]
 
         return self._read(run, "search the conversations")
@@ -601,7 +605,7 @@ class SqlConversationStore:
             lambda c: c.scalar(select(func.max(messages.c.id)).where(messages.c.conversation_id == cid)),
             "read the conversation",
         )
-        if cached and newest == cached[-1].id or not cached and newest is None:
+        if (cached and newest == cached[-1].id) or (not cached and newest is None):
             return True
         self._cache.invalidate(cid)
         return False
