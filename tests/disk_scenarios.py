@@ -1,7 +1,7 @@
 """Run inside a private mount namespace on a tiny tmpfs (see test_disk_failures.py).
 
-    python tests/disk_scenarios.py full MOUNTPOINT OUT_JSON
-    python tests/disk_scenarios.py readonly-start MOUNTPOINT OUT_JSON
+python tests/disk_scenarios.py full MOUNTPOINT OUT_JSON
+python tests/disk_scenarios.py readonly-start MOUNTPOINT OUT_JSON
 """
 
 from __future__ import annotations

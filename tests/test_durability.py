@@ -28,7 +28,8 @@ CHILD = textwrap.dedent(
     n = 0
     while True:
         n += 1
-        message = store.add_message(conversation.id, "user" if n % 2 else "assistant", f"message {n} " + "x" * (n % 300))
+        role = "user" if n % 2 else "assistant"
+        message = store.add_message(conversation.id, role, f"message {n} " + "x" * (n % 300))
         print(message.id, flush=True)
     """
 )

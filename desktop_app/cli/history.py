@@ -1,0 +1,201 @@
+"""The ``history`` commands. Each ``prepare_*`` checks its arguments before the store is opened (so a typo
+creates nothing and fails fast) and returns the action to run with the open store."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TextIO
+
+from desktop_app.cli import output
+from desktop_app.cli.errors import EXIT_OK, EXIT_USAGE, CommandError
+from desktop_app.cli.files import atomic_text_file, check_target
+from desktop_app.core.errors import NotFoundError
+from desktop_app.core.export import ExportFormat, ExportItem, ExportResult, parse_format, write_export
+from desktop_app.core.ports import ConversationStore
+from desktop_app.core.validation import parse_id
+
+Action = Callable[[ConversationStore, TextIO], int]
+
+# Conversations fetched per page when exporting everything: memory holds one page, the messages of one
+# conversation and the ids already written, whatever the size of the history.
+EXPORT_PAGE = 100
+STDOUT = "-"
+
+
+def prepare_list(args: argparse.Namespace) -> Action:
+    limit: int = args.limit
+    offset: int = args.offset
+    as_json: bool = args.json
+
+    def action(store: ConversationStore, out: TextIO) -> int:
+        summaries = store.list_conversations(limit=limit, offset=offset)
+        if as_json:
+            output.print_json([output.summary_to_dict(s) for s in summaries], out)
+        elif not summaries:
+            print("No conversations yet." if offset == 0 else "No more conversations.", file=out)
+        else:
+            print("\n".join(output.conversation_lines(summaries)), file=out)
+            if len(summaries) == limit:
+                print(f"\nMore may follow: add --offset {offset + limit}.", file=out)
+        return EXIT_OK
+
+    return action
+
+
+def prepare_show(args: argparse.Namespace) -> Action:
+    cid = parse_id(args.conversation_id)
+    as_json: bool = args.json
+
+    def action(store: ConversationStore, out: TextIO) -> int:
+        conversation = store.get_conversation(cid)
+        messages = store.get_history(cid)
+        if as_json:
+            output.print_json(output.conversation_document(conversation, messages), out)
+        else:
+            print("\n".join(output.transcript_lines(conversation, messages)), file=out)
+        return EXIT_OK
+
+    return action
+
+
+def prepare_search(args: argparse.Namespace) -> Action:
+    query = " ".join(args.query)
+    limit: int = args.limit
+    as_json: bool = args.json
+
+    def action(store: ConversationStore, out: TextIO) -> int:
+        hits = store.search(query, limit=limit)
+        if as_json:
+            output.print_json([output.hit_to_dict(hit) for hit in hits], out)
+        elif not hits:
+            print(f"Nothing found for {output.one_line(query)!r}.", file=out)
+        else:
+            print("\n".join(output.hit_lines(hits)), file=out)
+        return EXIT_OK
+
+    return action
+
+
+_SUFFIX_FORMATS = {
+    ".json": ExportFormat.JSON,
+    ".md": ExportFormat.MARKDOWN,
+    ".markdown": ExportFormat.MARKDOWN,
+    ".csv": ExportFormat.CSV,
+}
+
+
+def _export_format(chosen: str | None, destination: str | None) -> ExportFormat:
+    """--format, else the --out file's extension."""
+    if chosen is not None:
+        return parse_format(chosen)
+    if destination not in (None, STDOUT):
+        found = _SUFFIX_FORMATS.get(Path(destination).suffix.lower())
+        if found is not None:
+            return found
+    raise CommandError("invalid_argument", "Choose a format with --format json, md or csv.", exit_status=EXIT_USAGE)
+
+
+def all_conversations(
+    store: ConversationStore, page_size: int = EXPORT_PAGE, max_passes: int = 3
+) -> Iterator[ExportItem]:
+    """Every conversation with its messages, newest first, fetched one page at a time, each exactly once.
+
+    Pages are by offset, so a conversation that changes or is deleted meanwhile (the window may be open)
+    shifts the rest and one could be missed. So the list is read again until a pass finds nothing new:
+    listing is cheap (no messages), and usually the second pass confirms the first.
+    """
+    seen: set[int] = set()
+    for _ in range(max_passes):
+        found_new = False
+        offset = 0
+        while True:
+            page = store.list_conversations(limit=page_size, offset=offset)
+            for summary in page:
+                cid = summary.conversation.id
+                if cid in seen:
+                    continue
+                seen.add(cid)
+                found_new = True
+                try:
+                    messages = store.get_history(cid)
+                except NotFoundError:
+                    continue  # deleted since the page was read
+                yield summary.conversation, messages
+            if len(page) < page_size:
+                break
+            offset += page_size
+        if not found_new:
+            return
+
+
+def _one_conversation(store: ConversationStore, cid: int) -> Iterator[ExportItem]:
+    yield store.get_conversation(cid), store.get_history(cid)
+
+
+def prepare_export(args: argparse.Namespace) -> Action:
+    cid = None if args.conversation_id is None else parse_id(args.conversation_id)
+    destination: str | None = args.out
+    format_ = _export_format(args.format, destination)
+    force: bool = args.force
+    target = None if destination in (None, STDOUT) else Path(destination).expanduser()
+    if target is not None:
+        check_target(target, overwrite=force)
+
+    def action(store: ConversationStore, out: TextIO) -> int:
+        if cid is not None:
+            store.get_conversation(cid)  # an unknown id fails before any file is started
+        items = all_conversations(store) if cid is None else _one_conversation(store, cid)
+        result: ExportResult
+        if target is None:
+            result = write_export(format_, items, out)
+            out.flush()
+        else:
+            with atomic_text_file(target, overwrite=force) as handle:
+                result = write_export(format_, items, handle)
+        store.record_audit(
+            "conversations_exported",
+            None if cid is None else str(cid),
+            {
+                "format": format_.value,
+                "conversations": result.conversations,
+                "messages": result.messages,
+                "destination": "stdout" if target is None else str(target.absolute()),
+            },
+        )
+        if target is not None:
+            plural = "" if result.conversations == 1 else "s"
+            print(
+                f"Exported {result.conversations} conversation{plural} ({result.messages} messages) to {target}.",
+                file=out,
+            )
+        return EXIT_OK
+
+    return action
+
+
+def prepare_delete(args: argparse.Namespace) -> Action:
+    if args.all_conversations:
+        if not args.yes:
+            raise CommandError(
+                "confirmation_required",
+                "Deleting every conversation cannot be undone; add --yes to confirm. Nothing was deleted.",
+                exit_status=EXIT_USAGE,
+            )
+
+        def delete_all(store: ConversationStore, out: TextIO) -> int:
+            count = store.delete_all_conversations()
+            print(f"Deleted {count} conversation{'' if count == 1 else 's'}.", file=out)
+            return EXIT_OK
+
+        return delete_all
+
+    cid = parse_id(args.conversation_id)
+
+    def delete_one(store: ConversationStore, out: TextIO) -> int:
+        store.delete_conversation(cid)
+        print(f"Deleted conversation {cid}.", file=out)
+        return EXIT_OK
+
+    return delete_one

@@ -1,0 +1,142 @@
+"""The argument parser. Global options work before or after a sub-command:
+``voice-assistant --data-dir D history list`` and ``voice-assistant history list --data-dir D``."""
+
+from __future__ import annotations
+
+import argparse
+
+from desktop_app import APP_NAME, __version__
+from desktop_app.cli import history
+from desktop_app.core.export import ExportFormat
+from desktop_app.paths import DATA_DIR_ENV, DATABASE_URL_ENV
+
+DEFAULT_LIST_LIMIT = 50
+DEFAULT_SEARCH_LIMIT = 20
+# The store answers at most this many rows per call; page through more with --offset.
+MAX_PAGE = 1000
+
+
+def _add_global_options(parser: argparse.ArgumentParser, *, top_level: bool) -> None:
+    # Below the top level the defaults are suppressed: a sub-command's parser would otherwise overwrite a
+    # value given before the sub-command with its own default.
+    unset = None if top_level else argparse.SUPPRESS
+    parser.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        default=unset,
+        help=f"keep everything in DIR instead of the per-user folders (also ${DATA_DIR_ENV})",
+    )
+    parser.add_argument(
+        "--database-url",
+        metavar="URL",
+        default=unset,
+        help=f"use this database instead of DIR/assistant.db, e.g. postgresql+psycopg://... (also ${DATABASE_URL_ENV})",
+    )
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        default=False if top_level else argparse.SUPPRESS,
+        help="log what happens to stderr",
+    )
+
+
+def _page_size(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if not 1 <= value <= MAX_PAGE:
+        raise argparse.ArgumentTypeError(f"must be from 1 to {MAX_PAGE}, got {value}")
+    return value
+
+
+def _not_negative(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=APP_NAME,
+        description="An offline desktop voice assistant. Without a command, opens the window.",
+    )
+    parser.add_argument("--version", action="version", version=f"{APP_NAME} {__version__}")
+    _add_global_options(parser, top_level=True)
+    common = argparse.ArgumentParser(add_help=False)
+    _add_global_options(common, top_level=False)
+
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    history_parser = commands.add_parser(
+        "history",
+        parents=[common],
+        help="list, show, search, export or delete stored conversations",
+        description="Work with the stored conversations.",
+    )
+    actions = history_parser.add_subparsers(dest="history_command", metavar="ACTION", required=True)
+
+    listing = actions.add_parser(
+        "list", parents=[common], help="the conversations, newest first", description="List conversations."
+    )
+    listing.add_argument(
+        "--limit", type=_page_size, default=DEFAULT_LIST_LIMIT, metavar="N", help="show at most N (default 50)"
+    )
+    listing.add_argument("--offset", type=_not_negative, default=0, metavar="N", help="skip the newest N")
+    listing.add_argument("--json", action="store_true", help="print one JSON document")
+    listing.set_defaults(prepare=history.prepare_list)
+
+    show = actions.add_parser(
+        "show", parents=[common], help="one conversation with all its messages", description="Show a conversation."
+    )
+    show.add_argument("conversation_id", metavar="ID", help="the conversation's number (see `history list`)")
+    show.add_argument("--json", action="store_true", help="print one JSON document")
+    show.set_defaults(prepare=history.prepare_show)
+
+    search = actions.add_parser(
+        "search", parents=[common], help="find messages by their words", description="Search every message."
+    )
+    search.add_argument("query", nargs="+", metavar="QUERY", help="words to find (all must match)")
+    search.add_argument(
+        "--limit", type=_page_size, default=DEFAULT_SEARCH_LIMIT, metavar="N", help="show at most N (default 20)"
+    )
+    search.add_argument("--json", action="store_true", help="print one JSON document")
+    search.set_defaults(prepare=history.prepare_search)
+
+    export = actions.add_parser(
+        "export",
+        parents=[common],
+        help="write conversations to JSON, Markdown or CSV",
+        description="Export one conversation, or all of them (the default). JSON and CSV keep every "
+        "character of the text. CSV cells are written exactly as stored, so a spreadsheet may read one "
+        "that starts with '=' as a formula.",
+    )
+    which = export.add_mutually_exclusive_group()
+    which.add_argument("conversation_id", nargs="?", metavar="ID", help="export only this conversation")
+    which.add_argument("--all", action="store_true", dest="all_conversations", help="every conversation (default)")
+    export.add_argument(
+        "--format",
+        "-f",
+        choices=[f.value for f in ExportFormat],
+        help="json, md or csv (default: from the --out file's extension)",
+    )
+    export.add_argument("--out", "-o", metavar="FILE", help="write to FILE (made private, 0600) instead of stdout")
+    export.add_argument("--force", action="store_true", help="replace FILE if it exists")
+    export.set_defaults(prepare=history.prepare_export)
+
+    delete = actions.add_parser(
+        "delete",
+        parents=[common],
+        help="delete one conversation, or all with --all --yes",
+        description="Delete conversations for good.",
+    )
+    target = delete.add_mutually_exclusive_group(required=True)
+    target.add_argument("conversation_id", nargs="?", metavar="ID", help="the conversation to delete")
+    target.add_argument("--all", action="store_true", dest="all_conversations", help="every conversation")
+    delete.add_argument("--yes", "-y", action="store_true", help="confirm --all; without it nothing is deleted")
+    delete.set_defaults(prepare=history.prepare_delete)
+    return parser

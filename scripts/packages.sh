@@ -1,0 +1,49 @@
+# shellcheck shell=bash disable=SC2034
+# The system (Debian/Ubuntu) packages the project needs, in one place. Sourced by scripts/common.sh.
+#
+# "a|b" means either package will do (Ubuntu 24.04 renamed some libraries with a t64 suffix): it counts as
+# present when one of them is installed, and the first one apt knows is installed otherwise.
+
+# To run the interpreter and make the virtual environment (only installed when `python3 -m venv` fails).
+PYTHON_PACKAGES=(
+    python3
+    python3-venv
+)
+
+# To run the app (./start.sh). Voice features will add espeak-ng, libespeak-ng1 and libportaudio2 here.
+APP_PACKAGES=(
+    # Qt's xcb platform plugin on a bare machine (PySide6 wheels bring Qt itself).
+    libegl1
+    libgl1
+    libfontconfig1
+    libfreetype6
+    "libglib2.0-0t64|libglib2.0-0"
+    libdbus-1-3
+    libx11-xcb1
+    libxkbcommon0
+    libxkbcommon-x11-0
+    libxcb-cursor0
+    libxcb-icccm4
+    libxcb-image0
+    libxcb-keysyms1
+    libxcb-randr0
+    libxcb-render-util0
+    libxcb-shape0
+    libxcb-sync1
+    libxcb-xfixes0
+    libxcb-xkb1
+    libxcb-glx0
+    libxcb-util1
+)
+
+# To run the test suite (./test.sh), on top of APP_PACKAGES. Audio tests will add pulseaudio,
+# pulseaudio-utils, libasound2-plugins, alsa-utils and sox; keychain tests dbus, gnome-keyring and
+# libsecret-tools.
+TEST_PACKAGES=(
+    postgresql      # a private, throw-away server per test session (tests/pg_server.py)
+    xvfb            # a virtual screen for real windows (tests/xvfb_server.py)
+    xdotool         # synthetic key presses and window queries
+    x11-utils       # xdpyinfo, xwininfo
+    util-linux      # runuser (PostgreSQL refuses to run as root), unshare
+    sqlite3         # the sqlite3 shell, to look inside assistant.db
+)

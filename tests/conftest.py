@@ -1,0 +1,100 @@
+"""Shared fixtures: a private PostgreSQL server, a virtual X screen, and a fresh data directory. Markers
+(gui, postgres, slow) are declared in pyproject.toml.
+
+Missing system programs make the tests that need them FAIL with a message saying to run ./test.sh; nothing
+is skipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TypeVar
+
+import pytest
+from pg_server import PostgresServer, PostgresUnavailable
+from xvfb_server import XvfbServer, XvfbUnavailable
+
+_Server = TypeVar("_Server")
+
+# Tests that use these fixtures get the marker, so `-m "not postgres"` or `-m "not gui"` leaves them out.
+FIXTURE_MARKERS = {
+    "postgres_server": "postgres",
+    "postgres_url": "postgres",
+    "pg_database_url": "postgres",
+    "xvfb_display": "gui",
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        for fixture in getattr(item, "fixturenames", ()):
+            marker = FIXTURE_MARKERS.get(fixture)
+            if marker is not None and item.get_closest_marker(marker) is None:
+                item.add_marker(marker)
+
+
+@pytest.fixture(autouse=True)
+def _isolate_user_dirs(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """No test reads or writes the real per-user directories or follows the developer's own settings: the
+    XDG base directories point into a temporary home, and the app's environment variables are cleared."""
+    home = tmp_path_factory.mktemp("xdg")
+    for name in ("XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME"):
+        monkeypatch.setenv(name, str(home / name.lower()))
+    monkeypatch.delenv("VOICE_ASSISTANT_DATA_DIR", raising=False)
+    monkeypatch.delenv("VOICE_ASSISTANT_DATABASE_URL", raising=False)
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    """A fresh, empty, private (0700) directory to pass as --data-dir."""
+    directory = tmp_path / "data"
+    directory.mkdir(mode=0o700)
+    return directory
+
+
+def _start_or_fail(start: Callable[[], _Server]) -> _Server:
+    """Starts a server; when it cannot, fails the test (never skips it) with a message saying what to do."""
+    try:
+        return start()
+    except (PostgresUnavailable, XvfbUnavailable) as exc:
+        problem = str(exc)
+    pytest.fail(problem, pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """A throw-away PostgreSQL server for the whole session, deleted at the end."""
+    server = _start_or_fail(PostgresServer.start)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_url(postgres_server: PostgresServer) -> str:
+    """A SQLAlchemy URL (postgresql+psycopg://postgres@127.0.0.1:PORT/voice_assistant_test) to one database
+    shared by the whole session."""
+    return postgres_server.url(postgres_server.create_database("voice_assistant_test"))
+
+
+@pytest.fixture
+def pg_database_url(postgres_server: PostgresServer) -> Iterator[str]:
+    """A SQLAlchemy URL to a new, empty database of its own (test_<random>), dropped after the test."""
+    name = postgres_server.create_database()
+    try:
+        yield postgres_server.url(name)
+    finally:
+        postgres_server.drop_database(name)
+
+
+@pytest.fixture(scope="session")
+def xvfb_display() -> Iterator[str]:
+    """A private virtual screen (1280x800x24) for the session; yields its DISPLAY value (":N"). It does not
+    set DISPLAY: tests pass it on (monkeypatch.setenv, or a subprocess's env) where they want it."""
+    server = _start_or_fail(XvfbServer.start)
+    try:
+        yield server.display
+    finally:
+        server.stop()
