@@ -301,6 +301,10 @@ def test_another_writer_on_the_same_database_is_seen_through_the_cache(store_url
         there.close()
 
 
+def _common(k: int) -> str:
+    return "common " * (k % 3 + 1) if k % 2 == 0 else ""
+
+
 def test_search_of_a_common_word_ranks_the_same_as_the_exact_query(tmp_path) -> None:
     """The fast path ranks inside the index before joining; its top results equal the exact query's."""
     from desktop_app.storage import fulltext
@@ -310,10 +314,7 @@ def test_search_of_a_common_word_ranks_the_same_as_the_exact_query(tmp_path) -> 
         items = [
             NewConversation(
                 f"c{n}",
-                tuple(
-                    NewMessage("user", f"{'common ' * (k % 3 + 1) if k % 2 == 0 else ''}word{' filler' * ((k + n) % 11)} {n} {k}")
-                    for k in range(20)
-                ),
+                tuple(NewMessage("user", f"{_common(k)}word{' filler' * ((k + n) % 11)} {n} {k}") for k in range(20)),
             )
             for n in range(30)
         ]
