@@ -331,3 +331,26 @@ def test_search_of_a_common_word_ranks_the_same_as_the_exact_query(tmp_path) -> 
         assert len(store.search("word 25 3", limit=50)) == 1
     finally:
         store.close()
+
+
+def test_a_deleted_conversations_words_are_gone_from_the_file_and_its_index(tmp_path) -> None:
+    path = tmp_path / "assistant.db"
+    store = SqlConversationStore.open(sqlite_url(path))
+    try:
+        keep = store.create_conversation()
+        for i in range(200):
+            store.add_message(keep.id, "user", f"ordinary words number {i}")
+        secret = store.create_conversation()
+        store.add_message(secret.id, "user", "my secret is quokkawaffle and zebrabanana")
+        store.add_message(keep.id, "user", "more ordinary words after it")
+
+        def on_disk(word: bytes) -> int:
+            return sum(p.read_bytes().count(word) for p in tmp_path.iterdir() if p.name.startswith("assistant.db"))
+
+        assert on_disk(b"zebrabanana") > 0
+        store.delete_conversation(secret.id)
+        assert on_disk(b"quokkawaffle") == 0
+        assert on_disk(b"zebrabanana") == 0
+        assert len(store.search("ordinary words", limit=500)) == 201
+    finally:
+        store.close()

@@ -45,7 +45,7 @@ def _sqlite_on_connect(dbapi_connection: sqlite3.Connection, _record: Any) -> No
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         # Deleted conversations are zeroed inside their pages, not left readable in free space.
-        cursor.execute("PRAGMA secure_delete=FAST")
+        cursor.execute("PRAGMA secure_delete=ON")
     finally:
         cursor.close()
 
