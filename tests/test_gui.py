@@ -71,5 +71,7 @@ def test_main_window_lists_recent_conversations(qtbot, tmp_path: Path, monkeypat
         assert texts[0].startswith("holiday plans") and texts[1].startswith("groceries")
         assert "about groceries" in texts[1]
         assert window.statusBar().currentMessage().startswith("Ready")
+        assert not window.windowIcon().isNull()
+        assert window.windowIcon().pixmap(32, 32).width() == 32
     finally:
         store.close()

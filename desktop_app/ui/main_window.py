@@ -7,9 +7,11 @@ import sys
 
 from desktop_app import __version__
 from desktop_app.core.ports import ConversationStore
+from desktop_app.resources import resource_path
 from desktop_app.ui.qt import (
     QAction,
     QApplication,
+    QIcon,
     QKeySequence,
     QLabel,
     QListWidget,
@@ -21,6 +23,7 @@ from desktop_app.ui.qt import (
 )
 
 WINDOW_TITLE = "Voice Assistant"
+APP_ICON = "icons/voice-assistant.svg"
 
 
 class MainWindow(QMainWindow):
@@ -28,6 +31,7 @@ class MainWindow(QMainWindow):
         super().__init__()
         self._store = store
         self.setWindowTitle(WINDOW_TITLE)
+        self.setWindowIcon(QIcon(str(resource_path(APP_ICON))))
         self.resize(720, 520)
         central = QWidget(self)
         layout = QVBoxLayout(central)
