@@ -69,7 +69,7 @@ export PATH="$VA_VENV/bin:$PATH"
 if [ "${SKIP_CHECKS:-0}" != 1 ]; then
     phase "ruff" ruff check .
     phase "ruff format" ruff format --check .
-    phase "mypy" mypy desktop_app
+    phase "mypy" mypy desktop_app resources/__init__.py
     phase "import-linter" lint-imports
 fi
 

@@ -18,6 +18,7 @@ def test_every_package_is_listed_in_pyproject() -> None:
 
 def test_bundled_files_are_reachable_from_the_installed_package() -> None:
     from desktop_app.resources import resource_path
+
     from desktop_app.storage.migrate import MIGRATIONS_DIR, head_revision
 
     assert resource_path("icons/voice-assistant.svg").read_text().startswith("<svg")

@@ -28,8 +28,8 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, TextIO
 
-from desktop_app.core.errors import ErrorCode, ValidationError
 from desktop_app.core.models import Conversation, Message, Role
+from desktop_app.core.validation import parse_choice
 
 FORMAT_VERSION = 1
 
@@ -196,13 +196,7 @@ def write_csv(items: Iterable[ExportItem], out: TextIO) -> ExportResult:
 
 
 def parse_format(value: ExportFormat | str) -> ExportFormat:
-    try:
-        return ExportFormat(value)
-    except ValueError:
-        allowed = ", ".join(f.value for f in ExportFormat)
-        raise ValidationError(
-            ErrorCode.INVALID_ARGUMENT, f"Unknown export format {value!r}; expected one of: {allowed}."
-        ) from None
+    return parse_choice(ExportFormat, value, "export format")
 
 
 def write_export(

@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
+from typing import TypeVar
+
 from desktop_app.core.errors import ErrorCode, ValidationError
 from desktop_app.core.models import MAX_CONTENT_CHARS, MAX_FACT_CHARS, MAX_TITLE_CHARS, Role
 
+E = TypeVar("E", bound=StrEnum)
+
+
+def parse_choice(kind: type[E], value: str, what: str, code: ErrorCode = ErrorCode.INVALID_ARGUMENT) -> E:
+    """One of an enumeration's values, or a clear error that lists them."""
+    try:
+        return kind(value)
+    except ValueError:
+        allowed = ", ".join(member.value for member in kind)
+        raise ValidationError(code, f"Unknown {what} {value!r}; expected one of: {allowed}.") from None
+
 
 def parse_role(role: str | Role) -> Role:
-    try:
-        return Role(role)
-    except ValueError:
-        allowed = ", ".join(r.value for r in Role)
-        raise ValidationError(
-            ErrorCode.INVALID_ROLE, f"Unknown message role {role!r}; expected one of: {allowed}."
-        ) from None
+    return parse_choice(Role, role, "message role", ErrorCode.INVALID_ROLE)
 
 
 def clean_content(content: str, *, limit: int = MAX_CONTENT_CHARS, what: str = "Message") -> str:
