@@ -104,3 +104,27 @@ def test_a_write_from_another_process_is_seen_through_the_cache(tmp_path: Path) 
     finally:
         app.close()
         cli.close()
+
+
+def test_reads_do_not_wait_for_a_write_in_progress(tmp_path: Path) -> None:
+    import time
+
+    store = SqlConversationStore.open(sqlite_url(tmp_path / "assistant.db"))
+    conversation = store.create_conversation()
+    store.add_message(conversation.id, "user", "hello")
+    started = threading.Event()
+
+    def slow_write(connection) -> None:
+        started.set()
+        time.sleep(1.5)  # a long import or a big deletion
+
+    writer = threading.Thread(target=store._writer.run, args=(slow_write,))
+    writer.start()
+    started.wait()
+    begun = time.monotonic()
+    assert [m.content for m in store.get_history(conversation.id)] == ["hello"]
+    assert store.search("hello")
+    waited = time.monotonic() - begun
+    writer.join()
+    store.close()
+    assert waited < 0.75, f"a read waited {waited:.2f} s for the writer"

@@ -94,12 +94,13 @@ def test_a_database_from_a_newer_version_is_refused_and_left_untouched(tmp_path:
         raw.execute("UPDATE alembic_version SET version_num = '9999'")
     raw.close()
     before = _digest(path)
+    listing = sorted(p.name for p in tmp_path.iterdir())
     with pytest.raises(StorageError) as caught:
         SqlConversationStore.open(sqlite_url(path))
     assert caught.value.code is ErrorCode.DB_NEWER_VERSION
     assert "newer version" in caught.value.message and "9999" in caught.value.message
     assert _digest(path) == before
-    assert not list(tmp_path.glob("*.corrupt-*"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == listing  # no side files left behind either
 
 
 def test_another_programs_database_is_refused_and_left_untouched(tmp_path: Path) -> None:
@@ -143,3 +144,25 @@ def test_the_environment_variable_chooses_the_data_directory(tmp_path: Path, mon
     monkeypatch.setenv("VOICE_ASSISTANT_DATA_DIR", str(tmp_path / "from-env"))
     assert resolve_paths(AppOptions()).database_file == tmp_path / "from-env" / "assistant.db"
     assert resolve_paths(AppOptions(data_dir=str(tmp_path / "flag"))).data_dir == tmp_path / "flag"
+
+
+def test_a_database_locked_by_another_program_is_reported_not_moved(tmp_path: Path) -> None:
+    path = tmp_path / "assistant.db"
+    _filled(path)
+    holder = sqlite3.connect(path)
+    holder.execute("PRAGMA locking_mode=EXCLUSIVE")
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        with pytest.raises(StorageError) as caught:
+            SqlConversationStore.open(sqlite_url(path))
+        assert caught.value.code is ErrorCode.DB_UNAVAILABLE
+        assert "another program" in caught.value.message
+        assert not list(tmp_path.glob("*.corrupt-*"))
+    finally:
+        holder.rollback()
+        holder.close()
+    reopened = SqlConversationStore.open(sqlite_url(path))
+    try:
+        assert reopened.stats().messages_in_db == 5
+    finally:
+        reopened.close()

@@ -29,28 +29,32 @@ CHILD = textwrap.dedent(
     while True:
         n += 1
         role = "user" if n % 2 else "assistant"
-        message = store.add_message(conversation.id, role, f"message {n} " + "x" * (n % 300))
-        print(message.id, flush=True)
+        # Unique text per child and message: a lost message cannot hide behind an id handed out again.
+        text = f"child {sys.argv[2]} message {n} " + "x" * (n % 300)
+        message = store.add_message(conversation.id, role, text)
+        print(message.id, text, flush=True)
     """
 )
 
 
-def _collect(stream, acknowledged: list[int]) -> None:
+def _collect(stream, acknowledged: list[tuple[int, str]]) -> None:
     for line in stream:
-        word = line.split()[0] if line.strip() else ""
-        if word.isdigit():
-            acknowledged.append(int(word))
+        if not line.endswith("\n"):
+            continue  # cut off by the kill halfway through printing: not a complete acknowledgement
+        number, _, text = line.rstrip("\n").partition(" ")
+        if number.isdigit():
+            acknowledged.append((int(number), text))
 
 
 @pytest.mark.slow
 def test_sigkill_at_random_moments_loses_no_acknowledged_message(tmp_path: Path) -> None:
     database = tmp_path / "assistant.db"
     rng = random.Random(int.from_bytes(os.urandom(4), "big"))
-    acknowledged: list[int] = []
-    kills = 25
-    for _ in range(kills):
+    acknowledged: list[tuple[int, str]] = []
+    kills = 30
+    for kill in range(kills):
         child = subprocess.Popen(
-            [sys.executable, "-c", CHILD, str(database)],
+            [sys.executable, "-c", CHILD, str(database), str(kill)],
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             text=True,
@@ -69,12 +73,15 @@ def test_sigkill_at_random_moments_loses_no_acknowledged_message(tmp_path: Path)
     connection = sqlite3.connect(database)
     try:
         assert connection.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
-        stored = {row[0] for row in connection.execute("SELECT id FROM messages")}
+        stored = set(connection.execute("SELECT id, content FROM messages"))
         missing = set(acknowledged) - stored
         assert not missing, f"{len(missing)} acknowledged messages lost, e.g. {sorted(missing)[:5]}"
         # The full-text index agrees with the table after all those crashes.
         assert connection.execute("INSERT INTO messages_fts(messages_fts) VALUES ('integrity-check')") is not None
         counted = connection.execute("SELECT count(*) FROM messages_fts WHERE messages_fts MATCH 'message'").fetchone()
         assert counted == (len(stored),)
+        # AUTOINCREMENT: an id is never handed out twice, even after a crash lost an unacknowledged row.
+        ids = [number for number, _ in acknowledged]
+        assert len(ids) == len(set(ids))
     finally:
         connection.close()

@@ -75,3 +75,21 @@ def test_invalidate_and_clear() -> None:
     assert cache.get(1, None) is None and cache.get(2, None) == []
     cache.clear()
     assert cache.counts() == (0, 0, 0)
+
+
+def test_a_message_already_in_a_filled_snapshot_is_not_added_twice() -> None:
+    """A reader's snapshot can include a message committed a moment before the writer's append runs."""
+    cache = HistoryCache()
+    token = cache.generation(3)
+    cache.fill(3, [_message(1, 3), _message(2, 3)], complete=True, generation=token)
+    cache.append(_message(2, 3))
+    cache.append(_message(3, 3))
+    assert [m.id for m in cache.get(3, None) or []] == [1, 2, 3]
+
+
+def test_a_reader_that_began_before_a_clear_does_not_fill() -> None:
+    cache = HistoryCache()
+    token = cache.generation(9)  # a conversation the cache has never seen
+    cache.clear()  # e.g. another process wrote, or everything was deleted
+    cache.fill(9, [_message(1, 9)], complete=True, generation=token)
+    assert cache.get(9, None) is None

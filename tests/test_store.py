@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import text as text_
 
-from desktop_app.core.errors import ErrorCode, NotFoundError, ValidationError
+from desktop_app.core.errors import ErrorCode, NotFoundError, StorageError, ValidationError
 from desktop_app.core.history_cache import CacheLimits
 from desktop_app.core.models import MAX_CONTENT_CHARS, NewConversation, NewMessage, Role
 from desktop_app.storage.engine import sqlite_url
@@ -176,7 +176,8 @@ def test_search_ranks_matches_and_marks_the_snippet(store: SqlConversationStore)
     assert store.search("zebra") == []
     assert [h.conversation_title for h in store.search("station")] == ["travel"]
     # Search syntax in what people type is just text.
-    assert store.search('pasta" OR "x') is not None
+    assert store.search('pasta" OR "x') == []  # three words, all required; nothing has "x"
+    assert len(store.search('"pasta" timer*')) == 2
     with pytest.raises(ValidationError):
         store.search("  ?! ")
 
@@ -352,5 +353,51 @@ def test_a_deleted_conversations_words_are_gone_from_the_file_and_its_index(tmp_
         assert on_disk(b"quokkawaffle") == 0
         assert on_disk(b"zebrabanana") == 0
         assert len(store.search("ordinary words", limit=500)) == 201
+    finally:
+        store.close()
+
+
+def test_a_write_by_another_process_before_the_first_read_is_seen(store_url: str) -> None:
+    app = SqlConversationStore.open(store_url)
+    other = SqlConversationStore.open(store_url)
+    try:
+        conversation = app.create_conversation()  # cached as new and empty
+        app.add_message(conversation.id, "user", "from the app")
+        other.add_message(conversation.id, "assistant", "from elsewhere")
+        assert [m.content for m in app.get_history(conversation.id)] == ["from the app", "from elsewhere"]
+    finally:
+        app.close()
+        other.close()
+
+
+def test_out_of_range_counts_and_naive_times_are_refused_cleanly(store: SqlConversationStore) -> None:
+    conversation = store.create_conversation()
+    for bad in (2**31, 2**63, -1):
+        with pytest.raises(ValidationError):
+            store.add_message(conversation.id, "assistant", "ok", tokens_output=bad)
+    store.add_message(conversation.id, "assistant", "ok", tokens_output=2**31 - 1)
+    with pytest.raises(ValidationError):
+        store.messages_between(datetime(2026, 1, 1), datetime(2026, 1, 2))  # no time zone
+    assert store.health().writable
+    assert store.get_history(conversation.id)[0].tokens_output == 2**31 - 1
+
+
+def test_a_database_that_reaches_its_size_limit_says_disk_full_then_recovers(tmp_path) -> None:
+    """SQLite's own "database or disk is full", raised on the driver path the hot statements use."""
+    store = SqlConversationStore.open(sqlite_url(tmp_path / "assistant.db"))
+    try:
+        conversation = store.create_conversation()
+        pages = store._writer.run(lambda c: c.exec_driver_sql("PRAGMA page_count").scalar())
+        store._writer.run(lambda c: c.exec_driver_sql(f"PRAGMA max_page_count={pages + 3}"))
+        saved = []
+        with pytest.raises(StorageError) as caught:
+            for i in range(1000):
+                saved.append(store.add_message(conversation.id, "user", f"filling {i} " + "w" * 2000).id)
+        assert caught.value.code is ErrorCode.DISK_FULL
+        assert store.health().code == "disk_full" and not store.health().writable
+        assert [m.id for m in store.get_history(conversation.id)] == saved
+        store._writer.run(lambda c: c.exec_driver_sql("PRAGMA max_page_count=1073741823"))
+        store.add_message(conversation.id, "user", "room again")
+        assert store.health().writable
     finally:
         store.close()

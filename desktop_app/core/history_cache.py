@@ -42,14 +42,17 @@ class HistoryCache:
         self.limits = limits or CacheLimits()
         self._entries: OrderedDict[int, _Entry] = OrderedDict()
         self._generations: dict[int, int] = {}
+        # Bumped by clear(): a reader that began before a clear must not fill, whichever conversation it read.
+        self._epoch = 0
         self._bytes = 0
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
 
-    def generation(self, conversation_id: int) -> int:
+    def generation(self, conversation_id: int) -> tuple[int, int]:
+        """A token to hand back to fill(): it changes with every write to the conversation and every clear."""
         with self._lock:
-            return self._generations.get(conversation_id, 0)
+            return self._epoch, self._generations.get(conversation_id, 0)
 
     def get(self, conversation_id: int, limit: int | None) -> list[Message] | None:
         """The last `limit` messages (all when None), or None when the cache cannot answer in full."""
@@ -63,10 +66,11 @@ class HistoryCache:
             items = list(entry.messages)
             return items if limit is None or limit >= len(items) else items[len(items) - limit :]
 
-    def fill(self, conversation_id: int, messages: list[Message], complete: bool, generation: int) -> None:
-        """Caches what a reader loaded, unless a write to this conversation happened since `generation`."""
+    def fill(self, conversation_id: int, messages: list[Message], complete: bool, generation: tuple[int, int]) -> None:
+        """Caches what a reader loaded, unless a write to this conversation or a clear happened since
+        `generation` was taken."""
         with self._lock:
-            if self._generations.get(conversation_id, 0) != generation:
+            if (self._epoch, self._generations.get(conversation_id, 0)) != generation:
                 return
             self._remove(conversation_id)
             entry = _Entry(deque(), complete)
@@ -81,7 +85,9 @@ class HistoryCache:
             cid = message.conversation_id
             self._generations[cid] = self._generations.get(cid, 0) + 1
             entry = self._entries.get(cid)
-            if entry is None:
+            # A reader may have cached a snapshot that already holds this message (it committed a moment
+            # before this call): ids only grow within a conversation, so an id not above the last is known.
+            if entry is None or (entry.messages and entry.messages[-1].id >= message.id):
                 return
             self._append(entry, message)
             self._entries.move_to_end(cid)
@@ -102,8 +108,7 @@ class HistoryCache:
 
     def clear(self) -> None:
         with self._lock:
-            for cid in list(self._generations):
-                self._generations[cid] += 1
+            self._epoch += 1
             self._entries.clear()
             self._bytes = 0
 

@@ -15,7 +15,14 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from desktop_app.core.errors import ErrorCode, StorageError
 from desktop_app.paths import touch_private_file
-from desktop_app.storage.engine import create_store_engine, is_sqlite, sqlite_url, translate_error
+from desktop_app.storage.engine import (
+    SQLITE_CORRUPT,
+    SQLITE_NOTADB,
+    create_store_engine,
+    is_sqlite,
+    sqlite_url,
+    translate_error,
+)
 from desktop_app.storage.migrate import VERSION_TABLE, ensure_schema, refuse_foreign_or_newer
 
 log = logging.getLogger(__name__)
@@ -27,6 +34,8 @@ NEEDS_CHECK_SUFFIX = ".needs-check"
 # Files up to this size get a full quick_check at every start (well under 100 ms); larger ones only when
 # the marker above asks for it, so a big history does not slow every start.
 QUICK_CHECK_MAX_BYTES = 64 * 1024 * 1024
+# How long the start-up look waits for another program that holds the file locked.
+PREFLIGHT_TIMEOUT_S = 2.0
 
 
 @dataclass
@@ -109,9 +118,10 @@ def check_sqlite_file(path: Path) -> str | None:
         return "it is not an SQLite database"
     marker = path.with_name(path.name + NEEDS_CHECK_SUFFIX)
     full_check = marker.exists() or path.stat().st_size <= QUICK_CHECK_MAX_BYTES
+    side_files_before = {suffix for suffix in SIDE_FILES if path.with_name(path.name + suffix).exists()}
     try:
         # Read-only: a file that is refused below (foreign, newer) must be left exactly as it was.
-        connection = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)
+        connection = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=PREFLIGHT_TIMEOUT_S)
         try:
             tables = [row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
             if full_check:
@@ -125,8 +135,20 @@ def check_sqlite_file(path: Path) -> str | None:
         finally:
             connection.close()
     except sqlite3.DatabaseError as error:
-        return str(error)
-    refuse_foreign_or_newer(current, tables, str(path))
+        code = (getattr(error, "sqlite_errorcode", 0) or 0) & 0xFF
+        if code in (SQLITE_CORRUPT, SQLITE_NOTADB):
+            return str(error)
+        # Locked, busy or unopenable is not damage: say so and leave the file where it is.
+        raise translate_error(error, "open the conversation database") from error
+    try:
+        refuse_foreign_or_newer(current, tables, str(path))
+    except StorageError:
+        # Refused files are left exactly as found: remove the empty side files the read-only look made.
+        for suffix in set(SIDE_FILES) - side_files_before:
+            side = path.with_name(path.name + suffix)
+            if side.exists() and (suffix == "-shm" or side.stat().st_size == 0):
+                side.unlink()
+        raise
     return None
 
 

@@ -6,6 +6,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+import psycopg
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
@@ -13,6 +14,9 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from desktop_app.core.errors import ErrorCode, StorageError
 
 BUSY_TIMEOUT_MS = 10_000
+# What a database call can raise: SQLAlchemy's wrappers, and the drivers' own errors from the statements
+# that run on the driver directly (storage/prepared.py, the begin hook below).
+DATABASE_ERRORS: tuple[type[Exception], ...] = (SQLAlchemyError, sqlite3.Error, psycopg.Error)
 # A connection flagged with this in its info dict opens its transactions with BEGIN IMMEDIATE, taking the
 # write lock up front, so a second process writing at the same time waits instead of failing.
 WRITER_FLAG = "voice_assistant_writer"
@@ -93,11 +97,17 @@ def translate_error(error: BaseException, doing: str) -> StorageError:
             f"Could not {doing}: the conversation database is damaged. Restart the app to set it aside "
             "and start a new one.",
         )
+    if code == SQLITE_BUSY or "database is locked" in text:
+        return StorageError(
+            ErrorCode.DB_UNAVAILABLE,
+            f"Could not {doing}: another program kept the conversation database busy for "
+            f"{BUSY_TIMEOUT_MS // 1000} seconds. Try again; everything saved before this is safe.",
+        )
     if code in (SQLITE_IOERR, SQLITE_CANTOPEN):
         return StorageError(
             ErrorCode.DB_UNAVAILABLE,
             f"Could not {doing}: the conversation database could not be read or written.",
         )
-    if isinstance(error, SQLAlchemyError | sqlite3.Error) or type(original).__module__.startswith("psycopg"):
+    if isinstance(error, DATABASE_ERRORS):
         return StorageError(ErrorCode.DB_UNAVAILABLE, f"Could not {doing}: {original}")
     raise error

@@ -33,7 +33,11 @@ class PreparedStatement:
     def execute(self, connection: Connection, values: Mapping[str, Any]) -> DBAPICursor:
         """Runs on the connection's own driver cursor, inside the transaction `connection` has open."""
         cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-        cursor.execute(self.sql, self._parameters(values))
+        try:
+            cursor.execute(self.sql, self._parameters(values))
+        except BaseException:
+            cursor.close()
+            raise
         return cursor
 
     def executemany(self, connection: Connection, rows: Iterable[Mapping[str, Any]]) -> None:

@@ -72,6 +72,8 @@ class ConversationRow(Base):
     __table_args__ = (
         # The history list: newest first, per user.
         Index("ix_conversations_user_updated", "user_id", "updated_at"),
+        # Ids are shown to people and written into exports: a deleted one is never handed out again.
+        {"sqlite_autoincrement": True},
     )
 
 
@@ -94,6 +96,7 @@ class MessageRow(Base):
         Index("ix_messages_conversation_id", "conversation_id", "id"),
         # "What did I ask you yesterday?": messages in a time range.
         Index("ix_messages_created_at", "created_at"),
+        {"sqlite_autoincrement": True},
     )
 
 
@@ -106,7 +109,7 @@ class FactRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     source_message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"))
 
-    __table_args__ = (Index("ix_facts_user_created", "user_id", "created_at"),)
+    __table_args__ = (Index("ix_facts_user_created", "user_id", "created_at"), {"sqlite_autoincrement": True})
 
 
 class ApiKeyRow(Base):

@@ -55,13 +55,14 @@ from desktop_app.core.validation import (
 )
 from desktop_app.storage import fulltext
 from desktop_app.storage.database import OpenedDatabase, mark_needs_check, open_database
-from desktop_app.storage.engine import translate_error
+from desktop_app.storage.engine import DATABASE_ERRORS, translate_error
 from desktop_app.storage.prepared import PreparedStatement
 from desktop_app.storage.schema import audit_log, conversations, facts, messages, utcnow
 from desktop_app.storage.writer import SingleWriter
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+WRITE_ERRORS: tuple[type[Exception], ...] = (*DATABASE_ERRORS, OSError)
 
 PREVIEW_CHARS = 160
 MAX_PAGE = 1000
@@ -117,8 +118,8 @@ class _Checked:
 
 def _checked_message(message: NewMessage) -> _Checked:
     """Refuses a message before anything is written: role, content, counts, timings, source."""
-    if message.created_at is not None and message.created_at.tzinfo is None:
-        raise ValidationError(ErrorCode.INVALID_ARGUMENT, "A message time must carry its time zone.")
+    if message.created_at is not None:
+        _check_time(message.created_at, "A message's time")
     if message.source is not None and (not isinstance(message.source, str) or len(message.source) > 120):
         raise ValidationError(ErrorCode.INVALID_ARGUMENT, "The reply source must be text of 120 characters at most.")
     return _Checked(
@@ -145,9 +146,19 @@ def _message_values(message: _Checked, conversation_id: int, created_at: datetim
     }
 
 
+# Token counts fit a 32-bit column on every database the store supports.
+MAX_COUNT = 2**31 - 1
+
+
 def _check_count(value: int | None, what: str) -> int | None:
-    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
-        raise ValidationError(ErrorCode.INVALID_ARGUMENT, f"{what} must be a whole number of at least 0.")
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_COUNT):
+        raise ValidationError(ErrorCode.INVALID_ARGUMENT, f"{what} must be a whole number from 0 to {MAX_COUNT:,}.")
+    return value
+
+
+def _check_time(value: datetime, what: str) -> datetime:
+    if not isinstance(value, datetime) or value.tzinfo is None:
+        raise ValidationError(ErrorCode.INVALID_ARGUMENT, f"{what} must be a date and time with its time zone.")
     return value
 
 
@@ -195,7 +206,11 @@ class _HotStatements:
         new_message = insert(messages).values(
             {column.name: bindparam(f"p_{column.name}", type_=column.type) for column in _MESSAGE_COLUMNS[1:]}
         )
-        self.insert_message = PreparedStatement(new_message.returning(messages.c.id), dialect)
+        # SQLite reports the new id on the cursor (RETURNING costs more there); PostgreSQL needs RETURNING.
+        self.id_from_cursor = dialect.name == "sqlite"
+        self.insert_message = PreparedStatement(
+            new_message if self.id_from_cursor else new_message.returning(messages.c.id), dialect
+        )
         self.import_messages = PreparedStatement(new_message, dialect)
 
 
@@ -214,6 +229,8 @@ class SqlConversationStore:
         self._failure: StorageError | None = None
         self._is_sqlite = self._engine.dialect.name == "sqlite"
         self._hot = _HotStatements(self._engine.dialect)
+        if self._is_sqlite:
+            self._writer.changed_elsewhere()  # opens the writer now and takes the baseline for later checks
         for moved in opened.moved_aside[:1]:
             self.record_audit("database_moved_aside", str(moved), {"reason": "damaged"}, actor="system")
 
@@ -271,10 +288,10 @@ class SqlConversationStore:
             if touched != 1:
                 raise NotFoundError(ErrorCode.UNKNOWN_CONVERSATION, f"There is no conversation {cid}.")
             cursor = self._hot.insert_message.execute(connection, _message_values(checked, cid, now, "p_"))
-            row = cursor.fetchone()
-            cursor.close()
-            assert row is not None, "INSERT ... RETURNING gave no row"
-            new_id = int(row[0])
+            try:
+                new_id = int(cursor.lastrowid if self._hot.id_from_cursor else cursor.fetchone()[0])  # type: ignore[index]
+            finally:
+                cursor.close()
             return Message(
                 new_id,
                 cid,
@@ -422,11 +439,10 @@ class SqlConversationStore:
         if limit == 0:
             self.get_conversation(cid)
             return []
-        if self._is_sqlite and self._writer.changed_elsewhere():
-            self._cache.clear()  # another process wrote to this file: what we hold may be behind
-        cached = self._cache.get(cid, limit)
-        if cached is not None and (self._is_sqlite or self._cache_matches_database(cid, cached)):
-            return cached
+        if self._cache_usable():
+            cached = self._cache.get(cid, limit)
+            if cached is not None and (self._is_sqlite or self._cache_matches_database(cid, cached)):
+                return cached
         generation = self._cache.generation(cid)
         cap = self._cache.limits.max_messages_per_conversation
         fetch = None if limit is None else max(limit, cap)
@@ -484,6 +500,8 @@ class SqlConversationStore:
         self, start: datetime, end: datetime, role: Role | None = None, limit: int = 200
     ) -> list[Message]:
         _check_limit(limit)
+        _check_time(start, "The start")
+        _check_time(end, "The end")
         statement = (
             select(*_MESSAGE_COLUMNS)
             .join(conversations, conversations.c.id == messages.c.conversation_id)
@@ -600,6 +618,19 @@ class SqlConversationStore:
 
     # -- plumbing -------------------------------------------------------------------------------------
 
+    def _cache_usable(self) -> bool:
+        """SQLite: clears the cache when another process wrote to the file; False while one of our own
+        writes is in progress (reading the database then is correct and does not wait for it)."""
+        if not self._is_sqlite:
+            return True
+        try:
+            changed = self._writer.changed_elsewhere()
+        except DATABASE_ERRORS as error:
+            raise self._failed(error, "read the conversation", writing=False) from error
+        if changed:
+            self._cache.clear()
+        return changed is not None
+
     def _cache_matches_database(self, cid: int, cached: list[Message]) -> bool:
         """A shared server may be written by other machines: check the newest message id, one index probe."""
         newest = self._read(
@@ -636,9 +667,8 @@ class SqlConversationStore:
             result = self._writer.run(job, after_commit)
         except AppError:
             raise
-        except (SQLAlchemyError, OSError) as error:
-            failure = self._failed(error, doing)
-            raise failure from error
+        except WRITE_ERRORS as error:
+            raise self._failed(error, doing, writing=True) from error
         with self._health_lock:
             self._failure = None
         return result
@@ -649,20 +679,16 @@ class SqlConversationStore:
                 return query(connection)
         except AppError:
             raise
-        except SQLAlchemyError as error:
-            raise self._failed(error, doing) from error
+        except DATABASE_ERRORS as error:
+            raise self._failed(error, doing, writing=False) from error
 
-    def _failed(self, error: BaseException, doing: str) -> StorageError:
+    def _failed(self, error: BaseException, doing: str, writing: bool) -> StorageError:
+        """The error to raise; a failed write also marks the store as not writable until one succeeds."""
         failure = translate_error(error, doing)
         log.error("%s (%s)", failure.message, error)
         if failure.code is ErrorCode.DB_CORRUPT:
             mark_needs_check(self._db.sqlite_path)
-        if failure.code in (
-            ErrorCode.DISK_FULL,
-            ErrorCode.DB_READ_ONLY,
-            ErrorCode.DB_CORRUPT,
-            ErrorCode.DB_UNAVAILABLE,
-        ):
+        if writing:
             with self._health_lock:
                 self._failure = failure
         return failure
@@ -674,12 +700,15 @@ class SqlConversationStore:
         messages, milliseconds for a typical history; only deletions pay it."""
         if not self._is_sqlite:
             return
-        self._write(
-            lambda c: c.exec_driver_sql(f"INSERT INTO {fulltext.FTS_TABLE}({fulltext.FTS_TABLE}) VALUES ('optimize')"),
-            "clean the search index",
-        )
+        # The deletion itself has committed: a failure here (a full disk) is logged, not reported as a
+        # failed delete, and the next deletion tries again.
         try:
+            self._writer.run(
+                lambda c: c.exec_driver_sql(
+                    f"INSERT INTO {fulltext.FTS_TABLE}({fulltext.FTS_TABLE}) VALUES ('optimize')"
+                )
+            )
             with self._engine.connect() as connection:
                 connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-        except SQLAlchemyError:
-            log.warning("checkpoint after delete failed", exc_info=True)
+        except DATABASE_ERRORS:
+            log.warning("could not compact the search index after a deletion", exc_info=True)

@@ -28,6 +28,7 @@ T = TypeVar("T")
 class SingleWriter:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
+        self._watch_others = engine.dialect.name == "sqlite"
         self._lock = threading.Lock()
         self._connection: Connection | None = None
         self._closed = False
@@ -55,20 +56,33 @@ class SingleWriter:
                     log.exception("after-commit step failed")
             return result
 
-    def changed_elsewhere(self) -> bool:
-        """SQLite only: True when another connection (another process) committed since the last call.
+    def changed_elsewhere(self) -> bool | None:
+        """SQLite only: has another connection (another process) committed since the last look?
 
         PRAGMA data_version moves when any connection other than this one commits, so the writer's own
-        commits never count; readers here never write.
+        commits never count. None when a write is in progress here: the caller must not wait for it, and
+        cannot know, so it reads from the database instead.
         """
-        with self._lock:
+        if not self._lock.acquire(blocking=False):
+            return None
+        try:
             connection = self._ensure_connection()
-            raw = connection.connection.dbapi_connection
-            assert raw is not None
-            version = raw.execute("PRAGMA data_version").fetchone()[0]
-            changed = self._data_version is not None and version != self._data_version
+            version = self._data_version_of(connection)
+            changed = version != self._data_version
             self._data_version = version
             return changed
+        finally:
+            self._lock.release()
+
+    @staticmethod
+    def _data_version_of(connection: Connection) -> int:
+        raw = connection.connection.dbapi_connection
+        assert raw is not None
+        cursor = raw.cursor()
+        try:
+            return int(cursor.execute("PRAGMA data_version").fetchone()[0])
+        finally:
+            cursor.close()
 
     def close(self) -> None:
         """Waits for the write in progress, then closes the connection; later writes are refused."""
@@ -83,6 +97,13 @@ class SingleWriter:
             connection = self._engine.connect()
             connection.info[WRITER_FLAG] = True
             self._connection = connection
+            if self._watch_others and self._data_version is None:
+                # The baseline is taken at the first connection, before anything is cached, so a write by
+                # another process between this moment and the first read is noticed.
+                self._data_version = self._data_version_of(connection)
+            elif self._watch_others:
+                # A new connection after a failure cannot tell what happened meanwhile: assume a change.
+                self._data_version = -1
         return self._connection
 
     def _drop_connection(self) -> None:

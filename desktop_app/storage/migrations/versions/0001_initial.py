@@ -74,6 +74,7 @@ def upgrade() -> None:
         sa.Column("updated_at", sa.DateTime(), nullable=False),
         sa.Column("message_count", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_conversations")),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("conversations", schema=None) as batch_op:
         batch_op.create_index("ix_conversations_user_updated", ["user_id", "updated_at"], unique=False)
@@ -97,6 +98,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_messages")),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("messages", schema=None) as batch_op:
         batch_op.create_index("ix_messages_conversation_id", ["conversation_id", "id"], unique=False)
@@ -116,6 +118,7 @@ def upgrade() -> None:
             ondelete="SET NULL",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_facts")),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("facts", schema=None) as batch_op:
         batch_op.create_index("ix_facts_user_created", ["user_id", "created_at"], unique=False)
