@@ -10,8 +10,14 @@ PYTHON_PACKAGES=(
     python3-venv
 )
 
-# To run the app (./start.sh). Voice features will add espeak-ng, libespeak-ng1 and libportaudio2 here.
+# To run the app (./start.sh).
 APP_PACKAGES=(
+    # Speech output (pyttsx3 drives espeak-ng) and sound devices (sounddevice needs PortAudio; the ALSA
+    # PulseAudio plugin lets PortAudio reach PulseAudio and PipeWire servers).
+    espeak-ng
+    libespeak-ng1
+    libportaudio2
+    libasound2-plugins
     # Qt's xcb platform plugin on a bare machine (PySide6 wheels bring Qt itself).
     libegl1
     libgl1
@@ -36,10 +42,13 @@ APP_PACKAGES=(
     libxcb-util1
 )
 
-# To run the test suite (./test.sh), on top of APP_PACKAGES. Audio tests will add pulseaudio,
-# pulseaudio-utils, libasound2-plugins, alsa-utils and sox; keychain tests dbus, gnome-keyring and
+# To run the test suite (./test.sh), on top of APP_PACKAGES. Keychain tests will add dbus, gnome-keyring and
 # libsecret-tools.
 TEST_PACKAGES=(
+    pulseaudio        # a private server with a virtual speaker and microphone (tests/pulse_server.py)
+    pulseaudio-utils  # pactl, paplay, parecord
+    alsa-utils
+    sox               # converts and measures test speech
     postgresql      # a private, throw-away server per test session (tests/pg_server.py)
     xvfb            # a virtual screen for real windows (tests/xvfb_server.py)
     xdotool         # synthetic key presses and window queries

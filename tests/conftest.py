@@ -13,6 +13,7 @@ from typing import TypeVar
 
 import pytest
 from pg_server import PostgresServer, PostgresUnavailable
+from pulse_server import PulseAudioServer, PulseUnavailable
 from xvfb_server import XvfbServer, XvfbUnavailable
 
 _Server = TypeVar("_Server")
@@ -23,6 +24,7 @@ FIXTURE_MARKERS = {
     "postgres_url": "postgres",
     "pg_database_url": "postgres",
     "xvfb_display": "gui",
+    "pulse_audio": "audio",
 }
 
 
@@ -57,7 +59,7 @@ def _start_or_fail(start: Callable[[], _Server]) -> _Server:
     """Starts a server; when it cannot, fails the test (never skips it) with a message saying what to do."""
     try:
         return start()
-    except (PostgresUnavailable, XvfbUnavailable) as exc:
+    except (PostgresUnavailable, XvfbUnavailable, PulseUnavailable) as exc:
         problem = str(exc)
     pytest.fail(problem, pytrace=False)
 
@@ -98,3 +100,25 @@ def xvfb_display() -> Iterator[str]:
         yield server.display
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def pulse_server() -> Iterator[PulseAudioServer]:
+    """A private PulseAudio server with a virtual speaker and a microphone that hears it (tests/pulse_server.py)."""
+    server = _start_or_fail(PulseAudioServer.start)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def pulse_audio(pulse_server: PulseAudioServer, monkeypatch: pytest.MonkeyPatch) -> PulseAudioServer:
+    """This process talks to the private server: PULSE_SERVER is set and PortAudio rescans its devices
+    (it scans once per initialisation)."""
+    monkeypatch.setenv("PULSE_SERVER", pulse_server.server)
+    import sounddevice
+
+    sounddevice._terminate()
+    sounddevice._initialize()
+    return pulse_server

@@ -1,0 +1,164 @@
+"""Typed settings, each declared once with its type, default and description; stored as JSON.
+
+The file carries a version; `UPGRADES` turns an older file into the current shape, so a setting can be
+renamed or re-typed without losing what the user chose. Unknown keys are kept (a newer release may have
+written them) and invalid values fall back to the default with a warning, never a crash.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+SETTINGS_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    key: str
+    type: type
+    default: Any
+    description: str
+    choices: tuple[Any, ...] | None = None
+    nullable: bool = False
+
+    def check(self, value: Any) -> Any:
+        """The value to store, or ValueError with a sentence saying what is wrong."""
+        if value is None and self.nullable:
+            return None
+        if self.type is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not isinstance(value, self.type) or (self.type is int and isinstance(value, bool)):
+            raise ValueError(f"{self.key} must be {self.type.__name__}, not {type(value).__name__}")
+        if self.choices is not None and value not in self.choices:
+            raise ValueError(f"{self.key} must be one of {', '.join(map(str, self.choices))}")
+        return value
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("audio.input_device", str, None, "Microphone, by name; the system default when empty.", nullable=True),
+    Setting("audio.output_device", str, None, "Speaker, by name; the system default when empty.", nullable=True),
+    Setting(
+        "audio.preroll",
+        bool,
+        True,
+        "Keep the last half second of sound in memory while waiting, so a word begun just before the "
+        "push-to-talk key is not cut off. Nothing is written unless a turn runs.",
+    ),
+    Setting("speech.engine", str, "auto", "Recognition engine.", choices=("auto", "vosk", "pocketsphinx")),
+    Setting(
+        "speech.vosk_model", str, None, "Installed Vosk model to use; the first installed when empty.", nullable=True
+    ),
+    Setting(
+        "speech.models_catalog_url",
+        str,
+        "https://alphacephei.com/vosk/models/model-list.json",
+        "Where the list of downloadable speech models is refreshed from.",
+    ),
+    Setting("voice.name", str, None, "Voice for spoken answers; the engine's default when empty.", nullable=True),
+    Setting("voice.rate", int, 175, "Speaking rate in words per minute."),
+    Setting("voice.volume", float, 1.0, "Speaking volume, 0.0 to 1.0."),
+    Setting("voice.speak_replies", bool, True, "Speak answers aloud as well as showing them."),
+    Setting(
+        "talk.mode",
+        str,
+        "hold",
+        "Hold the key while speaking, or press once to start and once to stop.",
+        choices=("hold", "toggle"),
+    ),
+    Setting("talk.hotkey", str, "ctrl+alt+space", "The push-to-talk key, anywhere on the desktop."),
+)
+BY_KEY = {setting.key: setting for setting in SETTINGS}
+
+# Upgrades from version N to N + 1, applied in order to the raw dictionary read from the file.
+UPGRADES: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+
+Listener = Callable[[str, Any], None]
+
+
+class Settings:
+    """Thread-safe settings backed by a JSON file written atomically (0600)."""
+
+    def __init__(self, path: Path | None) -> None:
+        self._path = path
+        self._lock = threading.Lock()
+        self._values: dict[str, Any] = {}
+        self._extra: dict[str, Any] = {}
+        self._listeners: list[Listener] = []
+        if path is not None:
+            self._load(path)
+
+    def get(self, key: str) -> Any:
+        setting = BY_KEY[key]
+        with self._lock:
+            return self._values.get(key, setting.default)
+
+    def set(self, key: str, value: Any) -> None:
+        """Checks, stores and saves one value, then tells the listeners. ValueError when invalid."""
+        checked = BY_KEY[key].check(value)
+        with self._lock:
+            self._values[key] = checked
+            self._save()
+            listeners = list(self._listeners)
+        for listener in listeners:
+            listener(key, checked)
+
+    def on_change(self, listener: Listener) -> None:
+        with self._lock:
+            self._listeners.append(listener)
+
+    def as_dict(self) -> dict[str, Any]:
+        with self._lock:
+            return {setting.key: self._values.get(setting.key, setting.default) for setting in SETTINGS}
+
+    def _load(self, path: Path) -> None:
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return
+        except (OSError, ValueError) as error:
+            log.warning("settings file %s could not be read (%s); using defaults", path, error)
+            return
+        if not isinstance(raw, dict):
+            log.warning("settings file %s is not a JSON object; using defaults", path)
+            return
+        version = raw.pop("version", 1)
+        if isinstance(version, int):
+            while version < SETTINGS_VERSION and version in UPGRADES:
+                raw = UPGRADES[version](raw)
+                version += 1
+        for key, value in raw.items():
+            setting = BY_KEY.get(key)
+            if setting is None:
+                self._extra[key] = value
+                continue
+            try:
+                self._values[key] = setting.check(value)
+            except ValueError as error:
+                log.warning("ignoring setting: %s", error)
+
+    def _save(self) -> None:
+        if self._path is None:
+            return
+        document = {"version": SETTINGS_VERSION, **self._extra, **self._values}
+        self._path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(prefix=".settings-", dir=self._path.parent)
+        try:
+            with os.fdopen(handle, "w", encoding="utf-8") as out:
+                json.dump(document, out, indent=2, sort_keys=True)
+                out.flush()
+                os.fsync(out.fileno())
+            os.chmod(temporary, 0o600)
+            os.replace(temporary, self._path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
