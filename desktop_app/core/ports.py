@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -17,6 +18,66 @@ from desktop_app.core.models import (
     StoreHealth,
     StoreStats,
 )
+
+
+@dataclass(frozen=True, slots=True)
+class Transcript:
+    text: str
+    confidence: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class VoiceInfo:
+    id: str
+    name: str
+    languages: tuple[str, ...] = ()
+
+
+class Recognizer(Protocol):
+    """Streaming speech recognition over 16 kHz mono 16-bit audio. Used from one thread at a time."""
+
+    name: str
+
+    def start_utterance(self) -> None: ...
+
+    def feed(self, pcm16: bytes) -> str | None:
+        """Adds audio; returns the partial text when it changed, else None."""
+        ...
+
+    def finish(self) -> Transcript: ...
+
+    def cancel(self) -> None: ...
+
+
+class Speaker(Protocol):
+    """Speaks replies sentence by sentence on the chosen output device; reports through an event listener
+    given when it is made (SpeakingStarted, SpeakingFinished, TurnFailed)."""
+
+    def start_reply(self) -> None:
+        """Begins a new reply, silencing any that is still playing."""
+        ...
+
+    def add_text(self, text: str) -> None:
+        """More reply text; complete sentences are rendered and played in order, the first while the next
+        renders."""
+        ...
+
+    def end_reply(self) -> None:
+        """No more text for this reply: what is left is spoken, then SpeakingFinished."""
+        ...
+
+    def stop(self) -> None:
+        """Silence within 50 ms and drop everything queued (barge-in)."""
+        ...
+
+    def is_speaking(self) -> bool: ...
+
+    def voices(self) -> list[VoiceInfo]: ...
+
+    def close(self) -> None: ...
+
+
+EventListener = Callable[[object], None]
 
 
 class ConversationStore(Protocol):

@@ -1,0 +1,93 @@
+"""Everything that happens in a voice turn, as small frozen records with a monotonic timestamp.
+
+The UI, the latency display, the benchmark and the stored timings all read these same events: one source
+of truth for what happened when. `at` is `time.monotonic()` seconds at the moment the event was made.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class TurnState(StrEnum):
+    IDLE = "idle"
+    LISTENING = "listening"
+    RECOGNISING = "recognising"
+    THINKING = "thinking"
+    SPEAKING = "speaking"
+
+
+def _now() -> float:
+    return time.monotonic()
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    at: float = field(default_factory=_now, kw_only=True)
+
+
+@dataclass(frozen=True, slots=True)
+class StateChanged(Event):
+    state: TurnState
+
+
+@dataclass(frozen=True, slots=True)
+class TurnStarted(Event):
+    turn_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class AudioLevel(Event):
+    rms_dbfs: float
+    peak_dbfs: float
+
+
+@dataclass(frozen=True, slots=True)
+class PartialTranscript(Event):
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class FinalTranscript(Event):
+    text: str
+    confidence: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyChunk(Event):
+    text: str
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class SpeakingStarted(Event):
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class SpeakingFinished(Event):
+    interrupted: bool
+
+
+@dataclass(frozen=True, slots=True)
+class TurnFinished(Event):
+    turn_id: int
+    timings: dict[str, float]
+
+
+@dataclass(frozen=True, slots=True)
+class TurnFailed(Event):
+    """A turn (or a device, a model) failed; `code` is stable, `message` says what to do."""
+
+    code: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Notice(Event):
+    """Something the user should see that is not a failure: "loading speech model", "microphone back"."""
+
+    code: str
+    message: str
