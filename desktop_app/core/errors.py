@@ -19,6 +19,10 @@ class ErrorCode(StrEnum):
     DISK_FULL = "disk_full"
     DB_UNAVAILABLE = "db_unavailable"
     STORE_CLOSED = "store_closed"
+    AUDIO_INPUT_UNAVAILABLE = "audio_input_unavailable"
+    SPEECH_MODEL_UNAVAILABLE = "speech_model_unavailable"
+    TURN_CANCELLED = "turn_cancelled"
+    NOTHING_HEARD = "nothing_heard"
 
 
 class AppError(Exception):

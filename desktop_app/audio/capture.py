@@ -1,0 +1,243 @@
+"""Microphone capture: the device's own rate and channels in, 16 kHz mono 16-bit out, with levels.
+
+The PortAudio callback only copies each block into a bounded queue. A converter thread downmixes,
+resamples with soxr (a maintained, high-quality streaming resampler; no hand-written filter), converts
+to 16-bit and hands frames on, measuring RMS and peak levels for the meter. When the device fails or
+disappears the capture reports one error, keeps trying to reopen it, and says when it is back.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import sounddevice as sd
+import soxr
+
+from desktop_app.core.errors import AppError, ErrorCode
+
+log = logging.getLogger(__name__)
+
+TARGET_RATE = 16_000
+BLOCK_MS = 20
+LEVEL_INTERVAL_S = 0.04  # 25 level events a second
+SILENCE_DBFS = -120.0
+# No audio for this long from a running stream means the device is gone (PortAudio does not always say).
+STALL_S = 1.0
+RETRY_S = 0.5
+
+FramesListener = Callable[[bytes], None]
+LevelListener = Callable[[float, float], None]
+ErrorListener = Callable[[AppError | None], None]
+
+
+@dataclass(frozen=True, slots=True)
+class InputDevice:
+    index: int
+    name: str
+    channels: int
+    default_rate: int
+
+
+def input_devices() -> list[InputDevice]:
+    try:
+        found = sd.query_devices()
+    except sd.PortAudioError:
+        return []
+    return [
+        InputDevice(i, d["name"], int(d["max_input_channels"]), int(d["default_samplerate"]))
+        for i, d in enumerate(found)
+        if d["max_input_channels"] > 0
+    ]
+
+
+def find_input_device(name: str | None) -> InputDevice:
+    """The device with this name (exact, then case-insensitive part of it); the default when None."""
+    devices = input_devices()
+    if not devices:
+        raise AppError(
+            ErrorCode.AUDIO_INPUT_UNAVAILABLE,
+            "No microphone found. Plug one in, or pick one in Settings > Audio.",
+        )
+    if name:
+        exact = [d for d in devices if d.name == name]
+        partial = [d for d in devices if name.lower() in d.name.lower()]
+        if exact or partial:
+            return (exact or partial)[0]
+        raise AppError(
+            ErrorCode.AUDIO_INPUT_UNAVAILABLE,
+            f"The microphone {name!r} is not connected. Plug it in, or pick another in Settings > Audio.",
+        )
+    try:
+        default_index = sd.default.device[0]
+        if default_index is None or default_index < 0:
+            default_index = sd.query_devices(kind="input")["index"]
+    except (sd.PortAudioError, ValueError, TypeError):
+        return devices[0]
+    return next((d for d in devices if d.index == default_index), devices[0])
+
+
+def levels_dbfs(samples: np.ndarray) -> tuple[float, float]:
+    """RMS and peak of float samples in [-1, 1], in dB relative to full scale."""
+    if samples.size == 0:
+        return SILENCE_DBFS, SILENCE_DBFS
+    rms = float(np.sqrt(np.mean(np.square(samples, dtype=np.float64))))
+    peak = float(np.max(np.abs(samples)))
+
+    def db(value: float) -> float:
+        return max(SILENCE_DBFS, 20 * math.log10(value)) if value > 0 else SILENCE_DBFS
+
+    return db(rms), db(peak)
+
+
+class MicrophoneCapture:
+    """Runs until stop(); frames, levels and errors arrive on the converter thread."""
+
+    def __init__(
+        self,
+        on_frames: FramesListener,
+        on_level: LevelListener | None = None,
+        on_error: ErrorListener | None = None,
+        device: str | None = None,
+    ) -> None:
+        self._on_frames = on_frames
+        self._on_level = on_level
+        self._on_error = on_error
+        self._device_name = device
+        self._blocks: queue.Queue[np.ndarray | None] = queue.Queue(maxsize=200)
+        self._running = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._stream: Any = None
+        self.device: InputDevice | None = None
+        self.overflows = 0
+
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        self._running.set()
+        self._thread = threading.Thread(target=self._run, name="mic-capture", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._running.clear()
+        with contextlib.suppress(queue.Full):
+            self._blocks.put_nowait(None)
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+        self._close_stream()
+
+    def set_device(self, name: str | None) -> None:
+        """Switches to another microphone (by name) at the next block."""
+        self._device_name = name
+        self._close_stream()
+
+    # -- converter thread ---------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        failed: AppError | None = None
+        while self._running.is_set():
+            try:
+                resampler, channels = self._open()
+            except AppError as error:
+                if failed is None or failed.message != error.message:
+                    failed = error
+                    self._report(error)
+                time.sleep(RETRY_S)
+                continue
+            if failed is not None:
+                failed = None
+                self._report(None)  # back again
+            lost = self._convert(resampler, channels)
+            self._close_stream()
+            if lost is not None and self._running.is_set():
+                failed = lost
+                self._report(lost)
+
+    def _open(self) -> tuple[soxr.ResampleStream, int]:
+        device = find_input_device(self._device_name)
+        channels = min(2, device.channels)
+
+        def callback(indata: np.ndarray, frames: int, _time: Any, status: sd.CallbackFlags) -> None:
+            if status.input_overflow:
+                self.overflows += 1
+            try:
+                self._blocks.put_nowait(indata.copy())
+            except queue.Full:
+                self.overflows += 1
+
+        try:
+            stream = sd.InputStream(
+                device=device.index,
+                samplerate=device.default_rate,
+                channels=channels,
+                dtype="float32",
+                blocksize=device.default_rate * BLOCK_MS // 1000,
+                callback=callback,
+            )
+            stream.start()
+        except (sd.PortAudioError, ValueError) as error:
+            raise AppError(
+                ErrorCode.AUDIO_INPUT_UNAVAILABLE,
+                f"The microphone {device.name!r} could not be opened ({error}). It may be in use by another "
+                "program; close it, or pick another microphone in Settings > Audio.",
+            ) from error
+        self._stream = stream
+        self.device = device
+        log.info("capturing from %s at %d Hz, %d channel(s)", device.name, device.default_rate, channels)
+        return soxr.ResampleStream(device.default_rate, TARGET_RATE, 1, dtype="float32"), channels
+
+    def _convert(self, resampler: soxr.ResampleStream, channels: int) -> AppError | None:
+        last_level = 0.0
+        while self._running.is_set():
+            try:
+                block = self._blocks.get(timeout=STALL_S)
+            except queue.Empty:
+                return AppError(
+                    ErrorCode.AUDIO_INPUT_UNAVAILABLE,
+                    "The microphone stopped sending sound (unplugged?). Plug it back in, or pick another "
+                    "in Settings > Audio; listening resumes by itself.",
+                )
+            if block is None:
+                return None
+            mono = block.mean(axis=1) if channels > 1 else block[:, 0]
+            converted = resampler.resample_chunk(mono)
+            if converted.size:
+                pcm = (np.clip(converted, -1.0, 1.0) * 32767).astype("<i2").tobytes()
+                self._on_frames(pcm)
+            now = time.monotonic()
+            if self._on_level is not None and now - last_level >= LEVEL_INTERVAL_S:
+                last_level = now
+                self._on_level(*levels_dbfs(mono))
+        return None
+
+    def _close_stream(self) -> None:
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            try:
+                stream.abort()
+                stream.close()
+            except sd.PortAudioError:
+                log.debug("closing the input stream failed", exc_info=True)
+        while True:  # what is queued belongs to the old stream
+            try:
+                block = self._blocks.get_nowait()
+            except queue.Empty:
+                break
+            if block is None:
+                self._blocks.put_nowait(None)
+                break
+
+    def _report(self, error: AppError | None) -> None:
+        if error is not None:
+            log.warning("%s", error.message)
+        if self._on_error is not None:
+            self._on_error(error)
