@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -75,6 +75,24 @@ class Speaker(Protocol):
     def voices(self) -> list[VoiceInfo]: ...
 
     def close(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyPiece:
+    """Part of an answer as it is produced; `source` names the skill or model it came from."""
+
+    text: str
+    source: str
+
+
+class Brain(Protocol):
+    """Turns what the user said into an answer, in pieces as they are ready."""
+
+    def reply(self, text: str, conversation_id: int) -> Iterator[ReplyPiece]: ...
+
+    def command_phrases(self) -> list[str]:
+        """What people say to the built-in skills, for grammar-based recognition."""
+        ...
 
 
 EventListener = Callable[[object], None]

@@ -1,0 +1,1 @@
+"""What the assistant answers: skills, intent parsing, language-model routing."""

@@ -1,0 +1,332 @@
+"""The voice turn: idle -> listening -> recognising -> thinking -> speaking -> idle.
+
+Push-to-talk drives it: press/release (hold) or press/press (toggle); every stage can be cancelled, and a
+press while the assistant thinks or speaks interrupts it (barge-in) and starts listening at once.
+
+Threads: the microphone's converter thread calls `on_audio`; the UI or the hotkey calls `press`, `release`
+and `cancel`; one turn worker owns the recogniser, asks the brain and feeds the speaker; the speaker
+reports back through `on_speaker_event`. Everything that happens goes out through one event listener as
+the records of core.events, with the monotonic time it happened.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from desktop_app.core.errors import AppError, ErrorCode
+from desktop_app.core.events import (
+    AudioLevel,
+    Event,
+    FinalTranscript,
+    Notice,
+    PartialTranscript,
+    ReplyChunk,
+    SpeakingFinished,
+    SpeakingStarted,
+    StateChanged,
+    TurnFailed,
+    TurnFinished,
+    TurnStarted,
+    TurnState,
+)
+from desktop_app.core.models import Role
+from desktop_app.core.ports import Brain, ConversationStore, Recognizer, Speaker
+from desktop_app.core.preroll import PrerollBuffer
+
+log = logging.getLogger(__name__)
+
+Listener = Callable[[Event], None]
+# Returns the recogniser to use, or None while its model is still loading.
+RecognizerSource = Callable[[], Recognizer | None]
+
+
+@dataclass
+class _Turn:
+    turn_id: int
+    pressed_at: float
+    released_at: float | None = None
+    final_at: float | None = None
+    first_reply_at: float | None = None
+    first_audio_at: float | None = None
+    transcript: str = ""
+    reply: list[str] = field(default_factory=list)
+    source: str = ""
+    cancelled: bool = False
+    speech_done: threading.Event = field(default_factory=threading.Event)
+    preroll_ms: float = 0.0
+
+
+class _Finish:
+    pass
+
+
+class _Stop:
+    pass
+
+
+class VoicePipeline:
+    def __init__(
+        self,
+        recognizer: RecognizerSource,
+        brain: Brain,
+        speaker: Speaker | None,
+        store: ConversationStore,
+        on_event: Listener,
+        *,
+        mode: str = "hold",
+        preroll_ms: int = 500,
+        keep_preroll: bool = True,
+    ) -> None:
+        self._recognizer_source = recognizer
+        self._brain = brain
+        self._speaker = speaker
+        self._store = store
+        self._emit = on_event
+        self.mode = mode
+        self.keep_preroll = keep_preroll
+        self._preroll = PrerollBuffer(preroll_ms)
+        self._lock = threading.Lock()
+        self._state = TurnState.IDLE
+        self._turn: _Turn | None = None
+        self._turn_ids = 0
+        self._conversation_id: int | None = None
+        self._work: queue.SimpleQueue[tuple[_Turn, bytes | _Finish] | _Stop] = queue.SimpleQueue()
+        self._worker = threading.Thread(target=self._run, name="voice-turn", daemon=True)
+        self._worker.start()
+
+    # -- controls (any thread) ------------------------------------------------------------------------
+
+    @property
+    def state(self) -> TurnState:
+        return self._state
+
+    @property
+    def conversation_id(self) -> int | None:
+        return self._conversation_id
+
+    def new_conversation(self) -> None:
+        self._conversation_id = None
+
+    def press(self) -> None:
+        """Push-to-talk pressed: start listening (interrupting an answer), or, in toggle mode while
+        listening, stop listening."""
+        with self._lock:
+            if self.mode == "toggle" and self._state is TurnState.LISTENING:
+                self._release_locked()
+                return
+            if self._state is TurnState.LISTENING:
+                return
+            if self._state is not TurnState.IDLE:
+                self._cancel_locked("interrupted")
+            recognizer = self._recognizer_source()
+            if recognizer is None:
+                self._emit(Notice("speech_model_loading", "Loading speech model… try again in a moment."))
+                return
+            self._turn_ids += 1
+            turn = _Turn(self._turn_ids, time.monotonic())
+            self._turn = turn
+            preroll = self._preroll.take() if self.keep_preroll else b""
+            turn.preroll_ms = len(preroll) / 32
+            self._emit(TurnStarted(turn.turn_id, at=turn.pressed_at))
+            self._set_state(TurnState.LISTENING)
+            if preroll:
+                self._work.put((turn, preroll))
+
+    def release(self) -> None:
+        """Push-to-talk released (hold mode): stop listening and recognise what was said."""
+        with self._lock:
+            if self.mode == "hold" and self._state is TurnState.LISTENING:
+                self._release_locked()
+
+    def cancel(self) -> None:
+        with self._lock:
+            if self._state is not TurnState.IDLE:
+                self._cancel_locked("cancelled")
+
+    def close(self) -> None:
+        self.cancel()
+        self._work.put(_Stop())
+        self._worker.join(timeout=10)
+
+    # -- audio side (the microphone's thread) ---------------------------------------------------------
+
+    def on_audio(self, pcm16: bytes) -> None:
+        turn = self._turn
+        if self._state is TurnState.LISTENING and turn is not None:
+            self._work.put((turn, pcm16))
+        elif self.keep_preroll:
+            self._preroll.add(pcm16)
+
+    def on_level(self, rms_dbfs: float, peak_dbfs: float) -> None:
+        self._emit(AudioLevel(rms_dbfs, peak_dbfs))
+
+    def on_device_error(self, error: AppError | None) -> None:
+        """The microphone failed (or, with None, came back)."""
+        if error is None:
+            self._emit(Notice("audio_input_back", "Microphone available again."))
+            return
+        self._emit(TurnFailed(error.code.value, error.message))
+        with self._lock:
+            if self._state is TurnState.LISTENING:
+                self._cancel_locked("device lost", report=False)
+
+    # -- speaker side (the speaker's threads) ----------------------------------------------------------
+
+    def on_speaker_event(self, event: object) -> None:
+        turn = self._turn
+        if isinstance(event, SpeakingStarted):
+            if turn is not None and turn.first_audio_at is None:
+                turn.first_audio_at = event.at
+                with self._lock:
+                    if self._turn is turn and self._state is TurnState.THINKING:
+                        self._set_state(TurnState.SPEAKING)
+            self._emit(event)
+        elif isinstance(event, SpeakingFinished | TurnFailed):
+            self._emit(event)
+            if turn is not None:
+                turn.speech_done.set()
+
+    # -- internals --------------------------------------------------------------------------------------
+
+    def _set_state(self, state: TurnState) -> None:
+        self._state = state
+        self._emit(StateChanged(state))
+
+    def _release_locked(self) -> None:
+        turn = self._turn
+        if turn is None:
+            return
+        turn.released_at = time.monotonic()
+        self._set_state(TurnState.RECOGNISING)
+        self._work.put((turn, _Finish()))
+
+    def _cancel_locked(self, why: str, report: bool = True) -> None:
+        turn = self._turn
+        if turn is not None:
+            turn.cancelled = True
+            turn.speech_done.set()
+        if self._speaker is not None:
+            self._speaker.stop()
+        self._turn = None
+        if report:
+            self._emit(TurnFailed(ErrorCode.TURN_CANCELLED.value, f"Turn {why}."))
+        self._set_state(TurnState.IDLE)
+
+    def _run(self) -> None:
+        active: _Turn | None = None
+        recognizer: Recognizer | None = None
+        while True:
+            item = self._work.get()
+            if isinstance(item, _Stop):
+                if recognizer is not None and active is not None:
+                    recognizer.cancel()
+                return
+            turn, payload = item
+            if turn.cancelled:
+                if active is turn and recognizer is not None:
+                    recognizer.cancel()
+                    active = None
+                continue
+            if active is not turn:
+                if recognizer is not None and active is not None:
+                    recognizer.cancel()
+                recognizer = self._recognizer_source()
+                if recognizer is None:
+                    continue
+                recognizer.start_utterance()
+                active = turn
+            assert recognizer is not None
+            try:
+                if isinstance(payload, _Finish):
+                    active = None
+                    self._finish_turn(turn, recognizer)
+                else:
+                    partial = recognizer.feed(payload)
+                    if partial is not None and not turn.cancelled:
+                        self._emit(PartialTranscript(partial))
+            except AppError as error:
+                active = None
+                self._fail(turn, error.code.value, error.message)
+            except Exception as error:  # a recogniser or brain bug must not kill the worker
+                log.exception("voice turn failed")
+                active = None
+                self._fail(turn, "turn_failed", f"Something went wrong in this turn: {error}")
+
+    def _finish_turn(self, turn: _Turn, recognizer: Recognizer) -> None:
+        transcript = recognizer.finish()
+        turn.final_at = time.monotonic()
+        if turn.cancelled:
+            return
+        self._emit(FinalTranscript(transcript.text, transcript.confidence, at=turn.final_at))
+        if not transcript.text.strip():
+            self._fail(turn, ErrorCode.NOTHING_HEARD.value, "I did not catch that. Hold the key and try again.")
+            return
+        turn.transcript = transcript.text
+        with self._lock:
+            if turn.cancelled:
+                return
+            self._set_state(TurnState.THINKING)
+        conversation_id = self._conversation()
+        self._store.add_message(conversation_id, Role.USER, transcript.text)
+        speaker = self._speaker
+        if speaker is not None:
+            speaker.start_reply()
+        for piece in self._brain.reply(transcript.text, conversation_id):
+            if turn.cancelled:
+                return
+            if turn.first_reply_at is None:
+                turn.first_reply_at = time.monotonic()
+            turn.reply.append(piece.text)
+            turn.source = piece.source
+            self._emit(ReplyChunk(piece.text, piece.source))
+            if speaker is not None:
+                speaker.add_text(piece.text)
+        if speaker is not None:
+            speaker.end_reply()
+            turn.speech_done.wait()
+        if turn.cancelled:
+            return
+        done = time.monotonic()
+        timings = self._timings(turn, done)
+        self._store.add_message(
+            conversation_id, Role.ASSISTANT, "".join(turn.reply).strip() or "…", timings=timings, source=turn.source
+        )
+        with self._lock:
+            if self._turn is turn:
+                self._turn = None
+                self._emit(TurnFinished(turn.turn_id, timings, at=done))
+                self._set_state(TurnState.IDLE)
+
+    def _timings(self, turn: _Turn, done: float) -> dict[str, float]:
+        released = turn.released_at or turn.pressed_at
+
+        def since(moment: float | None) -> float | None:
+            return None if moment is None else round((moment - released) * 1000, 1)
+
+        values = {
+            "release_to_final_ms": since(turn.final_at),
+            "release_to_first_reply_ms": since(turn.first_reply_at),
+            "release_to_first_audio_ms": since(turn.first_audio_at),
+            "release_to_done_ms": since(done),
+            "listening_ms": round((released - turn.pressed_at) * 1000, 1),
+            "preroll_ms": round(turn.preroll_ms, 1),
+        }
+        return {key: value for key, value in values.items() if value is not None}
+
+    def _conversation(self) -> int:
+        if self._conversation_id is None:
+            self._conversation_id = self._store.create_conversation().id
+        return self._conversation_id
+
+    def _fail(self, turn: _Turn, code: str, message: str) -> None:
+        with self._lock:
+            if self._turn is not turn:
+                return
+            self._turn = None
+            self._emit(TurnFailed(code, message))
+            self._set_state(TurnState.IDLE)
