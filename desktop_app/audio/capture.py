@@ -98,6 +98,27 @@ def levels_dbfs(samples: np.ndarray) -> tuple[float, float]:
     return db(rms), db(peak)
 
 
+class BlockConverter:
+    """Device blocks (float32, any rate, one or more channels) to 16 kHz mono 16-bit PCM, streaming.
+
+    soxr's streaming resampler gives the same samples as resampling the whole recording at once, so
+    how the audio was cut into blocks never changes what the recogniser hears.
+    """
+
+    def __init__(self, in_rate: int) -> None:
+        self._resampler = soxr.ResampleStream(in_rate, TARGET_RATE, 1, dtype="float32")
+
+    def convert(self, block: np.ndarray, last: bool = False) -> tuple[bytes, np.ndarray]:
+        """(16 kHz PCM, the block's mono samples at the device rate for level metering)."""
+        mono = block.mean(axis=1, dtype=np.float32) if block.ndim == 2 and block.shape[1] > 1 else block.reshape(-1)
+        converted = self._resampler.resample_chunk(mono, last=last)
+        return to_pcm16(converted), mono
+
+
+def to_pcm16(samples: np.ndarray) -> bytes:
+    return bytes((np.clip(samples, -1.0, 1.0) * 32767).astype("<i2").tobytes())
+
+
 class MicrophoneCapture:
     """Runs until stop(); frames, levels and errors arrive on the converter thread."""
 
@@ -146,7 +167,7 @@ class MicrophoneCapture:
         failed: AppError | None = None
         while self._running.is_set():
             try:
-                resampler, channels = self._open()
+                converter = self._open()
             except AppError as error:
                 if failed is None or failed.message != error.message:
                     failed = error
@@ -156,13 +177,13 @@ class MicrophoneCapture:
             if failed is not None:
                 failed = None
                 self._report(None)  # back again
-            lost = self._convert(resampler, channels)
+            lost = self._convert(converter)
             self._close_stream()
             if lost is not None and self._running.is_set():
                 failed = lost
                 self._report(lost)
 
-    def _open(self) -> tuple[soxr.ResampleStream, int]:
+    def _open(self) -> BlockConverter:
         device = find_input_device(self._device_name)
         channels = min(2, device.channels)
 
@@ -193,9 +214,9 @@ class MicrophoneCapture:
         self._stream = stream
         self.device = device
         log.info("capturing from %s at %d Hz, %d channel(s)", device.name, device.default_rate, channels)
-        return soxr.ResampleStream(device.default_rate, TARGET_RATE, 1, dtype="float32"), channels
+        return BlockConverter(device.default_rate)
 
-    def _convert(self, resampler: soxr.ResampleStream, channels: int) -> AppError | None:
+    def _convert(self, converter: BlockConverter) -> AppError | None:
         last_level = 0.0
         while self._running.is_set():
             try:
@@ -208,10 +229,8 @@ class MicrophoneCapture:
                 )
             if block is None:
                 return None
-            mono = block.mean(axis=1) if channels > 1 else block[:, 0]
-            converted = resampler.resample_chunk(mono)
-            if converted.size:
-                pcm = (np.clip(converted, -1.0, 1.0) * 32767).astype("<i2").tobytes()
+            pcm, mono = converter.convert(block)
+            if pcm:
                 self._on_frames(pcm)
             now = time.monotonic()
             if self._on_level is not None and now - last_level >= LEVEL_INTERVAL_S:
