@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 
 TARGET_RATE = 16_000
 BLOCK_MS = 20
-LEVEL_INTERVAL_S = 0.04  # 25 level events a second
+LEVEL_INTERVAL_S = 0.0  # a level for every 20 ms block: 50 a second; the meter may show fewer
 SILENCE_DBFS = -120.0
 # No audio for this long from a running stream means the device is gone (PortAudio does not always say).
 STALL_S = 1.0
