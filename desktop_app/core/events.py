@@ -6,7 +6,10 @@ of truth for what happened when. `at` is `time.monotonic()` seconds at the momen
 
 from __future__ import annotations
 
+import logging
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -91,3 +94,29 @@ class Notice(Event):
 
     code: str
     message: str
+
+
+class EventHub:
+    """Fans events out to whoever listens (the UI bridge, the stored metrics, a benchmark). Publish from any
+    thread; listeners run on the publishing thread and must be quick."""
+
+    def __init__(self) -> None:
+        self._listeners: list[Callable[[Event], None]] = []
+        self._lock = threading.Lock()
+
+    def subscribe(self, listener: Callable[[Event], None]) -> None:
+        with self._lock:
+            self._listeners = [*self._listeners, listener]
+
+    def unsubscribe(self, listener: Callable[[Event], None]) -> None:
+        with self._lock:
+            self._listeners = [x for x in self._listeners if x is not listener]
+
+    def publish(self, event: object) -> None:
+        if not isinstance(event, Event):
+            return
+        for listener in self._listeners:
+            try:
+                listener(event)
+            except Exception:
+                logging.getLogger(__name__).exception("event listener failed")

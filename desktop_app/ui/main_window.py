@@ -1,51 +1,199 @@
-"""The main window. For now: the recent conversations and the store's health; the voice controls come with
-the voice pipeline."""
+"""The main window: hold the button (or Ctrl+Space in the window) and speak; the words appear as they are
+recognised, then the answer; recent conversations below."""
 
 from __future__ import annotations
 
 import sys
+from typing import Protocol
 
 from desktop_app import __version__
+from desktop_app.core.events import (
+    AudioLevel,
+    Event,
+    EventHub,
+    FinalTranscript,
+    Notice,
+    PartialTranscript,
+    ReplyChunk,
+    StateChanged,
+    TurnFailed,
+    TurnFinished,
+    TurnStarted,
+    TurnState,
+)
 from desktop_app.core.ports import ConversationStore
 from desktop_app.resources import resource_path
+from desktop_app.ui.bridge import EventBridge
 from desktop_app.ui.qt import (
     QAction,
     QApplication,
+    QCloseEvent,
     QIcon,
+    QKeyEvent,
     QKeySequence,
     QLabel,
     QListWidget,
     QListWidgetItem,
     QMainWindow,
     QMessageBox,
+    QProgressBar,
+    QPushButton,
+    Qt,
+    QTextCursor,
+    QTextEdit,
     QVBoxLayout,
     QWidget,
 )
 
 WINDOW_TITLE = "Voice Assistant"
 APP_ICON = "icons/voice-assistant.svg"
+STATE_TEXT = {
+    TurnState.IDLE: "Ready. Hold the button (or Ctrl+Space) and speak.",
+    TurnState.LISTENING: "Listening…",
+    TurnState.RECOGNISING: "Recognising…",
+    TurnState.THINKING: "Thinking…",
+    TurnState.SPEAKING: "Speaking… (press to interrupt)",
+}
+METER_FLOOR_DB = -60.0
+
+
+class VoiceControls(Protocol):
+    def press(self) -> None: ...
+
+    def release(self) -> None: ...
+
+    def cancel(self) -> None: ...
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, store: ConversationStore) -> None:
+    def __init__(
+        self, store: ConversationStore, hub: EventHub | None = None, voice: VoiceControls | None = None
+    ) -> None:
         super().__init__()
         self._store = store
+        self._voice = voice
         self.setWindowTitle(WINDOW_TITLE)
         self.setWindowIcon(QIcon(str(resource_path(APP_ICON))))
-        self.resize(720, 520)
+        self.resize(760, 620)
         central = QWidget(self)
         layout = QVBoxLayout(central)
+
+        self.state_label = QLabel(STATE_TEXT[TurnState.IDLE] if voice else "Voice is off.", central)
+        self.meter = QProgressBar(central)
+        self.meter.setRange(0, 100)
+        self.meter.setTextVisible(False)
+        self.meter.setMaximumHeight(8)
+        self.talk_button = QPushButton("Hold to talk", central)
+        self.talk_button.setObjectName("talk")
+        self.talk_button.setEnabled(voice is not None)
+        self.talk_button.pressed.connect(self._press)
+        self.talk_button.released.connect(self._release)
+        self.transcript = QTextEdit(central)
+        self.transcript.setObjectName("transcript")
+        self.transcript.setReadOnly(True)
+        self._partial_anchor: int | None = None
+
         self.heading = QLabel("Recent conversations", central)
         self.conversations = QListWidget(central)
         self.conversations.setObjectName("conversations")
-        layout.addWidget(self.heading)
-        layout.addWidget(self.conversations)
+        for widget in (
+            self.state_label,
+            self.meter,
+            self.talk_button,
+            self.transcript,
+            self.heading,
+            self.conversations,
+        ):
+            layout.addWidget(widget)
         self.setCentralWidget(central)
+
         quit_action = QAction("&Quit", self)
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
         quit_action.triggered.connect(self.close)
         self.addAction(quit_action)
+
+        self._bridge: EventBridge | None = None
+        if hub is not None:
+            self._bridge = EventBridge(hub)
+            self._bridge.happened.connect(self.on_event)
         self.refresh()
+
+    # -- push to talk ----------------------------------------------------------------------------------
+
+    def _press(self) -> None:
+        if self._voice is not None:
+            self._voice.press()
+
+    def _release(self) -> None:
+        if self._voice is not None:
+            self._voice.release()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if self._is_talk_key(event):
+            if not event.isAutoRepeat():
+                self._press()
+            return
+        super().keyPressEvent(event)
+
+    def keyReleaseEvent(self, event: QKeyEvent) -> None:
+        if self._is_talk_key(event):
+            if not event.isAutoRepeat():
+                self._release()
+            return
+        super().keyReleaseEvent(event)
+
+    @staticmethod
+    def _is_talk_key(event: QKeyEvent) -> bool:
+        return event.key() == Qt.Key.Key_Space and bool(event.modifiers() & Qt.KeyboardModifier.ControlModifier)
+
+    # -- events (main thread) --------------------------------------------------------------------------
+
+    def on_event(self, event: Event) -> None:
+        if isinstance(event, StateChanged):
+            self.state_label.setText(STATE_TEXT[event.state])
+            self.talk_button.setText("Release to send" if event.state is TurnState.LISTENING else "Hold to talk")
+            if event.state is not TurnState.LISTENING:
+                self.meter.setValue(0)
+        elif isinstance(event, AudioLevel):
+            span = -METER_FLOOR_DB
+            self.meter.setValue(int(max(0.0, min(span, event.rms_dbfs - METER_FLOOR_DB)) / span * 100))
+        elif isinstance(event, TurnStarted):
+            self._partial_anchor = None
+        elif isinstance(event, PartialTranscript):
+            self._show_partial(event.text)
+        elif isinstance(event, FinalTranscript):
+            self._show_partial(event.text, final=True)
+        elif isinstance(event, ReplyChunk):
+            self._append(f"Assistant: {event.text}")
+        elif isinstance(event, TurnFinished):
+            self.refresh()
+        elif isinstance(event, TurnFailed | Notice):
+            self.statusBar().showMessage(event.message, 8000)
+
+    def _show_partial(self, text: str, final: bool = False) -> None:
+        cursor = self.transcript.textCursor()
+        cursor.movePosition(QTextCursor.MoveOperation.End)
+        if self._partial_anchor is not None:
+            cursor.setPosition(self._partial_anchor, QTextCursor.MoveMode.KeepAnchor)
+            cursor.removeSelectedText()
+        else:
+            if not self.transcript.document().isEmpty():
+                cursor.insertBlock()
+            self._partial_anchor = cursor.position()
+        cursor.insertText(f"You: {text}" + ("" if final else " …"))
+        if final:
+            self._partial_anchor = None
+        self.transcript.setTextCursor(cursor)
+
+    def _append(self, line: str) -> None:
+        cursor = self.transcript.textCursor()
+        cursor.movePosition(QTextCursor.MoveOperation.End)
+        if not self.transcript.document().isEmpty():
+            cursor.insertBlock()
+        cursor.insertText(line)
+        self.transcript.setTextCursor(cursor)
+
+    # -- history ----------------------------------------------------------------------------------------
 
     def refresh(self) -> None:
         self.conversations.clear()
@@ -53,7 +201,7 @@ class MainWindow(QMainWindow):
             conversation = summary.conversation
             when = conversation.updated_at.astimezone().strftime("%Y-%m-%d %H:%M")
             item = QListWidgetItem(f"{conversation.title or 'Untitled'}  ·  {when}  ·  {summary.preview}")
-            item.setData(256, conversation.id)  # Qt.UserRole
+            item.setData(Qt.ItemDataRole.UserRole, conversation.id)
             self.conversations.addItem(item)
         if self.conversations.count() == 0:
             self.conversations.addItem("No conversations yet.")
@@ -65,13 +213,20 @@ class MainWindow(QMainWindow):
         for notice in self._store.health().notices:
             QMessageBox.warning(self, WINDOW_TITLE, notice)
 
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if self._voice is not None:
+            self._voice.cancel()
+        if self._bridge is not None:
+            self._bridge.detach()
+        super().closeEvent(event)
 
-def run_main_window(store: ConversationStore) -> int:
+
+def run_main_window(store: ConversationStore, hub: EventHub | None = None, voice: VoiceControls | None = None) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
     app.setApplicationName("Voice Assistant")
     app.setApplicationVersion(__version__)
-    window = MainWindow(store)
+    window = MainWindow(store, hub, voice)
     window.show()
     window.show_notices()
     return app.exec()

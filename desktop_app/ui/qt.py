@@ -1,16 +1,20 @@
 """Every Qt name the UI uses comes through here, so a future port touches one file."""
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeyEvent, QKeySequence, QTextCursor
 from PySide6.QtWidgets import (
     QApplication,
+    QHBoxLayout,
     QLabel,
     QListWidget,
     QListWidgetItem,
     QMainWindow,
     QMessageBox,
+    QProgressBar,
     QPushButton,
+    QSplitter,
     QStatusBar,
+    QTextEdit,
     QVBoxLayout,
     QWidget,
 )
@@ -19,7 +23,9 @@ __all__ = [
     "QAction",
     "QApplication",
     "QCloseEvent",
+    "QHBoxLayout",
     "QIcon",
+    "QKeyEvent",
     "QKeySequence",
     "QLabel",
     "QListWidget",
@@ -27,8 +33,12 @@ __all__ = [
     "QMainWindow",
     "QMessageBox",
     "QObject",
+    "QProgressBar",
     "QPushButton",
+    "QSplitter",
     "QStatusBar",
+    "QTextCursor",
+    "QTextEdit",
     "QTimer",
     "QVBoxLayout",
     "QWidget",
