@@ -8,7 +8,9 @@ import logging.handlers
 import os
 from dataclasses import dataclass
 
+from desktop_app.core.events import EventHub
 from desktop_app.core.history_cache import CacheLimits
+from desktop_app.core.settings import Settings
 from desktop_app.paths import DATABASE_URL_ENV, AppPaths
 from desktop_app.storage.engine import sqlite_url
 from desktop_app.storage.store import SqlConversationStore
@@ -51,13 +53,25 @@ def configure_logging(paths: AppPaths, verbose: bool = False) -> None:
 
 
 def run_gui(options: AppOptions) -> int:
-    """Starts the desktop window; returns the process exit code."""
+    """Starts the desktop window; returns the process exit code. Services start in order and stop in
+    reverse: store, voice (recogniser, speaker, turn, microphone), window."""
     paths = resolve_paths(options)
     configure_logging(paths)
+    settings = Settings(paths.settings_file)
     store = open_store(options, paths)
+    hub = EventHub()
+    voice = None
+    try:
+        from desktop_app.voice import start_voice
+
+        voice = start_voice(settings, paths, store, hub)
+    except Exception:  # the window still opens; it says voice is off and the log says why
+        log.exception("voice services could not start")
     try:
         from desktop_app.ui.main_window import run_main_window
 
-        return run_main_window(store)
+        return run_main_window(store, hub, voice)
     finally:
+        if voice is not None:
+            voice.close()
         store.close()
