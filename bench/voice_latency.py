@@ -1,0 +1,180 @@
+"""Voice latency: whole turns through a private PulseAudio with a virtual microphone and speaker.
+
+Each turn: espeak-ng speech is played into the virtual microphone while push-to-talk is held, the key is
+released when the speech ends, PocketSphinx recognises it, the clock skill answers, and pyttsx3 speaks the
+answer into the virtual speaker. The times come from the turn's own events (core.events), the same ones
+the app stores with each answer.
+
+    python bench/voice_latency.py            # human-readable
+    python bench/voice_latency.py --json     # one JSON object
+    python bench/voice_latency.py --turns 40
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import wave
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+from pulse_server import PulseAudioServer
+from speech_audio import say_to_wav
+
+QUESTION = "what time is it"
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, max(0, round(q * len(ordered)) - 1))], 1)
+
+
+def run(turns: int, work: Path) -> dict[str, object]:
+    server = PulseAudioServer.start()
+    os.environ["PULSE_SERVER"] = server.server
+    # Imported after PULSE_SERVER is set: PortAudio scans the devices once, when it is first loaded.
+    from desktop_app.audio.capture import MicrophoneCapture
+    from desktop_app.core.brain.clock import ClockBrain
+    from desktop_app.core.events import FinalTranscript, TurnFailed, TurnFinished
+    from desktop_app.core.pipeline import VoicePipeline
+    from desktop_app.core.settings import Settings
+    from desktop_app.speech.pocketsphinx_recognizer import PocketSphinxRecognizer
+    from desktop_app.speech.tts import SpeechOutput
+    from desktop_app.speech.tts_cache import TtsCache
+    from desktop_app.storage.engine import sqlite_url
+    from desktop_app.storage.store import SqlConversationStore
+
+    question = say_to_wav(QUESTION, work / "question.wav")
+    with wave.open(str(question)) as handle:
+        question_pcm = handle.readframes(handle.getnframes())
+    question_seconds = len(question_pcm) / 32000
+
+    brain = ClockBrain()
+    recognizer = PocketSphinxRecognizer(brain.command_phrases())
+    # ASR real-time factor: decoding time over audio time, the recogniser alone, 20 ms chunks.
+    decode_times = []
+    for _ in range(5):
+        started = time.perf_counter()
+        recognizer.start_utterance()
+        for offset in range(0, len(question_pcm), 640):
+            recognizer.feed(question_pcm[offset : offset + 640])
+        recognizer.finish()
+        decode_times.append(time.perf_counter() - started)
+
+    finished = threading.Event()
+    outcome: dict[str, object] = {}
+
+    def on_event(event: object) -> None:
+        if isinstance(event, FinalTranscript):
+            outcome["text"] = event.text
+        elif isinstance(event, TurnFinished):
+            outcome["timings"] = event.timings
+            finished.set()
+        elif isinstance(event, TurnFailed):
+            outcome["failed"] = event.message
+            finished.set()
+
+    settings = Settings(None)
+    pipeline_ref: list[VoicePipeline] = []
+
+    def to_pipeline(event: object) -> None:  # the pipeline is made after the speaker it uses
+        pipeline_ref[0].on_speaker_event(event)
+
+    speaker = SpeechOutput(settings, to_pipeline, cache=TtsCache(work / "tts-cache"))
+    speaker.wait_ready(30)
+    store = SqlConversationStore.open(sqlite_url(work / "assistant.db"))
+    pipeline = VoicePipeline(lambda: recognizer, brain, speaker, store, on_event)
+    pipeline_ref.append(pipeline)
+    capture = MicrophoneCapture(pipeline.on_audio, pipeline.on_level)
+    capture.start()
+    time.sleep(0.5)
+
+    results: list[dict[str, float]] = []
+    tts_first_audio: list[float] = []
+    wrong = 0
+
+    def one_turn(press_delay: float) -> dict[str, object]:
+        finished.clear()
+        outcome.clear()
+        player = threading.Thread(target=server.play, args=(question,))
+        if press_delay > 0:  # speech begins before the key is pressed: only the preroll can save it
+            player.start()
+            time.sleep(press_delay)
+            pipeline.press()
+        else:
+            pipeline.press()
+            player.start()
+        player.join()
+        time.sleep(0.05)  # people let go a moment after the last word
+        pipeline.release()
+        finished.wait(20)
+        time.sleep(0.2)
+        return dict(outcome)
+
+    try:
+        one_turn(0)  # warm-up: first use of the speaker, the cache and the decoders
+        for _ in range(turns):
+            result = one_turn(0)
+            if result.get("text") != QUESTION or "timings" not in result:
+                wrong += 1
+                continue
+            results.append(result["timings"])  # type: ignore[arg-type]
+            reply_timings = speaker.last_reply_timings()
+            if reply_timings is not None and reply_timings.first_audio_latency is not None:
+                tts_first_audio.append(reply_timings.first_audio_latency * 1000)
+        preroll_trials = {}
+        for delay_ms in (100, 200, 300, 400):
+            heard = [one_turn(delay_ms / 1000).get("text") == QUESTION for _ in range(3)]
+            preroll_trials[delay_ms] = all(heard)
+    finally:
+        capture.stop()
+        pipeline.close()
+        speaker.close()
+        store.close()
+        server.stop()
+
+    def values(key: str) -> list[float]:
+        return [r[key] for r in results if key in r]
+
+    kept = [delay for delay, ok in sorted(preroll_trials.items()) if ok]
+    return {
+        "turns": turns,
+        "turns_recognised": len(results),
+        "turns_wrong_or_failed": wrong,
+        "release_to_final_ms_p50": percentile(values("release_to_final_ms"), 0.5),
+        "release_to_final_ms_p95": percentile(values("release_to_final_ms"), 0.95),
+        "release_to_first_audio_ms_p50": percentile(values("release_to_first_audio_ms"), 0.5),
+        "release_to_first_audio_ms_p95": percentile(values("release_to_first_audio_ms"), 0.95),
+        "release_to_done_ms_p50": percentile(values("release_to_done_ms"), 0.5),
+        "asr_rtf": round(statistics.median(decode_times) / question_seconds, 3),
+        "tts_first_audio_ms_p50": percentile(tts_first_audio, 0.5) if tts_first_audio else None,
+        "preroll_kept_ms": max(kept) if kept and kept == sorted(preroll_trials)[: len(kept)] else 0,
+        "preroll_trials": {str(k): v for k, v in preroll_trials.items()},
+        "machine_cpus": os.cpu_count(),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--turns", type=int, default=20, help="turns to time (default 20)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="va-voice-bench-") as tmp:
+        results = run(args.turns, Path(tmp))
+    if args.json:
+        print(json.dumps(results))
+    else:
+        for key, value in results.items():
+            print(f"{key:34} {value}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
