@@ -18,7 +18,6 @@ from typing import TextIO
 from desktop_app.cli.errors import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, CommandError
 from desktop_app.cli.parser import build_parser
 from desktop_app.core.errors import AppError, ValidationError
-from desktop_app.core.ports import ConversationStore
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +73,7 @@ def _start_gui(args: argparse.Namespace) -> int:
 
 
 def _run_command(args: argparse.Namespace) -> int:
-    prepare: Callable[[argparse.Namespace], Callable[[ConversationStore, TextIO], int]] = args.prepare
+    prepare: Callable[[argparse.Namespace], Callable[..., int]] = args.prepare
     try:
         action = prepare(args)
     except (ValidationError, CommandError) as error:
@@ -84,6 +83,8 @@ def _run_command(args: argparse.Namespace) -> int:
     from desktop_app.app import AppOptions, open_store
 
     out = _utf8(sys.stdout)
+    if not getattr(args, "needs_store", True):
+        return _run_storeless(action, out)
     try:
         store = open_store(AppOptions(data_dir=args.data_dir, database_url=args.database_url))
     except AppError as error:
@@ -110,6 +111,24 @@ def _run_command(args: argparse.Namespace) -> int:
             store.close()
         except AppError:
             log.warning("closing the store failed", exc_info=True)
+
+
+def _run_storeless(action: Callable[[TextIO], int], out: TextIO) -> int:
+    """Commands that do not touch the conversations (models, transcribe) never open the database."""
+    try:
+        return action(out)
+    except ValidationError as error:
+        report(error)
+        return EXIT_USAGE
+    except (AppError, CommandError) as error:
+        report(error)
+        return error.exit_status if isinstance(error, CommandError) else EXIT_FAILURE
+    except BrokenPipeError:
+        _silence_stdout()
+        return EXIT_FAILURE
+    except OSError as error:
+        report(_folder_failure(error))
+        return EXIT_FAILURE
 
 
 def _utf8(stream: TextIO) -> TextIO:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 
 from desktop_app import APP_NAME, __version__
-from desktop_app.cli import history
+from desktop_app.cli import history, models
 from desktop_app.core.export import ExportFormat
 from desktop_app.paths import DATA_DIR_ENV, DATABASE_URL_ENV
 
@@ -139,4 +139,75 @@ def build_parser() -> argparse.ArgumentParser:
     target.add_argument("--all", action="store_true", dest="all_conversations", help="every conversation")
     delete.add_argument("--yes", "-y", action="store_true", help="confirm --all; without it nothing is deleted")
     delete.set_defaults(prepare=history.prepare_delete)
+    _add_models_parser(commands, common)
     return parser
+
+
+def _add_models_parser(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
+) -> None:
+    """The ``models`` sub-command and its actions."""
+    models_parser = commands.add_parser(
+        "models",
+        parents=[common],
+        help="list, download, install or remove speech recognition models",
+        description="Manage the Vosk speech recognition models (one per language).",
+    )
+    models_parser.set_defaults(needs_store=False)
+    actions = models_parser.add_subparsers(dest="models_command", metavar="ACTION", required=True)
+
+    listing = actions.add_parser(
+        "list",
+        parents=[common],
+        help="the models you can download and the ones installed",
+        description="List the downloadable models (from the saved list) and the installed ones.",
+    )
+    listing.add_argument("--all", action="store_true", help="include obsolete models")
+    listing.add_argument("--json", action="store_true", help="print one JSON document")
+    listing.set_defaults(prepare=models.prepare_list)
+
+    refresh = actions.add_parser(
+        "refresh",
+        parents=[common],
+        help="fetch the latest list of models",
+        description="Fetch the official list of models and keep it for offline use.",
+    )
+    _catalog_url_option(refresh)
+    refresh.set_defaults(prepare=models.prepare_refresh)
+
+    download = actions.add_parser(
+        "download",
+        parents=[common],
+        help="download and install a model by name",
+        description="Download a model from the list, check it and install it. An interrupted download (Ctrl+C, "
+        "a dropped connection) resumes where it stopped when the command is run again.",
+    )
+    download.add_argument("name", metavar="NAME", help="the model's name (see `models list`)")
+    download.add_argument("--replace", action="store_true", help="replace the model if it is already installed")
+    _catalog_url_option(download)
+    download.set_defaults(prepare=models.prepare_download)
+
+    install = actions.add_parser(
+        "install",
+        parents=[common],
+        help="install a model from a .zip file",
+        description="Install a model from a .zip archive you already have.",
+    )
+    install.add_argument("archive", metavar="ZIP", help="the model archive")
+    install.add_argument("--name", metavar="NAME", help="install under this name (default: the archive's folder)")
+    install.add_argument("--replace", action="store_true", help="replace a model of the same name")
+    install.set_defaults(prepare=models.prepare_install)
+
+    remove = actions.add_parser(
+        "remove", parents=[common], help="delete an installed model", description="Delete an installed model."
+    )
+    remove.add_argument("name", metavar="NAME", help="the installed model's name")
+    remove.set_defaults(prepare=models.prepare_remove)
+
+
+def _catalog_url_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--catalog-url",
+        metavar="URL",
+        help="fetch the model list from URL instead of the address in the settings (a mirror, or a test server)",
+    )

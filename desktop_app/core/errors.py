@@ -25,6 +25,7 @@ class ErrorCode(StrEnum):
     MODEL_EXISTS = "model_exists"
     DOWNLOAD_FAILED = "download_failed"
     DOWNLOAD_CANCELLED = "download_cancelled"
+    DOWNLOAD_BUSY = "download_busy"
     DOWNLOAD_CORRUPT = "download_corrupt"
     NOT_ENOUGH_SPACE = "not_enough_space"
     INVALID_ARCHIVE = "invalid_archive"
@@ -35,6 +36,10 @@ class ErrorCode(StrEnum):
     SPEECH_MODEL_UNAVAILABLE = "speech_model_unavailable"
     TURN_CANCELLED = "turn_cancelled"
     NOTHING_HEARD = "nothing_heard"
+    AUDIO_OUTPUT_UNAVAILABLE = "audio_output_unavailable"
+    TTS_UNAVAILABLE = "tts_unavailable"
+    TTS_RENDER_FAILED = "tts_render_failed"
+    VOICE_UNAVAILABLE = "voice_unavailable"
 
 
 class AppError(Exception):

@@ -1,0 +1,269 @@
+"""The model manager: one object for the list of models, what is installed, downloads and removals.
+
+Layout of the models folder (``AppPaths.models_dir``)::
+
+    <name>/                 an installed model, ready for vosk.Model
+    .downloads/             <name>.zip.part (+ .part.json): downloads in progress or interrupted
+    .install-<name>-*/      unpacking in progress        } removed when the operation ends; leftovers of a
+    .replaced-<name>-*/     a model being replaced       } crash are swept by `clean_leftovers`
+    .removing-<name>-*/     a model being removed        }
+
+Every method blocks (network, disk, loading a model): call them from a worker thread, never the UI thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from desktop_app.core.errors import ErrorCode, NotFoundError
+from desktop_app.speech.models.archive import (
+    OLD_PREFIX,
+    TEMP_PREFIX,
+    ModelCheck,
+    install_archive,
+    sync_directory,
+    vosk_check,
+)
+from desktop_app.speech.models.catalog import DEFAULT_CATALOG_URL, Catalog, CatalogEntry, check_model_name
+from desktop_app.speech.models.download import (
+    Downloader,
+    DownloadResult,
+    ProgressCallback,
+    Verification,
+    discard_part,
+)
+from desktop_app.speech.models.errors import DownloadCancelled, ModelError
+from desktop_app.speech.models.sizes import disk_usage, free_space
+
+log = logging.getLogger(__name__)
+
+DOWNLOADS = ".downloads"
+REMOVING_PREFIX = ".removing-"
+Stage = Literal["download", "install"]
+LEFTOVER_PREFIXES = (TEMP_PREFIX, OLD_PREFIX, REMOVING_PREFIX)
+# Working folders older than this are leftovers of a crash (a running install is much younger).
+LEFTOVER_AGE = 3600.0
+# Failures after which the downloaded archive is worth keeping: the archive itself was fine.
+_KEEP_ARCHIVE_ON = frozenset(
+    {ErrorCode.DOWNLOAD_CANCELLED, ErrorCode.NOT_ENOUGH_SPACE, ErrorCode.DISK_FULL, ErrorCode.MODEL_INSTALL_FAILED}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class InstalledModel:
+    name: str
+    path: Path
+    size: int  # bytes on disk
+
+
+@dataclass(frozen=True, slots=True)
+class InstallResult:
+    model: InstalledModel
+    verified: Verification
+    notes: tuple[str, ...]  # things the user should know (the list could not be refreshed, no checksum, ...)
+
+
+class ModelManager:
+    def __init__(
+        self,
+        models_dir: Path,
+        cache_dir: Path,
+        *,
+        catalog_url: str = DEFAULT_CATALOG_URL,
+        downloader: Downloader | None = None,
+        check: ModelCheck = vosk_check,
+        free_space: Callable[[Path], int] = free_space,
+    ) -> None:
+        self.models_dir = models_dir
+        self.catalog = Catalog(cache_dir)
+        self.catalog_url = catalog_url
+        self.downloader = downloader or Downloader(free_space=free_space)
+        self.check = check
+        self.free_space = free_space
+
+    @property
+    def downloads_dir(self) -> Path:
+        return self.models_dir / DOWNLOADS
+
+    # -- the list --------------------------------------------------------------------------------------------
+
+    def available(self, *, include_obsolete: bool = False) -> list[CatalogEntry]:
+        return self.catalog.entries(include_obsolete=include_obsolete)
+
+    def refresh(self, url: str | None = None) -> list[CatalogEntry]:
+        """Fetches the official list (or `url`); ModelError when it cannot, and the list in use is kept."""
+        return self.catalog.refresh(url or self.catalog_url)
+
+    def resolve(self, name: str) -> tuple[CatalogEntry, tuple[str, ...]]:
+        """The entry to download for `name` and notes for the user. Without a checksum at hand (the built-in
+        list has none) the list is refreshed first; if that fails, the known entry is used anyway."""
+        check_model_name(name)
+        entry = self.catalog.find(name)
+        if entry is not None and entry.md5:
+            return entry, ()
+        notes: list[str] = []
+        try:
+            self.refresh()
+        except ModelError as error:
+            if entry is None:
+                raise ModelError(
+                    error.code, f"{name} is not in the saved model list, and refreshing it failed: {error.message}"
+                ) from error
+            notes.append(f"The model list could not be refreshed, so the saved one is used. {error.message}")
+            return entry, tuple(notes)
+        entry = self.catalog.find(name)
+        if entry is None:
+            raise NotFoundError(
+                ErrorCode.UNKNOWN_MODEL,
+                f"There is no model called {name} in the model list. "
+                "`voice-assistant models list --all` shows the ones there are.",
+            )
+        return entry, tuple(notes)
+
+    # -- installed models ------------------------------------------------------------------------------------
+
+    def installed(self) -> list[InstalledModel]:
+        """Installed models by name, with their size on disk. Working folders (names starting with a dot) and
+        anything that is not a plain folder are not models."""
+        try:
+            children = sorted(os.scandir(self.models_dir), key=lambda child: child.name)
+        except FileNotFoundError:
+            return []
+        return [
+            InstalledModel(child.name, Path(child.path), disk_usage(Path(child.path)))
+            for child in children
+            if not child.name.startswith(".") and child.is_dir(follow_symlinks=False)
+        ]
+
+    def find_installed(self, name: str) -> InstalledModel | None:
+        check_model_name(name)
+        path = self.models_dir / name
+        if path.is_symlink() or not path.is_dir():
+            return None
+        return InstalledModel(name, path, disk_usage(path))
+
+    def remove(self, name: str) -> None:
+        """Removes an installed model: renamed aside first (so it is gone at once and never seen half-deleted),
+        then deleted. ValidationError for a bad name, NotFoundError(UNKNOWN_MODEL) when it is not installed."""
+        if self.find_installed(name) is None:
+            raise NotFoundError(
+                ErrorCode.UNKNOWN_MODEL,
+                f"No model called {name} is installed. `voice-assistant models list` shows the installed ones.",
+            )
+        aside = Path(tempfile.mkdtemp(prefix=f"{REMOVING_PREFIX}{name}-", dir=self.models_dir))
+        try:
+            os.rename(self.models_dir / name, aside / name)
+        except OSError as error:
+            shutil.rmtree(aside, ignore_errors=True)
+            raise ModelError(
+                ErrorCode.MODEL_INSTALL_FAILED,
+                f"Could not remove {name} from {self.models_dir}: {error.strerror or error}.",
+            ) from error
+        sync_directory(self.models_dir)
+        shutil.rmtree(aside, ignore_errors=True)
+
+    def clean_leftovers(self, *, older_than: float = LEFTOVER_AGE) -> None:
+        """Deletes working folders that a crash left behind."""
+        now = time.time()
+        try:
+            children = list(os.scandir(self.models_dir))
+        except FileNotFoundError:
+            return
+        for child in children:
+            if child.name.startswith(LEFTOVER_PREFIXES) and child.is_dir(follow_symlinks=False):
+                try:
+                    old = now - child.stat(follow_symlinks=False).st_mtime > older_than
+                except OSError:
+                    continue
+                if old:
+                    log.info("removing %s, left behind by an interrupted operation", child.path)
+                    shutil.rmtree(child.path, ignore_errors=True)
+
+    # -- installing ------------------------------------------------------------------------------------------
+
+    def install_archive(
+        self,
+        archive: Path,
+        *,
+        name: str | None = None,
+        replace: bool = False,
+        cancel: threading.Event | None = None,
+    ) -> InstalledModel:
+        """Installs a local .zip (see archive.install_archive for every check made)."""
+        self.clean_leftovers()
+        path = install_archive(
+            archive,
+            self.models_dir,
+            name=name,
+            replace=replace,
+            check=self.check,
+            cancel=cancel,
+            free_space=self.free_space,
+        )
+        return InstalledModel(path.name, path, disk_usage(path))
+
+    def download(
+        self,
+        entry: CatalogEntry,
+        *,
+        progress: ProgressCallback | None = None,
+        cancel: threading.Event | None = None,
+    ) -> DownloadResult:
+        """Fetches the archive only, into the downloads folder (resuming an earlier attempt)."""
+        return self.downloader.download(
+            entry, self.downloads_dir, progress=progress, cancel=cancel, space_dir=self.models_dir
+        )
+
+    def download_and_install(
+        self,
+        name: str,
+        *,
+        replace: bool = False,
+        progress: ProgressCallback | None = None,
+        cancel: threading.Event | None = None,
+        stage: Callable[[Stage], None] | None = None,
+    ) -> InstallResult:
+        """Finds `name` in the list, downloads, verifies and installs it, then deletes the archive. An archive
+        that turns out bad is deleted too; one that was fine is kept when installing it was cancelled or the disk
+        was too full, so the next attempt does not fetch it again. `stage` hears "download", then "install"
+        (unpacking and loading the model: seconds, with no progress reports)."""
+        entry, notes = self.resolve(name)
+        if not replace and os.path.lexists(self.models_dir / entry.name):
+            raise ModelError(
+                ErrorCode.MODEL_EXISTS,
+                f"{entry.name} is already installed. Add --replace to download and install it again.",
+            )
+        if stage is not None:
+            stage("download")
+        result = self.download(entry, progress=progress, cancel=cancel)
+        if stage is not None:
+            stage("install")
+        keep = False
+        try:
+            model = self.install_archive(result.path, name=entry.name, replace=replace, cancel=cancel)
+        except DownloadCancelled:
+            keep = True
+            raise
+        except ModelError as error:
+            keep = error.code in _KEEP_ARCHIVE_ON
+            raise
+        finally:
+            if not keep:
+                discard_part(self.downloads_dir, entry.name)
+        if result.verified == "size":
+            notes += (f"No checksum is known for {entry.name}: only its size was checked.",)
+        elif result.verified == "none":
+            notes += (
+                f"Neither the size nor a checksum is known for {entry.name}: it was only checked by unpacking "
+                "and loading it.",
+            )
+        return InstallResult(model, result.verified, notes)
