@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 
 from desktop_app import APP_NAME, __version__
-from desktop_app.cli import history, models
+from desktop_app.cli import history, models, transcribe
 from desktop_app.core.export import ExportFormat
 from desktop_app.paths import DATA_DIR_ENV, DATABASE_URL_ENV
 
@@ -140,6 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
     delete.add_argument("--yes", "-y", action="store_true", help="confirm --all; without it nothing is deleted")
     delete.set_defaults(prepare=history.prepare_delete)
     _add_models_parser(commands, common)
+    _add_transcribe_parser(commands, common)
     return parser
 
 
@@ -211,3 +212,24 @@ def _catalog_url_option(parser: argparse.ArgumentParser) -> None:
         metavar="URL",
         help="fetch the model list from URL instead of the address in the settings (a mirror, or a test server)",
     )
+
+
+def _add_transcribe_parser(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
+) -> None:
+    parser = commands.add_parser(
+        "transcribe",
+        parents=[common],
+        help="recognise the speech in a WAV file",
+        description="Recognise the speech in a WAV file with the app's recogniser (any rate, any channels).",
+    )
+    parser.add_argument("wav", metavar="WAV", help="the recording")
+    parser.add_argument(
+        "--engine",
+        choices=["auto", "vosk", "pocketsphinx"],
+        default="auto",
+        help="vosk needs an installed model; auto uses Vosk when one is installed (default: auto)",
+    )
+    parser.add_argument("--model", metavar="NAME", help="the installed Vosk model to use")
+    parser.add_argument("--json", action="store_true", help="print one JSON document")
+    parser.set_defaults(prepare=transcribe.prepare_transcribe, needs_store=False)
