@@ -706,7 +706,8 @@ def test_the_command_line_end_to_end(server: ModelServer, tmp_path: Path, ko_arc
     assert downloaded.returncode == 0, downloaded.stderr
     assert f"Installed {KO_NAME} in {data / 'models' / KO_NAME}" in downloaded.stdout
     progress = [line for line in downloaded.stderr.splitlines() if line.startswith(f"{KO_NAME}: ")]
-    assert 5 <= len(progress) <= 12 and progress[-1].count("(100 %)") == 1  # a line every 10 %, not a flood
+    # At most a line every 10 % (fewer when a fast local download jumps past several steps), never a flood.
+    assert 2 <= len(progress) <= 12 and progress[-1].count("(100 %)") == 1
     assert "\r" not in downloaded.stderr  # not a terminal: no line rewriting
     assert "Unpacking and checking" in downloaded.stderr
 

@@ -227,3 +227,115 @@ def test_vosk_streaming_in_random_chunks_equals_the_batch_decode(korean_model, t
     final = recognizer.finish()
     assert final.text == _batch_decode(korean_model, pcm)
     assert partials and final.confidence is not None and 0 < final.confidence <= 1
+
+
+_ONES = [
+    "zero",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+    "thirteen",
+    "fourteen",
+    "fifteen",
+    "sixteen",
+    "seventeen",
+    "eighteen",
+    "nineteen",
+]
+_TENS = {2: "twenty", 3: "thirty", 4: "forty", 5: "fifty"}
+
+
+def _spoken_number(n: int) -> str:
+    if n < 20:
+        return _ONES[n]
+    tens, ones = divmod(n, 10)
+    return _TENS[tens] + ("" if ones == 0 else f" {_ONES[ones]}")
+
+
+def _as_spoken(reply: str) -> str:
+    """ "It is 3:07 in the afternoon." as espeak says it: "it is three oh seven in the afternoon"."""
+    import re
+
+    def clock(match: re.Match[str]) -> str:
+        hour, minute = int(match.group(1)), int(match.group(2))
+        return f"{_spoken_number(hour)} " + (f"oh {_ONES[minute]}" if minute < 10 else _spoken_number(minute))
+
+    text = re.sub(r"(\d{1,2}):(\d{2})", clock, reply)
+    text = re.sub(r"\b(\d{1,2})\b", lambda m: _spoken_number(int(m.group(1))), text)
+    return " ".join(re.sub(r"[^a-z' ]", " ", text.lower()).split())
+
+
+def test_the_spoken_answer_is_heard_and_recognised_back(pulse_audio, sphinx, tmp_path: Path) -> None:
+    from speech_audio import pcm_of
+
+    from desktop_app.core.settings import Settings
+    from desktop_app.speech.tts import SpeechOutput
+
+    store = SqlConversationStore.open(sqlite_url(tmp_path / "assistant.db"))
+    recorder = Recorder()
+    pipeline_ref: list[VoicePipeline] = []
+
+    def to_pipeline(event: object) -> None:
+        pipeline_ref[0].on_speaker_event(event)
+
+    settings = Settings(None)
+    settings.set("voice.name", "gmw/en-us")  # PocketSphinx's model is American English
+    speaker = SpeechOutput(settings, to_pipeline)
+    speaker.wait_ready(30)
+    pipeline = VoicePipeline(lambda: sphinx, ClockBrain(), speaker, store, recorder)
+    pipeline_ref.append(pipeline)
+    capture = MicrophoneCapture(pipeline.on_audio)
+    capture.start()
+    heard = tmp_path / "answer.wav"
+    monitor = None
+    try:
+        time.sleep(0.3)
+        pipeline.press()
+        pulse_audio.play(say_to_wav("what time is it", tmp_path / "q.wav"))
+        monitor = pulse_audio.record(heard)  # the question is over: from here on only the answer plays
+        time.sleep(0.4)  # the recorder is running before the answer can start
+        pipeline.release()
+        assert recorder.done.wait(20)
+        time.sleep(0.8)  # the recorder lags the speaker a little: let it catch the last word
+    finally:
+        if monitor is not None:
+            monitor.terminate()
+            monitor.wait()
+        capture.stop()
+        pipeline.close()
+        speaker.close()
+        store.close()
+    assert recorder.of(TurnFinished), recorder.of(TurnFailed)
+    answer = "".join(chunk.text for chunk in recorder.of(ReplyChunk))
+    expected = _as_spoken(answer)
+    timings = recorder.of(TurnFinished)[0].timings
+    assert timings["release_to_first_audio_ms"] > timings["release_to_final_ms"] > 0
+    # Recognise the recording among answers that differ by a word or two: only the right one fits.
+    from pocketsphinx import Decoder
+
+    from desktop_app.core.grammar import jsgf_grammar
+
+    others = [expected.replace(word, swap) for word, swap in (("afternoon", "morning"), ("it is", "it was"))]
+    decoder = Decoder(samprate=16000, loglevel="FATAL")
+    grammar = jsgf_grammar([expected, *others, "what time is it"], lambda w: decoder.lookup_word(w) is not None)
+    decoder.add_jsgf_string("answers", grammar)
+    decoder.activate_search("answers")
+    # PocketSphinx's grammar search tends to swallow a short first word ("it") after leading silence, so
+    # the recording is cut to the sound itself, as the app's own push-to-talk audio would be.
+    import numpy as np
+
+    samples = np.frombuffer(pcm_of(heard), dtype="<i2")
+    loud = np.nonzero(np.abs(samples) > 300)[0]
+    decoder.start_utt()
+    decoder.process_raw(samples[loud[0] : loud[-1] + 1].tobytes(), False, True)
+    decoder.end_utt()
+    assert decoder.hyp() is not None and decoder.hyp().hypstr == expected

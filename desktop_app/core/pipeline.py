@@ -190,6 +190,8 @@ class VoicePipeline:
             self._emit(event)
             if turn is not None:
                 turn.speech_done.set()
+        elif isinstance(event, Event):  # notices: speaker missing, voice missing, back again
+            self._emit(event)
 
     # -- internals --------------------------------------------------------------------------------------
 
