@@ -1,0 +1,162 @@
+"""The turn's controls with real recognition: toggle mode, cancelling at each stage, a lost microphone."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from speech_audio import pcm_of, say_to_wav
+
+from desktop_app.core.brain.clock import ClockBrain
+from desktop_app.core.errors import AppError, ErrorCode
+from desktop_app.core.events import Event, FinalTranscript, StateChanged, TurnFailed, TurnFinished, TurnState
+from desktop_app.core.pipeline import VoicePipeline
+from desktop_app.core.ports import ReplyPiece
+from desktop_app.speech.pocketsphinx_recognizer import PocketSphinxRecognizer
+from desktop_app.storage.engine import sqlite_url
+from desktop_app.storage.store import SqlConversationStore
+
+
+class Events:
+    def __init__(self) -> None:
+        self.all: list[Event] = []
+        self.ended = threading.Event()
+
+    def __call__(self, event: Event) -> None:
+        self.all.append(event)
+        if isinstance(event, TurnFinished | TurnFailed):
+            self.ended.set()
+
+    def states(self) -> list[TurnState]:
+        return [e.state for e in self.all if isinstance(e, StateChanged)]
+
+
+class SlowBrain(ClockBrain):
+    """Takes a while to think, so the turn can be cancelled while it does."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.thinking = threading.Event()
+
+    def reply(self, text: str, conversation_id: int) -> Iterator[ReplyPiece]:
+        self.thinking.set()
+        time.sleep(1.0)
+        yield from super().reply(text, conversation_id)
+
+
+@pytest.fixture(scope="module")
+def question(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    return pcm_of(say_to_wav("what time is it", tmp_path_factory.mktemp("speech") / "q.wav"))
+
+
+@pytest.fixture(scope="module")
+def recognizer() -> PocketSphinxRecognizer:
+    return PocketSphinxRecognizer(ClockBrain().command_phrases())
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[SqlConversationStore]:
+    opened = SqlConversationStore.open(sqlite_url(tmp_path / "assistant.db"))
+    yield opened
+    opened.close()
+
+
+def _speak_into(pipeline: VoicePipeline, pcm: bytes) -> None:
+    for start in range(0, len(pcm), 640):  # 20 ms blocks, as the microphone delivers them
+        pipeline.on_audio(pcm[start : start + 640])
+
+
+def test_toggle_mode_press_to_start_press_to_stop(recognizer, store, question) -> None:
+    events = Events()
+    pipeline = VoicePipeline(lambda: recognizer, ClockBrain(), None, store, events, mode="toggle")
+    try:
+        pipeline.press()
+        _speak_into(pipeline, question)
+        pipeline.release()  # a release means nothing in toggle mode
+        assert pipeline.state is TurnState.LISTENING
+        pipeline.press()
+        assert events.ended.wait(10)
+    finally:
+        pipeline.close()
+    assert [e.text for e in events.all if isinstance(e, FinalTranscript)] == ["what time is it"]
+    assert events.states()[:2] == [TurnState.LISTENING, TurnState.RECOGNISING]
+    assert events.states()[-1] is TurnState.IDLE and any(isinstance(e, TurnFinished) for e in events.all)
+
+
+def test_cancel_while_listening_and_while_thinking_stores_no_answer(recognizer, store, question) -> None:
+    events = Events()
+    brain = SlowBrain()
+    pipeline = VoicePipeline(lambda: recognizer, brain, None, store, events)
+    try:
+        pipeline.press()
+        _speak_into(pipeline, question[: len(question) // 2])
+        pipeline.cancel()
+        assert pipeline.state is TurnState.IDLE
+        failed = [e for e in events.all if isinstance(e, TurnFailed)]
+        assert failed and failed[-1].code == ErrorCode.TURN_CANCELLED.value
+
+        pipeline.press()
+        _speak_into(pipeline, question)
+        pipeline.release()
+        assert brain.thinking.wait(10)
+        assert pipeline.state is TurnState.THINKING
+        pipeline.cancel()
+        time.sleep(1.5)  # the brain finishes its slow answer; it must not be spoken or stored
+    finally:
+        pipeline.close()
+    assert not any(isinstance(e, TurnFinished) for e in events.all)
+    assert pipeline.state is TurnState.IDLE
+    history = store.get_history(pipeline.conversation_id) if pipeline.conversation_id else []
+    assert [m.role.value for m in history] == ["user"]  # what was said is kept; no answer was given
+
+
+def test_silence_is_reported_as_nothing_heard(recognizer, store) -> None:
+    events = Events()
+    pipeline = VoicePipeline(lambda: recognizer, ClockBrain(), None, store, events)
+    try:
+        pipeline.press()
+        _speak_into(pipeline, b"\x00\x00" * 16000)
+        pipeline.release()
+        assert events.ended.wait(10)
+    finally:
+        pipeline.close()
+    failed = [e for e in events.all if isinstance(e, TurnFailed)]
+    assert failed and failed[0].code == ErrorCode.NOTHING_HEARD.value
+    assert store.stats().messages_in_db == 0
+
+
+def test_a_microphone_lost_mid_turn_ends_the_turn_with_an_error_event(recognizer, store, question) -> None:
+    events = Events()
+    pipeline = VoicePipeline(lambda: recognizer, ClockBrain(), None, store, events)
+    try:
+        pipeline.press()
+        _speak_into(pipeline, question[:8000])
+        pipeline.on_device_error(AppError(ErrorCode.AUDIO_INPUT_UNAVAILABLE, "The microphone stopped sending sound."))
+        assert pipeline.state is TurnState.IDLE
+        pipeline.on_device_error(None)  # back again
+        pipeline.press()  # and the next turn works
+        _speak_into(pipeline, question)
+        pipeline.release()
+        deadline = time.monotonic() + 10
+        while not any(isinstance(e, TurnFinished) for e in events.all) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        pipeline.close()
+    codes = [e.code for e in events.all if isinstance(e, TurnFailed)]
+    assert codes[0] == ErrorCode.AUDIO_INPUT_UNAVAILABLE.value
+    assert any(getattr(e, "code", "") == "audio_input_back" for e in events.all)
+    assert any(isinstance(e, TurnFinished) for e in events.all)
+
+
+def test_pressing_while_the_model_loads_says_so(store) -> None:
+    events = Events()
+    pipeline = VoicePipeline(lambda: None, ClockBrain(), None, store, events)
+    try:
+        pipeline.press()
+    finally:
+        pipeline.close()
+    assert pipeline.state is TurnState.IDLE
+    assert any(getattr(e, "code", "") == "speech_model_loading" for e in events.all)
