@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 
 from desktop_app import APP_NAME, __version__
-from desktop_app.cli import history, models, transcribe
+from desktop_app.cli import history, models, setup, transcribe
 from desktop_app.core.export import ExportFormat
 from desktop_app.paths import DATA_DIR_ENV, DATABASE_URL_ENV
 
@@ -141,6 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
     delete.set_defaults(prepare=history.prepare_delete)
     _add_models_parser(commands, common)
     _add_transcribe_parser(commands, common)
+    _add_setup_parsers(commands, common)
     return parser
 
 
@@ -233,3 +234,26 @@ def _add_transcribe_parser(
     parser.add_argument("--model", metavar="NAME", help="the installed Vosk model to use")
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     parser.set_defaults(prepare=transcribe.prepare_transcribe, needs_store=False)
+
+
+def _add_setup_parsers(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
+) -> None:
+    devices = commands.add_parser(
+        "devices", parents=[common], help="list microphones and speakers", description="List sound devices by name."
+    )
+    devices.add_argument("--json", action="store_true", help="print one JSON document")
+    devices.set_defaults(prepare=setup.prepare_devices, needs_store=False)
+
+    settings = commands.add_parser(
+        "settings", parents=[common], help="show or change settings", description="Show or change the settings."
+    )
+    settings.set_defaults(needs_store=False)
+    actions = settings.add_subparsers(dest="settings_command", metavar="ACTION", required=True)
+    listing = actions.add_parser("list", parents=[common], help="every setting with its value and meaning")
+    listing.add_argument("--json", action="store_true", help="print one JSON document")
+    listing.set_defaults(prepare=setup.prepare_settings_list)
+    change = actions.add_parser("set", parents=[common], help="change one setting (none clears a device choice)")
+    change.add_argument("key", metavar="KEY")
+    change.add_argument("value", metavar="VALUE")
+    change.set_defaults(prepare=setup.prepare_settings_set)
