@@ -9,7 +9,6 @@ million messages, and the first page of the history list with 100,000 conversati
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
 import shutil
@@ -21,6 +20,8 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+from report import print_results
 
 from desktop_app.core.models import NewConversation, NewMessage, Role
 from desktop_app.storage.engine import sqlite_url
@@ -275,11 +276,7 @@ def main() -> int:
     )
     args = parser.parse_args()
     results = run(args.quick, args.keep)
-    if args.json:
-        print(json.dumps(results))
-    else:
-        for key, value in results.items():
-            print(f"{key:34} {value}")
+    print_results(results, args.json)
     return 0
 
 

@@ -13,7 +13,6 @@ the app stores with each answer.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import sys
@@ -26,6 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from pulse_server import PulseAudioServer
+from report import print_results
 from speech_audio import say_to_wav
 
 QUESTION = "what time is it"
@@ -168,11 +168,7 @@ def main() -> int:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="va-voice-bench-") as tmp:
         results = run(args.turns, Path(tmp))
-    if args.json:
-        print(json.dumps(results))
-    else:
-        for key, value in results.items():
-            print(f"{key:34} {value}")
+    print_results(results, args.json)
     return 0
 
 

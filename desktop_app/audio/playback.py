@@ -33,6 +33,7 @@ import numpy as np
 import sounddevice as sd
 import soxr
 
+from desktop_app.audio.devices import match_by_name
 from desktop_app.core.errors import AppError, ErrorCode
 
 log = logging.getLogger(__name__)
@@ -94,10 +95,9 @@ def find_output_device(name: str | None) -> OutputDevice:
             "No speaker or headphones found. Plug one in, or pick one in Settings > Audio.",
         )
     if name:
-        exact = [d for d in devices if d.name == name]
-        partial = [d for d in devices if name.lower() in d.name.lower()]
-        if exact or partial:
-            return (exact or partial)[0]
+        found = match_by_name(devices, name)
+        if found is not None:
+            return found
         raise AppError(
             ErrorCode.AUDIO_OUTPUT_UNAVAILABLE,
             f"The speaker {name!r} is not connected. Plug it in, or pick another in Settings > Audio.",

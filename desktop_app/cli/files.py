@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TextIO
 
 from desktop_app.cli.errors import CommandError
-from desktop_app.paths import PRIVATE_FILE_MODE
+from desktop_app.paths import PRIVATE_FILE_MODE, sync_directory
 
 
 def check_target(target: Path, *, overwrite: bool) -> None:
@@ -56,7 +56,7 @@ def atomic_text_file(target: Path, *, overwrite: bool) -> Iterator[TextIO]:
             raise write_failure(target, error) from error
     finally:
         temp.unlink(missing_ok=True)
-    _sync_directory(target.parent)
+    sync_directory(target.parent)
 
 
 def _publish(temp: Path, target: Path, *, overwrite: bool) -> None:
@@ -73,18 +73,3 @@ def _publish(temp: Path, target: Path, *, overwrite: bool) -> None:
         if target.exists():
             raise CommandError("file_exists", f"{target} already exists; add --force to replace it.") from None
         os.replace(temp, target)
-
-
-def _sync_directory(directory: Path) -> None:
-    if os.name != "posix":
-        return
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

@@ -96,16 +96,7 @@ def _run_command(args: argparse.Namespace) -> int:
     try:
         for notice in store.notices:
             print(f"warning: {notice}", file=sys.stderr)
-        return action(store, out)
-    except ValidationError as error:
-        report(error)
-        return EXIT_USAGE
-    except (AppError, CommandError) as error:
-        report(error)
-        return error.exit_status if isinstance(error, CommandError) else EXIT_FAILURE
-    except BrokenPipeError:
-        _silence_stdout()  # the reader went away (`| head`); there is nobody left to tell
-        return EXIT_FAILURE
+        return _run_reporting(lambda: action(store, out))
     finally:
         try:
             store.close()
@@ -114,9 +105,18 @@ def _run_command(args: argparse.Namespace) -> int:
 
 
 def _run_storeless(action: Callable[[TextIO], int], out: TextIO) -> int:
-    """Commands that do not touch the conversations (models, transcribe) never open the database."""
+    """Commands that do not touch the conversations (models, transcribe, settings) never open the database."""
     try:
-        return action(out)
+        return _run_reporting(lambda: action(out))
+    except OSError as error:  # a folder the command needed could not be made
+        report(_folder_failure(error))
+        return EXIT_FAILURE
+
+
+def _run_reporting(run_action: Callable[[], int]) -> int:
+    """Runs a command's action; what goes wrong becomes one `error:` line and an exit status."""
+    try:
+        return run_action()
     except ValidationError as error:
         report(error)
         return EXIT_USAGE
@@ -124,10 +124,7 @@ def _run_storeless(action: Callable[[TextIO], int], out: TextIO) -> int:
         report(error)
         return error.exit_status if isinstance(error, CommandError) else EXIT_FAILURE
     except BrokenPipeError:
-        _silence_stdout()
-        return EXIT_FAILURE
-    except OSError as error:
-        report(_folder_failure(error))
+        _silence_stdout()  # the reader went away (`| head`); there is nobody left to tell
         return EXIT_FAILURE
 
 

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from desktop_app.core.errors import ErrorCode, ValidationError
+from desktop_app.paths import sync_directory
 from desktop_app.speech.models.catalog import check_model_name
 from desktop_app.speech.models.errors import DownloadCancelled, ModelError
 from desktop_app.speech.models.sizes import format_size, free_space
@@ -356,18 +357,3 @@ def _move_into_place(staging: Path, target: Path, name: str, *, replace: bool) -
         shutil.rmtree(aside, ignore_errors=True)
         raise
     shutil.rmtree(aside, ignore_errors=True)
-
-
-def sync_directory(directory: Path) -> None:
-    if os.name != "posix":
-        return
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

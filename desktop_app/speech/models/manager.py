@@ -25,12 +25,12 @@ from pathlib import Path
 from typing import Literal
 
 from desktop_app.core.errors import ErrorCode, NotFoundError
+from desktop_app.paths import sync_directory
 from desktop_app.speech.models.archive import (
     OLD_PREFIX,
     TEMP_PREFIX,
     ModelCheck,
     install_archive,
-    sync_directory,
     vosk_check,
 )
 from desktop_app.speech.models.catalog import DEFAULT_CATALOG_URL, Catalog, CatalogEntry, check_model_name

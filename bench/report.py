@@ -1,0 +1,14 @@
+"""How every benchmark prints: aligned `name value` lines, or one JSON object with --json."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+
+
+def print_results(results: Mapping[str, object], as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(results))
+        return
+    for key, value in results.items():
+        print(f"{key:34} {value}")
