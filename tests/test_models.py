@@ -759,6 +759,9 @@ def test_ctrl_c_cancels_a_download_that_the_next_run_resumes(
         stderr=subprocess.PIPE,
         text=True,
         cwd=REPO_ROOT,
+        # A test run started in the background (`cmd &`, nohup) inherits SIGINT ignored, and Python then
+        # never turns Ctrl+C into KeyboardInterrupt: give the command the terminal's default back.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # noqa: PLW1509
     )
     deadline = time.monotonic() + 30
     while not (part.exists() and part.stat().st_size > 300_000):
