@@ -6,7 +6,9 @@ from __future__ import annotations
 import logging
 import logging.handlers
 import os
+import sys
 from dataclasses import dataclass
+from typing import NoReturn
 
 from desktop_app.core.events import EventHub
 from desktop_app.core.history_cache import CacheLimits
@@ -52,9 +54,22 @@ def configure_logging(paths: AppPaths, verbose: bool = False) -> None:
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
 
 
-def run_gui(options: AppOptions) -> int:
-    """Starts the desktop window; returns the process exit code. Services start in order and stop in
-    reverse: store, voice (recogniser, speaker, turn, microphone), window."""
+def run_gui(options: AppOptions) -> NoReturn:
+    """Runs the desktop window, then ends the process. Services start in order and stop in reverse:
+    store, voice (recogniser, speaker, turn, microphone), window.
+
+    Once everything is closed (the database committed and closed, logs flushed) the process exits at once
+    instead of through the interpreter's final clean-up: with Qt, PortAudio, espeak and Kaldi loaded, a
+    native library was seen to crash there now and then (a reference-count error during the last garbage
+    collection), which would turn a clean quit into an abort. Nothing is left to save at that point."""
+    code = _run_gui(options)
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+def _run_gui(options: AppOptions) -> int:
     paths = resolve_paths(options)
     configure_logging(paths)
     settings = Settings(paths.settings_file)

@@ -53,6 +53,7 @@ TEST_PACKAGES=(
     xvfb            # a virtual screen for real windows (tests/xvfb_server.py)
     xdotool         # synthetic key presses and window queries
     x11-utils       # xdpyinfo, xwininfo
+    x11-xserver-utils  # xset (key auto-repeat on the virtual screen)
     util-linux      # runuser (PostgreSQL refuses to run as root), unshare
     sqlite3         # the sqlite3 shell, to look inside assistant.db
 )

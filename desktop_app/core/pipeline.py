@@ -132,6 +132,7 @@ class VoicePipeline:
             self._turn = turn
             preroll = self._preroll.take() if self.keep_preroll else b""
             turn.preroll_ms = len(preroll) / 32
+            log.info("turn %d: listening (%.0f ms of preroll)", turn.turn_id, turn.preroll_ms)
             self._emit(TurnStarted(turn.turn_id, at=turn.pressed_at))
             self._set_state(TurnState.LISTENING)
             if preroll:
@@ -204,12 +205,14 @@ class VoicePipeline:
         if turn is None:
             return
         turn.released_at = time.monotonic()
+        log.info("turn %d: released after %.0f ms", turn.turn_id, (turn.released_at - turn.pressed_at) * 1000)
         self._set_state(TurnState.RECOGNISING)
         self._work.put((turn, _Finish()))
 
     def _cancel_locked(self, why: str, report: bool = True) -> None:
         turn = self._turn
         if turn is not None:
+            log.info("turn %d: %s", turn.turn_id, why)
             turn.cancelled = True
             turn.speech_done.set()
         if self._speaker is not None:
@@ -264,6 +267,7 @@ class VoicePipeline:
         turn.final_at = time.monotonic()
         if turn.cancelled:
             return
+        log.info("turn %d: heard %r", turn.turn_id, transcript.text)
         self._emit(FinalTranscript(transcript.text, transcript.confidence, at=turn.final_at))
         if not transcript.text.strip():
             self._fail(turn, ErrorCode.NOTHING_HEARD.value, "I did not catch that. Hold the key and try again.")

@@ -41,6 +41,7 @@ from desktop_app.ui.qt import (
     Qt,
     QTextCursor,
     QTextEdit,
+    QTimer,
     QVBoxLayout,
     QWidget,
 )
@@ -55,6 +56,7 @@ STATE_TEXT = {
     TurnState.SPEAKING: "Speaking… (press to interrupt)",
 }
 METER_FLOOR_DB = -60.0
+RELEASE_DEBOUNCE_MS = 60
 
 
 class VoiceControls(Protocol):
@@ -112,6 +114,13 @@ class MainWindow(QMainWindow):
         quit_action.triggered.connect(self.close)
         self.addAction(quit_action)
 
+        self._key_held = False
+        self._repeat_seen = False
+        self._release_timer = QTimer(self)
+        self._release_timer.setSingleShot(True)
+        self._release_timer.setInterval(RELEASE_DEBOUNCE_MS)
+        self._release_timer.timeout.connect(self._key_released)
+
         self._bridge: EventBridge | None = None
         if hub is not None:
             self._bridge = EventBridge(hub)
@@ -130,17 +139,36 @@ class MainWindow(QMainWindow):
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if self._is_talk_key(event):
-            if not event.isAutoRepeat():
+            if self._key_held:
+                # Still held: the release just before (if any) was the keyboard's auto-repeat.
+                self._release_timer.stop()
+                self._repeat_seen = True
+            elif not event.isAutoRepeat():
+                self._key_held = True
                 self._press()
             return
         super().keyPressEvent(event)
 
     def keyReleaseEvent(self, event: QKeyEvent) -> None:
         if self._is_talk_key(event):
-            if not event.isAutoRepeat():
-                self._release()
+            if self._key_held and not event.isAutoRepeat():
+                # X11 auto-repeat sends release+press pairs while a key is held, and Qt does not always mark
+                # them: a release counts only when no press follows within RELEASE_DEBOUNCE_MS.
+                self._release_timer.start()
             return
         super().keyReleaseEvent(event)
+
+    def _key_released(self) -> None:
+        # A busy moment can let this timer fire before an auto-repeat press already waiting in the queue:
+        # let the queue run first, and keep listening if such a press turns up.
+        self._repeat_seen = False
+        app = QApplication.instance()
+        if app is not None:
+            app.processEvents()
+        if self._repeat_seen or self._release_timer.isActive():
+            return
+        self._key_held = False
+        self._release()
 
     @staticmethod
     def _is_talk_key(event: QKeyEvent) -> bool:
@@ -229,4 +257,11 @@ def run_main_window(store: ConversationStore, hub: EventHub | None = None, voice
     window = MainWindow(store, hub, voice)
     window.show()
     window.show_notices()
-    return app.exec()
+    code = app.exec()
+    # Tear the widgets down now, in order, rather than leaving them to the interpreter's final garbage
+    # collection, where PySide objects have been seen to take the process down.
+    window.close()
+    window.deleteLater()
+    app.processEvents()
+    del window
+    return code
