@@ -28,6 +28,27 @@ class PulseUnavailable(RuntimeError):
     """PulseAudio is missing or did not start; the message says what to do."""
 
 
+def _launch(executable: str, directory: Path) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "HOME": str(directory), "XDG_RUNTIME_DIR": str(directory)}
+    env.pop("PULSE_SERVER", None)
+    return subprocess.Popen(
+        [
+            executable,
+            "-n",
+            "-F",
+            str(directory / "server.pa"),
+            "--daemonize=no",
+            "--exit-idle-time=-1",
+            "--use-pid-file=no",
+            f"--log-target=file:{directory / 'pulse.log'}",
+        ],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
 class PulseAudioServer:
     def __init__(self, process: subprocess.Popen[bytes], directory: Path) -> None:
         self.process = process
@@ -53,36 +74,35 @@ class PulseAudioServer:
             f"set-default-sink {SPEAKER}\n"
             f"set-default-source {MICROPHONE}\n"
         )
-        env = {**os.environ, "HOME": str(directory), "XDG_RUNTIME_DIR": str(directory)}
-        env.pop("PULSE_SERVER", None)
-        process = subprocess.Popen(
-            [
-                executable,
-                "-n",
-                "-F",
-                str(script),
-                "--daemonize=no",
-                "--exit-idle-time=-1",
-                "--use-pid-file=no",
-                f"--log-target=file:{directory / 'pulse.log'}",
-            ],
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        server = cls(process, directory)
+        server = cls(_launch(executable, directory), directory)
         atexit.register(server.stop)
+        if not server._wait_until_up(timeout):
+            log = server.log()
+            server.stop()
+            raise PulseUnavailable(f"PulseAudio did not start within {timeout:.0f} s:\n{log}")
+        return server
+
+    def kill(self) -> None:
+        """Ends the server abruptly, as when a sound card vanishes; restart() brings it back."""
+        self.process.kill()
+        self.process.wait()
+
+    def restart(self, timeout: float = 20.0) -> None:
+        """Starts the server again with the same devices on the same socket."""
+        (self.directory / "native").unlink(missing_ok=True)
+        self.process = _launch(shutil.which("pulseaudio") or "pulseaudio", self.directory)
+        if not self._wait_until_up(timeout):
+            raise PulseUnavailable(f"PulseAudio did not restart within {timeout:.0f} s:\n{self.log()}")
+
+    def _wait_until_up(self, timeout: float) -> bool:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if process.poll() is not None:
-                break
-            if server.pactl("info").returncode == 0:
-                return server
+            if self.process.poll() is not None:
+                return False
+            if self.pactl("info").returncode == 0:
+                return True
             time.sleep(0.05)
-        log = server.log()
-        server.stop()
-        raise PulseUnavailable(f"PulseAudio did not start within {timeout:.0f} s:\n{log}")
+        return False
 
     def env(self) -> dict[str, str]:
         """Environment for a process that should use this server."""

@@ -8,6 +8,8 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -25,14 +27,11 @@ def _xdotool(*args: str, display: str, timeout: float = 20) -> subprocess.Comple
     )
 
 
-@pytest.mark.gui
-def test_the_app_opens_a_window_and_quits_cleanly(xvfb_display: str, data_dir: Path) -> None:
+@contextmanager
+def _running_app(display: str, data_dir: Path, **extra_env: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """Starts the app on the X screen and yields it with its window id; kills it if a test left it running."""
     assert shutil.which("xdotool"), "xdotool is missing: run ./test.sh, which installs it"
-    store = SqlConversationStore.open(sqlite_url(data_dir / "assistant.db"))
-    conversation = store.create_conversation()
-    store.add_message(conversation.id, "user", "what is the weather like on mars")
-    store.close()
-    env = {**os.environ, "DISPLAY": xvfb_display, "QT_QPA_PLATFORM": "xcb"}
+    env = {**os.environ, "DISPLAY": display, "QT_QPA_PLATFORM": "xcb", **extra_env}
     app = subprocess.Popen(
         [sys.executable, "-m", "desktop_app", "--data-dir", str(data_dir)],
         env=env,
@@ -41,21 +40,34 @@ def test_the_app_opens_a_window_and_quits_cleanly(xvfb_display: str, data_dir: P
         text=True,
     )
     try:
-        found = _xdotool("search", "--sync", "--onlyvisible", "--name", "^Voice Assistant$", display=xvfb_display)
+        found = _xdotool("search", "--sync", "--onlyvisible", "--name", "^Voice Assistant$", display=display)
         assert found.returncode == 0, found.stderr
         window = found.stdout.split()[0]
-        geometry = _xdotool("getwindowgeometry", window, display=xvfb_display).stdout
-        assert "Geometry:" in geometry
-        # No window manager on a bare X screen: focus the window directly, then press the quit shortcut.
-        _xdotool("windowfocus", "--sync", window, display=xvfb_display)
-        _xdotool("key", "ctrl+q", display=xvfb_display)
-        _, err = app.communicate(timeout=20)
-        assert app.returncode == 0, err
-        assert "Traceback" not in err
+        # No window manager on a bare X screen: focus the window directly.
+        _xdotool("windowfocus", "--sync", window, display=display)
+        yield app, window
     finally:
         if app.poll() is None:
             app.kill()
             app.communicate()
+
+
+def _quit(app: subprocess.Popen[str], display: str) -> None:
+    _xdotool("key", "ctrl+q", display=display)
+    _, err = app.communicate(timeout=20)
+    assert app.returncode == 0, err
+    assert "Traceback" not in err
+
+
+@pytest.mark.gui
+def test_the_app_opens_a_window_and_quits_cleanly(xvfb_display: str, data_dir: Path) -> None:
+    store = SqlConversationStore.open(sqlite_url(data_dir / "assistant.db"))
+    conversation = store.create_conversation()
+    store.add_message(conversation.id, "user", "what is the weather like on mars")
+    store.close()
+    with _running_app(xvfb_display, data_dir) as (app, window):
+        assert "Geometry:" in _xdotool("getwindowgeometry", window, display=xvfb_display).stdout
+        _quit(app, xvfb_display)
 
 
 @pytest.mark.gui
@@ -87,20 +99,8 @@ def test_a_spoken_question_in_the_real_window_is_answered_and_kept(
     question plays into the virtual microphone; the answer is stored."""
     from speech_audio import say_to_wav
 
-    assert shutil.which("xdotool"), "xdotool is missing: run ./test.sh, which installs it"
     question = say_to_wav("what time is it", data_dir.parent / "question.wav")
-    env = {**os.environ, "DISPLAY": xvfb_display, "QT_QPA_PLATFORM": "xcb", "PULSE_SERVER": pulse_audio.server}
-    app = subprocess.Popen(
-        [sys.executable, "-m", "desktop_app", "--data-dir", str(data_dir)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        found = _xdotool("search", "--sync", "--onlyvisible", "--name", "^Voice Assistant$", display=xvfb_display)
-        assert found.returncode == 0, found.stderr
-        window = found.stdout.split()[0]
+    with _running_app(xvfb_display, data_dir, PULSE_SERVER=pulse_audio.server) as (app, window):
         # A held key auto-repeats (release+press pairs every 40 ms after 660 ms); the window debounces
         # those, but on two busy cores the pairs can arrive too far apart to tell. This test is about the
         # whole voice path, so the virtual keyboard holds the key without repeating, as a mouse button does.
@@ -127,11 +127,4 @@ def test_a_spoken_question_in_the_real_window_is_answered_and_kept(
                 connection.close()
         assert answered[:1] == [("user", "what time is it")], (answered, log.read_text()[-1500:])
         assert answered[1][0] == "assistant" and answered[1][1].startswith("It is")
-        _xdotool("key", "ctrl+q", display=xvfb_display)
-        _, err = app.communicate(timeout=20)
-        assert app.returncode == 0, err
-        assert "Traceback" not in err
-    finally:
-        if app.poll() is None:
-            app.kill()
-            app.communicate()
+        _quit(app, xvfb_display)

@@ -3,9 +3,6 @@ the same socket): the player and the speech output report one clear error, then 
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 import threading
 import time
 
@@ -27,57 +24,20 @@ def _reinitialise_portaudio() -> None:
     sounddevice._initialize()
 
 
-class Restartable:
-    """A private PulseAudio that can be killed and started again on the same socket."""
-
-    def __init__(self, server: PulseAudioServer) -> None:
-        self.server = server
-
-    def kill(self) -> None:
-        self.server.process.kill()
-        self.server.process.wait(timeout=10)
-
-    def restart(self) -> None:
-        directory = self.server.directory
-        (directory / "native").unlink(missing_ok=True)
-        env = {**os.environ, "HOME": str(directory), "XDG_RUNTIME_DIR": str(directory)}
-        env.pop("PULSE_SERVER", None)
-        self.server.process = subprocess.Popen(
-            [
-                shutil.which("pulseaudio") or "pulseaudio",
-                "-n",
-                "-F",
-                str(directory / "server.pa"),
-                "--daemonize=no",
-                "--exit-idle-time=-1",
-                "--use-pid-file=no",
-                f"--log-target=file:{directory / 'pulse.log'}",
-            ],
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 20
-        while self.server.pactl("info").returncode != 0:
-            assert time.monotonic() < deadline, self.server.log()
-            time.sleep(0.05)
-
-
 @pytest.fixture
 def own_pulse(monkeypatch: pytest.MonkeyPatch):
     server = PulseAudioServer.start()
     monkeypatch.setenv("PULSE_SERVER", server.server)
     _reinitialise_portaudio()
     try:
-        yield Restartable(server)
+        yield server
     finally:
         server.stop()
         monkeypatch.undo()
         _reinitialise_portaudio()
 
 
-def test_the_player_reports_a_lost_device_and_recovers(own_pulse: Restartable) -> None:
+def test_the_player_reports_a_lost_device_and_recovers(own_pulse: PulseAudioServer) -> None:
     events = Events()
     player = AudioPlayer(listener=events)
     try:
@@ -107,7 +67,7 @@ def test_the_player_reports_a_lost_device_and_recovers(own_pulse: Restartable) -
         player.close()
 
 
-def test_speech_reports_a_lost_device_then_speaks_again(own_pulse: Restartable) -> None:
+def test_speech_reports_a_lost_device_then_speaks_again(own_pulse: PulseAudioServer) -> None:
     events: list[object] = []
     changed = threading.Condition()
 
