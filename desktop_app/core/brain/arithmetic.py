@@ -1,0 +1,170 @@
+"""Spoken arithmetic, parsed and computed without eval: "what is twelve times seven", "what's 15 percent
+of 80", "square root of eighty one", "two to the power of ten", "add three and four".
+
+A small recursive-descent parser over the words: sums of products of powers, with percent-of and square
+roots. It refuses anything else (returns None), so a sentence that merely contains numbers is not taken
+for a sum. Results stay within sane bounds: no power beyond 1e100.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from desktop_app.core.brain.numbers import Number, normalise_words, read_number
+
+LEADS = (
+    ("what", "is"), ("what's",), ("whats",), ("how", "much", "is"), ("calculate",), ("compute",),
+    ("what", "does"), ("tell", "me"), ("can", "you", "tell", "me"), ("please",),
+)  # fmt: skip
+TRAILS = ("please", "equal", "equals", "make")
+MAX_MAGNITUDE = 1e100
+
+# Operator phrases, longest first so "multiplied by" wins over a bare word.
+ADD = (("plus",), ("+",), ("and",))
+SUBTRACT = (("minus",), ("-",), ("take", "away"), ("less",))
+MULTIPLY = (("multiplied", "by"), ("times",), ("x",), ("*",))
+DIVIDE = (("divided", "by"), ("over",), ("/",))
+POWER = (("to", "the", "power", "of"), ("to", "the", "power"), ("raised", "to"), ("^",))
+
+
+class CalculationError(ValueError):
+    """A sum that cannot be computed, with what to say about it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Calculation:
+    question: str
+    value: Number
+
+
+class _Parser:
+    def __init__(self, words: list[str]) -> None:
+        self.words = words
+        self.index = 0
+        self.operators = 0  # a lone number is not a sum
+
+    def at(self, *phrase: str) -> bool:
+        return tuple(self.words[self.index : self.index + len(phrase)]) == phrase
+
+    def take(self, options: tuple[tuple[str, ...], ...]) -> bool:
+        for phrase in options:
+            if self.at(*phrase):
+                self.index += len(phrase)
+                self.operators += 1
+                return True
+        return False
+
+    def done(self) -> bool:
+        return self.index >= len(self.words)
+
+    def expression(self) -> Number:
+        value = self.term()
+        while True:
+            if self.take(ADD):
+                value = value + self.term()
+            elif self.take(SUBTRACT):
+                value = value - self.term()
+            else:
+                return value
+
+    def term(self) -> Number:
+        value = self.power()
+        while True:
+            if self.take(MULTIPLY):
+                value = value * self.power()
+            elif self.take(DIVIDE):
+                divisor = self.power()
+                if divisor == 0:
+                    raise CalculationError("Dividing by zero has no answer.")
+                value = value / divisor
+            else:
+                return value
+
+    def power(self) -> Number:
+        base = self.unary()
+        if self.take(POWER):
+            exponent = self.unary()
+            if abs(exponent) > 1000 or (base != 0 and abs(exponent) * math.log10(abs(base) or 1) > 100):
+                raise CalculationError("That number is too large to say.")
+            if base == 0 and exponent < 0:
+                raise CalculationError("Zero to a negative power has no answer.")
+            return base**exponent
+        return base
+
+    def unary(self) -> Number:
+        if self.take((("the", "square", "root", "of"), ("square", "root", "of"), ("root", "of"))):
+            value = self.unary()
+            if value < 0:
+                raise CalculationError("A negative number has no real square root.")
+            return math.sqrt(value)
+        number = read_number(self.words, self.index)
+        if number is None:
+            raise _NotArithmetic
+        self.index += number.words_used
+        value = number.value
+        if self.take((("squared",),)):
+            value = value * value
+        elif self.take((("cubed",),)):
+            value = value**3
+        if self.take((("percent", "of"), ("per", "cent", "of"))):
+            return value / 100 * self.unary()
+        return value
+
+
+class _NotArithmetic(Exception):
+    pass
+
+
+def _strip(words: list[str]) -> list[str]:
+    for lead in sorted(LEADS, key=len, reverse=True):
+        if tuple(words[: len(lead)]) == lead:
+            words = words[len(lead) :]
+            break
+    while words and words[-1] in TRAILS:
+        words = words[:-1]
+    if words[:1] in (["add"], ["multiply"], ["divide"], ["subtract"]):
+        return _verb_first(words)
+    return words
+
+
+def _verb_first(words: list[str]) -> list[str]:
+    """ "add three and four" -> "three plus four"; "subtract two from ten" -> "ten minus two"."""
+    verb, rest = words[0], words[1:]
+    joiner = {"add": ("and", "to"), "multiply": ("by", "and"), "divide": ("by",), "subtract": ("from",)}[verb]
+    for word in joiner:
+        if word in rest:
+            cut = rest.index(word)
+            left, right = rest[:cut], rest[cut + 1 :]
+            if verb == "subtract":
+                return [*right, "minus", *left]
+            operator = {"add": "plus", "multiply": "times", "divide": "over"}[verb]
+            return [*left, operator, *right]
+    return words
+
+
+def calculate(text: str) -> Calculation | None:
+    """The value of a spoken sum, or None when the text is not one. CalculationError for sums with no
+    answer (division by zero, too large)."""
+    words = _strip(normalise_words(text))
+    if not words:
+        return None
+    parser = _Parser(words)
+    try:
+        value = parser.expression()
+    except _NotArithmetic:
+        return None
+    if not parser.done() or parser.operators == 0:
+        return None
+    if isinstance(value, float) and (math.isnan(value) or abs(value) > MAX_MAGNITUDE):
+        raise CalculationError("That number is too large to say.")
+    return Calculation(" ".join(words), value)
+
+
+def format_number(value: Number) -> str:
+    """12 -> "12"; 12.0 -> "12"; 2/3 -> "0.666667"; 1e20 -> "100000000000000000000"."""
+    if isinstance(value, int):
+        return str(value)
+    if value.is_integer() and abs(value) < 1e21:
+        return str(int(value))
+    return f"{value:.6g}" if abs(value) < 1e15 else f"{value:.6e}"
