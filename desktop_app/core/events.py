@@ -109,8 +109,10 @@ class EventHub:
             self._listeners = [*self._listeners, listener]
 
     def unsubscribe(self, listener: Callable[[Event], None]) -> None:
+        # By equality, not identity: `obj.method` makes a new bound-method object at each access, and two of
+        # them are equal when they bind the same function to the same object.
         with self._lock:
-            self._listeners = [x for x in self._listeners if x is not listener]
+            self._listeners = [x for x in self._listeners if x != listener]
 
     def publish(self, event: object) -> None:
         if not isinstance(event, Event):
