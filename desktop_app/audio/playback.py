@@ -33,7 +33,7 @@ import numpy as np
 import sounddevice as sd
 import soxr
 
-from desktop_app.audio.devices import match_by_name
+from desktop_app.audio.devices import choose_device, default_index
 from desktop_app.core.errors import AppError, ErrorCode
 
 log = logging.getLogger(__name__)
@@ -61,9 +61,9 @@ def output_devices() -> list[OutputDevice]:
     """Every device that can play sound, in PortAudio's order; empty when there is no audio system."""
     try:
         found = sd.query_devices()
-        default = _default_output_index()
     except sd.PortAudioError:
         return []
+    default = default_index("output")
     return [
         OutputDevice(i, d["name"], int(d["max_output_channels"]), int(d["default_samplerate"]), i == default)
         for i, d in enumerate(found)
@@ -75,34 +75,16 @@ def output_device_names() -> list[str]:
     return [device.name for device in output_devices()]
 
 
-def _default_output_index() -> int | None:
-    index = sd.default.device[1]
-    if index is None or index < 0:
-        try:
-            index = sd.query_devices(kind="output")["index"]
-        except (sd.PortAudioError, ValueError):
-            return None
-    return int(index)
-
-
 def find_output_device(name: str | None) -> OutputDevice:
     """The device with this name (exact, then a case-insensitive part of it); the default when None.
     AppError(audio_output_unavailable) when there is none."""
-    devices = output_devices()
-    if not devices:
-        raise AppError(
-            ErrorCode.AUDIO_OUTPUT_UNAVAILABLE,
-            "No speaker or headphones found. Plug one in, or pick one in Settings > Audio.",
-        )
-    if name:
-        found = match_by_name(devices, name)
-        if found is not None:
-            return found
-        raise AppError(
-            ErrorCode.AUDIO_OUTPUT_UNAVAILABLE,
-            f"The speaker {name!r} is not connected. Plug it in, or pick another in Settings > Audio.",
-        )
-    return next((d for d in devices if d.is_default), devices[0])
+    return choose_device(
+        output_devices(),
+        name,
+        ErrorCode.AUDIO_OUTPUT_UNAVAILABLE,
+        "speaker",
+        "No speaker or headphones found. Plug one in, or pick one in Settings > Audio.",
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,16 +18,11 @@ def prepare_devices(args: argparse.Namespace) -> Action:
     as_json: bool = args.json
 
     def action(out: TextIO) -> int:
-        from desktop_app.audio.capture import find_input_device, input_devices
+        from desktop_app.audio.capture import input_devices
         from desktop_app.audio.playback import output_devices
-        from desktop_app.core.errors import AppError
 
-        try:
-            default_input = find_input_device(None).name
-        except AppError:
-            default_input = None
         inputs = [
-            {"name": d.name, "channels": d.channels, "rate": d.default_rate, "default": d.name == default_input}
+            {"name": d.name, "channels": d.channels, "rate": d.default_rate, "default": d.is_default}
             for d in input_devices()
         ]
         outputs = [
