@@ -40,6 +40,22 @@ class ErrorCode(StrEnum):
     TTS_UNAVAILABLE = "tts_unavailable"
     TTS_RENDER_FAILED = "tts_render_failed"
     VOICE_UNAVAILABLE = "voice_unavailable"
+    LLM_KEY_REJECTED = "llm_key_rejected"
+    LLM_MODEL_NOT_FOUND = "llm_model_not_found"
+    LLM_UNREACHABLE = "llm_unreachable"
+    LLM_TIMEOUT = "llm_timeout"
+    LLM_RATE_LIMITED = "llm_rate_limited"
+    LLM_SERVER_ERROR = "llm_server_error"
+    LLM_BAD_REQUEST = "llm_bad_request"
+    LLM_MALFORMED_STREAM = "llm_malformed_stream"
+    LLM_CANCELLED = "llm_cancelled"
+    LLM_NOT_CONFIGURED = "llm_not_configured"
+    LLM_OFFLINE = "llm_offline"
+    KEY_LIMIT_REACHED = "key_limit_reached"
+    KEYCHAIN_UNAVAILABLE = "keychain_unavailable"
+    KEY_NOT_FOUND = "key_not_found"
+    KEY_EXISTS = "key_exists"
+    INVALID_KEY = "invalid_key"
 
 
 class AppError(Exception):
