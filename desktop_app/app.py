@@ -8,14 +8,20 @@ import logging.handlers
 import os
 import sys
 from dataclasses import dataclass
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
-from desktop_app.core.events import EventHub
+from desktop_app.brain import build_brain
+from desktop_app.core.brain.alarm_watch import Announcement
+from desktop_app.core.events import Announced, EventHub
 from desktop_app.core.history_cache import CacheLimits
+from desktop_app.core.models import Role
 from desktop_app.core.settings import Settings
 from desktop_app.paths import DATABASE_URL_ENV, AppPaths
 from desktop_app.storage.engine import sqlite_url
 from desktop_app.storage.store import SqlConversationStore
+
+if TYPE_CHECKING:
+    from desktop_app.voice import VoiceServices
 
 log = logging.getLogger(__name__)
 
@@ -75,18 +81,31 @@ def _run_gui(options: AppOptions) -> int:
     settings = Settings(paths.settings_file)
     store = open_store(options, paths)
     hub = EventHub()
-    voice = None
+    voice: VoiceServices | None = None
+
+    def announce(item: Announcement) -> None:
+        if voice is not None:
+            voice.pipeline.announce(item.text, item.source)
+        else:  # no voice: still kept and shown
+            conversation = store.create_conversation("Timers and reminders")
+            store.add_message(conversation.id, Role.ASSISTANT, item.text, source=item.source)
+            hub.publish(Announced(item.text, item.source, conversation.id))
+
+    brain = build_brain(settings, store, announce)
     try:
         from desktop_app.voice import start_voice
 
-        voice = start_voice(settings, paths, store, hub)
+        voice = start_voice(settings, paths, store, hub, brain.assistant)
     except Exception:  # the window still opens; it says voice is off and the log says why
         log.exception("voice services could not start")
+    brain.alarm_watch.missed_since_last_run()
+    brain.alarm_watch.start()
     try:
         from desktop_app.ui.main_window import run_main_window
 
         return run_main_window(store, hub, voice)
     finally:
+        brain.close()
         if voice is not None:
             voice.close()
         store.close()

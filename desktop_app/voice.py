@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from desktop_app.audio.capture import MicrophoneCapture
-from desktop_app.core.brain.clock import ClockBrain
 from desktop_app.core.events import EventHub
 from desktop_app.core.pipeline import VoicePipeline
 from desktop_app.core.ports import Brain, ConversationStore, Speaker
@@ -78,11 +77,10 @@ def start_voice(
     paths: AppPaths,
     store: ConversationStore,
     hub: EventHub,
+    brain: Brain,
     *,
-    brain: Brain | None = None,
     speak: bool = True,
 ) -> VoiceServices:
-    brain = brain or ClockBrain()
     recognition = Recognition(
         paths.models_dir,
         brain.command_phrases(),

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 
 from desktop_app import APP_NAME, __version__
-from desktop_app.cli import history, models, setup, transcribe
+from desktop_app.cli import ask, history, models, setup, transcribe
 from desktop_app.core.export import ExportFormat
 from desktop_app.paths import DATA_DIR_ENV, DATABASE_URL_ENV
 
@@ -139,10 +139,31 @@ def build_parser() -> argparse.ArgumentParser:
     target.add_argument("--all", action="store_true", dest="all_conversations", help="every conversation")
     delete.add_argument("--yes", "-y", action="store_true", help="confirm --all; without it nothing is deleted")
     delete.set_defaults(prepare=history.prepare_delete)
+    _add_ask_parser(commands, common)
     _add_models_parser(commands, common)
     _add_transcribe_parser(commands, common)
     _add_setup_parsers(commands, common)
     return parser
+
+
+def _add_ask_parser(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
+) -> None:
+    parser = commands.add_parser(
+        "ask",
+        parents=[common],
+        help="ask the assistant something and print the answer",
+        description="Ask the assistant, as if spoken: the same skills, memory and language model as the "
+        "window, kept in the same history. Without --conversation or --new, the question continues the latest "
+        "conversation when it was active in the last hour, and starts a new one otherwise.",
+    )
+    parser.add_argument("text", nargs="+", metavar="TEXT", help='what to ask, e.g. "what time is it"')
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument("--conversation", metavar="ID", help="continue this conversation (see `history list`)")
+    which.add_argument("--new", action="store_true", help="start a new conversation")
+    parser.add_argument("--speak", action="store_true", help="also say the answer out loud")
+    parser.add_argument("--json", action="store_true", help="print one JSON document")
+    parser.set_defaults(prepare=ask.prepare_ask)
 
 
 def _add_models_parser(

@@ -12,6 +12,7 @@ class ErrorCode(StrEnum):
     INVALID_ARGUMENT = "invalid_argument"
     UNKNOWN_CONVERSATION = "unknown_conversation"
     UNKNOWN_FACT = "unknown_fact"
+    UNKNOWN_ALARM = "unknown_alarm"
     DB_CORRUPT = "db_corrupt"
     DB_UNREADABLE = "db_unreadable"
     DB_NEWER_VERSION = "db_newer_version"

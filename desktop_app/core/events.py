@@ -65,6 +65,15 @@ class ReplyChunk(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class Announced(Event):
+    """Something the assistant says unprompted: a timer ran out, a reminder is due, one was missed."""
+
+    text: str
+    source: str
+    conversation_id: int
+
+
+@dataclass(frozen=True, slots=True)
 class SpeakingStarted(Event):
     text: str
 

@@ -122,3 +122,59 @@ class AuditEntry:
     action: str
     target: str | None
     details: dict[str, Any] | None
+
+
+class AlarmKind(StrEnum):
+    TIMER = "timer"
+    REMINDER = "reminder"
+
+
+class AlarmStatus(StrEnum):
+    PENDING = "pending"
+    FIRED = "fired"  # announced when it was due
+    MISSED = "missed"  # ran out while the app was closed; announced at the next start
+    CANCELLED = "cancelled"
+
+
+MAX_ALARM_LABEL_CHARS = 200
+
+
+@dataclass(frozen=True, slots=True)
+class Alarm:
+    """A timer ("pasta", ten minutes) or a reminder ("call mum", at five pm). Times are aware UTC."""
+
+    id: int
+    kind: AlarmKind
+    label: str
+    created_at: datetime
+    due_at: datetime
+    status: AlarmStatus = AlarmStatus.PENDING
+    duration_seconds: int | None = None
+    finished_at: datetime | None = None
+    conversation_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKeyInfo:
+    """What the app knows about a stored key; the secret itself is only in the OS keychain."""
+
+    id: int
+    name: str
+    provider: str
+    base_url: str | None
+    keychain_ref: str
+    fingerprint: str
+    created_at: datetime
+    last_used_at: datetime | None
+    requests_per_minute: int | None
+    tokens_per_day: int | None
+    tokens_input_total: int = 0
+    tokens_output_total: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class KeyUsage:
+    """A key's recent use, for its limits: requests begun in the last minute, tokens since local midnight."""
+
+    requests_last_minute: int
+    tokens_today: int

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 from desktop_app.core.errors import AppError, ErrorCode
 from desktop_app.core.events import (
+    Announced,
     AudioLevel,
     Event,
     FinalTranscript,
@@ -35,7 +36,7 @@ from desktop_app.core.events import (
     TurnState,
 )
 from desktop_app.core.models import Role
-from desktop_app.core.ports import Brain, ConversationStore, Recognizer, Speaker
+from desktop_app.core.ports import Brain, ConversationStore, Recognizer, ReplyAction, Speaker
 from desktop_app.core.preroll import PrerollBuffer
 
 log = logging.getLogger(__name__)
@@ -56,7 +57,12 @@ class _Turn:
     transcript: str = ""
     reply: list[str] = field(default_factory=list)
     source: str = ""
+    tokens_input: int | None = None
+    tokens_output: int | None = None
+    action: ReplyAction | None = None
     cancelled: bool = False
+    # Set with `cancelled`: tells the brain to abandon its answer (a language model's request) at once.
+    stop_answer: threading.Event = field(default_factory=threading.Event)
     speech_done: threading.Event = field(default_factory=threading.Event)
     preroll_ms: float = 0.0
 
@@ -214,6 +220,7 @@ class VoicePipeline:
         if turn is not None:
             log.info("turn %d: %s", turn.turn_id, why)
             turn.cancelled = True
+            turn.stop_answer.set()
             turn.speech_done.set()
         if self._speaker is not None:
             self._speaker.stop()
@@ -282,17 +289,20 @@ class VoicePipeline:
         speaker = self._speaker
         if speaker is not None:
             speaker.start_reply()
-        for piece in self._brain.reply(transcript.text, conversation_id):
-            if turn.cancelled:
-                return
-            if turn.first_reply_at is None:
-                turn.first_reply_at = time.monotonic()
-            turn.reply.append(piece.text)
-            turn.source = piece.source
-            self._emit(ReplyChunk(piece.text, piece.source))
-            if speaker is not None:
-                speaker.add_text(piece.text)
-        if speaker is not None:
+        answer = self._brain.reply(transcript.text, conversation_id, turn.stop_answer)
+        try:
+            for piece in answer:
+                if turn.cancelled:
+                    return
+                self._take_piece(turn, piece.text, piece.source, speaker)
+                turn.tokens_input = _add(turn.tokens_input, piece.tokens_input)
+                turn.tokens_output = _add(turn.tokens_output, piece.tokens_output)
+                turn.action = piece.action or turn.action
+        finally:
+            answer.close()  # a cancelled turn closes the brain's stream (and a model's connection) now
+        if turn.action is ReplyAction.STOP and speaker is not None:
+            speaker.stop()
+        elif speaker is not None:
             speaker.end_reply()
             turn.speech_done.wait()
         if turn.cancelled:
@@ -300,13 +310,32 @@ class VoicePipeline:
         done = time.monotonic()
         timings = self._timings(turn, done)
         self._store.add_message(
-            conversation_id, Role.ASSISTANT, "".join(turn.reply).strip() or "…", timings=timings, source=turn.source
+            conversation_id,
+            Role.ASSISTANT,
+            "".join(turn.reply).strip() or "…",
+            timings=timings,
+            source=turn.source,
+            tokens_input=turn.tokens_input,
+            tokens_output=turn.tokens_output,
         )
+        if turn.action is ReplyAction.NEW_CONVERSATION:
+            self.new_conversation()
         with self._lock:
             if self._turn is turn:
                 self._turn = None
                 self._emit(TurnFinished(turn.turn_id, timings, at=done))
                 self._set_state(TurnState.IDLE)
+
+    def _take_piece(self, turn: _Turn, text: str, source: str, speaker: Speaker | None) -> None:
+        turn.source = source
+        if not text:
+            return
+        if turn.first_reply_at is None:
+            turn.first_reply_at = time.monotonic()
+        turn.reply.append(text)
+        self._emit(ReplyChunk(text, source))
+        if speaker is not None:
+            speaker.add_text(text)
 
     def _timings(self, turn: _Turn, done: float) -> dict[str, float]:
         released = turn.released_at or turn.pressed_at
@@ -324,6 +353,19 @@ class VoicePipeline:
         }
         return {key: value for key, value in values.items() if value is not None}
 
+    def announce(self, text: str, source: str) -> None:
+        """Says something unprompted (a timer ran out): stored in the current conversation, shown, and
+        spoken unless the user is talking or being answered (then it is shown and kept only)."""
+        conversation_id = self._conversation()
+        self._store.add_message(conversation_id, Role.ASSISTANT, text, source=source)
+        self._emit(Announced(text, source, conversation_id))
+        with self._lock:
+            idle = self._state is TurnState.IDLE
+        if idle and self._speaker is not None:
+            self._speaker.start_reply()
+            self._speaker.add_text(text)
+            self._speaker.end_reply()
+
     def _conversation(self) -> int:
         if self._conversation_id is None:
             self._conversation_id = self._store.create_conversation().id
@@ -336,3 +378,9 @@ class VoicePipeline:
             self._turn = None
             self._emit(TurnFailed(code, message))
             self._set_state(TurnState.IDLE)
+
+
+def _add(total: int | None, more: int | None) -> int | None:
+    if more is None:
+        return total
+    return (total or 0) + more

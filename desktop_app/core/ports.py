@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+import threading
+from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Any, Protocol
 
 from desktop_app.core.models import (
+    Alarm,
+    AlarmKind,
+    AlarmStatus,
+    ApiKeyInfo,
     AuditEntry,
     Conversation,
     ConversationSummary,
     Fact,
+    KeyUsage,
     Message,
     Role,
     SearchHit,
@@ -77,18 +84,35 @@ class Speaker(Protocol):
     def close(self) -> None: ...
 
 
+class ReplyAction(StrEnum):
+    """Something the voice loop itself must do after a reply, beyond speaking it."""
+
+    NEW_CONVERSATION = "new_conversation"  # the next turn starts a fresh conversation
+    STOP = "stop"  # silence and forget this turn ("stop", "never mind")
+
+
 @dataclass(frozen=True, slots=True)
 class ReplyPiece:
-    """Part of an answer as it is produced; `source` names the skill or model it came from."""
+    """Part of an answer as it is produced; `source` names the skill or model it came from. A language
+    model's last piece carries the tokens the request used (empty text); a control skill's carries an
+    action."""
 
     text: str
     source: str
+    tokens_input: int | None = None
+    tokens_output: int | None = None
+    action: ReplyAction | None = None
 
 
 class Brain(Protocol):
     """Turns what the user said into an answer, in pieces as they are ready."""
 
-    def reply(self, text: str, conversation_id: int) -> Iterator[ReplyPiece]: ...
+    def reply(
+        self, text: str, conversation_id: int, cancel: threading.Event | None = None
+    ) -> Generator[ReplyPiece, None, None]:
+        """`cancel` set (push-to-talk pressed again) ends the answer early; a language model's request is
+        abandoned within about 100 ms."""
+        ...
 
     def command_phrases(self) -> list[str]:
         """What people say to the built-in skills, for grammar-based recognition."""
@@ -154,3 +178,68 @@ class ConversationStore(Protocol):
     def health(self) -> StoreHealth: ...
 
     def close(self) -> None: ...
+
+
+class AlarmBook(Protocol):
+    """Timers and reminders that outlive the process. Times are aware datetimes."""
+
+    def add(
+        self,
+        kind: AlarmKind,
+        label: str,
+        due_at: datetime,
+        *,
+        duration_seconds: int | None = None,
+        conversation_id: int | None = None,
+    ) -> Alarm: ...
+
+    def pending(self, kind: AlarmKind | None = None) -> list[Alarm]: ...
+
+    def due(self, now: datetime) -> list[Alarm]: ...
+
+    def next_due_at(self) -> datetime | None: ...
+
+    def claim(self, alarm_id: int, status: AlarmStatus, now: datetime) -> bool:
+        """Pending -> fired/missed/cancelled; False when another process claimed it first."""
+        ...
+
+    def cancel(self, alarm_id: int, now: datetime) -> None: ...
+
+
+class KeyLedger(Protocol):
+    """API-key metadata (never the secret) and per-key usage for the limits."""
+
+    def add_key(
+        self,
+        name: str,
+        provider: str,
+        base_url: str | None,
+        keychain_ref: str,
+        fingerprint: str,
+        *,
+        requests_per_minute: int | None = None,
+        tokens_per_day: int | None = None,
+    ) -> ApiKeyInfo: ...
+
+    def get_key(self, name: str) -> ApiKeyInfo: ...
+
+    def list_keys(self) -> list[ApiKeyInfo]: ...
+
+    def delete_key(self, name: str) -> None: ...
+
+    def set_limits(self, name: str, requests_per_minute: int | None, tokens_per_day: int | None) -> ApiKeyInfo: ...
+
+    def usage(self, key_id: int | None, now: datetime, day_start: datetime) -> KeyUsage: ...
+
+    def begin_request(
+        self,
+        key_id: int | None,
+        model: str,
+        now: datetime,
+        day_start: datetime,
+        allow: Callable[[KeyUsage], None],
+    ) -> int:
+        """Counts a request unless `allow` raises, in one transaction; returns the usage record's id."""
+        ...
+
+    def finish_request(self, usage_id: int, tokens_input: int, tokens_output: int, outcome: str) -> None: ...

@@ -30,6 +30,8 @@ class Setting:
     description: str
     choices: tuple[Any, ...] | None = None
     nullable: bool = False
+    minimum: float | None = None
+    maximum: float | None = None
 
     def check(self, value: Any) -> Any:
         """The value to store, or ValueError with a sentence saying what is wrong."""
@@ -41,6 +43,10 @@ class Setting:
             raise ValueError(f"{self.key} must be {self.type.__name__}, not {type(value).__name__}")
         if self.choices is not None and value not in self.choices:
             raise ValueError(f"{self.key} must be one of {', '.join(map(str, self.choices))}")
+        if self.minimum is not None and isinstance(value, int | float) and value < self.minimum:
+            raise ValueError(f"{self.key} must be at least {self.minimum:g}")
+        if self.maximum is not None and isinstance(value, int | float) and value > self.maximum:
+            raise ValueError(f"{self.key} must be at most {self.maximum:g}")
         return value
 
 
@@ -65,8 +71,8 @@ SETTINGS: tuple[Setting, ...] = (
         "Where the list of downloadable speech models is refreshed from.",
     ),
     Setting("voice.name", str, None, "Voice for spoken answers; the engine's default when empty.", nullable=True),
-    Setting("voice.rate", int, 175, "Speaking rate in words per minute."),
-    Setting("voice.volume", float, 1.0, "Speaking volume, 0.0 to 1.0."),
+    Setting("voice.rate", int, 175, "Speaking rate in words per minute.", minimum=80, maximum=450),
+    Setting("voice.volume", float, 1.0, "Speaking volume, 0.0 to 1.0.", minimum=0.0, maximum=1.0),
     Setting("voice.speak_replies", bool, True, "Speak answers aloud as well as showing them."),
     Setting(
         "talk.mode",
@@ -76,6 +82,52 @@ SETTINGS: tuple[Setting, ...] = (
         choices=("hold", "toggle"),
     ),
     Setting("talk.hotkey", str, "ctrl+alt+space", "The push-to-talk key, anywhere on the desktop."),
+    Setting(
+        "network.offline",
+        bool,
+        False,
+        "Offline mode: make no network call at all (no language model, no model downloads). The built-in "
+        "skills keep working.",
+    ),
+    Setting(
+        "llm.base_url",
+        str,
+        None,
+        "Language model server (OpenAI-compatible), e.g. http://127.0.0.1:11434/v1 for Ollama or "
+        "https://api.openai.com/v1. None: answer with the built-in skills only.",
+        nullable=True,
+    ),
+    Setting("llm.model", str, None, "Model name on that server, e.g. llama3.2 or gpt-4o-mini.", nullable=True),
+    Setting(
+        "llm.key_name",
+        str,
+        None,
+        "Name of the stored API key to send (see: voice-assistant keys); none for a local server.",
+        nullable=True,
+    ),
+    Setting(
+        "llm.system_prompt",
+        str,
+        "You are a helpful voice assistant on the user's desktop. Answer in a few short spoken sentences, "
+        "without lists, tables or markdown.",
+        "What the model is told about its job before every conversation.",
+    ),
+    Setting(
+        "llm.context_tokens",
+        int,
+        3000,
+        "Token budget for what the model is sent: the system prompt, remembered facts and recent messages.",
+        minimum=256,
+        maximum=1_000_000,
+    ),
+    Setting(
+        "llm.timeout_seconds",
+        float,
+        30.0,
+        "Longest wait for the model's next words before giving up.",
+        minimum=1,
+        maximum=600,
+    ),
 )
 BY_KEY = {setting.key: setting for setting in SETTINGS}
 

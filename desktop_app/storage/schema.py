@@ -131,6 +131,50 @@ class ApiKeyRow(Base):
     tokens_output_total: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class LlmUsageRow(Base):
+    """One request to a language model: counted for the per-key limits the moment it starts, its tokens
+    filled in when it ends. Requests to a server that needs no key have no key id."""
+
+    __tablename__ = "llm_usage"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    api_key_id: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id", ondelete="CASCADE"))
+    model: Mapped[str] = mapped_column(String(200))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    tokens_input: Mapped[int] = mapped_column(Integer, default=0)
+    tokens_output: Mapped[int] = mapped_column(Integer, default=0)
+    outcome: Mapped[str] = mapped_column(String(32), default="started")
+
+    # The limit checks: this key's requests in the last minute, its tokens since midnight.
+    __table_args__ = (Index("ix_llm_usage_key_started", "api_key_id", "started_at"),)
+
+
+class AlarmRow(Base):
+    """A timer or a reminder. Pending ones survive restarts; one that ran out while the app was closed is
+    announced as missed at the next start."""
+
+    __tablename__ = "alarms"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(64), default="local")
+    kind: Mapped[str] = mapped_column(String(16))
+    label: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    duration_seconds: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16))
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversations.id", ondelete="SET NULL"))
+
+    __table_args__ = (
+        CheckConstraint("kind IN ('timer', 'reminder')", name="kind"),
+        CheckConstraint("status IN ('pending', 'fired', 'missed', 'cancelled')", name="status"),
+        # The scheduler's question: which pending alarms are due next.
+        Index("ix_alarms_status_due", "status", "due_at"),
+        {"sqlite_autoincrement": True},
+    )
+
+
 class AuditRow(Base):
     __tablename__ = "audit_log"
 
@@ -167,6 +211,8 @@ messages = cast(Table, MessageRow.__table__)
 facts = cast(Table, FactRow.__table__)
 api_keys = cast(Table, ApiKeyRow.__table__)
 audit_log = cast(Table, AuditRow.__table__)
+llm_usage = cast(Table, LlmUsageRow.__table__)
+alarms = cast(Table, AlarmRow.__table__)
 cache_entries = cast(Table, CacheEntryRow.__table__)
 
 # A brand-new database is made with create_all; the full-text index is not a table SQLAlchemy knows,

@@ -54,8 +54,10 @@ from desktop_app.core.validation import (
     title_from_text,
 )
 from desktop_app.storage import fulltext
+from desktop_app.storage.alarms import SqlAlarmBook
 from desktop_app.storage.database import OpenedDatabase, mark_needs_check, open_database
 from desktop_app.storage.engine import DATABASE_ERRORS, translate_error
+from desktop_app.storage.keys import SqlKeyLedger
 from desktop_app.storage.prepared import PreparedStatement
 from desktop_app.storage.schema import audit_log, conversations, facts, messages, utcnow
 from desktop_app.storage.writer import SingleWriter
@@ -229,6 +231,9 @@ class SqlConversationStore:
         self._failure: StorageError | None = None
         self._is_sqlite = self._engine.dialect.name == "sqlite"
         self._hot = _HotStatements(self._engine.dialect)
+        # Timers and reminders, and API-key metadata and usage: same database, same writer.
+        self.alarms = SqlAlarmBook(self)
+        self.keys = SqlKeyLedger(self)
         if self._is_sqlite:
             self._writer.changed_elsewhere()  # opens the writer now and takes the baseline for later checks
         for moved in opened.moved_aside[:1]:
@@ -245,6 +250,17 @@ class SqlConversationStore:
     @property
     def notices(self) -> tuple[str, ...]:
         return tuple(self._db.notices)
+
+    @property
+    def user_id(self) -> str:
+        return self._user
+
+    def run_write(self, job: Callable[[Connection], T], doing: str) -> T:
+        """Runs `job` on the single writer in one transaction (for the alarm book and the key ledger)."""
+        return self._write(job, doing)
+
+    def run_read(self, query: Callable[[Connection], T], doing: str) -> T:
+        return self._read(query, doing)
 
     # -- writes ---------------------------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ from typing import Protocol
 
 from desktop_app import __version__
 from desktop_app.core.events import (
+    Announced,
     AudioLevel,
     Event,
     EventHub,
@@ -94,6 +95,7 @@ class MainWindow(QMainWindow):
         self.transcript.setObjectName("transcript")
         self.transcript.setReadOnly(True)
         self._partial_anchor: int | None = None
+        self._replying = False  # a streamed answer goes on one line, chunk after chunk
 
         self.heading = QLabel("Recent conversations", central)
         self.conversations = QListWidget(central)
@@ -187,13 +189,20 @@ class MainWindow(QMainWindow):
             self.meter.setValue(int(max(0.0, min(span, event.rms_dbfs - METER_FLOOR_DB)) / span * 100))
         elif isinstance(event, TurnStarted):
             self._partial_anchor = None
+            self._replying = False
         elif isinstance(event, PartialTranscript):
             self._show_partial(event.text)
         elif isinstance(event, FinalTranscript):
             self._show_partial(event.text, final=True)
         elif isinstance(event, ReplyChunk):
+            self._append(event.text if self._replying else f"Assistant: {event.text}", same_line=self._replying)
+            self._replying = True
+        elif isinstance(event, Announced):
             self._append(f"Assistant: {event.text}")
+            self._replying = False
+            self.refresh()
         elif isinstance(event, TurnFinished):
+            self._replying = False
             self.refresh()
         elif isinstance(event, TurnFailed | Notice):
             self.statusBar().showMessage(event.message, 8000)
@@ -213,10 +222,10 @@ class MainWindow(QMainWindow):
             self._partial_anchor = None
         self.transcript.setTextCursor(cursor)
 
-    def _append(self, line: str) -> None:
+    def _append(self, line: str, same_line: bool = False) -> None:
         cursor = self.transcript.textCursor()
         cursor.movePosition(QTextCursor.MoveOperation.End)
-        if not self.transcript.document().isEmpty():
+        if not same_line and not self.transcript.document().isEmpty():
             cursor.insertBlock()
         cursor.insertText(line)
         self.transcript.setTextCursor(cursor)

@@ -1,0 +1,183 @@
+"""``ask``: one question to the same brain, memory and store as the window, answered on stdout (and out
+loud with --speak). Timers and reminders that ran out while nothing was running are reported first."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any, TextIO
+
+from desktop_app.cli import output
+from desktop_app.cli.errors import EXIT_FAILURE, EXIT_OK
+from desktop_app.core.brain.alarm_watch import Announcement
+from desktop_app.core.brain.assistant import Assistant
+from desktop_app.core.models import Role
+from desktop_app.core.ports import ConversationStore, ReplyAction, Speaker
+from desktop_app.core.settings import Settings
+from desktop_app.core.validation import clean_content, parse_id
+from desktop_app.paths import AppPaths
+from desktop_app.storage.store import SqlConversationStore
+
+# Without --conversation or --new, a question continues the latest conversation if it was active this
+# recently (so a few questions in a row read as one conversation), and starts a new one otherwise.
+CONTINUE_WITHIN = timedelta(hours=1)
+
+
+def prepare_ask(args: argparse.Namespace) -> Any:
+    question = clean_content(" ".join(args.text))
+    wanted = parse_id(args.conversation) if args.conversation is not None else None
+    start_new: bool = args.new
+    speak: bool = args.speak
+    as_json: bool = args.json
+    data_dir: str | None = args.data_dir
+
+    def action(store: SqlConversationStore, out: TextIO) -> int:
+        from desktop_app.brain import build_brain
+
+        paths = AppPaths.resolve(data_dir)
+        settings = Settings(paths.settings_file)
+        announced: list[Announcement] = []
+        conversation_id = _conversation(store, wanted, start_new)
+
+        def keep(item: Announcement) -> None:
+            store.add_message(conversation_id, Role.ASSISTANT, item.text, source=item.source)
+            announced.append(item)
+
+        brain = build_brain(settings, store, keep)
+        speaker = _speaker(settings, paths) if speak else None
+        try:
+            brain.alarm_watch.missed_since_last_run()
+            if not as_json:
+                for item in announced:
+                    out.write(f"{item.text}\n")
+            started = time.perf_counter()
+            store.add_message(conversation_id, Role.USER, question)
+            answer = _answer(brain.assistant, question, conversation_id, out=out, speaker=speaker, stream=not as_json)
+            elapsed_ms = round((time.perf_counter() - started) * 1000, 1)
+            text = answer["text"].strip() or "…"
+            store.add_message(
+                conversation_id,
+                Role.ASSISTANT,
+                text,
+                source=answer["source"],
+                tokens_input=answer["tokens_input"],
+                tokens_output=answer["tokens_output"],
+                timings={"answer_ms": elapsed_ms},
+            )
+            if answer["action"] is ReplyAction.NEW_CONVERSATION:
+                store.create_conversation()
+            if speaker is not None:
+                speaker.finish()
+        finally:
+            brain.close()
+            if speaker is not None:
+                speaker.close()
+        if as_json:
+            output.print_json(
+                {
+                    "conversation_id": conversation_id,
+                    "question": question,
+                    "answer": text,
+                    "source": answer["source"],
+                    "tokens_input": answer["tokens_input"],
+                    "tokens_output": answer["tokens_output"],
+                    "elapsed_ms": elapsed_ms,
+                    "announcements": [{"text": a.text, "source": a.source, "missed": a.missed} for a in announced],
+                },
+                out,
+            )
+        failed = str(answer["source"]).startswith("error:")
+        if failed:
+            print(f"error: {text} [{answer['source'].removeprefix('error:')}]", file=sys.stderr)
+        return EXIT_FAILURE if failed else EXIT_OK
+
+    return action
+
+
+def _conversation(store: ConversationStore, wanted: int | None, start_new: bool) -> int:
+    if wanted is not None:
+        return store.get_conversation(wanted).id  # NotFoundError names the missing one
+    if not start_new:
+        latest = store.list_conversations(limit=1)
+        if latest and datetime.now(UTC) - latest[0].conversation.updated_at <= CONTINUE_WITHIN:
+            return latest[0].conversation.id
+    return store.create_conversation().id
+
+
+def _answer(
+    assistant: Assistant, question: str, conversation_id: int, *, out: TextIO, speaker: _CliSpeaker | None, stream: bool
+) -> dict[str, Any]:
+    """Runs the brain; with `stream`, prints the answer as it arrives (a model's words appear as they come)."""
+    pieces: list[str] = []
+    source = ""
+    tokens_input: int | None = None
+    tokens_output: int | None = None
+    action: ReplyAction | None = None
+    if speaker is not None:
+        speaker.speaker.start_reply()
+    for piece in assistant.reply(question, conversation_id):
+        source = piece.source
+        action = piece.action or action
+        if piece.tokens_input is not None:
+            tokens_input = (tokens_input or 0) + piece.tokens_input
+        if piece.tokens_output is not None:
+            tokens_output = (tokens_output or 0) + piece.tokens_output
+        if not piece.text:
+            continue
+        pieces.append(piece.text)
+        if stream:
+            out.write(piece.text)
+            out.flush()
+        if speaker is not None:
+            speaker.speaker.add_text(piece.text)
+    if stream:
+        out.write("\n")
+    if speaker is not None:
+        speaker.speaker.end_reply()
+    return {
+        "text": "".join(pieces),
+        "source": source,
+        "tokens_input": tokens_input,
+        "tokens_output": tokens_output,
+        "action": action,
+    }
+
+
+class _CliSpeaker:
+    """The window's speech output, waited on until the answer has been said."""
+
+    def __init__(self, speaker: Speaker, done: threading.Event, failure: list[str]) -> None:
+        self.speaker = speaker
+        self._done = done
+        self._failure = failure
+
+    def finish(self, timeout: float = 120.0) -> None:
+        if not self._done.wait(timeout):
+            print("warning: the answer was still being spoken; stopped it", file=sys.stderr)
+        for message in self._failure:
+            print(f"warning: {message}", file=sys.stderr)
+
+    def close(self) -> None:
+        self.speaker.close()
+
+
+def _speaker(settings: Settings, paths: AppPaths) -> _CliSpeaker:
+    from desktop_app.core.events import SpeakingFinished, TurnFailed
+    from desktop_app.speech.tts import SpeechOutput
+    from desktop_app.speech.tts_cache import TtsCache
+
+    done = threading.Event()
+    failure: list[str] = []
+
+    def on_event(event: object) -> None:
+        if isinstance(event, SpeakingFinished):
+            done.set()
+        elif isinstance(event, TurnFailed):
+            failure.append(event.message)
+            done.set()
+
+    speaker = SpeechOutput(settings, on_event, cache=TtsCache(paths.cache_dir / "speech"))
+    return _CliSpeaker(speaker, done, failure)

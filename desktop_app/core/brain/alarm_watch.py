@@ -1,0 +1,114 @@
+"""Announces timers and reminders when they are due, and, at start-up, those that ran out while the app
+was closed ("missed").
+
+Time comes from the caller (`now`), so tests move the clock instead of sleeping. The background thread
+sleeps until the next alarm is due, or at most `poll_seconds` (another process may have added one), and
+wakes at once when this process sets one.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from desktop_app.core.brain.skill import local_now
+from desktop_app.core.brain.skills.timers import timer_name
+from desktop_app.core.brain.spoken import clock_phrase, when_phrase
+from desktop_app.core.errors import AppError
+from desktop_app.core.models import Alarm, AlarmKind, AlarmStatus
+from desktop_app.core.ports import AlarmBook
+
+log = logging.getLogger(__name__)
+
+ALARM_SOURCE = {AlarmKind.TIMER: "skill:timer", AlarmKind.REMINDER: "skill:reminder"}
+
+
+@dataclass(frozen=True, slots=True)
+class Announcement:
+    text: str
+    source: str
+    alarm: Alarm
+    missed: bool
+
+
+def announcement_text(alarm: Alarm, now: datetime, missed: bool) -> str:
+    due = alarm.due_at.astimezone(now.tzinfo)
+    if alarm.kind is AlarmKind.TIMER:
+        if missed:
+            return f"While I was closed, {timer_name(alarm)} ran out {when_phrase(due, now)}."
+        return f"Time's up: {timer_name(alarm)} is done."
+    if missed:
+        return f"While I was closed, you had a reminder {when_phrase(due, now)}: {alarm.label}."
+    return f"Reminder: {alarm.label}. (Set for {clock_phrase(due)}.)"
+
+
+class AlarmWatch:
+    def __init__(
+        self,
+        alarms: AlarmBook,
+        announce: Callable[[Announcement], None],
+        *,
+        now: Callable[[], datetime] = local_now,
+        poll_seconds: float = 5.0,
+    ) -> None:
+        self._alarms = alarms
+        self._announce = announce
+        self._now = now
+        self._poll = poll_seconds
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def missed_since_last_run(self) -> list[Announcement]:
+        """Alarms that came due while no app was running: claimed as missed and announced."""
+        return self._claim_due(AlarmStatus.MISSED)
+
+    def check(self) -> list[Announcement]:
+        """Announces what is due now."""
+        return self._claim_due(AlarmStatus.FIRED)
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="alarm-watch", daemon=True)
+        self._thread.start()
+
+    def wake(self) -> None:
+        """A timer or reminder was just set: look again now rather than after the poll interval."""
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def _claim_due(self, status: AlarmStatus) -> list[Announcement]:
+        now = self._now()
+        made: list[Announcement] = []
+        for alarm in self._alarms.due(now):
+            if not self._alarms.claim(alarm.id, status, now):
+                continue  # another process announced it
+            missed = status is AlarmStatus.MISSED
+            item = Announcement(announcement_text(alarm, now, missed), ALARM_SOURCE[alarm.kind], alarm, missed)
+            made.append(item)
+            try:
+                self._announce(item)
+            except Exception:  # one failed announcement must not stop the others
+                log.exception("could not announce alarm %d", alarm.id)
+        return made
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.check()
+                next_due = self._alarms.next_due_at()
+            except AppError as error:
+                log.warning("alarm check failed: %s", error.message)
+                next_due = None
+            wait = self._poll
+            if next_due is not None:
+                wait = max(0.0, min(wait, (next_due - self._now()).total_seconds()))
+            self._wake.wait(wait)
+            self._wake.clear()

@@ -1,0 +1,134 @@
+"""The assistant's brain: built-in skills first, then the language model when one is set up, otherwise
+an offline answer that says what it can do and how to add a model. Every reply names its source."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Generator, Iterator, Sequence
+from datetime import datetime
+
+from desktop_app.core.brain.language_model import LanguageModel
+from desktop_app.core.brain.skill import Match, Skill, SkillContext, local_now, utterance
+from desktop_app.core.brain.skills.calculator import CalculatorSkill, UnitsSkill
+from desktop_app.core.brain.skills.clock import ClockSkill
+from desktop_app.core.brain.skills.control import OFFLINE_HELP, ControlSkill, help_text
+from desktop_app.core.brain.skills.history import HistorySkill
+from desktop_app.core.brain.skills.remembering import MemorySkill
+from desktop_app.core.brain.skills.reminders import ReminderSkill
+from desktop_app.core.brain.skills.timers import TimerSkill
+from desktop_app.core.errors import AppError, ErrorCode
+from desktop_app.core.ports import AlarmBook, ConversationStore, ReplyPiece
+
+log = logging.getLogger(__name__)
+
+# A skill answers when it is at least this sure; below it, the question goes to the language model.
+SKILL_THRESHOLD = 0.6
+OFFLINE_SOURCE = "offline:help"
+# Failures after which the offline answer is the most useful thing to say.
+_FALL_BACK_OFFLINE = frozenset({ErrorCode.LLM_UNREACHABLE, ErrorCode.LLM_TIMEOUT})
+
+
+def default_skills() -> tuple[Skill, ...]:
+    return (
+        ClockSkill(),
+        TimerSkill(),
+        ReminderSkill(),
+        CalculatorSkill(),
+        UnitsSkill(),
+        MemorySkill(),
+        HistorySkill(),
+        ControlSkill(),
+    )
+
+
+def command_phrases(skills: Sequence[Skill]) -> list[str]:
+    """Every phrase the skills list, once each, in order: the recogniser's command grammar."""
+    phrases: list[str] = []
+    for skill in skills:
+        phrases.extend(skill.phrases())
+    return list(dict.fromkeys(phrases))
+
+
+class Assistant:
+    """Implements core.ports.Brain."""
+
+    def __init__(
+        self,
+        store: ConversationStore,
+        alarms: AlarmBook,
+        *,
+        language_model: LanguageModel | None = None,
+        skills: Sequence[Skill] | None = None,
+        now: Callable[[], datetime] = local_now,
+        on_alarm_set: Callable[[], None] | None = None,
+    ) -> None:
+        self._store = store
+        self._alarms = alarms
+        self._model = language_model
+        self._skills = tuple(skills) if skills is not None else default_skills()
+        self._now = now
+        self._on_alarm_set = on_alarm_set
+
+    @property
+    def skills(self) -> tuple[Skill, ...]:
+        return self._skills
+
+    def command_phrases(self) -> list[str]:
+        return command_phrases(self._skills)
+
+    def best_match(self, text: str) -> tuple[Skill, Match] | None:
+        said = utterance(text)
+        found = [(match.confidence, index, skill, match) for index, skill in enumerate(self._skills)
+                 if (match := skill.match(said)) is not None]  # fmt: skip
+        if not found:
+            return None
+        # Most confident first; on a tie, the skill listed first.
+        _, _, skill, match = max(found, key=lambda item: (item[0], -item[1]))
+        return skill, match
+
+    def reply(
+        self, text: str, conversation_id: int, cancel: threading.Event | None = None
+    ) -> Generator[ReplyPiece, None, None]:
+        said = utterance(text)
+        best = self.best_match(text)
+        if best is not None and best[1].confidence >= SKILL_THRESHOLD:
+            skill, match = best
+            context = SkillContext(self._store, self._alarms, self._now(), conversation_id, self._skills)
+            answer = skill.run(match, said, context)
+            log.info("skill %s answered (%s, %.2f)", skill.name, match.intent, match.confidence)
+            if skill.name in ("timer", "reminder") and self._on_alarm_set is not None:
+                self._on_alarm_set()
+            yield ReplyPiece(answer.text, f"skill:{skill.name}", action=answer.action)
+            return
+        if self._model is not None and self._model.config() is not None and not self._model.offline():
+            yield from self._from_model(self._model, text, conversation_id, cancel)
+            return
+        yield ReplyPiece(self._offline_answer(conversation_id), OFFLINE_SOURCE)
+
+    def _from_model(
+        self, model: LanguageModel, text: str, conversation_id: int, cancel: threading.Event | None
+    ) -> Iterator[ReplyPiece]:
+        said_something = False
+        source = OFFLINE_SOURCE
+        try:
+            for piece in model.answer(text, conversation_id, cancel):
+                source = piece.source
+                said_something = said_something or bool(piece.text.strip())
+                yield piece
+        except AppError as error:
+            if error.code is ErrorCode.LLM_CANCELLED:
+                return
+            log.warning("language model failed: %s [%s]", error.message, error.code)
+            if said_something:
+                yield ReplyPiece(f" … The answer was cut short: {error.message}", source)
+            elif error.code in _FALL_BACK_OFFLINE:
+                yield ReplyPiece(f"{error.message} {self._offline_answer(conversation_id)}", OFFLINE_SOURCE)
+            else:
+                yield ReplyPiece(error.message, f"error:{error.code.value}")
+
+    def _offline_answer(self, conversation_id: int) -> str:
+        context = SkillContext(self._store, self._alarms, self._now(), conversation_id, self._skills)
+        if self._model is not None and self._model.offline() and self._model.config() is not None:
+            return f"Offline mode is on, so I can only use my built-in skills. {help_text(context)}"
+        return f"I can't answer that offline. {help_text(context)} {OFFLINE_HELP}"

@@ -1,0 +1,128 @@
+"""What every skill shares: the utterance as recognisers write it, a match with a confidence, and the
+context a skill acts in.
+
+Routing asks every skill to `match` (pure, cheap, no side effects) and runs only the most confident one,
+so a skill that sets a timer never runs just to be compared.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from desktop_app.core.brain.numbers import normalise_words
+from desktop_app.core.ports import AlarmBook, ConversationStore, ReplyAction
+
+# Said before or around a request without changing it: "um", "hey", "can you", "please", "thanks".
+_LEADING_FILLERS = (
+    ("hey",), ("hi",), ("ok",), ("okay",), ("so",), ("well",), ("um",), ("uh",), ("er",), ("erm",), ("hmm",),
+    ("please",), ("assistant",), ("computer",), ("can", "you"), ("could", "you"), ("would", "you"),
+    ("will", "you"), ("i", "want", "you", "to"), ("i'd", "like", "you", "to"), ("i", "need", "you", "to"),
+)  # fmt: skip
+_ANYWHERE_FILLERS = frozenset({"um", "uh", "er", "erm", "hmm", "uhm"})
+_TRAILING_FILLERS = (("please",), ("thanks",), ("thank", "you"), ("now", "please"))
+
+
+def local_now() -> datetime:
+    """Now, aware, in the machine's zone: what "at five pm" and "yesterday" are measured against."""
+    return datetime.now().astimezone()
+
+
+@dataclass(frozen=True, slots=True)
+class Utterance:
+    """What was said: `raw` as given (casing kept for facts and names) and `text`, the same words lower
+    case, without punctuation or fillers, single-spaced."""
+
+    raw: str
+    text: str
+
+    @property
+    def words(self) -> list[str]:
+        return self.text.split()
+
+    def has(self, pattern: str) -> re.Match[str] | None:
+        return re.search(pattern, self.text)
+
+    def as_said(self, part: str) -> str:
+        """`part` of `text` with the casing it had in `raw` ("call ana" -> "call Ana"), when it can be found."""
+        if not part:
+            return part
+        pattern = r"\W+".join(re.escape(word) for word in part.split())
+        found = re.search(pattern, self.raw, re.IGNORECASE)
+        return found.group(0) if found else part
+
+
+def utterance(raw: str) -> Utterance:
+    words = [w for w in normalise_words(raw.replace(",", " , ")) if w not in _ANYWHERE_FILLERS and w != ","]
+    changed = True
+    while changed and words:
+        changed = False
+        for filler in sorted(_LEADING_FILLERS, key=len, reverse=True):
+            if tuple(words[: len(filler)]) == filler and len(words) > len(filler):
+                words = words[len(filler) :]
+                changed = True
+                break
+    for filler in _TRAILING_FILLERS:
+        if tuple(words[-len(filler) :]) == filler and len(words) > len(filler):
+            words = words[: -len(filler)]
+    return Utterance(raw.strip(), " ".join(w.rstrip(".") if not w[:1].isdigit() else w for w in words))
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """A skill's claim on an utterance: how sure it is (0..1) and what it understood."""
+
+    confidence: float
+    intent: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    text: str
+    action: ReplyAction | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SkillContext:
+    """What a skill may use while answering: the store, the alarm book, the time, the conversation."""
+
+    store: ConversationStore
+    alarms: AlarmBook
+    now: datetime
+    conversation_id: int
+    skills: tuple[Skill, ...] = ()
+
+
+class Skill(Protocol):
+    @property
+    def name(self) -> str:
+        """Stored as the reply's source: "skill:<name>"."""
+        ...
+
+    @property
+    def summary(self) -> str:
+        """What it does, for "what can you do?": "set, list and cancel timers"."""
+        ...
+
+    def phrases(self) -> list[str]:
+        """What people say to it, for the recogniser's command grammar and the help answer."""
+        ...
+
+    def match(self, said: Utterance) -> Match | None: ...
+
+    def run(self, match: Match, said: Utterance, context: SkillContext) -> Answer: ...
+
+
+def first(patterns: tuple[tuple[str, str], ...], said: Utterance) -> str | None:
+    """The intent of the first regular expression that matches the utterance's text."""
+    for pattern, intent in patterns:
+        if re.search(pattern, said.text):
+            return intent
+    return None
+
+
+Now = Callable[[], datetime]

@@ -1,0 +1,1 @@
+"""The built-in skills, in the order they are listed to people."""

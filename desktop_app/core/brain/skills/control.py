@@ -1,0 +1,81 @@
+"""Conversation control: repeat the last answer, stop, start a new conversation, and "what can you do?"."""
+
+from __future__ import annotations
+
+import re
+
+from desktop_app.core.brain.skill import Answer, Match, SkillContext, Utterance
+from desktop_app.core.models import Role
+from desktop_app.core.ports import ReplyAction
+
+_STOP = re.compile(
+    r"^(stop|cancel|never ?mind|forget it|be quiet|quiet|shut up|stop talking|stop it|that's all|thats all|"
+    r"that's enough|enough|silence|hush|nothing)$"
+)
+_REPEAT = re.compile(
+    r"^(repeat|repeat that|repeat it|say that again|say it again|repeat the last answer|repeat your answer|"
+    r"what did you (just )?say|come again|pardon|sorry what|what was that|repeat the answer|again)$"
+)
+_NEW = re.compile(
+    r"\b(start|begin|open)( a)? (new|fresh) (conversation|chat|topic)\b|^new (conversation|chat|topic)$|"
+    r"\b(start over|start again|let's start over|clear the conversation|reset the conversation)\b"
+)
+_HELP = re.compile(
+    r"^(help|help me)$|\bwhat can you do\b|\bwhat (can|should) i (ask|say)\b|\bwhat are your (skills|abilities)\b|"
+    r"\bwhat do you do\b|\bhow do(es)? (this|you) work\b|\bwhat can i ask you\b"
+)
+OFFLINE_HELP = (
+    "To answer other questions, add a language model in Settings, Language model: a local server such as "
+    "Ollama, or a cloud provider with your API key."
+)
+
+
+class ControlSkill:
+    name = "control"
+    summary = "repeat my last answer, stop, or start a new conversation"
+
+    def phrases(self) -> list[str]:
+        return [
+            "stop",
+            "cancel",
+            "never mind",
+            "repeat that",
+            "say that again",
+            "what did you say",
+            "start a new conversation",
+            "new conversation",
+            "what can you do",
+            "help",
+        ]
+
+    def match(self, said: Utterance) -> Match | None:
+        text = said.text
+        for pattern, intent in ((_STOP, "stop"), (_REPEAT, "repeat"), (_NEW, "new"), (_HELP, "help")):
+            if pattern.search(text):
+                return Match(0.95, intent, {})
+        return None
+
+    def run(self, match: Match, said: Utterance, context: SkillContext) -> Answer:
+        if match.intent == "stop":
+            return Answer("Okay.", ReplyAction.STOP)
+        if match.intent == "new":
+            return Answer("Okay, starting a new conversation.", ReplyAction.NEW_CONVERSATION)
+        if match.intent == "help":
+            return Answer(help_text(context, examples=True))
+        history = context.store.get_history(context.conversation_id)
+        for message in reversed(history):
+            if message.role is Role.ASSISTANT and not (message.source or "").endswith(":control"):
+                return Answer(message.content)
+        return Answer("I haven't said anything yet in this conversation.")
+
+
+def help_text(context: SkillContext, examples: bool = False) -> str:
+    """ "I can tell the time and the date, run named timers, … and remember what you tell me." With
+    `examples`, one thing to say to each skill follows."""
+    abilities = [skill.summary for skill in context.skills if skill.name != "control"]
+    listed = ", ".join(abilities[:-1]) + f" and {abilities[-1]}" if len(abilities) > 1 else "".join(abilities)
+    text = f"I can {listed}."
+    if examples:
+        tries = [skill.phrases()[0] for skill in context.skills if skill.name != "control" and skill.phrases()]
+        text += " Try saying: " + "; ".join(tries) + ". I can also repeat my last answer or start a new conversation."
+    return text

@@ -1,0 +1,81 @@
+"""Earlier conversations: "what did I ask you yesterday?", "what did we talk about this morning?"."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+
+from desktop_app.core.brain.skill import Answer, Match, SkillContext, Utterance
+from desktop_app.core.models import Role
+
+MAX_LISTED = 5
+_QUESTION = re.compile(
+    r"\bwhat (did|have) (i|we) (ask|asked|say|said|talk about|talked about|discuss|discussed|tell|told)\b"
+    r"|\bwhat were we talking about\b|\bwhat was i asking\b"
+)
+
+
+def period(text: str, now: datetime) -> tuple[datetime, datetime, str] | None:
+    """The span a question is about, and how to name it in the answer."""
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    yesterday = midnight - timedelta(days=1)
+    spans = (
+        (r"\blast night\b", yesterday.replace(hour=18), midnight.replace(hour=6), "last night"),
+        (r"\byesterday morning\b", yesterday, yesterday.replace(hour=12), "yesterday morning"),
+        (r"\byesterday afternoon\b", yesterday.replace(hour=12), yesterday.replace(hour=18), "yesterday afternoon"),
+        (r"\byesterday\b", yesterday, midnight, "yesterday"),
+        (r"\bthis morning\b", midnight, midnight.replace(hour=12), "this morning"),
+        (r"\bthis afternoon\b", midnight.replace(hour=12), midnight.replace(hour=18), "this afternoon"),
+        (r"\b(this evening|tonight)\b", midnight.replace(hour=18), midnight + timedelta(days=1), "this evening"),
+        (r"\btoday\b", midnight, now, "today"),
+        (r"\b(last|this|past) week\b", now - timedelta(days=7), now, "in the last week"),
+        (r"\b(earlier|before|last time|recently)\b", now - timedelta(days=1), now, "earlier"),
+    )
+    for pattern, start, end, name in spans:
+        if re.search(pattern, text):
+            return start, min(end, now), name
+    return None
+
+
+class HistorySkill:
+    name = "history"
+    summary = "recall what we talked about"
+
+    def phrases(self) -> list[str]:
+        return [
+            "what did i ask you yesterday",
+            "what did we talk about this morning",
+            "what did i ask you earlier",
+            "what did we talk about today",
+        ]
+
+    def match(self, said: Utterance) -> Match | None:
+        if not _QUESTION.search(said.text):
+            return None
+        return Match(0.9, "recall", {})
+
+    def run(self, match: Match, said: Utterance, context: SkillContext) -> Answer:
+        span = period(said.text, context.now)
+        if span is None:
+            start, end, name = context.now - timedelta(days=1), context.now, "in the last day"
+        else:
+            start, end, name = span
+        if end <= start:
+            return Answer(f"It isn't {name.replace('this ', '')} yet.")
+        asked = context.store.messages_between(start, end, Role.USER, limit=200)
+        # The question being answered now is already stored: leave it and other history questions out.
+        wanted: list[str] = []
+        for message in asked:
+            text = " ".join(message.content.split())
+            if _QUESTION.search(text.lower()) or text.lower() in (w.lower() for w in wanted):
+                continue
+            wanted.append(text.rstrip(".?!"))
+        if not wanted:
+            return Answer(f"We didn't talk {name}." if name != "earlier" else "We haven't talked in the last day.")
+        verb = "talked about" if "talk" in said.text or "discuss" in said.text else "asked"
+        shown = wanted[-MAX_LISTED:]
+        listed = "; ".join(f'"{text}"' for text in shown)
+        more = f" And {len(wanted) - len(shown)} more before that." if len(wanted) > len(shown) else ""
+        if verb == "asked":
+            return Answer(f"{name[0].upper()}{name[1:]} you asked me: {listed}.{more}")
+        return Answer(f"{name[0].upper()}{name[1:]} we talked about: {listed}.{more}")

@@ -1,0 +1,113 @@
+"""Reminders at a time ("remind me to call mum at five pm") or after a delay ("remind me in twenty
+minutes to check the oven"). Kept in the database like timers."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+
+from desktop_app.core.brain.memory import second_person
+from desktop_app.core.brain.skill import Answer, Match, SkillContext, Utterance
+from desktop_app.core.brain.spoken import when_phrase
+from desktop_app.core.brain.when import parse_clock_time, parse_duration
+from desktop_app.core.models import Alarm, AlarmKind, AlarmStatus
+
+# Where the task ends and the time begins: "call mum | at five pm", "check the oven | in ten minutes".
+_TIME_STARTS = frozenset({"at", "in", "after", "tomorrow", "tonight", "by", "this", "on", "half", "quarter", "noon"})
+_SET = re.compile(r"^(?:remind me|set (?:a |an )?reminder|make (?:a )?reminder|create (?:a )?reminder)\b\s*(.*)$")
+
+
+def _when(text: str, now: datetime) -> datetime | None:
+    """ "in twenty minutes" / "after an hour" is a delay; otherwise a clock time ("at five pm")."""
+    if re.search(r"\b(in|after|within)\b", text):
+        delay = parse_duration(text)
+        if delay is not None:
+            return now + delay
+    return parse_clock_time(text, now)
+
+
+def split_task(rest: str, now: datetime) -> tuple[str, datetime | None]:
+    """ "to call mum at five pm" -> ("call mum", 17:00); "in ten minutes to check the oven" -> ("check the
+    oven", now + 10 min); the task is turned into the second person when spoken back."""
+    words = rest.split()
+    if words[:1] and words[0] in ("to", "that", "about"):
+        words = words[1:]
+        for cut in range(len(words)):
+            if words[cut] in _TIME_STARTS:
+                due = _when(" ".join(words[cut:]), now)
+                if due is not None:
+                    return " ".join(words[:cut]), due
+        return " ".join(words), None
+    # The time comes first: "in ten minutes to check the oven", "at five to call mum".
+    for cut in range(len(words)):
+        if words[cut] in ("to", "that", "about") and cut > 0:
+            due = _when(" ".join(words[:cut]), now)
+            if due is not None:
+                return " ".join(words[cut + 1 :]), due
+    return "", _when(rest, now)
+
+
+class ReminderSkill:
+    name = "reminder"
+    summary = "set reminders"
+
+    def phrases(self) -> list[str]:
+        return [
+            "remind me to call mum at five pm",
+            "remind me in ten minutes to check the oven",
+            "what are my reminders",
+            "list my reminders",
+            "cancel my reminders",
+        ]
+
+    def match(self, said: Utterance) -> Match | None:
+        text = said.text
+        setting = _SET.match(text)
+        if setting is not None:
+            return Match(0.95, "set", {"rest": setting.group(1)})
+        if "reminder" not in text:
+            return None
+        if re.search(r"\b(cancel|delete|remove|clear|forget)\b", text):
+            topic = re.sub(r".*\breminders?\b\s*(to|about|for)?\s*", "", text)
+            return Match(0.9, "cancel", {"all": bool(re.search(r"\b(all|every)\b", text)), "topic": topic})
+        return Match(0.85, "list", {})
+
+    def run(self, match: Match, said: Utterance, context: SkillContext) -> Answer:
+        if match.intent == "set":
+            return self._set(match.data["rest"], said, context)
+        reminders = context.alarms.pending(AlarmKind.REMINDER)
+        if not reminders:
+            return Answer("You have no reminders set.")
+        if match.intent == "list":
+            parts = "; ".join(f"{when_phrase(r.due_at, context.now)}, {_task(r)}" for r in reminders)
+            return Answer(f"You have {len(reminders)} reminder{'s' if len(reminders) > 1 else ''}: {parts}.")
+        topic_words = set(match.data.get("topic", "").split()) - {"the", "my", "a"}
+        chosen = [r for r in reminders if topic_words & set(r.label.lower().split())] if topic_words else []
+        if not chosen and (match.data.get("all") or len(reminders) == 1):
+            chosen = reminders
+        if not chosen:
+            return Answer("Which reminder? Say for example: cancel the reminder to call mum, or: cancel all reminders.")
+        for reminder in chosen:
+            context.alarms.claim(reminder.id, AlarmStatus.CANCELLED, context.now)
+        if len(chosen) == 1:
+            return Answer(f"Cancelled the reminder {when_phrase(chosen[0].due_at, context.now)}: {_task(chosen[0])}.")
+        return Answer(f"Cancelled {len(chosen)} reminders.")
+
+    def _set(self, rest: str, said: Utterance, context: SkillContext) -> Answer:
+        task, due = split_task(rest, context.now)
+        if due is None:
+            return Answer("When should I remind you? Say for example: remind me to call mum at five pm.")
+        if not task:
+            return Answer("What should I remind you of? Say for example: remind me in ten minutes to check the oven.")
+        if due <= context.now:
+            return Answer("That time has already passed. Give me a time later today or tomorrow.")
+        if due - context.now > timedelta(days=366):
+            return Answer("I can only keep reminders for up to a year.")
+        alarm = context.alarms.add(AlarmKind.REMINDER, said.as_said(task), due, conversation_id=context.conversation_id)
+        return Answer(f"Okay, I'll remind you {when_phrase(due, context.now)}: {_task(alarm)}.")
+
+
+def _task(reminder: Alarm) -> str:
+    """ "call my mum" -> "call your mum" when spoken back."""
+    spoken = second_person(reminder.label).rstrip(".")
+    return spoken[0].lower() + spoken[1:] if reminder.label[:1].islower() else spoken

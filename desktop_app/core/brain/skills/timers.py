@@ -1,0 +1,143 @@
+"""Timers: several at once, named ("set a pasta timer for ten minutes"), listed, cancelled, asked about
+("how long is left on the pasta timer"). They live in the database, so they keep running across restarts."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from desktop_app.core.brain.numbers import read_number
+from desktop_app.core.brain.skill import Answer, Match, SkillContext, Utterance
+from desktop_app.core.brain.spoken import spoken_duration
+from desktop_app.core.brain.when import UNITS, parse_duration
+from desktop_app.core.models import Alarm, AlarmKind, AlarmStatus
+
+MAX_TIMER = timedelta(days=1)
+# Words around a timer's name that are not part of it: "set a new ten minute pasta timer".
+_NOT_NAME_TEXT = "set start make create put on a an the new me my another one for timer and half quarter of"
+_NOT_NAME = frozenset(_NOT_NAME_TEXT.split(" ")) | frozenset(UNITS)
+_CANCEL = r"\b(cancel|stop|delete|remove|clear|turn off|kill|end)\b"
+
+
+def timer_name(alarm: Alarm) -> str:
+    """ "the pasta timer" or, unnamed, "the 10 minute timer"."""
+    if alarm.label:
+        return f"the {alarm.label} timer"
+    seconds = alarm.duration_seconds or 0
+    if seconds and seconds % 3600 == 0:
+        return f"the {seconds // 3600} hour timer"
+    if seconds and seconds % 60 == 0:
+        return f"the {seconds // 60} minute timer"
+    return f"the {seconds} second timer"
+
+
+def _name_from(words: list[str]) -> str:
+    """The name said with a timer: words right before "timer", or after "called"/"named"."""
+    for marker in ("called", "named"):
+        if marker in words:
+            return " ".join(w for w in words[words.index(marker) + 1 :] if w not in _NOT_NAME)
+    if "timer" not in words:
+        return ""
+    before: list[str] = []
+    for word in reversed(words[: words.index("timer")]):
+        if word in _NOT_NAME or read_number([word]) is not None:
+            break
+        before.insert(0, word)
+    return " ".join(before)
+
+
+def _find(alarms: list[Alarm], said_name: str) -> list[Alarm]:
+    if not said_name:
+        return alarms
+    wanted = set(said_name.split())
+    return [a for a in alarms if wanted & set(a.label.split())]
+
+
+class TimerSkill:
+    name = "timer"
+    summary = "run named timers"
+
+    def phrases(self) -> list[str]:
+        return [
+            "set a timer for five minutes",
+            "set a timer for ten minutes",
+            "set a pasta timer for ten minutes",
+            "start a timer for one minute",
+            "set a timer for an hour",
+            "how much time is left",
+            "how long is left on the timer",
+            "what timers do i have",
+            "list my timers",
+            "cancel the timer",
+            "cancel all timers",
+        ]
+
+    def match(self, said: Utterance) -> Match | None:
+        text = said.text
+        if "timer" not in text and not re.search(r"\b(time left|how long (is )?left|how much time)\b", text):
+            return None
+        words = said.words
+        if re.search(_CANCEL, text) and "timer" in text:
+            everything = bool(re.search(r"\b(all|every|everything)\b", text))
+            return Match(0.9, "cancel", {"all": everything, "name": _name_from(words)})
+        if re.search(r"\b(how (much|long)|time left|left on|remaining)\b", text):
+            return Match(0.9, "left", {"name": _name_from(words)})
+        if re.search(r"\b(list|what|which|show|any|how many)\b.*\btimers?\b", text) and parse_duration(text) is None:
+            return Match(0.85, "list", {})
+        duration = parse_duration(text)
+        if duration is not None:
+            return Match(0.95, "set", {"seconds": int(duration.total_seconds()), "name": _name_from(words)})
+        if re.search(r"\b(set|start)\b", text):
+            return Match(0.7, "set", {"seconds": None, "name": _name_from(words)})
+        return Match(0.6, "list", {})
+
+    def run(self, match: Match, said: Utterance, context: SkillContext) -> Answer:
+        timers = context.alarms.pending(AlarmKind.TIMER)
+        name: str = match.data.get("name", "")
+        if match.intent == "set":
+            return self._set(match.data["seconds"], name, timers, context)
+        if match.intent == "list":
+            return Answer(self._listing(timers, context))
+        chosen = _find(timers, name)
+        if not timers:
+            return Answer("You have no timers running.")
+        if not chosen:
+            return Answer(f"There is no {name} timer. {self._listing(timers, context)}")
+        if match.intent == "left":
+            return Answer(" ".join(self._left(t, context).capitalize() + "." for t in chosen))
+        if len(chosen) > 1 and not match.data.get("all") and not name:
+            names = ", ".join(timer_name(t) for t in chosen)
+            return Answer(f"You have {len(chosen)} timers: {names}. Which one? Or say: cancel all timers.")
+        for timer in chosen:
+            context.alarms.claim(timer.id, AlarmStatus.CANCELLED, context.now)
+        if len(chosen) == 1:
+            return Answer(f"Cancelled {timer_name(chosen[0])}.")
+        return Answer(f"Cancelled {len(chosen)} timers.")
+
+    def _set(self, seconds: int | None, name: str, timers: list[Alarm], context: SkillContext) -> Answer:
+        if not seconds:
+            return Answer("For how long? Say for example: set a timer for ten minutes.")
+        if seconds > MAX_TIMER.total_seconds():
+            return Answer("Timers run for a day at most. For later than that, ask me for a reminder.")
+        if name and any(t.label == name for t in timers):
+            existing = next(t for t in timers if t.label == name)
+            return Answer(
+                f"You already have {timer_name(existing)}, with {self._left(existing, context)}. "
+                "Cancel it first, or give the new one another name."
+            )
+        due = context.now + timedelta(seconds=seconds)
+        alarm = context.alarms.add(
+            AlarmKind.TIMER, name, due, duration_seconds=seconds, conversation_id=context.conversation_id
+        )
+        length = spoken_duration(timedelta(seconds=seconds))
+        label = f"{alarm.label} timer" if alarm.label else "timer"
+        return Answer(f"Okay, {label} set for {length}.")
+
+    def _left(self, timer: Alarm, context: SkillContext) -> str:
+        return f"{spoken_duration(timer.due_at - context.now)} left on {timer_name(timer)}"
+
+    def _listing(self, timers: list[Alarm], context: SkillContext) -> str:
+        if not timers:
+            return "You have no timers running."
+        parts = "; ".join(self._left(t, context) for t in timers)
+        return f"You have {len(timers)} timer{'s' if len(timers) > 1 else ''}: {parts}."

@@ -1,0 +1,202 @@
+"""What the app knows about API keys (never the secret) and how much each has been used.
+
+A request is counted the moment it starts, inside the same write transaction as the limit check, so two
+processes sharing the database cannot both squeeze past a per-minute limit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from sqlalchemy import Connection, delete, func, insert, select, update
+
+from desktop_app.core.errors import ErrorCode, NotFoundError, ValidationError
+from desktop_app.core.models import ApiKeyInfo, KeyUsage
+from desktop_app.storage.schema import api_keys, llm_usage, utcnow
+
+MAX_KEY_NAME_CHARS = 100
+
+
+class _Access(Protocol):
+    def run_write(self, job: Any, doing: str) -> Any: ...
+
+    def run_read(self, query: Any, doing: str) -> Any: ...
+
+
+def _info(row: Any) -> ApiKeyInfo:
+    return ApiKeyInfo(
+        id=row.id,
+        name=row.name,
+        provider=row.provider,
+        base_url=row.base_url,
+        keychain_ref=row.keychain_ref,
+        fingerprint=row.fingerprint,
+        created_at=row.created_at,
+        last_used_at=row.last_used_at,
+        requests_per_minute=row.requests_per_minute,
+        tokens_per_day=row.tokens_per_day,
+        tokens_input_total=row.tokens_input_total,
+        tokens_output_total=row.tokens_output_total,
+    )
+
+
+def clean_key_name(name: str) -> str:
+    clean = " ".join(str(name).split())
+    if not clean or len(clean) > MAX_KEY_NAME_CHARS:
+        raise ValidationError(
+            ErrorCode.INVALID_ARGUMENT, f"A key's name must be 1 to {MAX_KEY_NAME_CHARS} characters, e.g. 'openai'."
+        )
+    return clean
+
+
+def check_limit(value: int | None, what: str) -> int | None:
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ValidationError(ErrorCode.INVALID_ARGUMENT, f"The {what} limit must be a whole number of at least 1.")
+    return value
+
+
+def _usage(connection: Connection, key_id: int | None, now: datetime, day_start: datetime) -> KeyUsage:
+    owner = llm_usage.c.api_key_id.is_(None) if key_id is None else llm_usage.c.api_key_id == key_id
+    requests = connection.scalar(select(func.count()).where(owner, llm_usage.c.started_at > now - timedelta(minutes=1)))
+    tokens = connection.scalar(
+        select(func.coalesce(func.sum(llm_usage.c.tokens_input + llm_usage.c.tokens_output), 0)).where(
+            owner, llm_usage.c.started_at >= day_start
+        )
+    )
+    return KeyUsage(int(requests or 0), int(tokens or 0))
+
+
+class SqlKeyLedger:
+    """Implements core.ports.KeyLedger."""
+
+    def __init__(self, access: _Access) -> None:
+        self._access = access
+
+    def add_key(
+        self,
+        name: str,
+        provider: str,
+        base_url: str | None,
+        keychain_ref: str,
+        fingerprint: str,
+        *,
+        requests_per_minute: int | None = None,
+        tokens_per_day: int | None = None,
+    ) -> ApiKeyInfo:
+        clean = clean_key_name(name)
+        values = {
+            "name": clean,
+            "provider": provider,
+            "base_url": base_url,
+            "keychain_ref": keychain_ref,
+            "fingerprint": fingerprint,
+            "created_at": utcnow(),
+            "requests_per_minute": check_limit(requests_per_minute, "requests-per-minute"),
+            "tokens_per_day": check_limit(tokens_per_day, "tokens-per-day"),
+            "tokens_input_total": 0,
+            "tokens_output_total": 0,
+        }
+
+        def job(connection: Connection) -> ApiKeyInfo:
+            # The writer holds the write lock for the whole job, so the check and the insert cannot interleave.
+            if connection.scalar(select(api_keys.c.id).where(api_keys.c.name == clean)) is not None:
+                raise ValidationError(
+                    ErrorCode.KEY_EXISTS,
+                    f"A key named {clean!r} is already stored. Remove it first or pick a new name.",
+                )
+            connection.execute(insert(api_keys).values(values))
+            return _info(connection.execute(select(api_keys).where(api_keys.c.name == clean)).one())
+
+        result: ApiKeyInfo = self._access.run_write(job, "save the key's details")
+        return result
+
+    def get_key(self, name: str) -> ApiKeyInfo:
+        clean = clean_key_name(name)
+        row = self._access.run_read(
+            lambda c: c.execute(select(api_keys).where(api_keys.c.name == clean)).first(), "read the keys"
+        )
+        if row is None:
+            raise NotFoundError(ErrorCode.KEY_NOT_FOUND, f"No key named {clean!r} is stored. Add it with: keys add.")
+        return _info(row)
+
+    def list_keys(self) -> list[ApiKeyInfo]:
+        result: list[ApiKeyInfo] = self._access.run_read(
+            lambda c: [_info(row) for row in c.execute(select(api_keys).order_by(api_keys.c.name))], "read the keys"
+        )
+        return result
+
+    def delete_key(self, name: str) -> None:
+        clean = clean_key_name(name)
+
+        def job(connection: Connection) -> None:
+            if connection.execute(delete(api_keys).where(api_keys.c.name == clean)).rowcount != 1:
+                raise NotFoundError(ErrorCode.KEY_NOT_FOUND, f"No key named {clean!r} is stored.")
+
+        self._access.run_write(job, "remove the key's details")
+
+    def set_limits(self, name: str, requests_per_minute: int | None, tokens_per_day: int | None) -> ApiKeyInfo:
+        clean = clean_key_name(name)
+        values = {
+            "requests_per_minute": check_limit(requests_per_minute, "requests-per-minute"),
+            "tokens_per_day": check_limit(tokens_per_day, "tokens-per-day"),
+        }
+
+        def job(connection: Connection) -> ApiKeyInfo:
+            if connection.execute(update(api_keys).where(api_keys.c.name == clean).values(values)).rowcount != 1:
+                raise NotFoundError(ErrorCode.KEY_NOT_FOUND, f"No key named {clean!r} is stored.")
+            return _info(connection.execute(select(api_keys).where(api_keys.c.name == clean)).one())
+
+        result: ApiKeyInfo = self._access.run_write(job, "change the key's limits")
+        return result
+
+    def usage(self, key_id: int | None, now: datetime, day_start: datetime) -> KeyUsage:
+        result: KeyUsage = self._access.run_read(lambda c: _usage(c, key_id, now, day_start), "read the key's usage")
+        return result
+
+    def begin_request(
+        self,
+        key_id: int | None,
+        model: str,
+        now: datetime,
+        day_start: datetime,
+        allow: Callable[[KeyUsage], None],
+    ) -> int:
+        """Counts a request against the key unless `allow` (given the usage so far) raises; returns its id."""
+
+        def job(connection: Connection) -> int:
+            allow(_usage(connection, key_id, now, day_start))
+            usage_id = connection.execute(
+                insert(llm_usage)
+                .values(api_key_id=key_id, model=model[:200], started_at=now, tokens_input=0, tokens_output=0)
+                .returning(llm_usage.c.id)
+            ).scalar_one()
+            if key_id is not None:
+                connection.execute(update(api_keys).where(api_keys.c.id == key_id).values(last_used_at=now))
+            return int(usage_id)
+
+        result: int = self._access.run_write(job, "count the request")
+        return result
+
+    def finish_request(self, usage_id: int, tokens_input: int, tokens_output: int, outcome: str) -> None:
+        def job(connection: Connection) -> None:
+            key_id = connection.scalar(select(llm_usage.c.api_key_id).where(llm_usage.c.id == usage_id))
+            connection.execute(
+                update(llm_usage)
+                .where(llm_usage.c.id == usage_id)
+                .values(tokens_input=tokens_input, tokens_output=tokens_output, outcome=outcome[:32])
+            )
+            if key_id is not None:
+                connection.execute(
+                    update(api_keys)
+                    .where(api_keys.c.id == key_id)
+                    .values(
+                        tokens_input_total=api_keys.c.tokens_input_total + tokens_input,
+                        tokens_output_total=api_keys.c.tokens_output_total + tokens_output,
+                    )
+                )
+
+        self._access.run_write(job, "record the tokens used")
