@@ -40,7 +40,7 @@ def run(turns: int, work: Path) -> dict[str, object]:
     os.environ["PULSE_SERVER"] = server.server
     # Imported after PULSE_SERVER is set: PortAudio scans the devices once, when it is first loaded.
     from desktop_app.audio.capture import MicrophoneCapture
-    from desktop_app.core.brain.clock import ClockBrain
+    from desktop_app.core.brain.assistant import Assistant, command_phrases, default_skills
     from desktop_app.core.events import FinalTranscript, TurnFailed, TurnFinished
     from desktop_app.core.pipeline import VoicePipeline
     from desktop_app.core.settings import Settings
@@ -55,8 +55,7 @@ def run(turns: int, work: Path) -> dict[str, object]:
         question_pcm = handle.readframes(handle.getnframes())
     question_seconds = len(question_pcm) / 32000
 
-    brain = ClockBrain()
-    recognizer = PocketSphinxRecognizer(brain.command_phrases())
+    recognizer = PocketSphinxRecognizer(command_phrases(default_skills()))
     # ASR real-time factor: decoding time over audio time, the recogniser alone, 20 ms chunks.
     decode_times = []
     for _ in range(5):
@@ -89,7 +88,7 @@ def run(turns: int, work: Path) -> dict[str, object]:
     speaker = SpeechOutput(settings, to_pipeline, cache=TtsCache(work / "tts-cache"))
     speaker.wait_ready(30)
     store = SqlConversationStore.open(sqlite_url(work / "assistant.db"))
-    pipeline = VoicePipeline(lambda: recognizer, brain, speaker, store, on_event)
+    pipeline = VoicePipeline(lambda: recognizer, Assistant(store, store.alarms), speaker, store, on_event)
     pipeline_ref.append(pipeline)
     capture = MicrophoneCapture(pipeline.on_audio, pipeline.on_level)
     capture.start()

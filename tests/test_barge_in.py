@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from desktop_app.audio.capture import MicrophoneCapture
-from desktop_app.core.brain.clock import ClockBrain
+from desktop_app.core.brain.assistant import command_phrases, default_skills
 from desktop_app.core.events import Event, SpeakingFinished, SpeakingStarted, StateChanged, TurnState
 from desktop_app.core.pipeline import VoicePipeline
 from desktop_app.core.ports import ReplyPiece
@@ -22,10 +22,13 @@ from desktop_app.storage.engine import sqlite_url
 from desktop_app.storage.store import SqlConversationStore
 
 
-class Talkative(ClockBrain):
+class Talkative:
     """Answers everything at length, so there is something to interrupt."""
 
-    def reply(self, text: str, conversation_id: int) -> Iterator[ReplyPiece]:
+    def command_phrases(self) -> list[str]:
+        return command_phrases(default_skills())
+
+    def reply(self, text: str, conversation_id: int, cancel: threading.Event | None = None) -> Iterator[ReplyPiece]:
         for n in range(1, 6):
             yield ReplyPiece(f"This is sentence number {n} of a long and winding answer about nothing much. ", "test")
 
@@ -49,7 +52,7 @@ def test_pressing_while_the_assistant_speaks_stops_it_within_50_ms(pulse_audio, 
 
     speaker = SpeechOutput(Settings(None), to_pipeline)
     speaker.wait_ready(30)
-    recognizer = PocketSphinxRecognizer(ClockBrain().command_phrases())
+    recognizer = PocketSphinxRecognizer(command_phrases(default_skills()))
     pipeline = VoicePipeline(lambda: recognizer, Talkative(), speaker, store, on_event)
     pipeline_ref.append(pipeline)
     capture = MicrophoneCapture(pipeline.on_audio)

@@ -12,7 +12,7 @@ from speech_audio import say_to_wav
 from turn_events import TurnEvents
 
 from desktop_app.audio.capture import MicrophoneCapture
-from desktop_app.core.brain.clock import ClockBrain
+from desktop_app.core.brain.assistant import Assistant, command_phrases, default_skills
 from desktop_app.core.events import FinalTranscript, PartialTranscript, ReplyChunk, TurnFailed, TurnFinished
 from desktop_app.core.pipeline import VoicePipeline
 from desktop_app.speech.pocketsphinx_recognizer import PocketSphinxRecognizer
@@ -22,14 +22,14 @@ from desktop_app.storage.store import SqlConversationStore
 
 @pytest.fixture(scope="module")
 def sphinx() -> PocketSphinxRecognizer:
-    return PocketSphinxRecognizer(ClockBrain().command_phrases())
+    return PocketSphinxRecognizer(command_phrases(default_skills()))
 
 
 @pytest.fixture
 def loop(pulse_audio, sphinx, tmp_path: Path):
     store = SqlConversationStore.open(sqlite_url(tmp_path / "assistant.db"))
     recorder = TurnEvents()
-    pipeline = VoicePipeline(lambda: sphinx, ClockBrain(), None, store, recorder)
+    pipeline = VoicePipeline(lambda: sphinx, Assistant(store, store.alarms), None, store, recorder)
     capture = MicrophoneCapture(pipeline.on_audio, pipeline.on_level, pipeline.on_device_error)
     capture.start()
     time.sleep(0.3)  # the stream is open and the preroll is filling
@@ -50,12 +50,12 @@ def test_a_spoken_question_is_recognised_answered_and_stored(loop, tmp_path: Pat
     finals = recorder.of(FinalTranscript)
     assert [f.text for f in finals] == ["what time is it"]
     replies = recorder.of(ReplyChunk)
-    assert replies and replies[0].text.startswith("It is") and replies[0].source == "skill:time"
+    assert replies and replies[0].text.startswith("It is") and replies[0].source == "skill:clock"
     finished = recorder.of(TurnFinished)
     assert finished, recorder.of(TurnFailed)
     history = store.get_history(pipeline.conversation_id)
     assert history[0].content == "what time is it"
-    assert history[1].source == "skill:time" and "release_to_final_ms" in (history[1].timings or {})
+    assert history[1].source == "skill:clock" and "release_to_final_ms" in (history[1].timings or {})
 
 
 def test_speech_begun_before_the_press_is_kept(loop, tmp_path: Path) -> None:
@@ -141,7 +141,9 @@ def test_vosk_streaming_path_equals_a_direct_batch_decode(korean_model, tmp_path
     store = SqlConversationStore.open(sqlite_url(tmp_path / "assistant.db"))
     recorder = TurnEvents()
     recognizer = VoskRecognizer(korean_model)
-    pipeline = VoicePipeline(lambda: recognizer, ClockBrain(), None, store, recorder, keep_preroll=False)
+    pipeline = VoicePipeline(
+        lambda: recognizer, Assistant(store, store.alarms), None, store, recorder, keep_preroll=False
+    )
     converter = BlockConverter(48000)
     try:
         pipeline.press()
@@ -185,7 +187,9 @@ def test_vosk_through_the_virtual_devices_equals_a_batch_decode_of_what_it_heard
     store = SqlConversationStore.open(sqlite_url(tmp_path / "assistant.db"))
     recorder = TurnEvents()
     recognizer = Listening(korean_model)
-    pipeline = VoicePipeline(lambda: recognizer, ClockBrain(), None, store, recorder, keep_preroll=False)
+    pipeline = VoicePipeline(
+        lambda: recognizer, Assistant(store, store.alarms), None, store, recorder, keep_preroll=False
+    )
     capture = MicrophoneCapture(pipeline.on_audio)
     capture.start()
     try:
@@ -259,7 +263,7 @@ def test_the_spoken_answer_is_heard_and_recognised_back(pulse_audio, sphinx, tmp
     settings.set("voice.name", "gmw/en-us")  # PocketSphinx's model is American English
     speaker = SpeechOutput(settings, to_pipeline)
     speaker.wait_ready(30)
-    pipeline = VoicePipeline(lambda: sphinx, ClockBrain(), speaker, store, recorder)
+    pipeline = VoicePipeline(lambda: sphinx, Assistant(store, store.alarms), speaker, store, recorder)
     pipeline_ref.append(pipeline)
     capture = MicrophoneCapture(pipeline.on_audio)
     capture.start()

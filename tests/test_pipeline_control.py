@@ -11,7 +11,7 @@ import pytest
 from speech_audio import pcm_of, say_to_wav
 from turn_events import TurnEvents
 
-from desktop_app.core.brain.clock import ClockBrain
+from desktop_app.core.brain.assistant import Assistant, command_phrases, default_skills
 from desktop_app.core.errors import AppError, ErrorCode
 from desktop_app.core.events import FinalTranscript, TurnFailed, TurnFinished, TurnState
 from desktop_app.core.pipeline import VoicePipeline
@@ -21,17 +21,20 @@ from desktop_app.storage.engine import sqlite_url
 from desktop_app.storage.store import SqlConversationStore
 
 
-class SlowBrain(ClockBrain):
-    """Takes a while to think, so the turn can be cancelled while it does."""
+class SlowBrain:
+    """The assistant, taking a while to think, so the turn can be cancelled while it does."""
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, store: SqlConversationStore) -> None:
+        self._assistant = Assistant(store, store.alarms)
         self.thinking = threading.Event()
 
-    def reply(self, text: str, conversation_id: int) -> Iterator[ReplyPiece]:
+    def command_phrases(self) -> list[str]:
+        return self._assistant.command_phrases()
+
+    def reply(self, text: str, conversation_id: int, cancel: threading.Event | None = None) -> Iterator[ReplyPiece]:
         self.thinking.set()
         time.sleep(1.0)
-        yield from super().reply(text, conversation_id)
+        yield from self._assistant.reply(text, conversation_id, cancel)
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +44,7 @@ def question(tmp_path_factory: pytest.TempPathFactory) -> bytes:
 
 @pytest.fixture(scope="module")
 def recognizer() -> PocketSphinxRecognizer:
-    return PocketSphinxRecognizer(ClockBrain().command_phrases())
+    return PocketSphinxRecognizer(command_phrases(default_skills()))
 
 
 @pytest.fixture
@@ -58,7 +61,7 @@ def _speak_into(pipeline: VoicePipeline, pcm: bytes) -> None:
 
 def test_toggle_mode_press_to_start_press_to_stop(recognizer, store, question) -> None:
     events = TurnEvents()
-    pipeline = VoicePipeline(lambda: recognizer, ClockBrain(), None, store, events, mode="toggle")
+    pipeline = VoicePipeline(lambda: recognizer, Assistant(store, store.alarms), None, store, events, mode="toggle")
     try:
         pipeline.press()
         _speak_into(pipeline, question)
@@ -75,7 +78,7 @@ def test_toggle_mode_press_to_start_press_to_stop(recognizer, store, question) -
 
 def test_cancel_while_listening_and_while_thinking_stores_no_answer(recognizer, store, question) -> None:
     events = TurnEvents()
-    brain = SlowBrain()
+    brain = SlowBrain(store)
     pipeline = VoicePipeline(lambda: recognizer, brain, None, store, events)
     try:
         pipeline.press()
@@ -102,7 +105,7 @@ def test_cancel_while_listening_and_while_thinking_stores_no_answer(recognizer, 
 
 def test_silence_is_reported_as_nothing_heard(recognizer, store) -> None:
     events = TurnEvents()
-    pipeline = VoicePipeline(lambda: recognizer, ClockBrain(), None, store, events)
+    pipeline = VoicePipeline(lambda: recognizer, Assistant(store, store.alarms), None, store, events)
     try:
         pipeline.press()
         _speak_into(pipeline, b"\x00\x00" * 16000)
@@ -117,7 +120,7 @@ def test_silence_is_reported_as_nothing_heard(recognizer, store) -> None:
 
 def test_a_microphone_lost_mid_turn_ends_the_turn_with_an_error_event(recognizer, store, question) -> None:
     events = TurnEvents()
-    pipeline = VoicePipeline(lambda: recognizer, ClockBrain(), None, store, events)
+    pipeline = VoicePipeline(lambda: recognizer, Assistant(store, store.alarms), None, store, events)
     try:
         pipeline.press()
         _speak_into(pipeline, question[:8000])
@@ -140,7 +143,7 @@ def test_a_microphone_lost_mid_turn_ends_the_turn_with_an_error_event(recognizer
 
 def test_pressing_while_the_model_loads_says_so(store) -> None:
     events = TurnEvents()
-    pipeline = VoicePipeline(lambda: None, ClockBrain(), None, store, events)
+    pipeline = VoicePipeline(lambda: None, Assistant(store, store.alarms), None, store, events)
     try:
         pipeline.press()
     finally:

@@ -46,7 +46,7 @@ def prepare_transcribe(args: argparse.Namespace) -> Action:
     as_json: bool = args.json
 
     def action(out: TextIO) -> int:
-        from desktop_app.core.brain.clock import ClockBrain
+        from desktop_app.core.brain.assistant import command_phrases, default_skills
         from desktop_app.core.errors import AppError, ErrorCode
         from desktop_app.core.ports import Recognizer
         from desktop_app.speech.recognition import choose_engine
@@ -64,7 +64,7 @@ def prepare_transcribe(args: argparse.Namespace) -> Action:
         else:
             from desktop_app.speech.pocketsphinx_recognizer import PocketSphinxRecognizer
 
-            recognizer = PocketSphinxRecognizer(ClockBrain().command_phrases())
+            recognizer = PocketSphinxRecognizer(command_phrases(default_skills()))
         started = time.perf_counter()
         recognizer.start_utterance()
         for offset in range(0, len(pcm), STEP_BYTES):
