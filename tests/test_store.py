@@ -40,12 +40,12 @@ def test_messages_come_back_in_order_with_their_metadata(store: SqlConversationS
         tokens_input=12,
         tokens_output=7,
         timings={"release_to_final_ms": 81.5, "final_to_first_audio_ms": 120},
-        source="skill:time",
+        source="skill:clock",
     )
     history = store.get_history(conversation.id)
     assert [m.id for m in history] == [asked.id, answered.id]
     assert history[1].timings == {"release_to_final_ms": 81.5, "final_to_first_audio_ms": 120.0}
-    assert (history[1].tokens_input, history[1].tokens_output, history[1].source) == (12, 7, "skill:time")
+    assert (history[1].tokens_input, history[1].tokens_output, history[1].source) == (12, 7, "skill:clock")
     assert history[0].timings is None and history[0].source is None
     assert history[0].created_at.tzinfo is UTC
     assert store.get_history(conversation.id, limit=1) == [history[1]]
