@@ -33,7 +33,8 @@ def clock_phrase(moment: datetime) -> str:
 
 
 def day_phrase(moment: datetime, now: datetime) -> str:
-    """ "today", "tomorrow", "yesterday" or "on Friday 4 December"."""
+    """ "today", "tomorrow", "yesterday" or "on Friday 4 December", in `now`'s zone."""
+    moment = moment.astimezone(now.tzinfo)
     days = (moment.date() - now.date()).days
     if days == 0:
         return "today"
@@ -45,7 +46,8 @@ def day_phrase(moment: datetime, now: datetime) -> str:
 
 
 def when_phrase(moment: datetime, now: datetime) -> str:
-    """ "at 5 pm", "tomorrow at 9 am", "on Friday 4 December at noon"."""
+    """ "at 5 pm", "tomorrow at 9 am", "on Friday 4 December at noon", in `now`'s zone."""
+    moment = moment.astimezone(now.tzinfo)
     day = day_phrase(moment, now)
     return f"at {clock_phrase(moment)}" if day == "today" else f"{day} at {clock_phrase(moment)}"
 

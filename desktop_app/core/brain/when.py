@@ -15,6 +15,7 @@ UNITS = {
     "second": 1, "seconds": 1, "sec": 1, "secs": 1,
     "minute": 60, "minutes": 60, "min": 60, "mins": 60,
     "hour": 3600, "hours": 3600, "hr": 3600, "hrs": 3600,
+    "day": 86400, "days": 86400,
 }  # fmt: skip
 TIME_PREPOSITIONS = frozenset({"at", "for", "by", "until", "till", "tomorrow", "to", "remind"})
 PERIOD_WORDS = {

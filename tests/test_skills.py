@@ -1,0 +1,222 @@
+"""The built-in skills, spoken to as recognisers write: lower case, no punctuation, number words, fillers.
+
+Every test runs the real assistant on a real SQLite store, with a clock the test sets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+from assistant_setup import ZONE, Clock, Conversation, talk
+
+from desktop_app.core.models import AlarmKind, NewConversation, NewMessage
+from desktop_app.core.ports import ReplyAction
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def chat(tmp_path: Path, clock: Clock) -> Iterator[Conversation]:
+    yield from talk(tmp_path / "assistant.db", clock)
+
+
+@pytest.mark.parametrize(
+    ("said", "expected"),
+    [
+        ("what time is it", "It is 10 o'clock in the morning."),
+        ("um what's the time", "It is 10 o'clock in the morning."),
+        ("hey can you tell me the time please", "It is 10 o'clock in the morning."),
+        ("what's the date", "Today is Tuesday, the 1st of December 2026."),
+        ("what is today's date", "Today is Tuesday, the 1st of December 2026."),
+        ("what day is it today", "It is Tuesday."),
+    ],
+)
+def test_time_date_and_day(chat: Conversation, said: str, expected: str) -> None:
+    assert chat.say(said) == expected
+    assert chat.source == "skill:clock"
+
+
+def test_time_in_the_afternoon_with_minutes(chat: Conversation, clock: Clock) -> None:
+    clock.advance(hours=5, minutes=7)
+    assert chat.say("what time is it") == "It is 3:07 in the afternoon."
+
+
+def test_named_timers_run_together_list_and_tell_time_left(chat: Conversation, clock: Clock) -> None:
+    assert chat.say("set a pasta timer for ten minutes") == "Okay, pasta timer set for 10 minutes."
+    assert chat.source == "skill:timer"
+    assert chat.say("um set a timer for an hour and a half called bread") == (
+        "Okay, bread timer set for 1 hour and 30 minutes."
+    )
+    assert chat.say("start a twenty five second timer") == "Okay, timer set for 25 seconds."
+    clock.advance(minutes=2, seconds=20)
+    assert chat.say("how much time is left on the pasta timer") == "7 minutes 40 seconds left on the pasta timer."
+    listing = chat.say("what timers do i have")
+    assert listing.startswith("You have 3 timers:")
+    assert "7 minutes 40 seconds left on the pasta timer" in listing
+    assert "1 hour and 27 minutes left on the bread timer" in listing
+    # Stored: the rows are what another process (or the next start) sees.
+    pending = chat.store.alarms.pending(AlarmKind.TIMER)
+    assert [(a.label, a.duration_seconds) for a in pending] == [("", 25), ("pasta", 600), ("bread", 5400)]
+    assert pending[1].due_at == Clock().moment + timedelta(minutes=10)
+
+
+def test_cancelling_timers_by_name_and_all(chat: Conversation) -> None:
+    chat.say("set a pasta timer for ten minutes")
+    chat.say("set an egg timer for four minutes")
+    assert chat.say("cancel the timer").startswith("You have 2 timers:")  # which one? nothing cancelled
+    assert len(chat.store.alarms.pending()) == 2
+    assert chat.say("cancel the pasta timer") == "Cancelled the pasta timer."
+    assert [a.label for a in chat.store.alarms.pending()] == ["egg"]
+    chat.say("set a tea timer for three minutes")
+    assert chat.say("cancel all timers") == "Cancelled 2 timers."
+    assert chat.store.alarms.pending() == []
+    assert chat.say("how long is left") == "You have no timers running."
+    assert chat.say("cancel the rice timer") == "You have no timers running."
+
+
+def test_timer_mistakes_get_a_useful_answer(chat: Conversation) -> None:
+    assert chat.say("set a timer") == "For how long? Say for example: set a timer for ten minutes."
+    chat.say("set a pasta timer for ten minutes")
+    assert chat.say("set a pasta timer for five minutes").startswith("You already have the pasta timer, with 10")
+    assert chat.say("set a timer for three days").startswith("Timers run for a day at most.")
+    assert len(chat.store.alarms.pending()) == 1
+
+
+def test_reminders_at_a_time_and_after_a_delay(chat: Conversation, clock: Clock) -> None:
+    assert chat.say("remind me to call mum at five pm") == "Okay, I'll remind you at 5 pm: call mum."
+    assert chat.source == "skill:reminder"
+    assert chat.say("remind me in twenty minutes to check the oven") == (
+        "Okay, I'll remind you at 10:20 am: check the oven."
+    )
+    assert chat.say("Remind me to email Ana tomorrow at half past nine.") == (
+        "Okay, I'll remind you tomorrow at 9:30 am: email Ana."
+    )
+    reminders = chat.store.alarms.pending(AlarmKind.REMINDER)
+    assert [r.label for r in reminders] == ["check the oven", "call mum", "email Ana"]
+    assert reminders[1].due_at == clock.moment.replace(hour=17)
+    assert chat.say("what are my reminders") == (
+        "You have 3 reminders: at 10:20 am, check the oven; at 5 pm, call mum; tomorrow at 9:30 am, email Ana."
+    )
+    assert chat.say("cancel the reminder to call mum") == "Cancelled the reminder at 5 pm: call mum."
+    assert len(chat.store.alarms.pending(AlarmKind.REMINDER)) == 2
+
+
+def test_reminder_without_a_time_or_a_task_asks_for_it(chat: Conversation) -> None:
+    assert chat.say("remind me to stretch").startswith("When should I remind you?")
+    assert chat.say("remind me in ten minutes").startswith("What should I remind you of?")
+    assert chat.store.alarms.pending() == []
+
+
+@pytest.mark.parametrize(
+    ("said", "expected"),
+    [
+        ("what is twelve times seven", "Twelve times seven is 84."),
+        ("whats 15 percent of 80", "15 percent of 80 is 12."),
+        ("what's two hundred and fifty divided by four", "Two hundred and fifty divided by four is 62.5."),
+        ("um what is the square root of eighty one", "The square root of eighty one is 9."),
+        ("what is five divided by zero", "Dividing by zero has no answer."),
+    ],
+)
+def test_arithmetic(chat: Conversation, said: str, expected: str) -> None:
+    assert chat.say(said) == expected
+    assert chat.source == "skill:calculator"
+
+
+@pytest.mark.parametrize(
+    ("said", "expected"),
+    [
+        ("convert five miles to kilometers", "5 miles is 8.05 kilometres."),
+        ("how many grams in a pound", "1 pound is 453.59 grams."),
+        ("what is one hundred fahrenheit in celsius", "100 degrees Fahrenheit is 37.78 degrees Celsius."),
+        ("what's twenty degrees celsius in fahrenheit", "20 degrees Celsius is 68 degrees Fahrenheit."),
+        ("convert 2 litres to cups", "2 litres is 8.45 cups."),
+        ("how many ounces in a kilogram", "1 kilogram is 35.27 ounces."),
+        ("10 kg in pounds", "10 kilograms is 22.05 pounds."),
+        ("convert 3 feet to kilograms", "I can't convert feet to kilograms: one is a length and the other a weight."),
+    ],
+)
+def test_unit_conversion(chat: Conversation, said: str, expected: str) -> None:
+    assert chat.say(said) == expected
+    assert chat.source == "skill:units"
+
+
+def test_memory_remembers_recalls_and_forgets(chat: Conversation) -> None:
+    assert chat.say("Remember this: I like Python") == "Okay, I'll remember that. You like Python."
+    assert chat.source == "skill:memory"
+    assert chat.say("remember that my sister is called Ana") == ("Okay, I'll remember that. Your sister is called Ana.")
+    assert chat.say("remember that i like python").startswith("I already know that.")
+    assert chat.say("what do i like") == "You like Python."
+    assert chat.say("who is my sister") == "Your sister is called Ana."
+    assert chat.say("what do you know about me") == "You like Python. Your sister is called Ana."
+    assert chat.say("forget that I like Python") == "Okay, I've forgotten that you like Python."
+    assert [f.text for f in chat.store.list_facts()] == ["my sister is called Ana"]
+    assert chat.say("what do i like").startswith("You haven't told me that yet.")
+    assert chat.say("forget that i play chess").startswith("I don't remember anything like that")
+
+
+def test_earlier_conversations_by_period(chat: Conversation, clock: Clock) -> None:
+    # The store stamps new messages with the real time: the clock follows it, and yesterday's
+    # conversation is imported with its own times.
+    clock.moment = datetime.now(ZONE)
+    afternoon = (clock.moment - timedelta(days=1)).replace(hour=15, minute=0)
+    chat.store.import_conversations(
+        [
+            NewConversation(
+                "Yesterday",
+                (
+                    NewMessage("user", "what is twelve times seven", afternoon),
+                    NewMessage("assistant", "Twelve times seven is 84.", afternoon + timedelta(seconds=1)),
+                    NewMessage("user", "set a pasta timer for ten minutes", afternoon + timedelta(minutes=1)),
+                ),
+            )
+        ]
+    )
+    chat.say("what time is it")
+    clock.moment = datetime.now(ZONE)
+    answer = chat.say("what did i ask you yesterday")
+    assert answer == 'Yesterday you asked me: "what is twelve times seven"; "set a pasta timer for ten minutes".'
+    assert chat.source == "skill:history"
+    assert chat.say("what did we talk about today") == 'Today we talked about: "what time is it".'
+    assert chat.say("what did i ask you yesterday morning") == "We didn't talk yesterday morning."
+    listed = chat.say("what did i ask you this week")
+    assert listed.count('"') == 6
+
+
+def test_repeat_new_conversation_stop_and_help(chat: Conversation) -> None:
+    assert chat.say("repeat that") == "I haven't said anything yet in this conversation."
+    first = chat.say("what is twelve times seven")
+    assert chat.say("say that again") == first
+    assert chat.say("repeat that") == first  # not the repetition of a repetition
+    assert chat.say("start a new conversation") == "Okay, starting a new conversation."
+    assert chat.last_pieces[-1].action is ReplyAction.NEW_CONVERSATION
+    assert chat.say("never mind") == "Okay."
+    assert chat.last_pieces[-1].action is ReplyAction.STOP
+    help_answer = chat.say("what can you do")
+    assert help_answer.startswith("I can tell the time and the date, run named timers, set reminders")
+    assert "Try saying: what time is it; set a timer for five minutes" in help_answer
+    assert chat.source == "skill:control"
+
+
+def test_without_a_model_an_unknown_question_gets_the_offline_answer(chat: Conversation) -> None:
+    answer = chat.say("who won the football last night")
+    assert answer.startswith("I can't answer that offline. I can tell the time")
+    assert "add a language model" in answer
+    assert chat.source == "offline:help"
+
+
+def test_grammar_phrases_come_from_the_skills(chat: Conversation) -> None:
+    phrases = chat.assistant.command_phrases()
+    assert "what time is it" in phrases
+    assert "set a pasta timer for ten minutes" in phrases
+    assert "what is twelve times seven" in phrases
+    assert len(phrases) == len(set(phrases))
+    # Every listed phrase is answered by a skill, not by the fallback: the grammar and the skills agree.
+    for phrase in phrases:
+        match = chat.assistant.best_match(phrase)
+        assert match is not None and match[1].confidence >= 0.6, phrase
