@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 
 from desktop_app import APP_NAME, __version__
-from desktop_app.cli import ask, history, models, setup, transcribe
+from desktop_app.cli import ask, history, keys, models, setup, transcribe
 from desktop_app.core.export import ExportFormat
 from desktop_app.paths import DATA_DIR_ENV, DATABASE_URL_ENV
 
@@ -140,6 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
     delete.add_argument("--yes", "-y", action="store_true", help="confirm --all; without it nothing is deleted")
     delete.set_defaults(prepare=history.prepare_delete)
     _add_ask_parser(commands, common)
+    keys.add_parsers(commands, common)
     _add_models_parser(commands, common)
     _add_transcribe_parser(commands, common)
     _add_setup_parsers(commands, common)

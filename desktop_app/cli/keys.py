@@ -1,0 +1,213 @@
+"""``keys``: API keys for language-model providers. The secret goes to the OS keychain only; the database
+keeps the name, a fingerprint, the limits and the usage. A secret is read from stdin (or typed at a
+hidden prompt), never taken from the command line, where shell history and `ps` would see it."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, TextIO
+
+from desktop_app.cli import output
+from desktop_app.cli.errors import EXIT_OK
+from desktop_app.core.errors import AppError, ErrorCode, ValidationError
+from desktop_app.core.export import iso_utc
+from desktop_app.core.keys import KeyStore, fingerprint
+from desktop_app.core.models import ApiKeyInfo
+from desktop_app.storage.keys import check_limit, clean_key_name
+from desktop_app.storage.store import SqlConversationStore
+
+Action = Callable[[SqlConversationStore, TextIO], int]
+
+
+def _system_keys() -> KeyStore:
+    from desktop_app.brain import system_key_store
+
+    return system_key_store()
+
+
+def keychain_ref(name: str) -> str:
+    return f"api-key:{name}"
+
+
+def limit_value(text: str) -> int | None:
+    """A limit from the command line: a whole number of at least 1, or "none" for no limit."""
+    if text.lower() in ("none", "off", "unlimited"):
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number or none, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1 (or none), got {value}")
+    return value
+
+
+def _read_secret(stream: TextIO) -> str:
+    if stream.isatty():
+        return getpass.getpass("API key (not shown): ")
+    return stream.readline().rstrip("\r\n")
+
+
+def prepare_add(args: argparse.Namespace) -> Action:
+    name = clean_key_name(args.name)
+    provider: str = args.provider
+    base_url: str | None = args.base_url
+    per_minute = check_limit(args.requests_per_minute, "requests-per-minute")
+    per_day = check_limit(args.tokens_per_day, "tokens-per-day")
+
+    def action(store: SqlConversationStore, out: TextIO) -> int:
+        secret = _read_secret(sys.stdin).strip()
+        if not secret:
+            raise ValidationError(ErrorCode.INVALID_KEY, "No key was given. Pipe it in: ... | voice-assistant keys add")
+        try:
+            store.keys.get_key(name)
+        except AppError as missing:
+            if missing.code is not ErrorCode.KEY_NOT_FOUND:
+                raise
+        else:
+            raise ValidationError(ErrorCode.KEY_EXISTS, f"A key named {name!r} is already stored. Remove it first.")
+        keychain = _system_keys()
+        ref = keychain_ref(name)
+        keychain.set_secret(ref, secret)
+        try:
+            info = store.keys.add_key(
+                name,
+                provider,
+                base_url,
+                ref,
+                fingerprint(secret),
+                requests_per_minute=per_minute,
+                tokens_per_day=per_day,
+            )
+        except BaseException:
+            keychain.delete_secret(ref)  # nothing half-stored: no secret without its record
+            raise
+        store.record_audit("api_key_added", name, {"provider": provider, "fingerprint": info.fingerprint})
+        out.write(
+            f"Stored the key {name!r} in the system keychain (fingerprint {info.fingerprint}). "
+            f"Use it with: voice-assistant settings set llm.key_name {name}\n"
+        )
+        return EXIT_OK
+
+    return action
+
+
+def prepare_list(args: argparse.Namespace) -> Action:
+    as_json: bool = args.json
+
+    def action(store: SqlConversationStore, out: TextIO) -> int:
+        now = datetime.now().astimezone()
+        day_start = now.replace(hour=0, minute=0, second=0, microsecond=0)
+        rows = []
+        for info in store.keys.list_keys():
+            usage = store.keys.usage(info.id, now.astimezone(UTC), day_start.astimezone(UTC))
+            rows.append(_key_document(info, usage.requests_last_minute, usage.tokens_today))
+        if as_json:
+            output.print_json(rows, out)
+        elif not rows:
+            out.write("No keys stored. Add one with: voice-assistant keys add NAME --base-url URL\n")
+        else:
+            for row in rows:
+                limits = (
+                    f"{row['requests_per_minute'] or 'no'} requests/min limit, "
+                    f"{row['tokens_per_day'] or 'no'} tokens/day limit"
+                )
+                out.write(
+                    f"{row['name']}  ({row['provider']}, fingerprint {row['fingerprint']})  {limits}; "
+                    f"today {row['tokens_today']} tokens; in all {row['tokens_input_total']} in, "
+                    f"{row['tokens_output_total']} out\n"
+                )
+        return EXIT_OK
+
+    return action
+
+
+def _key_document(info: ApiKeyInfo, requests_last_minute: int, tokens_today: int) -> dict[str, Any]:
+    return {
+        "name": info.name,
+        "provider": info.provider,
+        "base_url": info.base_url,
+        "fingerprint": info.fingerprint,
+        "created_at": iso_utc(info.created_at),
+        "last_used_at": iso_utc(info.last_used_at) if info.last_used_at else None,
+        "requests_per_minute": info.requests_per_minute,
+        "tokens_per_day": info.tokens_per_day,
+        "requests_last_minute": requests_last_minute,
+        "tokens_today": tokens_today,
+        "tokens_input_total": info.tokens_input_total,
+        "tokens_output_total": info.tokens_output_total,
+    }
+
+
+def prepare_remove(args: argparse.Namespace) -> Action:
+    name = clean_key_name(args.name)
+
+    def action(store: SqlConversationStore, out: TextIO) -> int:
+        info = store.keys.get_key(name)
+        try:
+            _system_keys().delete_secret(info.keychain_ref)
+        except AppError as error:
+            if error.code is not ErrorCode.KEY_NOT_FOUND:  # already gone from the keychain: still forget it
+                raise
+        store.keys.delete_key(name)
+        store.record_audit("api_key_removed", name)
+        out.write(f"Removed the key {name!r} from the system keychain and from the app.\n")
+        return EXIT_OK
+
+    return action
+
+
+def prepare_limit(args: argparse.Namespace) -> Action:
+    name = clean_key_name(args.name)
+
+    def action(store: SqlConversationStore, out: TextIO) -> int:
+        current = store.keys.get_key(name)
+        per_minute = current.requests_per_minute if args.requests_per_minute == "keep" else args.requests_per_minute
+        per_day = current.tokens_per_day if args.tokens_per_day == "keep" else args.tokens_per_day
+        info = store.keys.set_limits(name, per_minute, per_day)
+        store.record_audit("api_key_limits", name, {"rpm": per_minute, "tokens_per_day": per_day})
+        out.write(
+            f"{info.name}: {info.requests_per_minute or 'no'} requests a minute, "
+            f"{info.tokens_per_day or 'no'} tokens a day.\n"
+        )
+        return EXIT_OK
+
+    return action
+
+
+def add_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
+    parser = commands.add_parser(
+        "keys",
+        parents=[common],
+        help="add, list, limit or remove API keys (kept in the system keychain)",
+        description="API keys for language-model providers. The key itself is kept only in the system keychain.",
+    )
+    actions = parser.add_subparsers(dest="keys_command", metavar="ACTION", required=True)
+    add = actions.add_parser(
+        "add",
+        parents=[common],
+        help="store a key: it is read from stdin, or typed at a hidden prompt",
+        description="Store an API key. Give the key on stdin (echo KEY | voice-assistant keys add NAME) or type "
+        "it at the prompt; never on the command line.",
+    )
+    add.add_argument("name", metavar="NAME", help="a name for it, e.g. openai")
+    add.add_argument("--provider", default="openai-compatible", help="who issued it (shown in lists)")
+    add.add_argument("--base-url", metavar="URL", help="the provider's API address, e.g. https://api.openai.com/v1")
+    add.add_argument("--requests-per-minute", type=limit_value, metavar="N", help="refuse more requests a minute")
+    add.add_argument("--tokens-per-day", type=limit_value, metavar="N", help="refuse requests after N tokens a day")
+    add.set_defaults(prepare=prepare_add)
+    listing = actions.add_parser("list", parents=[common], help="the stored keys, their limits and usage")
+    listing.add_argument("--json", action="store_true", help="print one JSON document")
+    listing.set_defaults(prepare=prepare_list)
+    remove = actions.add_parser("remove", parents=[common], help="delete a key from the keychain and the app")
+    remove.add_argument("name", metavar="NAME")
+    remove.set_defaults(prepare=prepare_remove)
+    limit = actions.add_parser("limit", parents=[common], help="change a key's limits (a number, or none)")
+    limit.add_argument("name", metavar="NAME")
+    limit.add_argument("--requests-per-minute", type=limit_value, default="keep", metavar="N|none")
+    limit.add_argument("--tokens-per-day", type=limit_value, default="keep", metavar="N|none")
+    limit.set_defaults(prepare=prepare_limit)
