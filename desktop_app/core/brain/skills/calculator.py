@@ -28,6 +28,11 @@ class CalculatorSkill:
             "what is fifteen percent of eighty",
             "what is the square root of eighty one",
             "what is two to the power of ten",
+            "what is {number} times {number}",
+            "what is {number} plus {number}",
+            "what is {number} minus {number}",
+            "what is {number} divided by {number}",
+            "what is {number} percent of {number}",
         ]
 
     def match(self, said: Utterance) -> Match | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from desktop_app.core.brain.skill import Answer, Match, SkillContext, Utterance
+from desktop_app.core.grammar import example_of
 from desktop_app.core.models import Role
 from desktop_app.core.ports import ReplyAction
 
@@ -76,6 +77,8 @@ def help_text(context: SkillContext, examples: bool = False) -> str:
     listed = ", ".join(abilities[:-1]) + f" and {abilities[-1]}" if len(abilities) > 1 else "".join(abilities)
     text = f"I can {listed}."
     if examples:
-        tries = [skill.phrases()[0] for skill in context.skills if skill.name != "control" and skill.phrases()]
+        tries = [
+            example_of(skill.phrases()[0]) for skill in context.skills if skill.name != "control" and skill.phrases()
+        ]
         text += " Try saying: " + "; ".join(tries) + ". I can also repeat my last answer or start a new conversation."
     return text
