@@ -1,0 +1,199 @@
+"""The language-model route of the assistant, against a local OpenAI-compatible server speaking the real
+streaming wire format: context (system prompt, facts, recent messages within a budget), streaming pieces,
+tokens recorded, failures turned into answers people can act on, offline mode, cancellation."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from assistant_setup import Clock
+from openai_server import Fail, OpenAIServer, Reply, prompt_tokens, split_tokens
+
+from desktop_app.brain import connect_model
+from desktop_app.core.brain.assistant import Assistant
+from desktop_app.core.brain.language_model import LanguageModel, build_context, estimate_tokens
+from desktop_app.core.models import Message, Role
+from desktop_app.core.ports import ReplyPiece
+from desktop_app.core.settings import Settings
+from desktop_app.storage.engine import sqlite_url
+from desktop_app.storage.store import SqlConversationStore
+
+
+class Setup:
+    def __init__(self, path: Path, server_url: str) -> None:
+        self.clock = Clock()
+        self.settings = Settings(None)
+        self.settings.set("llm.base_url", server_url)
+        self.settings.set("llm.model", "test-model")
+        self.settings.set("llm.timeout_seconds", 2.0)
+        self.store = SqlConversationStore.open(sqlite_url(path))
+        self.model = LanguageModel(self.settings, self.store, self.store.keys, keys=None, connect=connect_model)
+        self.assistant = Assistant(self.store, self.store.alarms, language_model=self.model, now=self.clock)
+        self.conversation_id = self.store.create_conversation().id
+
+    def ask(self, text: str, cancel: threading.Event | None = None) -> list[ReplyPiece]:
+        self.store.add_message(self.conversation_id, Role.USER, text)
+        pieces = list(self.assistant.reply(text, self.conversation_id, cancel))
+        self.store.add_message(
+            self.conversation_id,
+            Role.ASSISTANT,
+            "".join(p.text for p in pieces).strip() or "…",
+            source=pieces[-1].source,
+        )
+        return pieces
+
+    def close(self) -> None:
+        self.model.close()
+        self.store.close()
+
+
+@pytest.fixture
+def server() -> Iterator[OpenAIServer]:
+    with OpenAIServer.start(lambda messages: f"You asked: {messages[-1]['content']}. That is all.") as running:
+        yield running
+
+
+@pytest.fixture
+def setup(tmp_path: Path, server: OpenAIServer) -> Iterator[Setup]:
+    made = Setup(tmp_path / "assistant.db", server.base_url)
+    yield made
+    made.close()
+
+
+def _text(pieces: list[ReplyPiece]) -> str:
+    return "".join(p.text for p in pieces)
+
+
+def test_a_question_no_skill_answers_goes_to_the_model_with_facts_and_recent_messages(
+    setup: Setup, server: OpenAIServer
+) -> None:
+    setup.ask("Remember this: I like Python")  # a skill: the server is not asked
+    assert server.chat_requests == []
+    pieces = setup.ask("which language should I learn next")
+    assert _text(pieces) == "You asked: which language should I learn next. That is all."
+    assert {p.source for p in pieces} == {"model:test-model"}
+    usage = pieces[-1]
+    # The server's own counts (one token a word there), not the client's estimate.
+    assert usage.text == "" and usage.tokens_output == len(split_tokens(_text(pieces)))
+    sent = server.chat_requests[0].messages
+    assert usage.tokens_input == prompt_tokens(sent)
+    assert sent[0]["role"] == "system" and "voice assistant" in sent[0]["content"]
+    assert "- I like Python" in sent[0]["content"]
+    # The earlier turn is there as context; the question is sent once, last.
+    assert [m["content"] for m in sent[1:]] == [
+        "Remember this: I like Python",
+        "Okay, I'll remember that. You like Python.",
+        "which language should I learn next",
+    ]
+    stored = setup.store.get_history(setup.conversation_id)
+    assert stored[-1].source == "model:test-model"
+
+
+def test_skills_still_answer_first_when_a_model_is_configured(setup: Setup, server: OpenAIServer) -> None:
+    assert _text(setup.ask("what is twelve times seven")) == "Twelve times seven is 84."
+    assert server.chat_requests == []
+
+
+def test_the_first_words_arrive_before_the_answer_is_complete(setup: Setup, server: OpenAIServer) -> None:
+    server.script(Reply("One. Two. Three. Four. Five.", token_delay=0.15))
+    setup.store.add_message(setup.conversation_id, Role.USER, "count to five")
+    started = time.monotonic()
+    arrivals = [(time.monotonic() - started, p.text) for p in setup.assistant.reply("count to five", 1)]
+    first_at = next(at for at, text in arrivals if text)
+    assert first_at < 0.3 and arrivals[-1][0] > 0.6
+
+
+def test_the_context_keeps_within_its_token_budget_newest_first() -> None:
+    history = [
+        Message(i, 1, Role.USER if i % 2 else Role.ASSISTANT, f"message {i} " + "words " * 40, _now())
+        for i in range(1, 200)
+    ]
+    facts = [f"fact number {i} about me" for i in range(100)]
+    sent = build_context("Be brief.", facts, history, "and now?", budget=1000)
+    total = sum(estimate_tokens(m.content) + 4 for m in sent)
+    assert total <= 1000 + 4 * len(sent)
+    assert sent[-1].content == "and now?"
+    assert sent[-2].content.startswith("message 199 ")  # the newest history is kept
+    assert "fact number 99 about me" in sent[0].content  # the newest facts are kept
+    assert "fact number 0 about me" not in sent[0].content
+    assert len(sent) < 30
+
+
+def test_an_unreachable_server_gets_the_offline_answer(tmp_path: Path) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    made = Setup(tmp_path / "assistant.db", f"http://127.0.0.1:{port}/v1")
+    try:
+        pieces = made.ask("tell me a joke")
+        assert pieces[-1].source == "offline:help"
+        assert "cannot be reached" in _text(pieces) and "I can tell the time" in _text(pieces)
+    finally:
+        made.close()
+
+
+@pytest.mark.parametrize(
+    ("plan", "code", "words"),
+    [
+        (Fail(404, code="model_not_found"), "llm_model_not_found", "model"),
+        (Fail(401), "llm_key_rejected", "key"),
+        (Fail(400, message="context too long"), "llm_bad_request", "context too long"),
+    ],
+)
+def test_model_errors_become_answers_that_say_what_to_do(
+    setup: Setup, server: OpenAIServer, plan: Fail, code: str, words: str
+) -> None:
+    server.script(plan)
+    pieces = setup.ask("tell me a joke")
+    assert pieces[-1].source == f"error:{code}"
+    assert words in _text(pieces).lower()
+    assert setup.store.get_history(setup.conversation_id)[-1].source == f"error:{code}"
+
+
+def test_a_connection_dropped_mid_answer_keeps_what_was_said_and_says_it_was_cut(
+    setup: Setup, server: OpenAIServer
+) -> None:
+    server.script(Reply("The first part arrives and then the rest never does.", drop_after=4))
+    text = _text(setup.ask("tell me a story"))
+    assert text.startswith("The first part arrives")
+    assert "The answer was cut short" in text
+    assert len(server.chat_requests) == 1  # no retry once words were given
+
+
+def test_offline_mode_makes_no_request(setup: Setup, server: OpenAIServer) -> None:
+    setup.settings.set("network.offline", True)
+    pieces = setup.ask("tell me a joke")
+    assert _text(pieces).startswith("Offline mode is on, so I can only use my built-in skills.")
+    assert pieces[-1].source == "offline:help"
+    time.sleep(0.2)
+    assert server.requests == []
+
+
+def test_cancelling_mid_stream_stops_at_once_and_closes_the_connection(setup: Setup, server: OpenAIServer) -> None:
+    server.script(Reply("word " * 50, token_delay=0.2))
+    cancel = threading.Event()
+    setup.store.add_message(setup.conversation_id, Role.USER, "talk for a while")
+    got: list[ReplyPiece] = []
+    started = time.monotonic()
+    for piece in setup.assistant.reply("talk for a while", setup.conversation_id, cancel):
+        got.append(piece)
+        if len(got) == 2:
+            cancel.set()
+            stopped_at = time.monotonic()
+    assert time.monotonic() - stopped_at < 0.3
+    assert 2 <= len(got) <= 3 and time.monotonic() - started < 2
+    assert server.wait_for_disconnect().disconnected
+    # The abandoned request still counts (for the limits), charged an estimate of what was used.
+    now = datetime.now(UTC)
+    usage = setup.store.keys.usage(None, now, now - timedelta(hours=1))
+    assert usage.requests_last_minute == 1 and usage.tokens_today > 0
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
