@@ -13,8 +13,6 @@ import json
 import os
 import sqlite3
 import stat
-import subprocess
-import sys
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -22,6 +20,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from cli_runner import Run, cli, ok
 
 from desktop_app import __version__
 from desktop_app.__main__ import main
@@ -33,8 +32,6 @@ from desktop_app.core.models import Conversation, ConversationSummary
 from desktop_app.storage.engine import sqlite_url
 from desktop_app.storage.store import SqlConversationStore
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-
 TRICKY = [
     'Quotes "like this", commas, and\nnew lines\r\nof both kinds',
     "=SUM(A1:A3)",
@@ -42,14 +39,6 @@ TRICKY = [
     "trailing newline\n",
     "\x1b[31mterminal escape",
 ]
-
-
-@dataclass(frozen=True)
-class Run:
-    args: tuple[str, ...]
-    code: int
-    out: str
-    err: str
 
 
 @dataclass(frozen=True)
@@ -61,31 +50,10 @@ class Filled:
     contents: dict[int, list[str]]  # conversation id -> message texts, oldest first
 
 
-def cli(*args: str, env: dict[str, str] | None = None) -> Run:
-    """`python -m desktop_app ARGS`; output decoded as UTF-8 without newline translation (CSV has CRLF)."""
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("VOICE_ASSISTANT_")}
-    environment.update(env or {})
-    done = subprocess.run(
-        [sys.executable, "-m", "desktop_app", *args],
-        capture_output=True,
-        env=environment,
-        cwd=REPO_ROOT,
-        timeout=120,
-        check=False,
-    )
-    return Run(args, done.returncode, done.stdout.decode("utf-8"), done.stderr.decode("utf-8"))
-
-
 def cli_many(*commands: Sequence[str]) -> list[Run]:
     """Runs commands side by side (only ones that may run together: reads, exports to distinct files)."""
     with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 2)) as pool:
         return list(pool.map(lambda command: cli(*command), commands))
-
-
-def ok(run: Run) -> Run:
-    assert run.code == 0, f"{run.args} exited {run.code}: {run.err}"
-    assert "Traceback" not in run.err
-    return run
 
 
 def open_store(data_dir: Path) -> SqlConversationStore:

@@ -1,0 +1,111 @@
+"""`voice-assistant ask`: the same brain, memory and store as the window, one process per question."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from cli_runner import cli, ok
+from openai_server import OpenAIServer, Reply
+
+from desktop_app.core.models import AlarmKind, Role
+from desktop_app.storage.engine import sqlite_url
+from desktop_app.storage.store import SqlConversationStore
+
+
+def ask(data_dir: Path, *words: str) -> dict:
+    run = ok(cli("--data-dir", str(data_dir), "ask", *words, "--json"))
+    return json.loads(run.out)
+
+
+def test_memory_works_across_separate_processes(data_dir: Path) -> None:
+    told = ok(cli("--data-dir", str(data_dir), "ask", "Remember this: I like Python"))
+    assert told.out == "Okay, I'll remember that. You like Python.\n"
+    asked = ok(cli("--data-dir", str(data_dir), "ask", "What do I like?"))
+    assert "Python" in asked.out
+    assert asked.out == "You like Python.\n"
+
+
+def test_json_answer_is_stored_with_its_source_and_continues_the_conversation(data_dir: Path) -> None:
+    first = ask(data_dir, "what is twelve times seven")
+    assert first["answer"] == "Twelve times seven is 84."
+    assert first["source"] == "skill:calculator"
+    assert first["announcements"] == [] and first["elapsed_ms"] >= 0
+    second = ask(data_dir, "say that again")  # a new process continues the conversation it just had
+    assert second["conversation_id"] == first["conversation_id"]
+    assert second["answer"] == "Twelve times seven is 84."
+    third = ask(data_dir, "what time is it", "--new")
+    assert third["conversation_id"] != first["conversation_id"]
+    again = ask(data_dir, "what day is it", "--conversation", str(first["conversation_id"]))
+    assert again["conversation_id"] == first["conversation_id"]
+    store = SqlConversationStore.open(sqlite_url(data_dir / "assistant.db"))
+    try:
+        history = store.get_history(first["conversation_id"])
+        assert [(m.role, m.source) for m in history] == [
+            (Role.USER, None),
+            (Role.ASSISTANT, "skill:calculator"),
+            (Role.USER, None),
+            (Role.ASSISTANT, "skill:control"),
+            (Role.USER, None),
+            (Role.ASSISTANT, "skill:clock"),
+        ]
+        assert history[1].timings is not None and "answer_ms" in history[1].timings
+    finally:
+        store.close()
+
+
+def test_a_timer_that_ran_out_between_runs_is_announced_once(data_dir: Path) -> None:
+    ask(data_dir, "set a pasta timer for ten minutes")
+    store = SqlConversationStore.open(sqlite_url(data_dir / "assistant.db"))
+    try:  # the ten minutes pass while nothing runs: move the timer's due time into the past
+        timer = store.alarms.pending(AlarmKind.TIMER)[0]
+        store.run_write(
+            lambda c: c.exec_driver_sql(
+                "UPDATE alarms SET due_at = ? WHERE id = ?",
+                ((datetime.now(UTC) - timedelta(minutes=1)).replace(tzinfo=None), timer.id),
+            ),
+            "test",
+        )
+    finally:
+        store.close()
+    run = ok(cli("--data-dir", str(data_dir), "ask", "what time is it"))
+    lines = run.out.splitlines()
+    assert lines[0].startswith("While I was closed, the pasta timer ran out at ")
+    assert lines[1].startswith("It is ")
+    assert ask(data_dir, "what time is it")["announcements"] == []
+
+
+def test_bad_input_is_refused_with_a_code(data_dir: Path) -> None:
+    empty = cli("--data-dir", str(data_dir), "ask", "   ")
+    assert empty.code == 2 and "[empty_content]" in empty.err
+    assert not (data_dir / "assistant.db").exists()  # refused before anything was opened
+    unknown = cli("--data-dir", str(data_dir), "ask", "hello", "--conversation", "999")
+    assert unknown.code == 1 and "[unknown_conversation]" in unknown.err
+    both = cli("--data-dir", str(data_dir), "ask", "hello", "--conversation", "1", "--new")
+    assert both.code == 2 and "not allowed with" in both.err
+
+
+def test_a_configured_model_answers_in_a_separate_process_with_the_remembered_facts(data_dir: Path) -> None:
+    with OpenAIServer.start(Reply("Since you like Python, try Rust next.")) as server:
+        for key, value in (("llm.base_url", server.base_url), ("llm.model", "test-model")):
+            ok(cli("--data-dir", str(data_dir), "settings", "set", key, value))
+        ok(cli("--data-dir", str(data_dir), "ask", "Remember this: I like Python"))
+        answer = ask(data_dir, "which language should I learn next")
+        assert answer["answer"] == "Since you like Python, try Rust next."
+        assert answer["source"] == "model:test-model"
+        assert answer["tokens_input"] > 0 and answer["tokens_output"] == 7
+        system = server.chat_requests[0].messages[0]["content"]
+        assert "I like Python" in system
+        ok(cli("--data-dir", str(data_dir), "settings", "set", "network.offline", "true"))
+        offline = ask(data_dir, "which language should I learn next")
+        assert offline["answer"].startswith("Offline mode is on")
+        assert len(server.chat_requests) == 1
+    store = SqlConversationStore.open(sqlite_url(data_dir / "assistant.db"))
+    try:
+        answered = [m for m in store.get_history(answer["conversation_id"]) if m.source == "model:test-model"]
+        assert [(m.tokens_input, m.tokens_output) for m in answered] == [
+            (answer["tokens_input"], answer["tokens_output"])
+        ]
+    finally:
+        store.close()
