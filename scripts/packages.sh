@@ -42,8 +42,7 @@ APP_PACKAGES=(
     libxcb-util1
 )
 
-# To run the test suite (./test.sh), on top of APP_PACKAGES. Keychain tests will add dbus, gnome-keyring and
-# libsecret-tools.
+# To run the test suite (./test.sh), on top of APP_PACKAGES.
 TEST_PACKAGES=(
     pulseaudio        # a private server with a virtual speaker and microphone (tests/pulse_server.py)
     pulseaudio-utils  # pactl, paplay, parecord
@@ -56,4 +55,7 @@ TEST_PACKAGES=(
     x11-xserver-utils  # xset (key auto-repeat on the virtual screen)
     util-linux      # runuser (PostgreSQL refuses to run as root), unshare
     sqlite3         # the sqlite3 shell, to look inside assistant.db
+    dbus            # a private session bus for the keychain tests (tests/keyring_session.py)
+    gnome-keyring   # a real Secret Service on that bus, unlocked with a throw-away password
+    libsecret-tools # secret-tool, to look a key up in the keychain from outside the app
 )

@@ -12,9 +12,12 @@ from pathlib import Path
 from typing import TypeVar
 
 import pytest
+from keyring_session import KeyringSession, KeyringUnavailable
 from pg_server import PostgresServer, PostgresUnavailable
 from pulse_server import PulseAudioServer, PulseUnavailable
 from xvfb_server import XvfbServer, XvfbUnavailable
+
+from desktop_app.core.keys import KEYCHAIN_SERVICE
 
 _Server = TypeVar("_Server")
 
@@ -55,11 +58,11 @@ def data_dir(tmp_path: Path) -> Path:
     return directory
 
 
-def _start_or_fail(start: Callable[[], _Server]) -> _Server:
+def start_or_fail(start: Callable[[], _Server]) -> _Server:
     """Starts a server; when it cannot, fails the test (never skips it) with a message saying what to do."""
     try:
         return start()
-    except (PostgresUnavailable, XvfbUnavailable, PulseUnavailable) as exc:
+    except (PostgresUnavailable, XvfbUnavailable, PulseUnavailable, KeyringUnavailable) as exc:
         problem = str(exc)
     pytest.fail(problem, pytrace=False)
 
@@ -67,7 +70,7 @@ def _start_or_fail(start: Callable[[], _Server]) -> _Server:
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[PostgresServer]:
     """A throw-away PostgreSQL server for the whole session, deleted at the end."""
-    server = _start_or_fail(PostgresServer.start)
+    server = start_or_fail(PostgresServer.start)
     try:
         yield server
     finally:
@@ -95,7 +98,7 @@ def pg_database_url(postgres_server: PostgresServer) -> Iterator[str]:
 def xvfb_display() -> Iterator[str]:
     """A private virtual screen (1280x800x24) for the session; yields its DISPLAY value (":N"). It does not
     set DISPLAY: tests pass it on (monkeypatch.setenv, or a subprocess's env) where they want it."""
-    server = _start_or_fail(XvfbServer.start)
+    server = start_or_fail(XvfbServer.start)
     try:
         yield server.display
     finally:
@@ -105,7 +108,7 @@ def xvfb_display() -> Iterator[str]:
 @pytest.fixture(scope="session")
 def pulse_server() -> Iterator[PulseAudioServer]:
     """A private PulseAudio server with a virtual speaker and a microphone that hears it (tests/pulse_server.py)."""
-    server = _start_or_fail(PulseAudioServer.start)
+    server = start_or_fail(PulseAudioServer.start)
     try:
         yield server
     finally:
@@ -122,3 +125,23 @@ def pulse_audio(pulse_server: PulseAudioServer, monkeypatch: pytest.MonkeyPatch)
     sounddevice._terminate()
     sounddevice._initialize()
     return pulse_server
+
+
+@pytest.fixture(scope="session")
+def keyring_session() -> Iterator[KeyringSession]:
+    """A private D-Bus session bus with an unlocked GNOME Keyring (tests/keyring_session.py) for the session."""
+    session = start_or_fail(KeyringSession.start)
+    try:
+        yield session
+    finally:
+        session.stop()
+
+
+@pytest.fixture
+def system_keychain(keyring_session: KeyringSession, monkeypatch: pytest.MonkeyPatch) -> Iterator[KeyringSession]:
+    """This process uses the private keychain (give subprocesses `system_keychain.env()`); the app's secrets
+    are removed after the test."""
+    for name, value in keyring_session.variables.items():
+        monkeypatch.setenv(name, value)
+    yield keyring_session
+    keyring_session.clear(KEYCHAIN_SERVICE)
