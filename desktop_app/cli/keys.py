@@ -29,6 +29,10 @@ def _system_keys() -> KeyStore:
     return system_key_store()
 
 
+# A limit not given to `keys limit` stays as it was (not a string: argparse would parse a string default).
+KEEP = object()
+
+
 def keychain_ref(name: str) -> str:
     return f"api-key:{name}"
 
@@ -166,8 +170,8 @@ def prepare_limit(args: argparse.Namespace) -> Action:
 
     def action(store: SqlConversationStore, out: TextIO) -> int:
         current = store.keys.get_key(name)
-        per_minute = current.requests_per_minute if args.requests_per_minute == "keep" else args.requests_per_minute
-        per_day = current.tokens_per_day if args.tokens_per_day == "keep" else args.tokens_per_day
+        per_minute = current.requests_per_minute if args.requests_per_minute is KEEP else args.requests_per_minute
+        per_day = current.tokens_per_day if args.tokens_per_day is KEEP else args.tokens_per_day
         info = store.keys.set_limits(name, per_minute, per_day)
         store.record_audit("api_key_limits", name, {"rpm": per_minute, "tokens_per_day": per_day})
         out.write(
@@ -208,6 +212,6 @@ def add_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
     remove.set_defaults(prepare=prepare_remove)
     limit = actions.add_parser("limit", parents=[common], help="change a key's limits (a number, or none)")
     limit.add_argument("name", metavar="NAME")
-    limit.add_argument("--requests-per-minute", type=limit_value, default="keep", metavar="N|none")
-    limit.add_argument("--tokens-per-day", type=limit_value, default="keep", metavar="N|none")
+    limit.add_argument("--requests-per-minute", type=limit_value, default=KEEP, metavar="N|none")
+    limit.add_argument("--tokens-per-day", type=limit_value, default=KEEP, metavar="N|none")
     limit.set_defaults(prepare=prepare_limit)
