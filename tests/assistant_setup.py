@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import pytest
+
 from desktop_app.core.brain.assistant import Assistant
 from desktop_app.core.ports import ReplyPiece
 from desktop_app.storage.engine import sqlite_url
@@ -54,8 +56,16 @@ class Conversation:
         self.store.close()
 
 
-def talk(path: Path, clock: Clock) -> Iterator[Conversation]:
-    conversation = Conversation(path, clock)
+@pytest.fixture
+def clock() -> Clock:
+    """Ten in the morning on 1 December 2026, in CET, until the test moves it."""
+    return Clock()
+
+
+@pytest.fixture
+def chat(tmp_path: Path, clock: Clock) -> Iterator[Conversation]:
+    """The assistant on a fresh store, spoken to through `chat.say(...)`."""
+    conversation = Conversation(tmp_path / "assistant.db", clock)
     try:
         yield conversation
     finally:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import pytest
+from assistant_setup import chat, clock  # noqa: F401 (fixtures for the assistant's tests)
 from keyring_session import KeyringSession, KeyringUnavailable
 from pg_server import PostgresServer, PostgresUnavailable
 from pulse_server import PulseAudioServer, PulseUnavailable

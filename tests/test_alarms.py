@@ -4,27 +4,15 @@ while the app was closed is announced as missed. Time is moved by the test, neve
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from assistant_setup import Clock, Conversation, talk
+from assistant_setup import Clock, Conversation
 
 from desktop_app.core.brain.alarm_watch import AlarmWatch, Announcement
 from desktop_app.core.errors import ErrorCode, NotFoundError, ValidationError
 from desktop_app.core.models import AlarmKind, AlarmStatus
 from desktop_app.storage.engine import sqlite_url
 from desktop_app.storage.store import SqlConversationStore
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def chat(tmp_path: Path, clock: Clock) -> Iterator[Conversation]:
-    yield from talk(tmp_path / "assistant.db", clock)
 
 
 def _watch(store: SqlConversationStore, clock: Clock) -> tuple[AlarmWatch, list[Announcement]]:

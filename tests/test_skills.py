@@ -5,26 +5,14 @@ Every test runs the real assistant on a real SQLite store, with a clock the test
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import pytest
-from assistant_setup import ZONE, Clock, Conversation, talk
+from assistant_setup import ZONE, Clock, Conversation
 
 from desktop_app.core.grammar import example_of
 from desktop_app.core.models import AlarmKind, NewConversation, NewMessage
 from desktop_app.core.ports import ReplyAction
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def chat(tmp_path: Path, clock: Clock) -> Iterator[Conversation]:
-    yield from talk(tmp_path / "assistant.db", clock)
 
 
 @pytest.mark.parametrize(
