@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import socket
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from cli_runner import cli, ok
 from openai_server import OpenAIServer, Reply
 
@@ -109,3 +111,18 @@ def test_a_configured_model_answers_in_a_separate_process_with_the_remembered_fa
         ]
     finally:
         store.close()
+
+
+def test_offline_mode_also_stops_model_downloads_before_any_connection(data_dir: Path) -> None:
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        listener.setblocking(False)
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}/model-list.json"
+        ok(cli("--data-dir", str(data_dir), "settings", "set", "network.offline", "true"))
+        refresh = cli("--data-dir", str(data_dir), "models", "refresh", "--catalog-url", url)
+        download = cli("--data-dir", str(data_dir), "models", "download", "vosk-model-small-en-us-0.15")
+        for run in (refresh, download):
+            assert run.code == 1 and "[offline_mode]" in run.err, run
+        with pytest.raises(BlockingIOError):
+            listener.accept()  # nobody connected

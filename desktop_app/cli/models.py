@@ -40,8 +40,9 @@ def _manager(args: argparse.Namespace) -> ModelManager:
     from desktop_app.speech.models import ModelManager
 
     paths = AppPaths.resolve(args.data_dir).ensure()
-    url: str = getattr(args, "catalog_url", None) or Settings(paths.settings_file).get("speech.models_catalog_url")
-    return ModelManager(paths.models_dir, paths.cache_dir, catalog_url=url)
+    settings = Settings(paths.settings_file)
+    url: str = getattr(args, "catalog_url", None) or settings.get("speech.models_catalog_url")
+    return ModelManager(paths.models_dir, paths.cache_dir, catalog_url=url, offline=settings.get("network.offline"))
 
 
 def _checked_name(name: str) -> str:

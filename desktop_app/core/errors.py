@@ -51,7 +51,7 @@ class ErrorCode(StrEnum):
     LLM_MALFORMED_STREAM = "llm_malformed_stream"
     LLM_CANCELLED = "llm_cancelled"
     LLM_NOT_CONFIGURED = "llm_not_configured"
-    LLM_OFFLINE = "llm_offline"
+    OFFLINE_MODE = "offline_mode"
     KEY_LIMIT_REACHED = "key_limit_reached"
     KEYCHAIN_UNAVAILABLE = "keychain_unavailable"
     KEY_NOT_FOUND = "key_not_found"

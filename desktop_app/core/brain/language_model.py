@@ -153,7 +153,7 @@ class LanguageModel:
         if config is None:
             raise AppError(ErrorCode.LLM_NOT_CONFIGURED, "No language model is set up.")
         if self.offline():
-            raise AppError(ErrorCode.LLM_OFFLINE, "Offline mode is on, so no language model is asked.")
+            raise AppError(ErrorCode.OFFLINE_MODE, "Offline mode is on, so no language model is asked.")
         key, secret = self._key(config)
         messages = self._context(config, question, conversation_id)
         now = self._now()

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from desktop_app.core.errors import ErrorCode, NotFoundError
+from desktop_app.core.errors import AppError, ErrorCode, NotFoundError
 from desktop_app.paths import sync_directory
 from desktop_app.speech.models.archive import (
     OLD_PREFIX,
@@ -82,8 +82,10 @@ class ModelManager:
         downloader: Downloader | None = None,
         check: ModelCheck = vosk_check,
         free_space: Callable[[Path], int] = free_space,
+        offline: bool = False,
     ) -> None:
         self.models_dir = models_dir
+        self.offline = offline  # offline mode: nothing is fetched, not even the list
         self.catalog = Catalog(cache_dir)
         self.catalog_url = catalog_url
         self.downloader = downloader or Downloader(free_space=free_space)
@@ -101,7 +103,16 @@ class ModelManager:
 
     def refresh(self, url: str | None = None) -> list[CatalogEntry]:
         """Fetches the official list (or `url`); ModelError when it cannot, and the list in use is kept."""
+        self._require_online()
         return self.catalog.refresh(url or self.catalog_url)
+
+    def _require_online(self) -> None:
+        if self.offline:
+            raise AppError(
+                ErrorCode.OFFLINE_MODE,
+                "Offline mode is on, so nothing is downloaded. Turn it off to download models: "
+                "voice-assistant settings set network.offline false (or install one from a .zip file).",
+            )
 
     def resolve(self, name: str) -> tuple[CatalogEntry, tuple[str, ...]]:
         """The entry to download for `name` and notes for the user. Without a checksum at hand (the built-in
@@ -219,6 +230,7 @@ class ModelManager:
         cancel: threading.Event | None = None,
     ) -> DownloadResult:
         """Fetches the archive only, into the downloads folder (resuming an earlier attempt)."""
+        self._require_online()
         return self.downloader.download(
             entry, self.downloads_dir, progress=progress, cancel=cancel, space_dir=self.models_dir
         )
@@ -236,6 +248,7 @@ class ModelManager:
         that turns out bad is deleted too; one that was fine is kept when installing it was cancelled or the disk
         was too full, so the next attempt does not fetch it again. `stage` hears "download", then "install"
         (unpacking and loading the model: seconds, with no progress reports)."""
+        self._require_online()
         entry, notes = self.resolve(name)
         if not replace and os.path.lexists(self.models_dir / entry.name):
             raise ModelError(
