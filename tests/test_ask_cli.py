@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from cli_runner import cli, ok
 from openai_server import OpenAIServer, Reply
+from test_playback import Recording, sound_segments
 
 from desktop_app.core.models import AlarmKind, Role
 from desktop_app.storage.engine import sqlite_url
@@ -126,3 +127,14 @@ def test_offline_mode_also_stops_model_downloads_before_any_connection(data_dir:
             assert run.code == 1 and "[offline_mode]" in run.err, run
         with pytest.raises(BlockingIOError):
             listener.accept()  # nobody connected
+
+
+def test_speak_says_the_answer_on_the_speaker(data_dir: Path, pulse_audio, tmp_path: Path) -> None:
+    recording = Recording(pulse_audio, tmp_path / "speaker.wav")
+    run = ok(cli("--data-dir", str(data_dir), "ask", "what is twelve times seven", "--speak", env=pulse_audio.env()))
+    samples, rate = recording.finish()
+    assert run.out == "Twelve times seven is 84.\n"
+    segments = sound_segments(samples, rate, join=0.3)
+    assert segments, "nothing was heard on the speaker"
+    spoken = sum(end - start for start, end in segments)
+    assert 1.0 < spoken < 5.0, segments  # one short sentence, said once, to the end
