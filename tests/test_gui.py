@@ -91,6 +91,26 @@ def test_main_window_lists_recent_conversations(qtbot, tmp_path: Path, monkeypat
         store.close()
 
 
+def test_a_streamed_answer_reads_as_one_line_and_announcements_show(qtbot, tmp_path: Path) -> None:
+    from desktop_app.core.events import Announced, ReplyChunk, TurnFinished, TurnStarted
+    from desktop_app.ui.main_window import MainWindow
+
+    store = SqlConversationStore.open(sqlite_url(tmp_path / "assistant.db"))
+    try:
+        window = MainWindow(store)
+        qtbot.addWidget(window)
+        window.on_event(TurnStarted(1))
+        for piece in ("Rust is ", "a good ", "next step."):
+            window.on_event(ReplyChunk(piece, "model:test-model"))
+        window.on_event(TurnFinished(1, {}))
+        conversation = store.create_conversation("Timers and reminders")
+        window.on_event(Announced("Time's up: the pasta timer is done.", "skill:timer", conversation.id))
+        lines = window.transcript.toPlainText().splitlines()
+        assert lines == ["Assistant: Rust is a good next step.", "Assistant: Time's up: the pasta timer is done."]
+    finally:
+        store.close()
+
+
 @pytest.mark.gui
 def test_a_spoken_question_in_the_real_window_is_answered_and_kept(
     xvfb_display: str, pulse_audio, data_dir: Path
