@@ -30,10 +30,24 @@ def test_values_persist_and_listeners_hear_changes(tmp_path: Path) -> None:
 
 def test_bad_values_are_refused(tmp_path: Path) -> None:
     settings = Settings(tmp_path / "settings.json")
-    for key, value in (("voice.rate", "fast"), ("talk.mode", "shout"), ("audio.preroll", 1), ("voice.rate", None)):
+    for key, value in (
+        ("voice.rate", "fast"),
+        ("talk.mode", "shout"),
+        ("audio.preroll", 1),
+        ("voice.rate", None),
+        ("voice.rate", 20),
+        ("voice.volume", 1.5),
+        ("llm.base_url", "ftp://example.org"),
+        ("llm.base_url", "localhost:11434"),
+        ("llm.context_tokens", 10),
+        ("llm.timeout_seconds", 0.0),
+    ):
         with pytest.raises(ValueError):
             settings.set(key, value)
     assert settings.get("talk.mode") == "hold"
+    assert settings.get("llm.base_url") is None
+    settings.set("llm.base_url", "http://127.0.0.1:11434/v1")  # a well-formed address is kept
+    assert Settings(tmp_path / "settings.json").get("llm.base_url") == "http://127.0.0.1:11434/v1"
 
 
 def test_a_damaged_or_odd_file_gives_defaults_and_keeps_unknown_keys(tmp_path: Path) -> None:

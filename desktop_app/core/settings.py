@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import tempfile
 import threading
 from collections.abc import Callable
@@ -32,6 +33,9 @@ class Setting:
     nullable: bool = False
     minimum: float | None = None
     maximum: float | None = None
+    # Text settings with a shape: a regular expression the whole value must match, and how to describe it.
+    pattern: str | None = None
+    shape: str = ""
 
     def check(self, value: Any) -> Any:
         """The value to store, or ValueError with a sentence saying what is wrong."""
@@ -43,6 +47,8 @@ class Setting:
             raise ValueError(f"{self.key} must be {self.type.__name__}, not {type(value).__name__}")
         if self.choices is not None and value not in self.choices:
             raise ValueError(f"{self.key} must be one of {', '.join(map(str, self.choices))}")
+        if self.pattern is not None and isinstance(value, str) and not re.fullmatch(self.pattern, value):
+            raise ValueError(f"{self.key} must be {self.shape}")
         if self.minimum is not None and isinstance(value, int | float) and value < self.minimum:
             raise ValueError(f"{self.key} must be at least {self.minimum:g}")
         if self.maximum is not None and isinstance(value, int | float) and value > self.maximum:
@@ -96,6 +102,8 @@ SETTINGS: tuple[Setting, ...] = (
         "Language model server (OpenAI-compatible), e.g. http://127.0.0.1:11434/v1 for Ollama or "
         "https://api.openai.com/v1. None: answer with the built-in skills only.",
         nullable=True,
+        pattern=r"https?://[^\s/?#]+(/[^\s?#]*)?",
+        shape="an http:// or https:// address, e.g. http://127.0.0.1:11434/v1",
     ),
     Setting("llm.model", str, None, "Model name on that server, e.g. llama3.2 or gpt-4o-mini.", nullable=True),
     Setting(
