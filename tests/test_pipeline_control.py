@@ -200,3 +200,28 @@ def test_pressing_again_while_a_model_streams_abandons_its_request(recognizer, s
             model.close()
     history = store.get_history(pipeline.conversation_id) if pipeline.conversation_id else []
     assert [m.role.value for m in history] == ["user"]  # the question is kept; the abandoned answer is not
+
+
+def test_a_spoken_question_answered_by_a_model_is_stored_with_its_tokens(recognizer, store, tmp_path: Path) -> None:
+    story = pcm_of(say_to_wav("tell me a long story about the sea", tmp_path / "story.wav"))
+    events = TurnEvents()
+    settings = Settings(None)
+    with OpenAIServer.start(Reply("Once there was a boat. The end.")) as server:
+        settings.set("llm.base_url", server.base_url)
+        settings.set("llm.model", "test-model")
+        model = LanguageModel(settings, store, store.keys, keys=None, connect=connect_model)
+        brain = Assistant(store, store.alarms, language_model=model)
+        pipeline = VoicePipeline(lambda: recognizer, brain, None, store, events)
+        try:
+            pipeline.press()
+            _speak_into(pipeline, story)
+            pipeline.release()
+            assert events.done.wait(15)
+        finally:
+            pipeline.close()
+            model.close()
+    assert events.of(TurnFinished), events.events
+    answer = store.get_history(pipeline.conversation_id)[-1]
+    assert (answer.content, answer.source) == ("Once there was a boat. The end.", "model:test-model")
+    assert answer.tokens_output == 7 and answer.tokens_input is not None and answer.tokens_input > 0
+    assert answer.timings is not None and answer.timings["release_to_first_reply_ms"] > 0
