@@ -210,3 +210,12 @@ def test_grammar_phrases_come_from_the_skills(chat: Conversation) -> None:
     for phrase in phrases:
         match = chat.assistant.best_match(example_of(phrase))
         assert match is not None and match[1].confidence >= 0.6, phrase
+
+
+def test_number_words_as_recognisers_write_them(chat: Conversation) -> None:
+    assert chat.say("uh set a timer for twenty one minutes") == "Okay, timer set for 21 minutes."
+    assert chat.say("remind me at a quarter past three to take the bread out") == (
+        "Okay, I'll remind you at 3:15 pm: take the bread out."
+    )
+    assert chat.say("remind me to stretch at half past ten") == "Okay, I'll remind you at 10:30 am: stretch."
+    assert chat.say("what is one hundred and five minus twenty one") == "One hundred and five minus twenty one is 84."
