@@ -148,3 +148,42 @@ def test_a_spoken_question_in_the_real_window_is_answered_and_kept(
         assert answered[:1] == [("user", "what time is it")], (answered, log.read_text()[-1500:])
         assert answered[1][0] == "assistant" and answered[1][1].startswith("It is")
         _quit(app, xvfb_display)
+
+
+@pytest.mark.gui
+def test_the_app_announces_missed_and_due_timers(xvfb_display: str, pulse_audio, data_dir: Path) -> None:
+    """A timer that ran out while the app was closed is announced as missed at start; one that runs out
+    while it is open is announced when due. Both are kept in the history."""
+    from datetime import UTC, datetime, timedelta
+
+    from desktop_app.core.models import AlarmKind
+
+    store = SqlConversationStore.open(sqlite_url(data_dir / "assistant.db"))
+    try:
+        now = datetime.now(UTC)
+        store.alarms.add(AlarmKind.TIMER, "pasta", now - timedelta(minutes=3), duration_seconds=600)
+        store.alarms.add(AlarmKind.TIMER, "tea", now + timedelta(seconds=8), duration_seconds=240)
+    finally:
+        store.close()
+    with _running_app(xvfb_display, data_dir, PULSE_SERVER=pulse_audio.server) as (app, _window):
+        database = data_dir / "assistant.db"
+        deadline = time.monotonic() + 30
+        said: list[str] = []
+        while time.monotonic() < deadline and len(said) < 2:
+            time.sleep(0.3)
+            with sqlite3.connect(database) as connection:
+                said = [
+                    row[0]
+                    for row in connection.execute(
+                        "SELECT content FROM messages WHERE role = 'assistant' AND source = 'skill:timer' ORDER BY id"
+                    )
+                ]
+            connection.close()
+        assert len(said) == 2, said
+        assert said[0].startswith("While I was closed, the pasta timer ran out at ")
+        assert said[1] == "Time's up: the tea timer is done."
+        with sqlite3.connect(database) as connection:
+            statuses = connection.execute("SELECT label, status FROM alarms ORDER BY id").fetchall()
+        connection.close()
+        assert statuses == [("pasta", "missed"), ("tea", "fired")]
+        _quit(app, xvfb_display)
