@@ -15,7 +15,7 @@ from desktop_app.cli.errors import EXIT_FAILURE, EXIT_OK
 from desktop_app.core.brain.alarm_watch import Announcement
 from desktop_app.core.brain.assistant import Assistant
 from desktop_app.core.models import Role
-from desktop_app.core.ports import ConversationStore, ReplyAction, Speaker
+from desktop_app.core.ports import CollectedReply, ConversationStore, ReplyAction, Speaker
 from desktop_app.core.settings import Settings
 from desktop_app.core.validation import clean_content, parse_id
 from desktop_app.paths import AppPaths
@@ -57,17 +57,16 @@ def prepare_ask(args: argparse.Namespace) -> Any:
             store.add_message(conversation_id, Role.USER, question)
             answer = _answer(brain.assistant, question, conversation_id, out=out, speaker=speaker, stream=not as_json)
             elapsed_ms = round((time.perf_counter() - started) * 1000, 1)
-            text = answer["text"].strip() or "…"
             store.add_message(
                 conversation_id,
                 Role.ASSISTANT,
-                text,
-                source=answer["source"],
-                tokens_input=answer["tokens_input"],
-                tokens_output=answer["tokens_output"],
+                answer.text,
+                source=answer.source,
+                tokens_input=answer.tokens_input,
+                tokens_output=answer.tokens_output,
                 timings={"answer_ms": elapsed_ms},
             )
-            if answer["action"] is ReplyAction.NEW_CONVERSATION:
+            if answer.action is ReplyAction.NEW_CONVERSATION:
                 store.create_conversation()
             if speaker is not None:
                 speaker.finish()
@@ -80,18 +79,18 @@ def prepare_ask(args: argparse.Namespace) -> Any:
                 {
                     "conversation_id": conversation_id,
                     "question": question,
-                    "answer": text,
-                    "source": answer["source"],
-                    "tokens_input": answer["tokens_input"],
-                    "tokens_output": answer["tokens_output"],
+                    "answer": answer.text,
+                    "source": answer.source,
+                    "tokens_input": answer.tokens_input,
+                    "tokens_output": answer.tokens_output,
                     "elapsed_ms": elapsed_ms,
                     "announcements": [{"text": a.text, "source": a.source, "missed": a.missed} for a in announced],
                 },
                 out,
             )
-        failed = str(answer["source"]).startswith("error:")
+        failed = answer.source.startswith("error:")
         if failed:
-            print(f"error: {text} [{answer['source'].removeprefix('error:')}]", file=sys.stderr)
+            print(f"error: {answer.text} [{answer.source.removeprefix('error:')}]", file=sys.stderr)
         return EXIT_FAILURE if failed else EXIT_OK
 
     return action
@@ -109,41 +108,23 @@ def _conversation(store: ConversationStore, wanted: int | None, start_new: bool)
 
 def _answer(
     assistant: Assistant, question: str, conversation_id: int, *, out: TextIO, speaker: _CliSpeaker | None, stream: bool
-) -> dict[str, Any]:
+) -> CollectedReply:
     """Runs the brain; with `stream`, prints the answer as it arrives (a model's words appear as they come)."""
-    pieces: list[str] = []
-    source = ""
-    tokens_input: int | None = None
-    tokens_output: int | None = None
-    action: ReplyAction | None = None
+    answer = CollectedReply()
     if speaker is not None:
         speaker.speaker.start_reply()
     for piece in assistant.reply(question, conversation_id):
-        source = piece.source
-        action = piece.action or action
-        if piece.tokens_input is not None:
-            tokens_input = (tokens_input or 0) + piece.tokens_input
-        if piece.tokens_output is not None:
-            tokens_output = (tokens_output or 0) + piece.tokens_output
-        if not piece.text:
-            continue
-        pieces.append(piece.text)
-        if stream:
+        answer.add(piece)
+        if piece.text and stream:
             out.write(piece.text)
             out.flush()
-        if speaker is not None:
+        if piece.text and speaker is not None:
             speaker.speaker.add_text(piece.text)
     if stream:
         out.write("\n")
     if speaker is not None:
         speaker.speaker.end_reply()
-    return {
-        "text": "".join(pieces),
-        "source": source,
-        "tokens_input": tokens_input,
-        "tokens_output": tokens_output,
-        "action": action,
-    }
+    return answer
 
 
 class _CliSpeaker:

@@ -36,7 +36,15 @@ from desktop_app.core.events import (
     TurnState,
 )
 from desktop_app.core.models import Role
-from desktop_app.core.ports import Brain, ConversationStore, Recognizer, ReplyAction, Speaker
+from desktop_app.core.ports import (
+    Brain,
+    CollectedReply,
+    ConversationStore,
+    Recognizer,
+    ReplyAction,
+    ReplyPiece,
+    Speaker,
+)
 from desktop_app.core.preroll import PrerollBuffer
 
 log = logging.getLogger(__name__)
@@ -55,11 +63,7 @@ class _Turn:
     first_reply_at: float | None = None
     first_audio_at: float | None = None
     transcript: str = ""
-    reply: list[str] = field(default_factory=list)
-    source: str = ""
-    tokens_input: int | None = None
-    tokens_output: int | None = None
-    action: ReplyAction | None = None
+    reply: CollectedReply = field(default_factory=CollectedReply)
     cancelled: bool = False
     # Set with `cancelled`: tells the brain to abandon its answer (a language model's request) at once.
     stop_answer: threading.Event = field(default_factory=threading.Event)
@@ -294,13 +298,11 @@ class VoicePipeline:
             for piece in answer:
                 if turn.cancelled:
                     return
-                self._take_piece(turn, piece.text, piece.source, speaker)
-                turn.tokens_input = _add(turn.tokens_input, piece.tokens_input)
-                turn.tokens_output = _add(turn.tokens_output, piece.tokens_output)
-                turn.action = piece.action or turn.action
+                turn.reply.add(piece)
+                self._show_and_say(turn, piece, speaker)
         finally:
             answer.close()  # a cancelled turn closes the brain's stream (and a model's connection) now
-        if turn.action is ReplyAction.STOP and speaker is not None:
+        if turn.reply.action is ReplyAction.STOP and speaker is not None:
             speaker.stop()
         elif speaker is not None:
             speaker.end_reply()
@@ -312,13 +314,13 @@ class VoicePipeline:
         self._store.add_message(
             conversation_id,
             Role.ASSISTANT,
-            "".join(turn.reply).strip() or "…",
+            turn.reply.text,
             timings=timings,
-            source=turn.source,
-            tokens_input=turn.tokens_input,
-            tokens_output=turn.tokens_output,
+            source=turn.reply.source,
+            tokens_input=turn.reply.tokens_input,
+            tokens_output=turn.reply.tokens_output,
         )
-        if turn.action is ReplyAction.NEW_CONVERSATION:
+        if turn.reply.action is ReplyAction.NEW_CONVERSATION:
             self.new_conversation()
         with self._lock:
             if self._turn is turn:
@@ -326,16 +328,14 @@ class VoicePipeline:
                 self._emit(TurnFinished(turn.turn_id, timings, at=done))
                 self._set_state(TurnState.IDLE)
 
-    def _take_piece(self, turn: _Turn, text: str, source: str, speaker: Speaker | None) -> None:
-        turn.source = source
-        if not text:
+    def _show_and_say(self, turn: _Turn, piece: ReplyPiece, speaker: Speaker | None) -> None:
+        if not piece.text:
             return
         if turn.first_reply_at is None:
             turn.first_reply_at = time.monotonic()
-        turn.reply.append(text)
-        self._emit(ReplyChunk(text, source))
+        self._emit(ReplyChunk(piece.text, piece.source))
         if speaker is not None:
-            speaker.add_text(text)
+            speaker.add_text(piece.text)
 
     def _timings(self, turn: _Turn, done: float) -> dict[str, float]:
         released = turn.released_at or turn.pressed_at
@@ -378,9 +378,3 @@ class VoicePipeline:
             self._turn = None
             self._emit(TurnFailed(code, message))
             self._set_state(TurnState.IDLE)
-
-
-def _add(total: int | None, more: int | None) -> int | None:
-    if more is None:
-        return total
-    return (total or 0) + more

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Generator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
@@ -102,6 +102,33 @@ class ReplyPiece:
     tokens_input: int | None = None
     tokens_output: int | None = None
     action: ReplyAction | None = None
+
+
+@dataclass(slots=True)
+class CollectedReply:
+    """A whole answer put together from its pieces: the text, where it came from, the tokens it used and
+    what the voice loop must do after it. The window's turn and `voice-assistant ask` both keep one."""
+
+    parts: list[str] = field(default_factory=list)
+    source: str = ""
+    tokens_input: int | None = None
+    tokens_output: int | None = None
+    action: ReplyAction | None = None
+
+    def add(self, piece: ReplyPiece) -> None:
+        self.source = piece.source
+        if piece.text:
+            self.parts.append(piece.text)
+        if piece.tokens_input is not None:
+            self.tokens_input = (self.tokens_input or 0) + piece.tokens_input
+        if piece.tokens_output is not None:
+            self.tokens_output = (self.tokens_output or 0) + piece.tokens_output
+        self.action = piece.action or self.action
+
+    @property
+    def text(self) -> str:
+        """The answer as stored: trimmed, never empty."""
+        return "".join(self.parts).strip() or "…"
 
 
 class Brain(Protocol):
