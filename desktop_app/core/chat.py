@@ -6,7 +6,7 @@ The OpenAI-compatible client in `desktop_app.llm` implements `ChatModel`; the br
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -47,7 +47,7 @@ class ChatModel(Protocol):
 
     def stream_chat(
         self, messages: Sequence[ChatMessage], *, cancel: threading.Event | None = None
-    ) -> Iterator[ChatEvent]:
+    ) -> Generator[ChatEvent, None, None]:
         """Streams the answer: TextDelta items as they arrive, then exactly one ChatUsage last.
 
         Raises AppError with an LLM_* code (see core.errors) on failure; retries on 429/5xx/connect errors

@@ -31,7 +31,7 @@ import socket
 import threading
 import time
 import weakref
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -201,7 +201,7 @@ class OpenAICompatibleChat:
 
     def stream_chat(
         self, messages: Sequence[ChatMessage], *, cancel: threading.Event | None = None
-    ) -> Iterator[ChatEvent]:
+    ) -> Generator[ChatEvent, None, None]:
         """See `core.chat.ChatModel.stream_chat`. Nothing is sent until the iterator is first advanced."""
         return self._stream(list(messages), cancel)
 
@@ -220,7 +220,7 @@ class OpenAICompatibleChat:
 
     # -- the caller's side --
 
-    def _stream(self, messages: list[ChatMessage], cancel: threading.Event | None) -> Iterator[ChatEvent]:
+    def _stream(self, messages: list[ChatMessage], cancel: threading.Event | None) -> Generator[ChatEvent, None, None]:
         if cancel is not None and cancel.is_set():
             raise self._failures.cancelled()
         turn = _Turn(self, messages)

@@ -111,8 +111,9 @@ class Assistant:
     ) -> Iterator[ReplyPiece]:
         said_something = False
         source = OFFLINE_SOURCE
+        answer = model.answer(text, conversation_id, cancel)
         try:
-            for piece in model.answer(text, conversation_id, cancel):
+            for piece in answer:
                 source = piece.source
                 said_something = said_something or bool(piece.text.strip())
                 yield piece
@@ -126,6 +127,8 @@ class Assistant:
                 yield ReplyPiece(f"{error.message} {self._offline_answer(conversation_id)}", OFFLINE_SOURCE)
             else:
                 yield ReplyPiece(error.message, f"error:{error.code.value}")
+        finally:
+            answer.close()  # the voice loop stopped listening: end the request and its accounting now
 
     def _offline_answer(self, conversation_id: int) -> str:
         context = SkillContext(self._store, self._alarms, self._now(), conversation_id, self._skills)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import math
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -146,7 +146,7 @@ class LanguageModel:
 
     def answer(
         self, question: str, conversation_id: int, cancel: threading.Event | None = None
-    ) -> Iterator[ReplyPiece]:
+    ) -> Generator[ReplyPiece, None, None]:
         """The model's answer in pieces as they stream, then an empty piece with the tokens used.
         Raises AppError (LLM_*, KEY_*, KEYCHAIN_UNAVAILABLE) when no answer could be had."""
         config = self.config()
@@ -165,8 +165,9 @@ class LanguageModel:
         tokens_in = sum(estimate_tokens(m.content) for m in messages)
         tokens_out = 0
         outcome = "failed"
+        stream = self._client_for(config, secret).stream_chat(messages, cancel=cancel)
         try:
-            for event in self._client_for(config, secret).stream_chat(messages, cancel=cancel):
+            for event in stream:
                 if isinstance(event, TextDelta):
                     tokens_out += estimate_tokens(event.text) if event.text else 0
                     yield ReplyPiece(event.text, config.source)
@@ -181,6 +182,7 @@ class LanguageModel:
             outcome = "stopped"
             raise
         finally:
+            stream.close()  # stopped early: the connection closes now, not when the generator is collected
             self._ledger.finish_request(usage_id, tokens_in, tokens_out, outcome)
 
     def close(self) -> None:
