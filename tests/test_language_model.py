@@ -197,3 +197,11 @@ def test_cancelling_mid_stream_stops_at_once_and_closes_the_connection(setup: Se
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def test_a_memory_question_with_nothing_remembered_goes_to_the_model(setup: Setup, server: OpenAIServer) -> None:
+    pieces = setup.ask("what do i need to buy")
+    assert pieces[-1].source == "model:test-model" and len(server.chat_requests) == 1
+    setup.ask("remember that I need to buy milk")
+    assert _text(setup.ask("what do i need to buy")) == "You need to buy milk."
+    assert len(server.chat_requests) == 1  # the remembered fact answers without the model

@@ -219,3 +219,23 @@ def test_number_words_as_recognisers_write_them(chat: Conversation) -> None:
     )
     assert chat.say("remind me to stretch at half past ten") == "Okay, I'll remind you at 10:30 am: stretch."
     assert chat.say("what is one hundred and five minus twenty one") == "One hundred and five minus twenty one is 84."
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "what time does the shop close",
+        "what is the time in tokyo",
+        "what is today's weather",
+        "what is the date of easter next year",
+        "remember when we went to paris",
+        "what is the capital of france",
+        "how much is a pound in dollars",
+        "tell me about the time machine film",
+    ],
+)
+def test_general_questions_are_left_to_the_language_model(chat: Conversation, said: str) -> None:
+    """No skill claims them: without a model they get the offline answer, with one they reach it."""
+    chat.say(said)
+    assert chat.source == "offline:help"
+    assert chat.store.list_facts() == []

@@ -92,6 +92,7 @@ class Assistant:
     ) -> Generator[ReplyPiece, None, None]:
         said = utterance(text)
         best = self.best_match(text)
+        model = self._model if self._model is not None and self._model.usable() else None
         if best is not None and best[1].confidence >= SKILL_THRESHOLD:
             skill, match = best
             context = SkillContext(self._store, self._alarms, self._now(), conversation_id, self._skills)
@@ -99,10 +100,11 @@ class Assistant:
             log.info("skill %s answered (%s, %.2f)", skill.name, match.intent, match.confidence)
             if skill.name in ("timer", "reminder") and self._on_alarm_set is not None:
                 self._on_alarm_set()
-            yield ReplyPiece(answer.text, f"skill:{skill.name}", action=answer.action)
-            return
-        if self._model is not None and self._model.config() is not None and not self._model.offline():
-            yield from self._from_model(self._model, text, conversation_id, cancel)
+            if not (answer.last_resort and model is not None):
+                yield ReplyPiece(answer.text, f"skill:{skill.name}", action=answer.action)
+                return
+        if model is not None:
+            yield from self._from_model(model, text, conversation_id, cancel)
             return
         yield ReplyPiece(self._offline_answer(conversation_id), OFFLINE_SOURCE)
 

@@ -144,6 +144,10 @@ class LanguageModel:
     def offline(self) -> bool:
         return bool(self._settings.get("network.offline"))
 
+    def usable(self) -> bool:
+        """Configured, and offline mode is off."""
+        return self.config() is not None and not self.offline()
+
     def answer(
         self, question: str, conversation_id: int, cancel: threading.Event | None = None
     ) -> Generator[ReplyPiece, None, None]:

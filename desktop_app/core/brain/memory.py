@@ -25,6 +25,7 @@ _STOP_TEXT = (
     "which about called named please"
 )
 STOP = frozenset(_STOP_TEXT.split(" "))
+_NOT_A_FACT = frozenset({"when", "how", "what", "where", "why", "who", "whether", "if"})
 SWAP = {"i": "you", "me": "you", "my": "your", "mine": "yours", "am": "are", "i'm": "you're", "myself": "yourself"}
 
 
@@ -58,7 +59,8 @@ def fact_to_remember(said: str) -> str | None:
     if match is None:
         return None
     fact = match.group(1).strip(" :,")
-    if not content_words(fact):
+    # "remember when we went to Paris" is a memory to talk about, not a fact to keep.
+    if not content_words(fact) or fact.split()[0].lower() in _NOT_A_FACT:
         return None
     return "I" + fact[1:] if fact[:2] == "i " else fact
 

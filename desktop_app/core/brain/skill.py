@@ -82,8 +82,12 @@ class Match:
 
 @dataclass(frozen=True, slots=True)
 class Answer:
+    """What a skill says. `last_resort`: the skill understood the question but has nothing to tell ("what
+    do I need to buy?" with no such fact): a language model, when there is one, answers instead."""
+
     text: str
     action: ReplyAction | None = None
+    last_resort: bool = False
 
 
 @dataclass(frozen=True, slots=True)

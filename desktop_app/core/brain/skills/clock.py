@@ -5,11 +5,15 @@ from __future__ import annotations
 from desktop_app.core.brain.skill import Answer, Match, SkillContext, Utterance, first
 from desktop_app.core.brain.spoken import spoken_date, spoken_time
 
+# Whole questions only: "what time does the shop close" or "the date of easter" are not about the clock
+# here and now, so they go on to the language model.
+_NOW = r"( right)?( now)?( please)?"
 _INTENTS = (
-    (r"\b(what|which) day (is it|is today|of the week)\b|^what day$|\bwhat's the day\b", "day"),
-    (r"\b(date|what's today|what is today)\b", "date"),
-    (r"^(the )?time$|\b(what|what's|whats|tell me) (is )?(the )?time\b|\bwhat time is it\b|\bthe time (now|please)\b",
-     "time"),
+    (rf"^(what|which) day (is it|is today|of the week is it|of the week is today)( today)?{_NOW}$|^what day$", "day"),
+    (rf"^((what|what's|whats) (is )?(the date|today's date|todays date|the date today)|what date is it( today)?|"
+     rf"(tell me )?(the|today's|todays) date){_NOW}$", "date"),
+    (rf"^((what|what's|whats) (is )?the time|what time is it|tell me the time|(do you know )?what time it is|"
+     rf"(the )?time){_NOW}$", "time"),
 )  # fmt: skip
 
 
@@ -33,8 +37,6 @@ class ClockSkill:
         ]
 
     def match(self, said: Utterance) -> Match | None:
-        if "timer" in said.text or "remind" in said.text:
-            return None
         intent = first(_INTENTS, said)
         return Match(0.95, intent) if intent else None
 

@@ -64,5 +64,7 @@ class MemorySkill:
                 return Answer(
                     "You haven't told me anything about yourself yet. Say for example: remember that I like Python."
                 )
-            return Answer("You haven't told me that yet. You can say: remember that, and then the fact.")
+            return Answer(
+                "You haven't told me that yet. You can say: remember that, and then the fact.", last_resort=True
+            )
         return Answer(" ".join(second_person(text) for text in found))
