@@ -232,6 +232,8 @@ def test_number_words_as_recognisers_write_them(chat: Conversation) -> None:
         "what is the capital of france",
         "how much is a pound in dollars",
         "tell me about the time machine film",
+        "how much time is left in the game",
+        "remind me what you said",
     ],
 )
 def test_general_questions_are_left_to_the_language_model(chat: Conversation, said: str) -> None:
@@ -239,3 +241,11 @@ def test_general_questions_are_left_to_the_language_model(chat: Conversation, sa
     chat.say(said)
     assert chat.source == "offline:help"
     assert chat.store.list_facts() == []
+
+
+def test_more_ways_of_saying_timer_and_reminder_things(chat: Conversation) -> None:
+    chat.say("set an egg timer for four minutes")
+    assert chat.say("never mind the egg timer") == "Cancelled the egg timer."
+    assert chat.say("i need a reminder").startswith("When should I remind you?")
+    assert chat.say("is there a timer running") == "You have no timers running."
+    assert chat.source == "skill:timer"

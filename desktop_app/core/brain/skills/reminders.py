@@ -14,6 +14,7 @@ from desktop_app.core.models import Alarm, AlarmKind, AlarmStatus
 
 # Where the task ends and the time begins: "call mum | at five pm", "check the oven | in ten minutes".
 _TIME_STARTS = frozenset({"at", "in", "after", "tomorrow", "tonight", "by", "this", "on", "half", "quarter", "noon"})
+_QUESTION_WORDS = frozenset({"what", "how", "why", "who", "where", "which", "whether"})
 _SET = re.compile(r"^(?:remind me|set (?:a |an )?reminder|make (?:a )?reminder|create (?:a )?reminder)\b\s*(.*)$")
 
 
@@ -64,13 +65,18 @@ class ReminderSkill:
         text = said.text
         setting = _SET.match(text)
         if setting is not None:
-            return Match(0.95, "set", {"rest": setting.group(1)})
+            rest = setting.group(1)
+            if rest.split()[:1] and rest.split()[0] in _QUESTION_WORDS:
+                return None  # "remind me what you said" asks for something else
+            return Match(0.95, "set", {"rest": rest})
         if "reminder" not in text:
             return None
         if re.search(r"\b(cancel|delete|remove|clear|forget)\b", text):
             topic = re.sub(r".*\breminders?\b\s*(to|about|for)?\s*", "", text)
             return Match(0.9, "cancel", {"all": bool(re.search(r"\b(all|every)\b", text)), "topic": topic})
-        return Match(0.85, "list", {})
+        if re.search(r"\b(what|which|list|show|any|my reminders|read|how many)\b", text):
+            return Match(0.85, "list", {})
+        return Match(0.7, "set", {"rest": ""})  # "I need a reminder": ask what and when
 
     def run(self, match: Match, said: Utterance, context: SkillContext) -> Answer:
         if match.intent == "set":

@@ -16,7 +16,7 @@ MAX_TIMER = timedelta(days=1)
 # Words around a timer's name that are not part of it: "set a new ten minute pasta timer".
 _NOT_NAME_TEXT = "set start make create put on a an the new me my another one for timer and half quarter of"
 _NOT_NAME = frozenset(_NOT_NAME_TEXT.split(" ")) | frozenset(UNITS)
-_CANCEL = r"\b(cancel|stop|delete|remove|clear|turn off|kill|end)\b"
+_CANCEL = r"\b(cancel|stop|delete|remove|clear|turn off|kill|end|never ?mind)\b"
 
 
 def timer_name(alarm: Alarm) -> str:
@@ -100,10 +100,11 @@ class TimerSkill:
         if match.intent == "set":
             return self._set(match.data["seconds"], name, timers, context)
         if match.intent == "list":
-            return Answer(self._listing(timers, context))
+            return Answer(self._listing(timers, context), last_resort=not timers and "timer" not in said.text)
         chosen = _find(timers, name)
         if not timers:
-            return Answer("You have no timers running.")
+            # "how much time is left in the game" is not about a timer when none is running.
+            return Answer("You have no timers running.", last_resort="timer" not in said.text)
         if not chosen:
             return Answer(f"There is no {name} timer. {self._listing(timers, context)}")
         if match.intent == "left":
