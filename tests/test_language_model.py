@@ -205,3 +205,10 @@ def test_a_memory_question_with_nothing_remembered_goes_to_the_model(setup: Setu
     setup.ask("remember that I need to buy milk")
     assert _text(setup.ask("what do i need to buy")) == "You need to buy milk."
     assert len(server.chat_requests) == 1  # the remembered fact answers without the model
+
+
+def test_a_timer_question_with_no_timer_running_goes_to_the_model(setup: Setup, server: OpenAIServer) -> None:
+    assert setup.ask("how much time is left in the game")[-1].source == "model:test-model"
+    setup.ask("set a timer for five minutes")
+    assert _text(setup.ask("how much time is left")) == "5 minutes left on the 5 minute timer."
+    assert len(server.chat_requests) == 1

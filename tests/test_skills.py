@@ -232,7 +232,6 @@ def test_number_words_as_recognisers_write_them(chat: Conversation) -> None:
         "what is the capital of france",
         "how much is a pound in dollars",
         "tell me about the time machine film",
-        "how much time is left in the game",
         "remind me what you said",
     ],
 )
