@@ -122,3 +122,23 @@ def test_without_a_keychain_the_answer_says_what_to_do(data_dir: Path, tmp_path:
         assert store.keys.list_keys() == []  # nothing half-stored
     finally:
         store.close()
+
+
+def test_a_key_is_only_sent_to_its_own_server_and_never_over_plain_http(
+    data_dir: Path, system_keychain: KeyringSession, server: OpenAIServer
+) -> None:
+    ok(va(data_dir, system_keychain, "keys", "add", "work", "--base-url", "https://api.example.com/v1", stdin=SECRET))
+    for key, value in (("llm.base_url", server.base_url), ("llm.model", "test-model"), ("llm.key_name", "work")):
+        ok(va(data_dir, system_keychain, "settings", "set", key, value))
+    elsewhere = va(data_dir, system_keychain, "ask", "tell me something")
+    assert elsewhere.code == 1 and "[key_wrong_server]" in elsewhere.err
+    ok(va(data_dir, system_keychain, "keys", "add", "any", stdin="sk-any-server\n"))  # no server given
+    ok(va(data_dir, system_keychain, "settings", "set", "llm.key_name", "any"))
+    ok(va(data_dir, system_keychain, "settings", "set", "llm.base_url", "http://203.0.113.7:8080/v1"))
+    unencrypted = va(data_dir, system_keychain, "ask", "tell me something")
+    assert unencrypted.code == 1 and "[key_needs_https]" in unencrypted.err
+    assert server.requests == []
+    listed = json.loads(ok(va(data_dir, system_keychain, "keys", "list", "--json")).out)
+    assert all(k["requests_last_minute"] == 0 for k in listed)  # refused before anything was counted
+    accented = va(data_dir, system_keychain, "keys", "add", "bad", stdin="sk-clé\n")
+    assert accented.code == 2 and "[invalid_key]" in accented.err

@@ -67,6 +67,12 @@ def prepare_add(args: argparse.Namespace) -> Action:
         secret = _read_secret(sys.stdin).strip()
         if not secret:
             raise ValidationError(ErrorCode.INVALID_KEY, "No key was given. Pipe it in: ... | voice-assistant keys add")
+        if not (secret.isascii() and secret.isprintable()) or " " in secret:
+            raise ValidationError(
+                ErrorCode.INVALID_KEY,
+                "That does not look like an API key: keys are letters, digits and symbols, without spaces or "
+                "accented letters. Copy the key again from your provider.",
+            )
         try:
             store.keys.get_key(name)
         except AppError as missing:

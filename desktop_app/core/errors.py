@@ -55,6 +55,8 @@ class ErrorCode(StrEnum):
     KEY_LIMIT_REACHED = "key_limit_reached"
     KEYCHAIN_UNAVAILABLE = "keychain_unavailable"
     KEY_NOT_FOUND = "key_not_found"
+    KEY_WRONG_SERVER = "key_wrong_server"
+    KEY_NEEDS_HTTPS = "key_needs_https"
     KEY_EXISTS = "key_exists"
     INVALID_KEY = "invalid_key"
 

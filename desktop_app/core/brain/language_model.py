@@ -12,6 +12,7 @@ import threading
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
 from desktop_app.core.brain.skill import local_now
 from desktop_app.core.chat import ChatMessage, ChatModel, ChatUsage, TextDelta
@@ -115,6 +116,31 @@ def _limit_check(key: ApiKeyInfo | None) -> Callable[[KeyUsage], None]:
     return allow
 
 
+_LOOPBACK_HOSTS = frozenset({"localhost", "::1"})
+
+
+def _same_server(a: str, b: str) -> bool:
+    return a.strip().rstrip("/").lower() == b.strip().rstrip("/").lower()
+
+
+def check_key_destination(key: ApiKeyInfo, base_url: str) -> None:
+    """A key goes only to the server it was added for, and never unencrypted over the network."""
+    if key.base_url and not _same_server(key.base_url, base_url):
+        raise AppError(
+            ErrorCode.KEY_WRONG_SERVER,
+            f"The key {key.name!r} is for {key.base_url}, but the model server is set to {base_url}, so the key "
+            "was not sent. Set llm.base_url to the key's server, or add a key for this server.",
+        )
+    parts = urlsplit(base_url)
+    host = (parts.hostname or "").lower()
+    if parts.scheme == "http" and host not in _LOOPBACK_HOSTS and not host.startswith("127."):
+        raise AppError(
+            ErrorCode.KEY_NEEDS_HTTPS,
+            f"The key {key.name!r} would be sent unencrypted to {host} (http://), so it was not sent. Use an "
+            "https:// address, or a server on this computer.",
+        )
+
+
 class LanguageModel:
     """The optional model route of the assistant. Reads the settings on every question, so changing the
     server, model or key takes effect on the next turn."""
@@ -160,6 +186,7 @@ class LanguageModel:
             raise AppError(ErrorCode.OFFLINE_MODE, "Offline mode is on, so no language model is asked.")
         key, secret = self._key(config)
         messages = self._context(config, question, conversation_id)
+        client = self._client_for(config, secret)  # a bad address or key fails here, before it is counted
         now = self._now()
         day_start = now.replace(hour=0, minute=0, second=0, microsecond=0)
         usage_id = self._ledger.begin_request(
@@ -169,7 +196,7 @@ class LanguageModel:
         tokens_in = sum(estimate_tokens(m.content) for m in messages)
         tokens_out = 0
         outcome = "failed"
-        stream = self._client_for(config, secret).stream_chat(messages, cancel=cancel)
+        stream = client.stream_chat(messages, cancel=cancel)
         try:
             for event in stream:
                 if isinstance(event, TextDelta):
@@ -199,6 +226,7 @@ class LanguageModel:
         if not config.key_name:
             return None, None
         key = self._ledger.get_key(config.key_name)
+        check_key_destination(key, config.base_url)
         if self._keys is None:
             raise AppError(
                 ErrorCode.KEYCHAIN_UNAVAILABLE,
