@@ -248,3 +248,17 @@ def test_more_ways_of_saying_timer_and_reminder_things(chat: Conversation) -> No
     assert chat.say("i need a reminder").startswith("When should I remind you?")
     assert chat.say("is there a timer running") == "You have no timers running."
     assert chat.source == "skill:timer"
+
+
+def test_cancelling_by_name_picks_the_one_named_even_when_names_share_words(chat: Conversation) -> None:
+    chat.say("set a pasta timer for ten minutes")
+    chat.say("set a pasta sauce timer for twenty minutes")
+    assert chat.say("cancel the pasta timer") == "Cancelled the pasta timer."
+    assert [a.label for a in chat.store.alarms.pending()] == ["pasta sauce"]
+    chat.say("remind me to call mum at five pm")
+    chat.say("remind me to call the dentist tomorrow at nine")
+    assert chat.say("cancel the reminder to call mum") == "Cancelled the reminder at 5 pm: call mum."
+    assert [a.label for a in chat.store.alarms.pending(AlarmKind.REMINDER)] == ["call the dentist"]
+    chat.say("remind me to call dad at six pm")
+    assert chat.say("cancel the reminder to call").startswith("Which reminder?")  # two fit equally: ask
+    assert len(chat.store.alarms.pending(AlarmKind.REMINDER)) == 2

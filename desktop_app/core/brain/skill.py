@@ -121,6 +121,20 @@ class Skill(Protocol):
     def run(self, match: Match, said: Utterance, context: SkillContext) -> Answer: ...
 
 
+def pick_by_words(said: str, labels: list[str]) -> list[int]:
+    """Which of `labels` the words in `said` name: an exact match if there is one ("pasta" over "pasta
+    sauce"), else those sharing the most words with it (several when they tie); none when nothing is shared."""
+    wanted = said.lower().split()
+    if not wanted:
+        return []
+    exact = [index for index, label in enumerate(labels) if label.lower().split() == wanted]
+    if exact:
+        return exact
+    scores = [len(set(wanted) & set(label.lower().split())) for label in labels]
+    best = max(scores, default=0)
+    return [index for index, score in enumerate(scores) if score == best] if best else []
+
+
 def first(patterns: tuple[tuple[str, str], ...], said: Utterance) -> str | None:
     """The intent of the first regular expression that matches the utterance's text."""
     for pattern, intent in patterns:

@@ -7,7 +7,7 @@ import re
 from datetime import datetime, timedelta
 
 from desktop_app.core.brain.memory import second_person
-from desktop_app.core.brain.skill import Answer, Match, SkillContext, Utterance
+from desktop_app.core.brain.skill import Answer, Match, SkillContext, Utterance, pick_by_words
 from desktop_app.core.brain.spoken import when_phrase
 from desktop_app.core.brain.when import parse_clock_time, parse_duration
 from desktop_app.core.models import Alarm, AlarmKind, AlarmStatus
@@ -87,11 +87,11 @@ class ReminderSkill:
         if match.intent == "list":
             parts = "; ".join(f"{when_phrase(r.due_at, context.now)}, {_task(r)}" for r in reminders)
             return Answer(f"You have {len(reminders)} reminder{'s' if len(reminders) > 1 else ''}: {parts}.")
-        topic_words = set(match.data.get("topic", "").split()) - {"the", "my", "a"}
-        chosen = [r for r in reminders if topic_words & set(r.label.lower().split())] if topic_words else []
+        topic = " ".join(w for w in match.data.get("topic", "").split() if w not in ("the", "my", "a", "to"))
+        chosen = [reminders[index] for index in pick_by_words(topic, [r.label for r in reminders])]
         if not chosen and (match.data.get("all") or len(reminders) == 1):
             chosen = reminders
-        if not chosen:
+        if not chosen or (len(chosen) > 1 and not match.data.get("all")):
             return Answer("Which reminder? Say for example: cancel the reminder to call mum, or: cancel all reminders.")
         for reminder in chosen:
             context.alarms.claim(reminder.id, AlarmStatus.CANCELLED, context.now)

@@ -7,7 +7,7 @@ import re
 from datetime import timedelta
 
 from desktop_app.core.brain.numbers import read_number
-from desktop_app.core.brain.skill import Answer, Match, SkillContext, Utterance
+from desktop_app.core.brain.skill import Answer, Match, SkillContext, Utterance, pick_by_words
 from desktop_app.core.brain.spoken import spoken_duration
 from desktop_app.core.brain.when import UNITS, parse_duration
 from desktop_app.core.models import Alarm, AlarmKind, AlarmStatus
@@ -49,8 +49,7 @@ def _name_from(words: list[str]) -> str:
 def _find(alarms: list[Alarm], said_name: str) -> list[Alarm]:
     if not said_name:
         return alarms
-    wanted = set(said_name.split())
-    return [a for a in alarms if wanted & set(a.label.split())]
+    return [alarms[index] for index in pick_by_words(said_name, [a.label for a in alarms])]
 
 
 class TimerSkill:
@@ -109,7 +108,7 @@ class TimerSkill:
             return Answer(f"There is no {name} timer. {self._listing(timers, context)}")
         if match.intent == "left":
             return Answer(" ".join(self._left(t, context).capitalize() + "." for t in chosen))
-        if len(chosen) > 1 and not match.data.get("all") and not name:
+        if len(chosen) > 1 and not match.data.get("all"):
             names = ", ".join(timer_name(t) for t in chosen)
             return Answer(f"You have {len(chosen)} timers: {names}. Which one? Or say: cancel all timers.")
         for timer in chosen:
