@@ -262,3 +262,24 @@ def test_cancelling_by_name_picks_the_one_named_even_when_names_share_words(chat
     chat.say("remind me to call dad at six pm")
     assert chat.say("cancel the reminder to call").startswith("Which reminder?")  # two fit equally: ask
     assert len(chat.store.alarms.pending(AlarmKind.REMINDER)) == 2
+
+
+def test_memory_answers_only_what_it_was_told(chat: Conversation) -> None:
+    for fact in (
+        "remember that i need to buy milk",
+        "remember that my dog is called Rex",
+        "remember that my sister's name is Ana",
+        "remember that i call my mum every sunday",
+        "remember that my name is Sam",
+    ):
+        chat.say(fact)
+    assert chat.say("what's my dog's name") == "Your dog is called Rex."
+    assert chat.say("what is my name") == "Your name is Sam."
+    assert chat.say("what is my sister called") == "Your sister's name is Ana."
+    assert chat.say("what do i need to buy") == "You need to buy milk."
+    # Questions that share a word with a fact but ask something else are not answered from memory.
+    for question in ("what do i need to make pancakes", "what do i call a baby kangaroo"):
+        assert chat.say(question).startswith("You haven't told me that yet."), question
+        assert chat.last_pieces[-1].source == "skill:memory"
+    chat.say("what do you remember about world war two")
+    assert chat.source == "offline:help"

@@ -16,14 +16,19 @@ _REMEMBER = re.compile(
     re.IGNORECASE,
 )
 _FORGET = re.compile(r"^(?:please\s+)?forget(?:\s+(?:this|that|about))?\s*[:,]?\s+(.+)$", re.IGNORECASE)
-_ALL_ABOUT_ME = re.compile(r"\b(?:what do you know about me|what have i told you|what do you remember)\b")
-_WHAT_DO_I = re.compile(r"^(?:what|who|which)\s+(?:do|did)\s+i\s+(\w+)")
+_ALL_ABOUT_ME = re.compile(
+    r"^(?:tell me )?(?:what do you know about me|what have i told you(?: about me)?|what do you remember"
+    r"(?: about me)?|what do you know of me)$"
+)
+_WHAT_DO_I = re.compile(r"^(?:what|who|which)\s+(?:do|did)\s+i\s+(.+)$")
 _WHO_IS_MY = re.compile(r"^(?:what|who)(?:'s|\s+is|\s+are)\s+my\s+(.+?)(?:\s+called|\s+named)?$")
 
 _STOP_TEXT = (
     "a an the is are am was were be to of and or that this it i me my you your we our do did does what who "
-    "which about called named please"
+    "which about please"
 )
+# Words that mean the same thing in a fact and a question ("my dog is called Rex", "what's my dog's name").
+_SAME = {"called": "name", "named": "name", "names": "name"}
 STOP = frozenset(_STOP_TEXT.split(" "))
 _NOT_A_FACT = frozenset({"when", "how", "what", "where", "why", "who", "whether", "if"})
 SWAP = {"i": "you", "me": "you", "my": "your", "mine": "yours", "am": "are", "i'm": "you're", "myself": "yourself"}
@@ -50,7 +55,8 @@ def _stem(word: str) -> str:
 
 
 def content_words(text: str) -> frozenset[str]:
-    return frozenset(_stem(w) for w in re.findall(r"[a-z0-9']+", text.lower()) if w not in STOP)
+    words = (w.removesuffix("'s").strip("'") for w in re.findall(r"[a-z0-9']+", text.lower()))
+    return frozenset(_SAME.get(w, _stem(w)) for w in words if w and w not in STOP)
 
 
 def fact_to_remember(said: str) -> str | None:
@@ -93,9 +99,13 @@ def best_match(text: str, facts: list[str]) -> int | None:
 
 
 def matching_facts(recall: Recall, facts: list[str]) -> list[str]:
+    """The facts holding every word asked about; of those, the ones saying least besides ("what is my
+    name" finds "my name is Sam" rather than "my dog is called Rex")."""
     if recall.everything:
         return list(facts)
-    return [fact for fact in facts if recall.words & content_words(fact)]
+    full = [(len(content_words(fact) - recall.words), fact) for fact in facts if recall.words <= content_words(fact)]
+    fewest = min((extra for extra, _ in full), default=0)
+    return [fact for extra, fact in full if extra == fewest]
 
 
 def second_person(fact: str) -> str:
