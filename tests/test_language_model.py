@@ -212,3 +212,31 @@ def test_a_timer_question_with_no_timer_running_goes_to_the_model(setup: Setup, 
     setup.ask("set a timer for five minutes")
     assert _text(setup.ask("how much time is left")) == "5 minutes left on the 5 minute timer."
     assert len(server.chat_requests) == 1
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "how much time is left in the year",
+        "how long is left until christmas",
+        "what is a timer",
+        "how do egg timers work",
+        "who invented the reminder app",
+        "what can you do about climate change",
+        "what do you do when you are bored",
+        "what do i need to make pancakes",
+        "what do you remember about world war two",
+        "what do i call a baby kangaroo",
+        "what did i say about the moon landing",
+        "what is 5 k in miles",
+        "what time does the shop close",
+    ],
+)
+def test_general_questions_reach_the_model_even_with_timers_and_facts_stored(
+    setup: Setup, server: OpenAIServer, question: str
+) -> None:
+    stored = ("set a pasta timer for ten minutes", "remember that i need to buy milk", "remember that i call my mum")
+    for said in stored:
+        assert setup.ask(said)[-1].source.startswith("skill:")
+    assert setup.ask(question)[-1].source == "model:test-model"
+    assert len(server.chat_requests) == 1

@@ -283,3 +283,16 @@ def test_memory_answers_only_what_it_was_told(chat: Conversation) -> None:
         assert chat.last_pieces[-1].source == "skill:memory"
     chat.say("what do you remember about world war two")
     assert chat.source == "offline:help"
+
+
+def test_history_about_a_topic_and_the_latest_first(chat: Conversation, clock: Clock) -> None:
+    for number in range(250):
+        chat.store.add_message(chat.conversation_id, "user", f"question number {number}")
+    chat.say("what is python")
+    clock.moment = datetime.now(ZONE)  # messages are stamped with the real time
+    assert chat.say("what did i say about python") == 'In the last 30 days you asked me: "what is python".'
+    latest = chat.say("what did i ask you today")
+    assert latest.startswith('Today you asked me: "question number 246"; "question number 247"')
+    assert '"what is python"' in latest and "And at least" in latest
+    chat.say("what did i tell you about the moon")
+    assert chat.last_pieces[-1].text.startswith("I don't find anything about that")

@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from desktop_app.core.brain.numbers import say_number
+from desktop_app.core.brain.skill import utterance
 from desktop_app.core.brain.units import UNITS, ConversionError, Unit, convert, parse_conversion
 from desktop_app.core.brain.when import parse_duration
 
@@ -65,3 +66,11 @@ def test_durations_said_in_words(hours: int, minutes: int, seconds: int) -> None
     expected = timedelta(hours=hours, minutes=minutes, seconds=seconds)
     said = "set a timer for " + " and ".join(parts)
     assert parse_duration(said) == (expected if parts else None)
+
+
+def test_ounces_beside_a_volume_are_fluid_ounces() -> None:
+    request = parse_conversion(utterance("how many ounces in a cup").words)
+    assert request is not None and request.source.name == "cup" and request.target.name == "fluid ounce"
+    assert convert(request.value, request.source, request.target) == pytest.approx(8)
+    weight = parse_conversion(utterance("convert 8 ounces to grams").words)
+    assert weight is not None and weight.source.name == "ounce"

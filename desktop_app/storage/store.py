@@ -513,8 +513,10 @@ class SqlConversationStore:
         return self._read(query, "list the conversations")
 
     def messages_between(
-        self, start: datetime, end: datetime, role: Role | None = None, limit: int = 200
+        self, start: datetime, end: datetime, role: Role | None = None, limit: int = 200, newest: bool = False
     ) -> list[Message]:
+        """Messages in [start, end), oldest first; with `newest`, the latest `limit` of them (still oldest
+        first)."""
         _check_limit(limit)
         _check_time(start, "The start")
         _check_time(end, "The end")
@@ -526,12 +528,13 @@ class SqlConversationStore:
                 messages.c.created_at >= start,
                 messages.c.created_at < end,
             )
-            .order_by(messages.c.id)
+            .order_by(messages.c.id.desc() if newest else messages.c.id)
             .limit(min(limit, MAX_PAGE))
         )
         if role is not None:
             statement = statement.where(messages.c.role == parse_role(role).value)
-        return self._read(lambda c: [_message(r) for r in c.execute(statement)], "read the conversations")
+        found = self._read(lambda c: [_message(r) for r in c.execute(statement)], "read the conversations")
+        return found[::-1] if newest else found
 
     def search(self, query: str, limit: int = 20, prefix: bool = False) -> list[SearchHit]:
         """Ranked full-text matches, best first, each with the matching passage marked [like this].

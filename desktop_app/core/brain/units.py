@@ -57,7 +57,7 @@ _TABLE = [
     *_u("gallon", "gallons", "volume", 3785.411784, "gal"),
     *_u("degree Celsius", "degrees Celsius", "temperature", 0.0, "celsius", "centigrade", "c", "degrees c"),
     *_u("degree Fahrenheit", "degrees Fahrenheit", "temperature", 0.0, "fahrenheit", "f", "degrees f"),
-    *_u("kelvin", "kelvin", "temperature", 0.0, "kelvins", "k"),
+    *_u("kelvin", "kelvin", "temperature", 0.0, "kelvins"),
 ]
 UNITS: dict[str, Unit] = {alias.lower(): unit for alias, unit in _TABLE}
 _LONGEST = max(len(alias.split()) for alias in UNITS)
@@ -115,6 +115,15 @@ class ConversionRequest:
     target: Unit
 
 
+def _request(value: Number, source: Unit, target: Unit) -> ConversionRequest:
+    """ "Ounces" beside a volume means fluid ounces ("how many ounces in a cup")."""
+    if source.name == "ounce" and target.dimension == "volume":
+        source = UNITS["fluid ounce"]
+    if target.name == "ounce" and source.dimension == "volume":
+        target = UNITS["fluid ounce"]
+    return ConversionRequest(value, source, target)
+
+
 def _amount_and_unit(words: list[str], start: int) -> tuple[Number, Unit, int] | None:
     """ "5 miles", "a pound", "twenty one degrees celsius" at words[start:]."""
     if words[start : start + 1] in (["a"], ["an"], ["one"]):
@@ -145,7 +154,7 @@ def parse_conversion(words: list[str]) -> ConversionRequest | None:
                 for start in range(len(rest)):
                     found = _amount_and_unit(rest, start)
                     if found is not None:
-                        return ConversionRequest(found[0], found[1], target[0])
+                        return _request(found[0], found[1], target[0])
         return None
     for start in range(len(words)):
         found = _amount_and_unit(words, start)
@@ -157,6 +166,6 @@ def parse_conversion(words: list[str]) -> ConversionRequest | None:
             after = after[1:]
             target = find_unit(after, 0) if after else None
             if target is not None and target[1] == len(after):
-                return ConversionRequest(value, source, target[0])
+                return _request(value, source, target[0])
         return None
     return None

@@ -74,8 +74,8 @@ class UnitsSkill:
         request = match.data["request"]
         try:
             result = convert(request.value, request.source, request.target)
-        except ConversionError as error:
-            return Answer(str(error))
+        except ConversionError as error:  # "5 k in miles" may mean kilometres: a model, if any, can tell
+            return Answer(str(error), last_resort=True)
         amount = format_number(request.value)
         return Answer(
             f"{amount} {request.source.say(request.value)} is {rounded(result)} {request.target.say(result)}."

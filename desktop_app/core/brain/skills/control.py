@@ -22,8 +22,8 @@ _NEW = re.compile(
     r"\b(start over|start again|let's start over|clear the conversation|reset the conversation)\b"
 )
 _HELP = re.compile(
-    r"^(help|help me)$|\bwhat can you do\b|\bwhat (can|should) i (ask|say)\b|\bwhat are your (skills|abilities)\b|"
-    r"\bwhat do you do\b|\bhow do(es)? (this|you) work\b|\bwhat can i ask you\b"
+    r"^(help|help me|what can you do( for me)?|what (can|should) i (ask|say)( you)?|what are your (skills|abilities)|"
+    r"what do you do|how do you work|what else can you do)$"
 )
 OFFLINE_HELP = (
     "To answer other questions, add a language model in Settings, Language model: a local server such as "

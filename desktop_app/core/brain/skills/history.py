@@ -5,14 +5,25 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 
+from desktop_app.core.brain.memory import content_words
 from desktop_app.core.brain.skill import Answer, Match, SkillContext, Utterance
 from desktop_app.core.models import Role
 
 MAX_LISTED = 5
+MAX_SCANNED = 200  # the latest questions looked at; "and at least N more" beyond
 _QUESTION = re.compile(
     r"\bwhat (did|have) (i|we) (ask|asked|say|said|talk about|talked about|discuss|discussed|tell|told)\b"
     r"|\bwhat were we talking about\b|\bwhat was i asking\b"
 )
+
+
+def _topic(text: str) -> frozenset[str]:
+    """The words after "about" in "what did I say about Python", as content words; empty when none."""
+    found = re.search(r"\babout (.+)$", text)
+    if found is None:
+        return frozenset()
+    words = content_words(re.sub(r"\b(yesterday|today|this \w+|last \w+|earlier|recently)\b", " ", found.group(1)))
+    return words
 
 
 def period(text: str, now: datetime) -> tuple[datetime, datetime, str] | None:
@@ -55,27 +66,37 @@ class HistorySkill:
         return Match(0.9, "recall", {})
 
     def run(self, match: Match, said: Utterance, context: SkillContext) -> Answer:
+        topic = _topic(said.text)
         span = period(said.text, context.now)
         if span is None:
-            start, end, name = context.now - timedelta(days=1), context.now, "in the last day"
+            days = 30 if topic else 1
+            start, end, name = context.now - timedelta(days=days), context.now, f"in the last {days} days"
+            name = "in the last day" if days == 1 else name
         else:
             start, end, name = span
         if end <= start:
             return Answer(f"It isn't {name.replace('this ', '')} yet.")
-        asked = context.store.messages_between(start, end, Role.USER, limit=200)
+        asked = context.store.messages_between(start, end, Role.USER, limit=MAX_SCANNED, newest=True)
         # The question being answered now is already stored: leave it and other history questions out.
         wanted: list[str] = []
         for message in asked:
             text = " ".join(message.content.split())
             if _QUESTION.search(text.lower()) or text.lower() in (w.lower() for w in wanted):
                 continue
+            if topic and not topic & content_words(text):
+                continue
             wanted.append(text.rstrip(".?!"))
         if not wanted:
+            if topic:  # "what did I say about Python?" may be better answered by a model, if there is one
+                return Answer(f"I don't find anything about that {name}.", last_resort=True)
             return Answer(f"We didn't talk {name}." if name != "earlier" else "We haven't talked in the last day.")
         verb = "talked about" if "talk" in said.text or "discuss" in said.text else "asked"
         shown = wanted[-MAX_LISTED:]
         listed = "; ".join(f'"{text}"' for text in shown)
-        more = f" And {len(wanted) - len(shown)} more before that." if len(wanted) > len(shown) else ""
+        more = ""
+        if len(wanted) > len(shown):
+            at_least = "at least " if len(asked) == MAX_SCANNED else ""
+            more = f" And {at_least}{len(wanted) - len(shown)} more before that."
         if verb == "asked":
             return Answer(f"{name[0].upper()}{name[1:]} you asked me: {listed}.{more}")
         return Answer(f"{name[0].upper()}{name[1:]} we talked about: {listed}.{more}")

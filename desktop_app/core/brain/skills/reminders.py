@@ -76,7 +76,9 @@ class ReminderSkill:
             return Match(0.9, "cancel", {"all": bool(re.search(r"\b(all|every)\b", text)), "topic": topic})
         if re.search(r"\b(what|which|list|show|any|my reminders|read|how many)\b", text):
             return Match(0.85, "list", {})
-        return Match(0.7, "set", {"rest": ""})  # "I need a reminder": ask what and when
+        if re.search(r"^(i need|i want|i'd like|give me|can i have|add|new)( me)?( a| an)?( new)? reminder$", text):
+            return Match(0.7, "set", {"rest": ""})  # "I need a reminder": ask what and when
+        return None
 
     def run(self, match: Match, said: Utterance, context: SkillContext) -> Answer:
         if match.intent == "set":

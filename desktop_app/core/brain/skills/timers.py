@@ -16,6 +16,15 @@ MAX_TIMER = timedelta(days=1)
 # Words around a timer's name that are not part of it: "set a new ten minute pasta timer".
 _NOT_NAME_TEXT = "set start make create put on a an the new me my another one for timer and half quarter of"
 _NOT_NAME = frozenset(_NOT_NAME_TEXT.split(" ")) | frozenset(UNITS)
+# "how much time is left" alone, or asked of a timer; not "how much time is left in the game".
+_TIME_LEFT = (
+    r"^(how (much time|long) (is )?(left|remaining)|how much longer|(how much )?time left|how long left)"
+    r"( on (the|my) ([a-z]+ )?timer)?$"
+)
+_LIST = (
+    r"^((what|which) timers|(list|show)( me)?( all)?( my| the)? timers|(do i have|are there|is there|have i got)"
+    r"( any)?( a)? timers?( running| set| going| on)?|how many timers|(my |any )?timers?( running)?)\b"
+)
 _CANCEL = r"\b(cancel|stop|delete|remove|clear|turn off|kill|end|never ?mind)\b"
 
 
@@ -76,22 +85,22 @@ class TimerSkill:
 
     def match(self, said: Utterance) -> Match | None:
         text = said.text
-        if "timer" not in text and not re.search(r"\b(time left|how long (is )?left|how much time)\b", text):
-            return None
         words = said.words
-        if re.search(_CANCEL, text) and "timer" in text:
+        about_a_timer = "timer" in text
+        if about_a_timer and re.search(_CANCEL, text):
             everything = bool(re.search(r"\b(all|every|everything)\b", text))
             return Match(0.9, "cancel", {"all": everything, "name": _name_from(words)})
-        if re.search(r"\b(how (much|long)|time left|left on|remaining)\b", text):
+        if re.search(_TIME_LEFT, text) or (about_a_timer and re.search(r"\b(how (much|long)|left|remaining)\b", text)):
             return Match(0.9, "left", {"name": _name_from(words)})
-        if re.search(r"\b(list|what|which|show|any|how many)\b.*\btimers?\b", text) and parse_duration(text) is None:
+        if about_a_timer and re.search(_LIST, text):
             return Match(0.85, "list", {})
         duration = parse_duration(text)
-        if duration is not None:
+        if duration is not None and (about_a_timer or re.search(r"^(set|start)\b.*\bfor\b", text)):
             return Match(0.95, "set", {"seconds": int(duration.total_seconds()), "name": _name_from(words)})
-        if re.search(r"\b(set|start)\b", text):
+        if re.search(r"^(set|start|make|create)\b.*\btimer$", text):
             return Match(0.7, "set", {"seconds": None, "name": _name_from(words)})
-        return Match(0.6, "list", {})
+        # "what is a timer", "how do egg timers work": about timers, but not for this skill.
+        return None
 
     def run(self, match: Match, said: Utterance, context: SkillContext) -> Answer:
         timers = context.alarms.pending(AlarmKind.TIMER)
