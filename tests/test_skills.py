@@ -5,7 +5,8 @@ Every test runs the real assistant on a real SQLite store, with a clock the test
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from assistant_setup import ZONE, Clock, Conversation
@@ -296,3 +297,37 @@ def test_history_about_a_topic_and_the_latest_first(chat: Conversation, clock: C
     assert '"what is python"' in latest and "And at least" in latest
     chat.say("what did i tell you about the moon")
     assert chat.last_pieces[-1].text.startswith("I don't find anything about that")
+
+
+@pytest.mark.parametrize(
+    ("said", "expected"),
+    [
+        ("remind me to call mum at midnight", "Okay, I'll remind you at midnight tonight: call mum."),
+        ("remind me to buy milk tonight", "Okay, I'll remind you at 8 pm: buy milk."),
+        ("remind me to water the plants this evening", "Okay, I'll remind you at 6 pm: water the plants."),
+        ("remind me on friday to pay rent", "Okay, I'll remind you on Friday 4 December at 9 am: pay rent."),
+        ("remind me to call mum tomorrow", "Okay, I'll remind you tomorrow at 9 am: call mum."),
+        ("Remind me to call mum at 5pm.", "Okay, I'll remind you at 5 pm: call mum."),
+        ("remind me to stretch at 14:30", "Okay, I'll remind you at 2:30 pm: stretch."),
+        ("remind me to lock up today at nine", "Okay, I'll remind you at 9 pm: lock up."),
+        ("remind me this morning to stretch", "That time has already passed. Give me a time later today or tomorrow."),
+        ("set a timer for quarter of an hour", "Okay, timer set for 15 minutes."),
+        ("set a timer for three quarters of an hour", "Okay, timer set for 45 minutes."),
+        ("set a timer for an hour and a quarter", "Okay, timer set for 1 hour and 15 minutes."),
+        (
+            "remind me in a quarter of an hour to take the pizza out",
+            "Okay, I'll remind you at 10:15 am: take the pizza out.",
+        ),
+    ],
+)
+def test_times_of_day_and_parts_of_an_hour(chat: Conversation, said: str, expected: str) -> None:
+    assert chat.say(said) == expected
+
+
+def test_a_reminder_across_a_daylight_saving_change_keeps_its_wall_clock_time(chat: Conversation, clock: Clock) -> None:
+    berlin = ZoneInfo("Europe/Berlin")
+    clock.moment = datetime(2026, 3, 28, 20, 0, tzinfo=berlin)  # the clocks go forward overnight
+    assert chat.say("remind me to call mum tomorrow at nine am") == "Okay, I'll remind you tomorrow at 9 am: call mum."
+    due = chat.store.alarms.pending()[0].due_at
+    assert due == datetime(2026, 3, 29, 9, 0, tzinfo=berlin)
+    assert due.astimezone(UTC).hour == 7  # 9 am summer time, not 10

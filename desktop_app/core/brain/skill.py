@@ -12,6 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
+from zoneinfo import ZoneInfoNotFoundError
+
+import tzlocal
 
 from desktop_app.core.brain.numbers import normalise_words
 from desktop_app.core.ports import AlarmBook, ConversationStore, ReplyAction
@@ -27,8 +30,12 @@ _TRAILING_FILLERS = (("please",), ("thanks",), ("thank", "you"), ("now", "please
 
 
 def local_now() -> datetime:
-    """Now, aware, in the machine's zone: what "at five pm" and "yesterday" are measured against."""
-    return datetime.now().astimezone()
+    """Now in the machine's time zone (a named zone, so "tomorrow at nine" across a daylight-saving change
+    gets that day's offset): what "at five pm" and "yesterday" are measured against."""
+    try:
+        return datetime.now(tzlocal.get_localzone())
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # no zone database: today's offset will do
+        return datetime.now().astimezone()
 
 
 @dataclass(frozen=True, slots=True)

@@ -49,6 +49,8 @@ def when_phrase(moment: datetime, now: datetime) -> str:
     """ "at 5 pm", "tomorrow at 9 am", "on Friday 4 December at noon", in `now`'s zone."""
     moment = moment.astimezone(now.tzinfo)
     day = day_phrase(moment, now)
+    if day == "tomorrow" and (moment.hour, moment.minute) == (0, 0):
+        return "at midnight tonight"
     return f"at {clock_phrase(moment)}" if day == "today" else f"{day} at {clock_phrase(moment)}"
 
 

@@ -7,6 +7,7 @@ five". Everything takes `now` from the caller, so tests control time instead of 
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 
 from desktop_app.core.brain.numbers import normalise_words, read_number
@@ -24,10 +25,29 @@ PERIOD_WORDS = {
 }  # fmt: skip
 
 
+# Parts of a unit said before it: "half an hour", "a quarter of an hour", "three quarters of an hour".
+_PARTS = (
+    (("three", "quarters", "of", "an"), 0.75), (("three", "quarters", "of", "a"), 0.75),
+    (("a", "quarter", "of", "an"), 0.25), (("a", "quarter", "of", "a"), 0.25),
+    (("quarter", "of", "an"), 0.25), (("quarter", "of", "a"), 0.25), (("quarter", "an"), 0.25),
+    (("half", "an"), 0.5), (("half", "a"), 0.5), (("a", "half"), 0.5),
+)  # fmt: skip
+# Fractions added after a count or a unit: "two and a half hours", "an hour and a quarter".
+_AND_PARTS = ((("and", "a", "half"), 0.5), (("and", "a", "quarter"), 0.25), (("and", "three", "quarters"), 0.75))
+
+
+def _part(words: list[str], index: int, table: tuple[tuple[tuple[str, ...], float], ...]) -> tuple[float, int]:
+    for phrase, value in table:
+        if tuple(words[index : index + len(phrase)]) == phrase:
+            return value, len(phrase)
+    return 0.0, 0
+
+
 def _amount(words: list[str], index: int) -> tuple[float, int] | None:
-    """A count before a unit: a number, "a"/"an" (one), "half a"/"half an" (0.5), with "and a half"."""
-    if words[index : index + 2] in (["half", "a"], ["half", "an"]):
-        return 0.5, 2
+    """A count before a unit: a number, "a"/"an" (one), "half an", "a quarter of an", "three quarters of a"."""
+    part, used = _part(words, index, _PARTS)
+    if used:
+        return part, used
     if words[index] in ("a", "an"):
         return 1.0, 1
     number = read_number(words, index)
@@ -51,15 +71,14 @@ def parse_duration(text: str) -> timedelta | None:
             continue
         value, used = amount
         after = index + used
-        if words[after : after + 3] == ["and", "a", "half"]:
-            value += 0.5
-            after += 3
+        extra, extra_used = _part(words, after, _AND_PARTS)
+        value, after = value + extra, after + extra_used
         if after < len(words) and words[after] in UNITS:
-            seconds = value * UNITS[words[after]]
+            unit = UNITS[words[after]]
+            seconds = value * unit
             after += 1
-            if words[after : after + 3] == ["and", "a", "half"]:
-                seconds += 0.5 * UNITS[words[after - 1]]
-                after += 3
+            extra, extra_used = _part(words, after, _AND_PARTS)
+            seconds, after = seconds + extra * unit, after + extra_used
             total += seconds
             found = True
             index = after
@@ -126,14 +145,47 @@ def _clock(words: list[str], index: int) -> tuple[int, int, int] | None:
     return hour.value, minute, used
 
 
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+# A part of the day said without a clock time, and the hour meant: "tonight" is 8 pm.
+DEFAULT_HOURS = (
+    (("this", "morning"), 9), (("tomorrow", "morning"), 9), (("this", "afternoon"), 15),
+    (("tomorrow", "afternoon"), 15), (("this", "evening"), 18), (("tomorrow", "evening"), 18),
+    (("tomorrow", "night"), 20), (("tonight",), 20), (("morning",), 9), (("afternoon",), 15), (("evening",), 18),
+)  # fmt: skip
+DEFAULT_DAY_HOUR = 9  # "tomorrow", "on friday": in the morning
+_GLUED_PERIOD = re.compile(r"^(\d{1,2}(?::\d{2})?)(am|pm)$")
+
+
+def clock_words(text: str) -> list[str]:
+    """Words as `normalise_words` gives them, with "a m"/"p.m." as "am"/"pm" and "5pm" as "5", "pm"."""
+    words: list[str] = []
+    for said in normalise_words(text):
+        word = said.replace(".", "") if said in ("a.m.", "p.m.") else said
+        glued = _GLUED_PERIOD.match(word)
+        words.extend(glued.groups() if glued else (word,))
+    return _join_am_pm(words)
+
+
+def _days_ahead(words: list[str], now: datetime) -> int | None:
+    """0 today, 1 "tomorrow", n for "on friday" (a week ahead when today is Friday); None when no day is said."""
+    if "tomorrow" in words:
+        return 1
+    for word in words:
+        if word in WEEKDAYS:
+            return (WEEKDAYS.index(word) - now.weekday() - 1) % 7 + 1
+    if "tonight" in words or "today" in words or "this" in words:
+        return 0
+    return None
+
+
 def parse_clock_time(text: str, now: datetime) -> datetime | None:
-    """The moment meant by "at five pm", "half past six", "tomorrow at nine", after `now` (same zone)."""
-    words = [w.replace(".", "") if w in ("a.m.", "p.m.") else w for w in normalise_words(text)]
-    words = _join_am_pm(words)
-    tomorrow = "tomorrow" in words
+    """The moment meant by "at five pm", "half past six", "tomorrow at nine", "on friday at 5pm", "tonight",
+    after `now`, in `now`'s zone (a zone-aware `now` gives the right offset across a daylight-saving change)."""
+    words = clock_words(text)
+    days = _days_ahead(words, now)
     for index in range(len(words)):
         # A clock time follows "at", "by", "tomorrow"...; "noon" or "half past" stand on their own.
-        after_preposition = index == 0 or words[index - 1] in TIME_PREPOSITIONS
+        after_preposition = index == 0 or words[index - 1] in TIME_PREPOSITIONS or words[index - 1] in WEEKDAYS
         if not after_preposition and words[index] not in ("noon", "midnight", "midday", "half", "quarter"):
             continue
         clock = _clock(words, index)
@@ -145,7 +197,16 @@ def parse_clock_time(text: str, now: datetime) -> datetime | None:
         ):
             continue  # "for ten minutes" is a duration, not ten o'clock
         period = next((PERIOD_WORDS[w] for w in words[index + used : index + used + 4] if w in PERIOD_WORDS), None)
-        return _next_occurrence(now, hour, minute, period, tomorrow)
+        if words[index] in ("noon", "midday", "midnight") or hour > 12:
+            period = "exact"  # never shifted by twelve hours
+        elif period is None and "tonight" in words:
+            period = "pm"
+        return _next_occurrence(now, hour, minute, period, days)
+    for phrase, hour in DEFAULT_HOURS:
+        if any(tuple(words[i : i + len(phrase)]) == phrase for i in range(len(words))):
+            return _next_occurrence(now, hour, 0, "exact", days if days is not None else 0)
+    if days is not None and days > 0:
+        return _next_occurrence(now, DEFAULT_DAY_HOUR, 0, "exact", days)
     return None
 
 
@@ -160,17 +221,23 @@ def _join_am_pm(words: list[str]) -> list[str]:
     return joined
 
 
-def _next_occurrence(now: datetime, hour: int, minute: int, period: str | None, tomorrow: bool) -> datetime:
+def _next_occurrence(now: datetime, hour: int, minute: int, period: str | None, days: int | None) -> datetime:
+    """The clock time on the day `days` ahead, or, with no day said, the next time the clock shows it
+    ("at five" without am/pm: whichever of 5 am and 5 pm comes first)."""
     hour %= 24
     if period == "pm" and hour < 12:
         hour += 12
     elif period == "am" and hour == 12:
         hour = 0
-    day = now.replace(second=0, microsecond=0) + timedelta(days=1 if tomorrow else 0)
-    candidates = [day.replace(hour=hour, minute=minute)]
-    if period is None and hour < 12:
-        candidates.append(day.replace(hour=hour + 12, minute=minute))  # "at five" may mean 5 pm
-    if tomorrow:
+    day = now + timedelta(days=days or 0)
+    # Wall-clock arithmetic: replace() keeps the zone, which gives the offset in force on that day.
+    candidates = [day.replace(hour=hour, minute=minute, second=0, microsecond=0)]
+    if period is None and 1 <= hour < 12:
+        candidates.append(day.replace(hour=hour + 12, minute=minute, second=0, microsecond=0))
+    if days:
         return candidates[0]
     future = [c for c in candidates if c > now]
-    return min(future) if future else candidates[0] + timedelta(days=1)
+    if future:
+        return min(future)
+    # "this morning" at noon has passed: say so rather than move it to tomorrow. A bare "at five" rolls over.
+    return candidates[-1] if days == 0 else candidates[0] + timedelta(days=1)

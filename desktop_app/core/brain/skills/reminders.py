@@ -9,11 +9,13 @@ from datetime import datetime, timedelta
 from desktop_app.core.brain.memory import second_person
 from desktop_app.core.brain.skill import Answer, Match, SkillContext, Utterance, pick_by_words
 from desktop_app.core.brain.spoken import when_phrase
-from desktop_app.core.brain.when import parse_clock_time, parse_duration
+from desktop_app.core.brain.when import WEEKDAYS, parse_clock_time, parse_duration
 from desktop_app.core.models import Alarm, AlarmKind, AlarmStatus
 
 # Where the task ends and the time begins: "call mum | at five pm", "check the oven | in ten minutes".
-_TIME_STARTS = frozenset({"at", "in", "after", "tomorrow", "tonight", "by", "this", "on", "half", "quarter", "noon"})
+_TIME_STARTS = frozenset(
+    {"at", "in", "after", "today", "tomorrow", "tonight", "by", "this", "on", "next", "half", "quarter", "noon"}
+) | frozenset(WEEKDAYS)
 _QUESTION_WORDS = frozenset({"what", "how", "why", "who", "where", "which", "whether"})
 _SET = re.compile(r"^(?:remind me|set (?:a |an )?reminder|make (?:a )?reminder|create (?:a )?reminder)\b\s*(.*)$")
 
