@@ -97,3 +97,43 @@ def test_pressing_while_the_assistant_speaks_stops_it_within_50_ms(pulse_audio, 
     assert loud, "the answer should be in the recording"
     assert all(value < 50 for value in loudness[loud[-1] + 2 :]), "sound after the barge-in"
     assert len(loudness) - loud[-1] >= 8  # about a second of silence after the last loud moment
+
+
+def test_pressing_while_an_announcement_plays_silences_it(pulse_audio, tmp_path: Path) -> None:
+    events: list[Event] = []
+    speaking = threading.Event()
+
+    def on_event(event: Event) -> None:
+        events.append(event)
+        if isinstance(event, SpeakingStarted):
+            speaking.set()
+
+    store = SqlConversationStore.open(sqlite_url(tmp_path / "assistant.db"))
+    pipeline_ref: list[VoicePipeline] = []
+
+    def to_pipeline(event: object) -> None:
+        pipeline_ref[0].on_speaker_event(event)
+
+    speaker = SpeechOutput(Settings(None), to_pipeline)
+    speaker.wait_ready(30)
+    recognizer = PocketSphinxRecognizer(command_phrases(default_skills()))
+    pipeline = VoicePipeline(lambda: recognizer, Talkative(), speaker, store, on_event)
+    pipeline_ref.append(pipeline)
+    try:
+        pipeline.announce("Time's up: the pasta timer is done. " * 4, "skill:timer")
+        assert speaking.wait(10)
+        time.sleep(0.3)
+        assert speaker.is_speaking()
+        pressed = time.monotonic()
+        pipeline.press()
+        while speaker.is_speaking() and time.monotonic() - pressed < 1:
+            time.sleep(0.005)
+        assert time.monotonic() - pressed < 0.1
+        assert pipeline.state is TurnState.LISTENING
+        pipeline.cancel()
+    finally:
+        pipeline.close()
+        speaker.close()
+        store.close()
+    finished = [e for e in events if isinstance(e, SpeakingFinished)]
+    assert finished and finished[0].interrupted

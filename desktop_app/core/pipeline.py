@@ -133,6 +133,8 @@ class VoicePipeline:
                 return
             if self._state is not TurnState.IDLE:
                 self._cancel_locked("interrupted")
+            elif self._speaker is not None and self._speaker.is_speaking():
+                self._speaker.stop()  # an announcement ("Time's up…") is silenced like an answer
             recognizer = self._recognizer_source()
             if recognizer is None:
                 self._emit(Notice("speech_model_loading", "Loading speech model… try again in a moment."))
@@ -292,6 +294,10 @@ class VoicePipeline:
         self._store.add_message(conversation_id, Role.USER, transcript.text)
         speaker = self._speaker
         if speaker is not None:
+            # An interrupted announcement may still report that it finished: only this reply's end counts.
+            turn.speech_done.clear()
+            if turn.cancelled:  # cancelled just now: its wake-up must not be lost
+                return
             speaker.start_reply()
         answer = self._brain.reply(transcript.text, conversation_id, turn.stop_answer)
         try:

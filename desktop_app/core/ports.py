@@ -88,7 +88,7 @@ class ReplyAction(StrEnum):
     """Something the voice loop itself must do after a reply, beyond speaking it."""
 
     NEW_CONVERSATION = "new_conversation"  # the next turn starts a fresh conversation
-    STOP = "stop"  # silence and forget this turn ("stop", "never mind")
+    STOP = "stop"  # "stop", "never mind": silence; the short reply is kept in the history but not spoken
 
 
 @dataclass(frozen=True, slots=True)
