@@ -1,7 +1,8 @@
 """What the app knows about API keys (never the secret) and how much each has been used.
 
 A request is counted the moment it starts, inside the same write transaction as the limit check, so two
-processes sharing the database cannot both squeeze past a per-minute limit.
+processes sharing the database cannot both squeeze past a per-minute limit: on SQLite the writer holds the
+database's write lock, on PostgreSQL the key's row is locked first.
 """
 
 from __future__ import annotations
@@ -168,6 +169,10 @@ class SqlKeyLedger:
         """Counts a request against the key unless `allow` (given the usage so far) raises; returns its id."""
 
         def job(connection: Connection) -> int:
+            if key_id is not None:
+                # PostgreSQL: lock the key's row so another process's check waits for this one to commit
+                # (SQLite's writer already holds the database's write lock; FOR UPDATE is left out there).
+                connection.execute(select(api_keys.c.id).where(api_keys.c.id == key_id).with_for_update())
             allow(_usage(connection, key_id, now, day_start))
             usage_id = connection.execute(
                 insert(llm_usage)

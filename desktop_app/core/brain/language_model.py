@@ -96,7 +96,7 @@ def build_context(
     return [ChatMessage("system", system), *recent, ChatMessage("user", question)]
 
 
-def _limit_check(key: ApiKeyInfo | None) -> Callable[[KeyUsage], None]:
+def limit_check(key: ApiKeyInfo | None) -> Callable[[KeyUsage], None]:
     def allow(usage: KeyUsage) -> None:
         if key is None:
             return
@@ -190,7 +190,7 @@ class LanguageModel:
         now = self._now()
         day_start = now.replace(hour=0, minute=0, second=0, microsecond=0)
         usage_id = self._ledger.begin_request(
-            key.id if key else None, config.model, now.astimezone(UTC), day_start.astimezone(UTC), _limit_check(key)
+            key.id if key else None, config.model, now.astimezone(UTC), day_start.astimezone(UTC), limit_check(key)
         )
         # Until the server reports the real counts, a stopped or failed request is charged an estimate.
         tokens_in = sum(estimate_tokens(m.content) for m in messages)
