@@ -225,3 +225,21 @@ def test_a_spoken_question_answered_by_a_model_is_stored_with_its_tokens(recogni
     assert (answer.content, answer.source) == ("Once there was a boat. The end.", "model:test-model")
     assert answer.tokens_output == 7 and answer.tokens_input is not None and answer.tokens_input > 0
     assert answer.timings is not None and answer.timings["release_to_first_reply_ms"] > 0
+
+
+def test_saying_start_a_new_conversation_starts_one(recognizer, store, tmp_path: Path) -> None:
+    new = pcm_of(say_to_wav("start a new conversation", tmp_path / "new.wav"))
+    events = TurnEvents()
+    pipeline = VoicePipeline(lambda: recognizer, Assistant(store, store.alarms), None, store, events)
+    try:
+        pipeline.press()
+        _speak_into(pipeline, new)
+        pipeline.release()
+        assert events.done.wait(15)
+        first = store.list_conversations()[0].conversation.id
+        assert pipeline.conversation_id is None  # the next turn opens a new conversation
+    finally:
+        pipeline.close()
+    history = store.get_history(first)
+    assert [(m.role.value, m.source) for m in history] == [("user", None), ("assistant", "skill:control")]
+    assert history[1].content == "Okay, starting a new conversation."
