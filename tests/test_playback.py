@@ -183,7 +183,9 @@ def test_stop_fades_out_within_50_ms_and_drops_the_queue(player, pulse_audio, tm
     heard_after_stop = silence_at - report.requested_at
     print(f"stop: {report.latency * 1000:.1f} ms by the player, {heard_after_stop * 1000:.1f} ms in the recording")
     if audio.underflows == 0:  # a hole in the sound (busy machine) would lengthen what was heard
-        assert 0 <= heard_after_stop < 0.05
+        # The player's clock and the recording agree to within about 20 ms on a busy machine (seen: the
+        # recording put the end 12.7 ms before the stop call), so only that much below zero is allowed.
+        assert -0.02 <= heard_after_stop < 0.05
     # The fade: the last 3 ms before silence are quieter than the steady tone.
     end = int(first_end * rate)
     assert np.abs(samples[end - 48 : end]).max() < 0.8 * np.abs(samples[end - 800 : end - 160]).max()
