@@ -37,10 +37,12 @@ CHILD = textwrap.dedent(
 )
 
 
-def _collect(stream, acknowledged: list[tuple[int, str]]) -> None:
+def _collect(stream, acknowledged: list[tuple[int, str]], ready: threading.Event) -> None:
     for line in stream:
         if not line.endswith("\n"):
             continue  # cut off by the kill halfway through printing: not a complete acknowledgement
+        if line.startswith("ready"):
+            ready.set()
         number, _, text = line.rstrip("\n").partition(" ")
         if number.isdigit():
             acknowledged.append((int(number), text))
@@ -60,10 +62,17 @@ def test_sigkill_at_random_moments_loses_no_acknowledged_message(tmp_path: Path)
             text=True,
         )
         assert child.stdout is not None
-        reader = threading.Thread(target=_collect, args=(child.stdout, acknowledged))
+        ready = threading.Event()
+        reader = threading.Thread(target=_collect, args=(child.stdout, acknowledged, ready))
         reader.start()
-        # Kill while it is starting up, migrating, or in the middle of a stream of commits.
-        time.sleep(rng.uniform(0.05, 0.9))
+        # Every other child is killed at a random moment after it started writing (in the middle of a stream
+        # of commits, however slowly this machine starts Python); the others at a random moment from launch
+        # (starting up, migrating, or writing).
+        if kill % 2:
+            assert ready.wait(30), "the child never became ready"
+            time.sleep(rng.uniform(0.02, 0.5))
+        else:
+            time.sleep(rng.uniform(0.05, 0.9))
         child.send_signal(signal.SIGKILL)
         child.wait()
         reader.join()
