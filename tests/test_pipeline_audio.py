@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
-from speech_audio import say_to_wav
+from speech_audio import pcm_of, say_to_wav
 from turn_events import TurnEvents
 
 from desktop_app.audio.capture import MicrophoneCapture
@@ -311,3 +311,29 @@ def test_the_spoken_answer_is_heard_and_recognised_back(pulse_audio, sphinx, tmp
     decoder.process_raw(samples[loud[0] : loud[-1] + 1].tobytes(), False, True)
     decoder.end_utt()
     assert decoder.hyp() is not None and decoder.hyp().hypstr == expected
+
+
+def test_commands_are_recognised_the_same_after_silence_and_other_sentences(tmp_path: Path) -> None:
+    """Each utterance starts from the model's cepstral mean: what was said before (a second of digital
+    silence from a muted microphone, a long sentence that is not a command) does not change what is heard."""
+    recognizer = PocketSphinxRecognizer(command_phrases(default_skills()))
+
+    def heard(pcm: bytes) -> str:
+        recognizer.start_utterance()
+        for start in range(0, len(pcm), 640):
+            recognizer.feed(pcm[start : start + 640])
+        return recognizer.finish().text
+
+    commands = {
+        text: pcm_of(say_to_wav(text, tmp_path / f"{index}.wav"))
+        for index, text in enumerate(("start a new conversation", "set a timer for seven minutes"))
+    }
+    before = [
+        b"\x00\x00" * 16000,
+        pcm_of(say_to_wav("tell me a long story about the sea", tmp_path / "story.wav")),
+        pcm_of(say_to_wav("what time is it", tmp_path / "time.wav")),
+    ]
+    for other in before:
+        heard(other)
+        for text, pcm in commands.items():
+            assert heard(pcm) == text

@@ -227,12 +227,9 @@ def test_a_spoken_question_answered_by_a_model_is_stored_with_its_tokens(recogni
     assert answer.timings is not None and answer.timings["release_to_first_reply_ms"] > 0
 
 
-def test_saying_start_a_new_conversation_starts_one(store, tmp_path: Path) -> None:
+def test_saying_start_a_new_conversation_starts_one(recognizer, store, tmp_path: Path) -> None:
     new = pcm_of(say_to_wav("start a new conversation", tmp_path / "new.wav"))
     events = TurnEvents()
-    # A decoder of its own: after the other tests' utterances, the shared decoder's general model heard this
-    # phrase as "starts at two toddlers…" and so overruled the command grammar; a fresh one hears it right.
-    recognizer = PocketSphinxRecognizer(command_phrases(default_skills()))
     pipeline = VoicePipeline(lambda: recognizer, Assistant(store, store.alarms), None, store, events)
     try:
         pipeline.press()

@@ -38,6 +38,11 @@ class PocketSphinxRecognizer:
         self._commands.add_jsgf_string(COMMANDS, jsgf_grammar(command_phrases, self._knows))
         self._commands.activate_search(COMMANDS)
         self._general = Decoder(samprate=SAMPLE_RATE, loglevel="FATAL")
+        # Each utterance starts from the model's own cepstral mean. Carried over (PocketSphinx's live
+        # default), it drifted with what came before: after a second of digital silence (a muted
+        # microphone) or a long non-command sentence, "start a new conversation" was heard as "starts at two
+        # toddlers…". The mean still adapts within each utterance.
+        self._initial_cmn = (self._commands.get_cmn(), self._general.get_cmn())
         self._general_audio: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
         self._general_done = threading.Event()
         self._general_text = ""
@@ -49,6 +54,8 @@ class PocketSphinxRecognizer:
 
     def start_utterance(self) -> None:
         self.cancel()
+        self._commands.set_cmn(self._initial_cmn[0])
+        self._general.set_cmn(self._initial_cmn[1])
         self._commands.start_utt()
         self._partial = ""
         self._general_text = ""
