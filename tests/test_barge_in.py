@@ -6,9 +6,11 @@ import threading
 import time
 import wave
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from desktop_app.audio.capture import MicrophoneCapture
 from desktop_app.core.brain.assistant import command_phrases, default_skills
@@ -33,17 +35,30 @@ class Talkative:
             yield ReplyPiece(f"This is sentence number {n} of a long and winding answer about nothing much. ", "test")
 
 
-def test_pressing_while_the_assistant_speaks_stops_it_within_50_ms(pulse_audio, tmp_path: Path) -> None:
-    from speech_audio import say_to_wav
+@dataclass
+class Heard:
+    """The pipeline's events, and whether speech has started."""
 
-    events: list[Event] = []
-    speaking = threading.Event()
+    events: list[Event] = field(default_factory=list)
+    speaking: threading.Event = field(default_factory=threading.Event)
 
-    def on_event(event: Event) -> None:
-        events.append(event)
+    def __call__(self, event: Event) -> None:
+        self.events.append(event)
         if isinstance(event, SpeakingStarted):
-            speaking.set()
+            self.speaking.set()
 
+
+@dataclass
+class Talking:
+    """A voice pipeline with real speech output on the virtual speaker, and what it reported."""
+
+    pipeline: VoicePipeline
+    speaker: SpeechOutput
+    heard: Heard
+
+
+@pytest.fixture
+def talking(pulse_audio, tmp_path: Path) -> Iterator[Talking]:
     store = SqlConversationStore.open(sqlite_url(tmp_path / "assistant.db"))
     pipeline_ref: list[VoicePipeline] = []
 
@@ -53,8 +68,24 @@ def test_pressing_while_the_assistant_speaks_stops_it_within_50_ms(pulse_audio, 
     speaker = SpeechOutput(Settings(None), to_pipeline)
     speaker.wait_ready(30)
     recognizer = PocketSphinxRecognizer(command_phrases(default_skills()))
-    pipeline = VoicePipeline(lambda: recognizer, Talkative(), speaker, store, on_event)
+    heard = Heard()
+    pipeline = VoicePipeline(lambda: recognizer, Talkative(), speaker, store, heard)
     pipeline_ref.append(pipeline)
+    try:
+        yield Talking(pipeline, speaker, heard)
+    finally:
+        pipeline.cancel()
+        pipeline.close()
+        speaker.close()
+        store.close()
+
+
+def test_pressing_while_the_assistant_speaks_stops_it_within_50_ms(
+    talking: Talking, pulse_audio, tmp_path: Path
+) -> None:
+    from speech_audio import say_to_wav
+
+    pipeline, speaker, heard = talking.pipeline, talking.speaker, talking.heard
     capture = MicrophoneCapture(pipeline.on_audio)
     capture.start()
     recording = tmp_path / "speaker.wav"
@@ -65,7 +96,7 @@ def test_pressing_while_the_assistant_speaks_stops_it_within_50_ms(pulse_audio, 
         pulse_audio.play(say_to_wav("what time is it", tmp_path / "q.wav"))
         time.sleep(0.1)
         pipeline.release()
-        assert speaking.wait(10), "the answer should start playing"
+        assert heard.speaking.wait(10), "the answer should start playing"
         time.sleep(0.6)  # well into the first sentence
         pressed_at = time.monotonic()
         pipeline.press()  # barge in
@@ -75,17 +106,13 @@ def test_pressing_while_the_assistant_speaks_stops_it_within_50_ms(pulse_audio, 
         recorder.terminate()
         recorder.wait()
         capture.stop()
-        pipeline.cancel()
-        pipeline.close()
-        speaker.close()
-        store.close()
     report = speaker.last_stop
     assert report is not None and report.latency is not None
     assert report.requested_at >= pressed_at - 0.01
     assert report.latency <= 0.05, f"silent {report.latency * 1000:.0f} ms after the press"
-    finished = [e for e in events if isinstance(e, SpeakingFinished)]
+    finished = [e for e in heard.events if isinstance(e, SpeakingFinished)]
     assert finished and finished[0].interrupted
-    states = [e.state for e in events if isinstance(e, StateChanged)]
+    states = [e.state for e in heard.events if isinstance(e, StateChanged)]
     spoke = states.index(TurnState.SPEAKING)
     assert TurnState.LISTENING in states[spoke:]  # listening again right after the interruption
     # The recording of the speaker agrees: loud while speaking, then silent to the end.
@@ -99,41 +126,17 @@ def test_pressing_while_the_assistant_speaks_stops_it_within_50_ms(pulse_audio, 
     assert len(loudness) - loud[-1] >= 8  # about a second of silence after the last loud moment
 
 
-def test_pressing_while_an_announcement_plays_silences_it(pulse_audio, tmp_path: Path) -> None:
-    events: list[Event] = []
-    speaking = threading.Event()
-
-    def on_event(event: Event) -> None:
-        events.append(event)
-        if isinstance(event, SpeakingStarted):
-            speaking.set()
-
-    store = SqlConversationStore.open(sqlite_url(tmp_path / "assistant.db"))
-    pipeline_ref: list[VoicePipeline] = []
-
-    def to_pipeline(event: object) -> None:
-        pipeline_ref[0].on_speaker_event(event)
-
-    speaker = SpeechOutput(Settings(None), to_pipeline)
-    speaker.wait_ready(30)
-    recognizer = PocketSphinxRecognizer(command_phrases(default_skills()))
-    pipeline = VoicePipeline(lambda: recognizer, Talkative(), speaker, store, on_event)
-    pipeline_ref.append(pipeline)
-    try:
-        pipeline.announce("Time's up: the pasta timer is done. " * 4, "skill:timer")
-        assert speaking.wait(10)
-        time.sleep(0.3)
-        assert speaker.is_speaking()
-        pressed = time.monotonic()
-        pipeline.press()
-        while speaker.is_speaking() and time.monotonic() - pressed < 1:
-            time.sleep(0.005)
-        assert time.monotonic() - pressed < 0.1
-        assert pipeline.state is TurnState.LISTENING
-        pipeline.cancel()
-    finally:
-        pipeline.close()
-        speaker.close()
-        store.close()
-    finished = [e for e in events if isinstance(e, SpeakingFinished)]
+def test_pressing_while_an_announcement_plays_silences_it(talking: Talking) -> None:
+    pipeline, speaker = talking.pipeline, talking.speaker
+    pipeline.announce("Time's up: the pasta timer is done. " * 4, "skill:timer")
+    assert talking.heard.speaking.wait(10)
+    time.sleep(0.3)
+    assert speaker.is_speaking()
+    pressed = time.monotonic()
+    pipeline.press()
+    while speaker.is_speaking() and time.monotonic() - pressed < 1:
+        time.sleep(0.005)
+    assert time.monotonic() - pressed < 0.1
+    assert pipeline.state is TurnState.LISTENING
+    finished = [e for e in talking.heard.events if isinstance(e, SpeakingFinished)]
     assert finished and finished[0].interrupted
