@@ -64,11 +64,15 @@ class _Turn:
     first_audio_at: float | None = None
     transcript: str = ""
     reply: CollectedReply = field(default_factory=CollectedReply)
-    cancelled: bool = False
-    # Set with `cancelled`: tells the brain to abandon its answer (a language model's request) at once.
-    stop_answer: threading.Event = field(default_factory=threading.Event)
+    # Set when the turn is cancelled; the brain is given it too, so a language model's request is abandoned
+    # at once.
+    cancel: threading.Event = field(default_factory=threading.Event)
     speech_done: threading.Event = field(default_factory=threading.Event)
     preroll_ms: float = 0.0
+
+    @property
+    def cancelled(self) -> bool:
+        return self.cancel.is_set()
 
 
 class _Finish:
@@ -225,8 +229,7 @@ class VoicePipeline:
         turn = self._turn
         if turn is not None:
             log.info("turn %d: %s", turn.turn_id, why)
-            turn.cancelled = True
-            turn.stop_answer.set()
+            turn.cancel.set()
             turn.speech_done.set()
         if self._speaker is not None:
             self._speaker.stop()
@@ -299,7 +302,7 @@ class VoicePipeline:
             if turn.cancelled:  # cancelled just now: its wake-up must not be lost
                 return
             speaker.start_reply()
-        answer = self._brain.reply(transcript.text, conversation_id, turn.stop_answer)
+        answer = self._brain.reply(transcript.text, conversation_id, turn.cancel)
         try:
             for piece in answer:
                 if turn.cancelled:
