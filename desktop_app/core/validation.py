@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 from typing import TypeVar
 
@@ -70,3 +71,10 @@ def title_from_text(text: str, limit: int = 60) -> str:
         return words
     cut = words[:limit].rsplit(" ", 1)[0] or words[:limit]
     return cut + "…"
+
+
+def check_aware_time(value: datetime, what: str) -> datetime:
+    """A datetime with its zone (the store keeps UTC and never guesses a naive time's zone)."""
+    if not isinstance(value, datetime) or value.tzinfo is None:
+        raise ValidationError(ErrorCode.INVALID_ARGUMENT, f"{what} must be a date and time with its time zone.")
+    return value

@@ -13,7 +13,7 @@ from sqlalchemy import Connection, func, insert, select, update
 
 from desktop_app.core.errors import ErrorCode, NotFoundError, ValidationError
 from desktop_app.core.models import MAX_ALARM_LABEL_CHARS, Alarm, AlarmKind, AlarmStatus
-from desktop_app.core.validation import parse_id
+from desktop_app.core.validation import check_aware_time, parse_id
 from desktop_app.storage.schema import alarms, utcnow
 
 
@@ -40,12 +40,6 @@ def _alarm(row: Any) -> Alarm:
     )
 
 
-def _check_time(moment: datetime) -> datetime:
-    if not isinstance(moment, datetime) or moment.tzinfo is None:
-        raise ValidationError(ErrorCode.INVALID_ARGUMENT, "An alarm's time must be a date and time with a zone.")
-    return moment
-
-
 class SqlAlarmBook:
     """Implements core.ports.AlarmBook on the conversation store's database and writer."""
 
@@ -67,7 +61,7 @@ class SqlAlarmBook:
             raise ValidationError(
                 ErrorCode.INVALID_ARGUMENT, f"An alarm's name is at most {MAX_ALARM_LABEL_CHARS} characters."
             )
-        due = _check_time(due_at)
+        due = check_aware_time(due_at, "An alarm's time")
         if duration_seconds is not None and (not isinstance(duration_seconds, int) or duration_seconds < 0):
             raise ValidationError(ErrorCode.INVALID_ARGUMENT, "A timer's length must be a whole number of seconds.")
         now = utcnow()
@@ -103,7 +97,7 @@ class SqlAlarmBook:
 
     def due(self, now: datetime) -> list[Alarm]:
         """Pending alarms whose time has come, oldest first."""
-        moment = _check_time(now)
+        moment = check_aware_time(now, "The time now")
         statement = (
             select(alarms)
             .where(
@@ -132,7 +126,7 @@ class SqlAlarmBook:
         final = AlarmStatus(status)
         if final is AlarmStatus.PENDING:
             raise ValidationError(ErrorCode.INVALID_ARGUMENT, "An alarm can only be claimed as finished.")
-        moment = _check_time(now)
+        moment = check_aware_time(now, "The time now")
 
         def job(connection: Connection) -> bool:
             changed = connection.execute(

@@ -46,6 +46,7 @@ from desktop_app.core.models import (
     StoreStats,
 )
 from desktop_app.core.validation import (
+    check_aware_time,
     clean_content,
     clean_fact,
     clean_title,
@@ -121,7 +122,7 @@ class _Checked:
 def _checked_message(message: NewMessage) -> _Checked:
     """Refuses a message before anything is written: role, content, counts, timings, source."""
     if message.created_at is not None:
-        _check_time(message.created_at, "A message's time")
+        check_aware_time(message.created_at, "A message's time")
     if message.source is not None and (not isinstance(message.source, str) or len(message.source) > 120):
         raise ValidationError(ErrorCode.INVALID_ARGUMENT, "The reply source must be text of 120 characters at most.")
     return _Checked(
@@ -155,12 +156,6 @@ MAX_COUNT = 2**31 - 1
 def _check_count(value: int | None, what: str) -> int | None:
     if value is not None and (isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_COUNT):
         raise ValidationError(ErrorCode.INVALID_ARGUMENT, f"{what} must be a whole number from 0 to {MAX_COUNT:,}.")
-    return value
-
-
-def _check_time(value: datetime, what: str) -> datetime:
-    if not isinstance(value, datetime) or value.tzinfo is None:
-        raise ValidationError(ErrorCode.INVALID_ARGUMENT, f"{what} must be a date and time with its time zone.")
     return value
 
 
@@ -518,8 +513,8 @@ class SqlConversationStore:
         """Messages in [start, end), oldest first; with `newest`, the latest `limit` of them (still oldest
         first)."""
         _check_limit(limit)
-        _check_time(start, "The start")
-        _check_time(end, "The end")
+        check_aware_time(start, "The start")
+        check_aware_time(end, "The end")
         statement = (
             select(*_MESSAGE_COLUMNS)
             .join(conversations, conversations.c.id == messages.c.conversation_id)
