@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import ColumnElement, Connection, func, insert, select, update
 
 from desktop_app.core.errors import ErrorCode, NotFoundError, ValidationError
 from desktop_app.core.models import MAX_ALARM_LABEL_CHARS, Alarm, AlarmKind, AlarmStatus
@@ -84,40 +84,28 @@ class SqlAlarmBook:
         return result
 
     def pending(self, kind: AlarmKind | None = None) -> list[Alarm]:
-        statement = select(alarms).where(
-            alarms.c.status == AlarmStatus.PENDING.value, alarms.c.user_id == self._access.user_id
-        )
-        if kind is not None:
-            statement = statement.where(alarms.c.kind == AlarmKind(kind).value)
-        statement = statement.order_by(alarms.c.due_at, alarms.c.id)
-        result: list[Alarm] = self._access.run_read(
-            lambda c: [_alarm(row) for row in c.execute(statement)], "read the timers"
-        )
-        return result
+        condition = [alarms.c.kind == AlarmKind(kind).value] if kind is not None else []
+        return self._pending_in_order(*condition)
 
     def due(self, now: datetime) -> list[Alarm]:
         """Pending alarms whose time has come, oldest first."""
-        moment = check_aware_time(now, "The time now")
-        statement = (
-            select(alarms)
-            .where(
-                alarms.c.status == AlarmStatus.PENDING.value,
-                alarms.c.user_id == self._access.user_id,
-                alarms.c.due_at <= moment,
-            )
-            .order_by(alarms.c.due_at, alarms.c.id)
-        )
+        return self._pending_in_order(alarms.c.due_at <= check_aware_time(now, "The time now"))
+
+    def next_due_at(self) -> datetime | None:
+        statement = select(func.min(alarms.c.due_at)).where(*self._is_pending())
+        # min() keeps the column's type, so the answer comes back aware UTC like every other time.
+        result: datetime | None = self._access.run_read(lambda c: c.scalar(statement), "read the timers")
+        return result
+
+    def _is_pending(self) -> tuple[ColumnElement[bool], ...]:
+        return alarms.c.status == AlarmStatus.PENDING.value, alarms.c.user_id == self._access.user_id
+
+    def _pending_in_order(self, *conditions: ColumnElement[bool]) -> list[Alarm]:
+        """This user's pending alarms that meet `conditions`, soonest first."""
+        statement = select(alarms).where(*self._is_pending(), *conditions).order_by(alarms.c.due_at, alarms.c.id)
         result: list[Alarm] = self._access.run_read(
             lambda c: [_alarm(row) for row in c.execute(statement)], "read the timers"
         )
-        return result
-
-    def next_due_at(self) -> datetime | None:
-        statement = select(func.min(alarms.c.due_at)).where(
-            alarms.c.status == AlarmStatus.PENDING.value, alarms.c.user_id == self._access.user_id
-        )
-        # min() keeps the column's type, so the answer comes back aware UTC like every other time.
-        result: datetime | None = self._access.run_read(lambda c: c.scalar(statement), "read the timers")
         return result
 
     def claim(self, alarm_id: int, status: AlarmStatus, now: datetime) -> bool:
@@ -131,11 +119,7 @@ class SqlAlarmBook:
         def job(connection: Connection) -> bool:
             changed = connection.execute(
                 update(alarms)
-                .where(
-                    alarms.c.id == aid,
-                    alarms.c.user_id == self._access.user_id,
-                    alarms.c.status == AlarmStatus.PENDING.value,
-                )
+                .where(alarms.c.id == aid, *self._is_pending())
                 .values(status=final.value, finished_at=moment)
             ).rowcount
             return bool(changed == 1)
