@@ -8,11 +8,12 @@ import argparse
 import getpass
 import sys
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any, TextIO
 
 from desktop_app.cli import output
 from desktop_app.cli.errors import EXIT_OK
+from desktop_app.core.brain.language_model import usage_window
+from desktop_app.core.brain.skill import local_now
 from desktop_app.core.errors import AppError, ErrorCode, ValidationError
 from desktop_app.core.export import iso_utc
 from desktop_app.core.keys import KeyStore, fingerprint
@@ -110,11 +111,10 @@ def prepare_list(args: argparse.Namespace) -> Action:
     as_json: bool = args.json
 
     def action(store: SqlConversationStore, out: TextIO) -> int:
-        now = datetime.now().astimezone()
-        day_start = now.replace(hour=0, minute=0, second=0, microsecond=0)
+        now, day_start = usage_window(local_now())
         rows = []
         for info in store.keys.list_keys():
-            usage = store.keys.usage(info.id, now.astimezone(UTC), day_start.astimezone(UTC))
+            usage = store.keys.usage(info.id, now, day_start)
             rows.append(_key_document(info, usage.requests_last_minute, usage.tokens_today))
         if as_json:
             output.print_json(rows, out)

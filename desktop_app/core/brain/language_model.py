@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
-from desktop_app.core.brain.skill import local_now
+from desktop_app.core.brain.skill import local_now, start_of_day
 from desktop_app.core.chat import ChatMessage, ChatModel, ChatUsage, TextDelta
 from desktop_app.core.errors import AppError, ErrorCode
 from desktop_app.core.keys import KeyStore
@@ -94,6 +94,11 @@ def build_context(
         recent.insert(0, ChatMessage("user" if message.role is Role.USER else "assistant", message.content))
         used += cost
     return [ChatMessage("system", system), *recent, ChatMessage("user", question)]
+
+
+def usage_window(now: datetime) -> tuple[datetime, datetime]:
+    """Now and the local midnight before it, in UTC, as the key ledger counts a key's minute and day."""
+    return now.astimezone(UTC), start_of_day(now).astimezone(UTC)
 
 
 def limit_check(key: ApiKeyInfo | None) -> Callable[[KeyUsage], None]:
@@ -187,11 +192,8 @@ class LanguageModel:
         key, secret = self._key(config)
         messages = self._context(config, question, conversation_id)
         client = self._client_for(config, secret)  # a bad address or key fails here, before it is counted
-        now = self._now()
-        day_start = now.replace(hour=0, minute=0, second=0, microsecond=0)
-        usage_id = self._ledger.begin_request(
-            key.id if key else None, config.model, now.astimezone(UTC), day_start.astimezone(UTC), limit_check(key)
-        )
+        now, day_start = usage_window(self._now())
+        usage_id = self._ledger.begin_request(key.id if key else None, config.model, now, day_start, limit_check(key))
         # Until the server reports the real counts, a stopped or failed request is charged an estimate.
         tokens_in = sum(estimate_tokens(m.content) for m in messages)
         tokens_out = 0

@@ -38,6 +38,11 @@ def local_now() -> datetime:
         return datetime.now().astimezone()
 
 
+def start_of_day(moment: datetime) -> datetime:
+    """Midnight at the start of `moment`'s day, in its zone."""
+    return moment.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
 @dataclass(frozen=True, slots=True)
 class Utterance:
     """What was said: `raw` as given (casing kept for facts and names) and `text`, the same words lower

@@ -6,7 +6,7 @@ import re
 from datetime import datetime, timedelta
 
 from desktop_app.core.brain.memory import content_words
-from desktop_app.core.brain.skill import Answer, Match, SkillContext, Utterance
+from desktop_app.core.brain.skill import Answer, Match, SkillContext, Utterance, start_of_day
 from desktop_app.core.models import Role
 
 MAX_LISTED = 5
@@ -28,7 +28,7 @@ def _topic(text: str) -> frozenset[str]:
 
 def period(text: str, now: datetime) -> tuple[datetime, datetime, str] | None:
     """The span a question is about, and how to name it in the answer."""
-    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    midnight = start_of_day(now)
     yesterday = midnight - timedelta(days=1)
     spans = (
         (r"\blast night\b", yesterday.replace(hour=18), midnight.replace(hour=6), "last night"),
