@@ -9,7 +9,7 @@ from collections.abc import Callable, Generator, Iterator, Sequence
 from datetime import datetime
 
 from desktop_app.core.brain.language_model import LanguageModel
-from desktop_app.core.brain.skill import Match, Skill, SkillContext, local_now, utterance
+from desktop_app.core.brain.skill import Match, Skill, SkillContext, Utterance, local_now, utterance
 from desktop_app.core.brain.skills.calculator import CalculatorSkill, UnitsSkill
 from desktop_app.core.brain.skills.clock import ClockSkill
 from desktop_app.core.brain.skills.control import OFFLINE_HELP, ControlSkill, help_text
@@ -78,7 +78,9 @@ class Assistant:
         return command_phrases(self._skills)
 
     def best_match(self, text: str) -> tuple[Skill, Match] | None:
-        said = utterance(text)
+        return self._best_match(utterance(text))
+
+    def _best_match(self, said: Utterance) -> tuple[Skill, Match] | None:
         found = [(match.confidence, index, skill, match) for index, skill in enumerate(self._skills)
                  if (match := skill.match(said)) is not None]  # fmt: skip
         if not found:
@@ -91,7 +93,7 @@ class Assistant:
         self, text: str, conversation_id: int, cancel: threading.Event | None = None
     ) -> Generator[ReplyPiece, None, None]:
         said = utterance(text)
-        best = self.best_match(text)
+        best = self._best_match(said)
         model = self._model if self._model is not None and self._model.usable() else None
         if best is not None and best[1].confidence >= SKILL_THRESHOLD:
             skill, match = best
