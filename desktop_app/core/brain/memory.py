@@ -103,7 +103,8 @@ def matching_facts(recall: Recall, facts: list[str]) -> list[str]:
     name" finds "my name is Sam" rather than "my dog is called Rex")."""
     if recall.everything:
         return list(facts)
-    full = [(len(content_words(fact) - recall.words), fact) for fact in facts if recall.words <= content_words(fact)]
+    words_of = [(content_words(fact), fact) for fact in facts]
+    full = [(len(words - recall.words), fact) for words, fact in words_of if recall.words <= words]
     fewest = min((extra for extra, _ in full), default=0)
     return [fact for extra, fact in full if extra == fewest]
 
