@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -9,8 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from desktop_app.brain import connect_model
 from desktop_app.core.brain.assistant import Assistant
-from desktop_app.core.ports import ReplyPiece
+from desktop_app.core.brain.language_model import LanguageModel
+from desktop_app.core.ports import CollectedReply, ReplyPiece
+from desktop_app.core.settings import Settings
 from desktop_app.storage.engine import sqlite_url
 from desktop_app.storage.store import SqlConversationStore
 
@@ -31,28 +35,42 @@ class Clock:
 
 class Conversation:
     """Says things to the assistant the way the voice loop does: the question is stored, then answered,
-    then the answer stored with its source."""
+    then the answer stored with its source. With `settings`, a language model is set up from them."""
 
-    def __init__(self, path: Path, clock: Clock) -> None:
+    def __init__(self, path: Path, clock: Clock, settings: Settings | None = None) -> None:
         self.path = path
         self.clock = clock
         self.store = SqlConversationStore.open(sqlite_url(path))
-        self.assistant = Assistant(self.store, self.store.alarms, now=clock)
+        self.model = (
+            LanguageModel(settings, self.store, self.store.keys, keys=None, connect=connect_model)
+            if settings is not None
+            else None
+        )
+        self.assistant = Assistant(self.store, self.store.alarms, language_model=self.model, now=clock)
         self.conversation_id = self.store.create_conversation().id
         self.last_pieces: list[ReplyPiece] = []
 
-    def say(self, text: str) -> str:
+    def ask(self, text: str, cancel: threading.Event | None = None) -> list[ReplyPiece]:
+        """The answer's pieces, as the brain gave them."""
         self.store.add_message(self.conversation_id, "user", text)
-        self.last_pieces = list(self.assistant.reply(text, self.conversation_id))
-        answer = "".join(piece.text for piece in self.last_pieces).strip()
-        self.store.add_message(self.conversation_id, "assistant", answer, source=self.source)
-        return answer
+        self.last_pieces = list(self.assistant.reply(text, self.conversation_id, cancel))
+        answer = CollectedReply()
+        for piece in self.last_pieces:
+            answer.add(piece)
+        self.store.add_message(self.conversation_id, "assistant", answer.text, source=answer.source)
+        return self.last_pieces
+
+    def say(self, text: str) -> str:
+        """The answer's text."""
+        return "".join(piece.text for piece in self.ask(text)).strip()
 
     @property
     def source(self) -> str:
         return self.last_pieces[-1].source
 
     def close(self) -> None:
+        if self.model is not None:
+            self.model.close()
         self.store.close()
 
 

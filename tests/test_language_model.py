@@ -12,45 +12,24 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from assistant_setup import Clock
+from assistant_setup import Clock, Conversation
 from openai_server import Fail, OpenAIServer, Reply, prompt_tokens, split_tokens
 
-from desktop_app.brain import connect_model
-from desktop_app.core.brain.assistant import Assistant
-from desktop_app.core.brain.language_model import LanguageModel, build_context, estimate_tokens
+from desktop_app.core.brain.language_model import build_context, estimate_tokens
 from desktop_app.core.models import Message, Role
 from desktop_app.core.ports import ReplyPiece
 from desktop_app.core.settings import Settings
-from desktop_app.storage.engine import sqlite_url
-from desktop_app.storage.store import SqlConversationStore
 
 
-class Setup:
+class Setup(Conversation):
+    """The assistant with a model on the test's server (no key needed)."""
+
     def __init__(self, path: Path, server_url: str) -> None:
-        self.clock = Clock()
         self.settings = Settings(None)
         self.settings.set("llm.base_url", server_url)
         self.settings.set("llm.model", "test-model")
         self.settings.set("llm.timeout_seconds", 2.0)
-        self.store = SqlConversationStore.open(sqlite_url(path))
-        self.model = LanguageModel(self.settings, self.store, self.store.keys, keys=None, connect=connect_model)
-        self.assistant = Assistant(self.store, self.store.alarms, language_model=self.model, now=self.clock)
-        self.conversation_id = self.store.create_conversation().id
-
-    def ask(self, text: str, cancel: threading.Event | None = None) -> list[ReplyPiece]:
-        self.store.add_message(self.conversation_id, Role.USER, text)
-        pieces = list(self.assistant.reply(text, self.conversation_id, cancel))
-        self.store.add_message(
-            self.conversation_id,
-            Role.ASSISTANT,
-            "".join(p.text for p in pieces).strip() or "…",
-            source=pieces[-1].source,
-        )
-        return pieces
-
-    def close(self) -> None:
-        self.model.close()
-        self.store.close()
+        super().__init__(path, Clock(), self.settings)
 
 
 @pytest.fixture
