@@ -33,19 +33,24 @@ class Clock:
         self.moment += timedelta(**span)
 
 
+def local_model(store: SqlConversationStore, base_url: str, settings: Settings | None = None) -> LanguageModel:
+    """The language model as the app builds it, pointed at the test's local server (no key needed)."""
+    settings = settings if settings is not None else Settings(None)
+    settings.set("llm.base_url", base_url)
+    settings.set("llm.model", "test-model")
+    return LanguageModel(settings, store, store.keys, keys=None, connect=connect_model)
+
+
 class Conversation:
     """Says things to the assistant the way the voice loop does: the question is stored, then answered,
-    then the answer stored with its source. With `settings`, a language model is set up from them."""
+    then the answer stored with its source. With `model_settings`, a language model on `base_url` is set up
+    in them."""
 
-    def __init__(self, path: Path, clock: Clock, settings: Settings | None = None) -> None:
+    def __init__(self, path: Path, clock: Clock, model_settings: Settings | None = None, base_url: str = "") -> None:
         self.path = path
         self.clock = clock
         self.store = SqlConversationStore.open(sqlite_url(path))
-        self.model = (
-            LanguageModel(settings, self.store, self.store.keys, keys=None, connect=connect_model)
-            if settings is not None
-            else None
-        )
+        self.model = local_model(self.store, base_url, model_settings) if model_settings is not None else None
         self.assistant = Assistant(self.store, self.store.alarms, language_model=self.model, now=clock)
         self.conversation_id = self.store.create_conversation().id
         self.last_pieces: list[ReplyPiece] = []

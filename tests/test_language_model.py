@@ -26,10 +26,8 @@ class Setup(Conversation):
 
     def __init__(self, path: Path, server_url: str) -> None:
         self.settings = Settings(None)
-        self.settings.set("llm.base_url", server_url)
-        self.settings.set("llm.model", "test-model")
         self.settings.set("llm.timeout_seconds", 2.0)
-        super().__init__(path, Clock(), self.settings)
+        super().__init__(path, Clock(), self.settings, server_url)
 
 
 @pytest.fixture

@@ -6,12 +6,11 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from assistant_setup import local_model
 from openai_server import OpenAIServer, Reply
 from test_tts import Listener
 
-from desktop_app.brain import connect_model
 from desktop_app.core.brain.assistant import Assistant
-from desktop_app.core.brain.language_model import LanguageModel
 from desktop_app.core.events import SpeakingStarted
 from desktop_app.core.settings import Settings
 from desktop_app.speech.tts import SpeechOutput
@@ -22,14 +21,11 @@ ANSWER = "Rust is a good next step. It is fast and safe. Many people like it. Yo
 
 
 def test_the_first_sentence_is_heard_before_the_answer_has_finished_streaming(pulse_audio, tmp_path: Path) -> None:
-    settings = Settings(None)
     store = SqlConversationStore.open(sqlite_url(tmp_path / "assistant.db"))
     listener = Listener()
-    speaker = SpeechOutput(settings, listener)
+    speaker = SpeechOutput(Settings(None), listener)
     with OpenAIServer.start(Reply(ANSWER, token_delay=0.12)) as server:
-        settings.set("llm.base_url", server.base_url)
-        settings.set("llm.model", "test-model")
-        model = LanguageModel(settings, store, store.keys, keys=None, connect=connect_model)
+        model = local_model(store, server.base_url)
         assistant = Assistant(store, store.alarms, language_model=model)
         try:
             assert speaker.wait_ready(20)

@@ -5,21 +5,20 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from assistant_setup import local_model
 from openai_server import OpenAIServer, Reply
 from speech_audio import pcm_of, say_to_wav
 from turn_events import TurnEvents
 
-from desktop_app.brain import connect_model
 from desktop_app.core.brain.assistant import Assistant, command_phrases, default_skills
-from desktop_app.core.brain.language_model import LanguageModel
 from desktop_app.core.errors import AppError, ErrorCode
 from desktop_app.core.events import FinalTranscript, ReplyChunk, TurnFailed, TurnFinished, TurnState
 from desktop_app.core.pipeline import VoicePipeline
 from desktop_app.core.ports import ReplyPiece
-from desktop_app.core.settings import Settings
 from desktop_app.speech.pocketsphinx_recognizer import PocketSphinxRecognizer
 from desktop_app.storage.engine import sqlite_url
 from desktop_app.storage.store import SqlConversationStore
@@ -168,58 +167,52 @@ def test_a_bound_method_can_be_unsubscribed_from_the_hub() -> None:
     assert [e.code for e in heard.events if isinstance(e, Notice)] == ["one"]
 
 
-def test_pressing_again_while_a_model_streams_abandons_its_request(recognizer, store, tmp_path: Path) -> None:
-    story = pcm_of(say_to_wav("tell me a long story about the sea", tmp_path / "story.wav"))
+@contextmanager
+def _asking_a_model(recognizer, store, reply: Reply) -> Iterator[tuple[VoicePipeline, OpenAIServer, TurnEvents]]:
+    """The voice turn with the assistant and a language model on a local server answering `reply`."""
     events = TurnEvents()
-    settings = Settings(None)
-    with OpenAIServer.start(Reply("and then the waves came back again. " * 20, token_delay=0.1)) as server:
-        settings.set("llm.base_url", server.base_url)
-        settings.set("llm.model", "test-model")
-        model = LanguageModel(settings, store, store.keys, keys=None, connect=connect_model)
+    with OpenAIServer.start(reply) as server:
+        model = local_model(store, server.base_url)
         pipeline = VoicePipeline(
             lambda: recognizer, Assistant(store, store.alarms, language_model=model), None, store, events
         )
         try:
-            pipeline.press()
-            _speak_into(pipeline, story)
-            pipeline.release()
-            deadline = time.monotonic() + 15
-            while not events.of(ReplyChunk) and time.monotonic() < deadline:
-                time.sleep(0.02)
-            assert events.of(ReplyChunk), events.events
-            assert events.of(ReplyChunk)[0].source == "model:test-model"
-            pressed = time.monotonic()
-            pipeline.press()  # barge-in: the user talks again
-            request = server.wait_for_disconnect(timeout=2)
-            assert request.finished_at is not None and request.finished_at - pressed < 0.5
-            assert request.tokens_sent < 100
-            assert pipeline.state is TurnState.LISTENING
-            pipeline.cancel()
+            yield pipeline, server, events
         finally:
             pipeline.close()
             model.close()
+
+
+def test_pressing_again_while_a_model_streams_abandons_its_request(recognizer, store, tmp_path: Path) -> None:
+    story = pcm_of(say_to_wav("tell me a long story about the sea", tmp_path / "story.wav"))
+    long_answer = Reply("and then the waves came back again. " * 20, token_delay=0.1)
+    with _asking_a_model(recognizer, store, long_answer) as (pipeline, server, events):
+        pipeline.press()
+        _speak_into(pipeline, story)
+        pipeline.release()
+        deadline = time.monotonic() + 15
+        while not events.of(ReplyChunk) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert events.of(ReplyChunk), events.events
+        assert events.of(ReplyChunk)[0].source == "model:test-model"
+        pressed = time.monotonic()
+        pipeline.press()  # barge-in: the user talks again
+        request = server.wait_for_disconnect(timeout=2)
+        assert request.finished_at is not None and request.finished_at - pressed < 0.5
+        assert request.tokens_sent < 100
+        assert pipeline.state is TurnState.LISTENING
+        pipeline.cancel()
     history = store.get_history(pipeline.conversation_id) if pipeline.conversation_id else []
     assert [m.role.value for m in history] == ["user"]  # the question is kept; the abandoned answer is not
 
 
 def test_a_spoken_question_answered_by_a_model_is_stored_with_its_tokens(recognizer, store, tmp_path: Path) -> None:
     story = pcm_of(say_to_wav("tell me a long story about the sea", tmp_path / "story.wav"))
-    events = TurnEvents()
-    settings = Settings(None)
-    with OpenAIServer.start(Reply("Once there was a boat. The end.")) as server:
-        settings.set("llm.base_url", server.base_url)
-        settings.set("llm.model", "test-model")
-        model = LanguageModel(settings, store, store.keys, keys=None, connect=connect_model)
-        brain = Assistant(store, store.alarms, language_model=model)
-        pipeline = VoicePipeline(lambda: recognizer, brain, None, store, events)
-        try:
-            pipeline.press()
-            _speak_into(pipeline, story)
-            pipeline.release()
-            assert events.done.wait(15)
-        finally:
-            pipeline.close()
-            model.close()
+    with _asking_a_model(recognizer, store, Reply("Once there was a boat. The end.")) as (pipeline, _server, events):
+        pipeline.press()
+        _speak_into(pipeline, story)
+        pipeline.release()
+        assert events.done.wait(15)
     assert events.of(TurnFinished), events.events
     answer = store.get_history(pipeline.conversation_id)[-1]
     assert (answer.content, answer.source) == ("Once there was a boat. The end.", "model:test-model")
