@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 from desktop_app.brain import build_brain
 from desktop_app.core.brain.alarm_watch import Announcement
+from desktop_app.core.errors import AppError, ErrorCode
 from desktop_app.core.events import Announced, EventHub
 from desktop_app.core.history_cache import CacheLimits
 from desktop_app.core.models import Role
@@ -76,6 +77,11 @@ def run_gui(options: AppOptions) -> NoReturn:
 
 
 def _run_gui(options: AppOptions) -> int:
+    from desktop_app.ui.binding_check import binding_problem
+
+    problem = binding_problem()
+    if problem is not None:
+        raise AppError(ErrorCode.QT_BINDING_DEFECTIVE, problem)
     paths = resolve_paths(options)
     configure_logging(paths)
     settings = Settings(paths.settings_file)

@@ -36,6 +36,7 @@ class ErrorCode(StrEnum):
     AUDIO_INPUT_UNAVAILABLE = "audio_input_unavailable"
     SPEECH_MODEL_UNAVAILABLE = "speech_model_unavailable"
     TURN_CANCELLED = "turn_cancelled"
+    QT_BINDING_DEFECTIVE = "qt_binding_defective"
     NOTHING_HEARD = "nothing_heard"
     AUDIO_OUTPUT_UNAVAILABLE = "audio_output_unavailable"
     TTS_UNAVAILABLE = "tts_unavailable"

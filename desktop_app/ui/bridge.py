@@ -1,33 +1,42 @@
 """Core events to the widgets, on the main thread.
 
 Workers publish from their own threads into a thread-safe queue; a timer on the main thread drains it
-every 20 ms and hands each event to the widgets. No Python object travels through a queued Qt signal:
-PySide6 can mis-count references of objects left in such a queue when the app quits (seen as a crash on
-exit), and draining in batches also folds the 50-a-second level events into the window's own pace.
+every 20 ms and calls the window's handlers directly. No event goes through a Python-side
+`Signal.emit()`: PySide6-Essentials 6.12.0's `SignalInstance.emit()` returns `True` without taking a
+reference, so on Python 3.11 every emit lowers the reference count of `True` until the interpreter aborts
+(`bool_dealloc`). Draining in batches also folds the 50-a-second level events into the window's own pace.
 """
 
 from __future__ import annotations
 
+import logging
 import queue
+from collections.abc import Callable
 
 from desktop_app.core.events import AudioLevel, Event, EventHub
-from desktop_app.ui.qt import QObject, QTimer, Signal
+from desktop_app.ui.qt import QObject, QTimer
 
 DRAIN_INTERVAL_MS = 20
 
+EventHandler = Callable[[Event], None]
+log = logging.getLogger(__name__)
+
 
 class EventBridge(QObject):
-    happened = Signal(object)
-
     def __init__(self, hub: EventHub) -> None:
         super().__init__()
         self._hub = hub
+        self._handlers: list[EventHandler] = []
         self._pending: queue.SimpleQueue[Event] = queue.SimpleQueue()
         self._timer = QTimer(self)
         self._timer.setInterval(DRAIN_INTERVAL_MS)
         self._timer.timeout.connect(self.drain)
         self._timer.start()
         hub.subscribe(self._pending.put)
+
+    def add_handler(self, handler: EventHandler) -> None:
+        """`handler` is called on the main thread with every event, in the order they happened."""
+        self._handlers.append(handler)
 
     def drain(self) -> None:
         """Delivers what arrived since the last call (the latest audio level only)."""
@@ -40,9 +49,16 @@ class EventBridge(QObject):
             if isinstance(event, AudioLevel):
                 latest_level = event
                 continue
-            self.happened.emit(event)
+            self._deliver(event)
         if latest_level is not None:
-            self.happened.emit(latest_level)
+            self._deliver(latest_level)
+
+    def _deliver(self, event: Event) -> None:
+        for handler in self._handlers:
+            try:
+                handler(event)
+            except Exception:  # one bad event must not stop the window from showing the next ones
+                log.exception("showing %s failed", type(event).__name__)
 
     def detach(self) -> None:
         self._hub.unsubscribe(self._pending.put)

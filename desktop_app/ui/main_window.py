@@ -126,7 +126,7 @@ class MainWindow(QMainWindow):
         self._bridge: EventBridge | None = None
         if hub is not None:
             self._bridge = EventBridge(hub)
-            self._bridge.happened.connect(self.on_event)
+            self._bridge.add_handler(self.on_event)
         self.refresh()
 
     # -- push to talk ----------------------------------------------------------------------------------

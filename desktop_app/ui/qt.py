@@ -1,5 +1,6 @@
 """Every Qt name the UI uses comes through here, so a future port touches one file."""
 
+from PySide6 import __version__ as BINDING_VERSION
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeyEvent, QKeySequence, QTextCursor
 from PySide6.QtWidgets import (
@@ -20,6 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 __all__ = [
+    "BINDING_VERSION",
     "QAction",
     "QApplication",
     "QCloseEvent",
