@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import os
-import shutil
 import sqlite3
 import subprocess
-import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from gui_app import quit_app, running_app, xdotool
 
 from desktop_app.storage.engine import sqlite_url
 from desktop_app.storage.store import SqlConversationStore
@@ -21,53 +18,15 @@ from desktop_app.storage.store import SqlConversationStore
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 
-def _xdotool(*args: str, display: str, timeout: float = 20) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["xdotool", *args], env={**os.environ, "DISPLAY": display}, capture_output=True, text=True, timeout=timeout
-    )
-
-
-@contextmanager
-def _running_app(display: str, data_dir: Path, **extra_env: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
-    """Starts the app on the X screen and yields it with its window id; kills it if a test left it running."""
-    assert shutil.which("xdotool"), "xdotool is missing: run ./test.sh, which installs it"
-    env = {**os.environ, "DISPLAY": display, "QT_QPA_PLATFORM": "xcb", **extra_env}
-    app = subprocess.Popen(
-        [sys.executable, "-m", "desktop_app", "--data-dir", str(data_dir)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        found = _xdotool("search", "--sync", "--onlyvisible", "--name", "^Voice Assistant$", display=display)
-        assert found.returncode == 0, found.stderr
-        window = found.stdout.split()[0]
-        # No window manager on a bare X screen: focus the window directly.
-        _xdotool("windowfocus", "--sync", window, display=display)
-        yield app, window
-    finally:
-        if app.poll() is None:
-            app.kill()
-            app.communicate()
-
-
-def _quit(app: subprocess.Popen[str], display: str) -> None:
-    _xdotool("key", "ctrl+q", display=display)
-    _, err = app.communicate(timeout=20)
-    assert app.returncode == 0, err
-    assert "Traceback" not in err
-
-
 @pytest.mark.gui
 def test_the_app_opens_a_window_and_quits_cleanly(xvfb_display: str, data_dir: Path) -> None:
     store = SqlConversationStore.open(sqlite_url(data_dir / "assistant.db"))
     conversation = store.create_conversation()
     store.add_message(conversation.id, "user", "what is the weather like on mars")
     store.close()
-    with _running_app(xvfb_display, data_dir) as (app, window):
-        assert "Geometry:" in _xdotool("getwindowgeometry", window, display=xvfb_display).stdout
-        _quit(app, xvfb_display)
+    with running_app(xvfb_display, data_dir) as (app, window):
+        assert "Geometry:" in xdotool("getwindowgeometry", window, display=xvfb_display).stdout
+        quit_app(app, xvfb_display)
 
 
 @pytest.mark.gui
@@ -120,22 +79,22 @@ def test_a_spoken_question_in_the_real_window_is_answered_and_kept(
     from speech_audio import say_to_wav
 
     question = say_to_wav("what time is it", data_dir.parent / "question.wav")
-    with _running_app(xvfb_display, data_dir, PULSE_SERVER=pulse_audio.server) as (app, window):
+    with running_app(xvfb_display, data_dir, PULSE_SERVER=pulse_audio.server) as (app, window):
         # A held key auto-repeats (release+press pairs every 40 ms after 660 ms); the window debounces
         # those, but on two busy cores the pairs can arrive too far apart to tell. This test is about the
         # whole voice path, so the virtual keyboard holds the key without repeating, as a mouse button does.
         subprocess.run(["xset", "r", "off"], env={**os.environ, "DISPLAY": xvfb_display}, check=True, timeout=10)
-        _xdotool("windowfocus", "--sync", window, display=xvfb_display)
+        xdotool("windowfocus", "--sync", window, display=xvfb_display)
         log = data_dir / "logs" / "voice-assistant.log"
         deadline = time.monotonic() + 30
         while "speech recognition:" not in (log.read_text() if log.exists() else ""):
             assert time.monotonic() < deadline, "the speech model never finished loading"
             time.sleep(0.1)
         time.sleep(0.5)  # the microphone stream is open and the preroll filling
-        _xdotool("keydown", "ctrl+space", display=xvfb_display)
+        xdotool("keydown", "ctrl+space", display=xvfb_display)
         pulse_audio.play(question)
         time.sleep(0.2)
-        _xdotool("keyup", "ctrl+space", display=xvfb_display)
+        xdotool("keyup", "ctrl+space", display=xvfb_display)
         database = data_dir / "assistant.db"
         deadline = time.monotonic() + 20
         answered: list[tuple[str, str]] = []
@@ -147,7 +106,7 @@ def test_a_spoken_question_in_the_real_window_is_answered_and_kept(
                 connection.close()
         assert answered[:1] == [("user", "what time is it")], (answered, log.read_text()[-1500:])
         assert answered[1][0] == "assistant" and answered[1][1].startswith("It is")
-        _quit(app, xvfb_display)
+        quit_app(app, xvfb_display)
 
 
 @pytest.mark.gui
@@ -165,7 +124,7 @@ def test_the_app_announces_missed_and_due_timers(xvfb_display: str, pulse_audio,
         store.alarms.add(AlarmKind.TIMER, "tea", now + timedelta(seconds=8), duration_seconds=240)
     finally:
         store.close()
-    with _running_app(xvfb_display, data_dir, PULSE_SERVER=pulse_audio.server) as (app, _window):
+    with running_app(xvfb_display, data_dir, PULSE_SERVER=pulse_audio.server) as (app, _window):
         database = data_dir / "assistant.db"
         deadline = time.monotonic() + 30
         said: list[str] = []
@@ -186,4 +145,4 @@ def test_the_app_announces_missed_and_due_timers(xvfb_display: str, pulse_audio,
             statuses = connection.execute("SELECT label, status FROM alarms ORDER BY id").fetchall()
         connection.close()
         assert statuses == [("pasta", "missed"), ("tea", "fired")]
-        _quit(app, xvfb_display)
+        quit_app(app, xvfb_display)

@@ -22,6 +22,7 @@ from desktop_app.core.events import (
     TurnStarted,
     TurnState,
 )
+from desktop_app.core.hold_key import RELEASE_DEBOUNCE_MS, HoldKey
 from desktop_app.core.ports import ConversationStore
 from desktop_app.resources import resource_path
 from desktop_app.ui.bridge import EventBridge
@@ -29,6 +30,7 @@ from desktop_app.ui.qt import (
     QAction,
     QApplication,
     QCloseEvent,
+    QEvent,
     QIcon,
     QKeyEvent,
     QKeySequence,
@@ -37,6 +39,7 @@ from desktop_app.ui.qt import (
     QListWidgetItem,
     QMainWindow,
     QMessageBox,
+    QObject,
     QProgressBar,
     QPushButton,
     Qt,
@@ -57,7 +60,7 @@ STATE_TEXT = {
     TurnState.SPEAKING: "Speaking… (press to interrupt)",
 }
 METER_FLOOR_DB = -60.0
-RELEASE_DEBOUNCE_MS = 60
+TALK_KEY_EVENTS = (QEvent.Type.KeyPress, QEvent.Type.KeyRelease)
 
 
 class VoiceControls(Protocol):
@@ -116,12 +119,17 @@ class MainWindow(QMainWindow):
         quit_action.triggered.connect(self.close)
         self.addAction(quit_action)
 
-        self._key_held = False
-        self._repeat_seen = False
+        # Ctrl+Space anywhere in the window, or Space on the focused talk button: one hold is one turn,
+        # however the keyboard repeats it. Caught before any widget sees it, so the button does not
+        # turn every auto-repeat into a click of its own.
+        self._talk_key = HoldKey(self._press, self._release)
         self._release_timer = QTimer(self)
         self._release_timer.setSingleShot(True)
         self._release_timer.setInterval(RELEASE_DEBOUNCE_MS)
-        self._release_timer.timeout.connect(self._key_released)
+        self._release_timer.timeout.connect(self._talk_key.settle)
+        app = QApplication.instance()
+        if app is not None:
+            app.installEventFilter(self)
 
         self._bridge: EventBridge | None = None
         if hub is not None:
@@ -139,42 +147,22 @@ class MainWindow(QMainWindow):
         if self._voice is not None:
             self._voice.release()
 
-    def keyPressEvent(self, event: QKeyEvent) -> None:
-        if self._is_talk_key(event):
-            if self._key_held:
-                # Still held: the release just before (if any) was the keyboard's auto-repeat.
-                self._release_timer.stop()
-                self._repeat_seen = True
-            elif not event.isAutoRepeat():
-                self._key_held = True
-                self._press()
-            return
-        super().keyPressEvent(event)
-
-    def keyReleaseEvent(self, event: QKeyEvent) -> None:
-        if self._is_talk_key(event):
-            if self._key_held and not event.isAutoRepeat():
-                # X11 auto-repeat sends release+press pairs while a key is held, and Qt does not always mark
-                # them: a release counts only when no press follows within RELEASE_DEBOUNCE_MS.
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if isinstance(event, QKeyEvent) and event.type() in TALK_KEY_EVENTS and self._is_talk_key(watched, event):
+            if event.type() is QEvent.Type.KeyPress:
+                self._talk_key.key_down(event.timestamp(), event.isAutoRepeat())
+            elif self._talk_key.key_up(event.timestamp(), event.isAutoRepeat()):
                 self._release_timer.start()
-            return
-        super().keyReleaseEvent(event)
+            return True
+        return super().eventFilter(watched, event)
 
-    def _key_released(self) -> None:
-        # A busy moment can let this timer fire before an auto-repeat press already waiting in the queue:
-        # let the queue run first, and keep listening if such a press turns up.
-        self._repeat_seen = False
-        app = QApplication.instance()
-        if app is not None:
-            app.processEvents()
-        if self._repeat_seen or self._release_timer.isActive():
-            return
-        self._key_held = False
-        self._release()
-
-    @staticmethod
-    def _is_talk_key(event: QKeyEvent) -> bool:
-        return event.key() == Qt.Key.Key_Space and bool(event.modifiers() & Qt.KeyboardModifier.ControlModifier)
+    def _is_talk_key(self, watched: QObject, event: QKeyEvent) -> bool:
+        if event.key() != Qt.Key.Key_Space or not self.isActiveWindow():
+            return False
+        if self._talk_key.held:  # the key that started the hold, whatever modifiers are still down
+            return True
+        with_ctrl = bool(event.modifiers() & Qt.KeyboardModifier.ControlModifier)
+        return with_ctrl or watched is self.talk_button
 
     # -- events (main thread) --------------------------------------------------------------------------
 
