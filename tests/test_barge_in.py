@@ -140,3 +140,106 @@ def test_pressing_while_an_announcement_plays_silences_it(talking: Talking) -> N
     assert pipeline.state is TurnState.LISTENING
     finished = [e for e in talking.heard.events if isinstance(e, SpeakingFinished)]
     assert finished and finished[0].interrupted
+
+
+def _ask_and_wait_for_speech(talking: Talking, pulse_audio, tmp_path: Path) -> None:
+    from speech_audio import say_to_wav
+
+    pipeline = talking.pipeline
+    pipeline.press()
+    pulse_audio.play(say_to_wav("what time is it", tmp_path / "q.wav"))
+    time.sleep(0.1)
+    pipeline.release()
+    assert talking.heard.speaking.wait(10), ("the answer should start playing", talking.heard.events)
+
+
+def _history(talking: Talking, store_path: Path):
+    store = SqlConversationStore.open(sqlite_url(store_path))
+    try:
+        conversation_id = talking.pipeline.conversation_id
+        return store.get_history(conversation_id) if conversation_id else []
+    finally:
+        store.close()
+
+
+def test_a_tap_while_the_assistant_speaks_means_stop_and_the_answer_is_kept(
+    talking: Talking, pulse_audio, tmp_path: Path
+) -> None:
+    """The microphone is armed and hears the speaker (the virtual microphone records it). A short tap
+    stops the answer; it starts no turn of its own, so the assistant's voice never becomes a question; the
+    answer is stored as far as it was shown, with what was spoken of it."""
+    from desktop_app.core.events import FinalTranscript, TurnFailed, TurnStarted
+
+    pipeline = talking.pipeline
+    capture = MicrophoneCapture(pipeline.on_audio)
+    capture.start()
+    try:
+        time.sleep(0.3)
+        _ask_and_wait_for_speech(talking, pulse_audio, tmp_path)
+        time.sleep(2.5)  # into the second sentence: the preroll would be full of the assistant's voice
+        pipeline.press()
+        time.sleep(0.15)
+        pipeline.release()
+        time.sleep(1.0)
+    finally:
+        capture.stop()
+    events = talking.heard.events
+    assert pipeline.state is TurnState.IDLE
+    assert len([e for e in events if isinstance(e, TurnStarted)]) == 2
+    assert [e.text for e in events if isinstance(e, FinalTranscript)] == ["what time is it"]
+    # The answer was interrupted; the tap itself is not reported as "I did not catch that".
+    assert [e.code for e in events if isinstance(e, TurnFailed)] == ["turn_cancelled"]
+    history = _history(talking, tmp_path / "assistant.db")
+    assert [m.role.value for m in history] == ["user", "assistant"]
+    answer = history[1]
+    assert answer.interrupted and answer.content.startswith("This is sentence number 1")
+    assert answer.content.endswith("sentence number 5 of a long and winding answer about nothing much.")
+    spoken = answer.spoken_text
+    assert spoken is not None and spoken.startswith("This is sentence number 1")
+    assert len(spoken) < len(answer.content)
+
+
+def test_holding_the_key_while_the_assistant_speaks_never_hears_the_assistant(
+    talking: Talking, pulse_audio, tmp_path: Path
+) -> None:
+    """Barge-in and say nothing: the turn must hear nothing, although the microphone heard the assistant
+    until the press (preroll) and its last words while it stopped."""
+    from desktop_app.core.events import FinalTranscript
+
+    pipeline = talking.pipeline
+    capture = MicrophoneCapture(pipeline.on_audio)
+    capture.start()
+    try:
+        time.sleep(0.3)
+        _ask_and_wait_for_speech(talking, pulse_audio, tmp_path)
+        time.sleep(2.0)
+        pipeline.press()
+        time.sleep(1.0)
+        pipeline.release()
+        deadline = time.monotonic() + 10
+        while len([e for e in talking.heard.events if isinstance(e, FinalTranscript)]) < 2:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+    finally:
+        capture.stop()
+    finals = [e.text for e in talking.heard.events if isinstance(e, FinalTranscript)]
+    assert finals == ["what time is it", ""], finals
+    history = _history(talking, tmp_path / "assistant.db")
+    assert [m.role.value for m in history] == ["user", "assistant"]
+
+
+def test_closing_while_the_answer_is_spoken_keeps_the_answer(talking: Talking, pulse_audio, tmp_path: Path) -> None:
+    capture = MicrophoneCapture(talking.pipeline.on_audio)
+    capture.start()
+    try:
+        time.sleep(0.3)
+        _ask_and_wait_for_speech(talking, pulse_audio, tmp_path)
+        time.sleep(1.0)
+    finally:
+        capture.stop()
+    talking.pipeline.close()  # what quitting the app does
+    history = _history(talking, tmp_path / "assistant.db")
+    assert [m.role.value for m in history] == ["user", "assistant"]
+    assert history[1].interrupted
+    assert history[1].content.count("This is sentence number") == 5
+    assert (history[1].spoken_text or "").startswith("This is sentence number 1")

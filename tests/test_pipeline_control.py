@@ -103,7 +103,7 @@ def test_cancel_while_listening_and_while_thinking_stores_no_answer(recognizer, 
     assert not any(isinstance(e, TurnFinished) for e in events.events)
     assert pipeline.state is TurnState.IDLE
     history = store.get_history(pipeline.conversation_id) if pipeline.conversation_id else []
-    assert [m.role.value for m in history] == ["user"]  # what was said is kept; no answer was given
+    assert [m.role.value for m in history] == ["user"], [m.content for m in history]  # what was said is kept; no answer was given
 
 
 def test_silence_is_reported_as_nothing_heard(recognizer, store) -> None:
@@ -203,7 +203,12 @@ def test_pressing_again_while_a_model_streams_abandons_its_request(recognizer, s
         assert pipeline.state is TurnState.LISTENING
         pipeline.cancel()
     history = store.get_history(pipeline.conversation_id) if pipeline.conversation_id else []
-    assert [m.role.value for m in history] == ["user"]  # the question is kept; the abandoned answer is not
+    # The question is kept, and the answer as far as the window showed it, marked as interrupted.
+    assert [m.role.value for m in history] == ["user", "assistant"]
+    shown = "".join(chunk.text for chunk in events.of(ReplyChunk)).strip()
+    assert history[1].content == shown and history[1].interrupted
+    assert history[1].spoken_text == ""  # no speaker in this test: nothing of it was heard
+    assert history[1].source == "model:test-model"
 
 
 def test_a_spoken_question_answered_by_a_model_is_stored_with_its_tokens(recognizer, store, tmp_path: Path) -> None:

@@ -7,6 +7,24 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+# Timing keys of an interrupted answer: when it was stopped (ms after the key was released) and how many of
+# its characters had been spoken by then.
+INTERRUPTED_AT_MS = "interrupted_at_ms"
+SPOKEN_CHARS = "spoken_chars"
+
+
+def spoken_prefix_length(text: str, spoken_sentences: list[str]) -> int:
+    """How much of `text` the sentences that started playing cover, in characters (the speaker gets the
+    text in sentences, in order, so what was heard is a beginning of it)."""
+    end = 0
+    for sentence in spoken_sentences:
+        words = sentence.strip()
+        if not words:
+            continue
+        found = text.find(words, end)
+        end = found + len(words) if found >= 0 else min(len(text), end + len(words) + 1)
+    return end
+
 
 class Role(StrEnum):
     USER = "user"
@@ -33,6 +51,18 @@ class Message:
     tokens_output: int | None = None
     timings: dict[str, float] | None = None
     source: str | None = None
+
+    @property
+    def interrupted(self) -> bool:
+        """An answer the user stopped (or the app was closed on) while it was written or spoken."""
+        return self.timings is not None and INTERRUPTED_AT_MS in self.timings
+
+    @property
+    def spoken_text(self) -> str | None:
+        """What the user heard of an interrupted answer (None for an answer that ran to its end)."""
+        if not self.interrupted or self.timings is None:
+            return None
+        return self.content[: int(self.timings.get(SPOKEN_CHARS, 0))]
 
 
 @dataclass(frozen=True, slots=True)

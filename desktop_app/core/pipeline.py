@@ -35,7 +35,7 @@ from desktop_app.core.events import (
     TurnStarted,
     TurnState,
 )
-from desktop_app.core.models import Role
+from desktop_app.core.models import INTERRUPTED_AT_MS, SPOKEN_CHARS, Role, spoken_prefix_length
 from desktop_app.core.ports import (
     Brain,
     CollectedReply,
@@ -48,6 +48,14 @@ from desktop_app.core.ports import (
 from desktop_app.core.preroll import PrerollBuffer
 
 log = logging.getLogger(__name__)
+
+# A press that stops the assistant and is let go within this long is a tap: it means "stop" only.
+TAP_S = 0.35
+# Sound captured this long after the assistant stopped speaking can still hold its voice (the output's
+# buffer, the room): it is kept out of the preroll, so a press never hears the assistant as the user.
+ECHO_TAIL_S = 0.3
+# After a barge-in the turn hears the user at once, but not while the stopped speech is still fading out.
+BARGE_IN_TAIL_S = 0.1
 
 Listener = Callable[[Event], None]
 # Returns the recogniser to use, or None while its model is still loading.
@@ -69,6 +77,11 @@ class _Turn:
     cancel: threading.Event = field(default_factory=threading.Event)
     speech_done: threading.Event = field(default_factory=threading.Event)
     preroll_ms: float = 0.0
+    # The press stopped the assistant (barge-in): a tap then means "stop" only, not a new question.
+    barged_in: bool = False
+    cancelled_at: float | None = None
+    # The reply's sentences as they started playing: what the user heard of it.
+    spoken: list[str] = field(default_factory=list)
 
     @property
     def cancelled(self) -> bool:
@@ -104,6 +117,9 @@ class VoicePipeline:
         self.mode = mode
         self.keep_preroll = keep_preroll
         self._preroll = PrerollBuffer(preroll_ms)
+        # The speaker is playing (or just was, until this monotonic time): the microphone hears it.
+        self._speaking = False
+        self._quiet_since = 0.0
         self._lock = threading.Lock()
         self._state = TurnState.IDLE
         self._turn: _Turn | None = None
@@ -135,18 +151,22 @@ class VoicePipeline:
                 return
             if self._state is TurnState.LISTENING:
                 return
-            if self._state is not TurnState.IDLE:
+            barged_in = self._state is not TurnState.IDLE
+            if barged_in:
                 self._cancel_locked("interrupted")
             elif self._speaker is not None and self._speaker.is_speaking():
+                barged_in = True
                 self._speaker.stop()  # an announcement ("Time's up…") is silenced like an answer
             recognizer = self._recognizer_source()
             if recognizer is None:
                 self._emit(Notice("speech_model_loading", "Loading speech model… try again in a moment."))
                 return
             self._turn_ids += 1
-            turn = _Turn(self._turn_ids, time.monotonic())
+            turn = _Turn(self._turn_ids, time.monotonic(), barged_in=barged_in)
             self._turn = turn
-            preroll = self._preroll.take() if self.keep_preroll else b""
+            # The preroll is only ever the user's own sound: none of it while the assistant was speaking.
+            preroll = self._preroll.take() if self.keep_preroll and self._preroll_is_clean() else b""
+            self._preroll.clear()
             turn.preroll_ms = len(preroll) / 32
             log.info("turn %d: listening (%.0f ms of preroll)", turn.turn_id, turn.preroll_ms)
             self._emit(TurnStarted(turn.turn_id, at=turn.pressed_at))
@@ -157,8 +177,14 @@ class VoicePipeline:
     def release(self) -> None:
         """Push-to-talk released (hold mode): stop listening and recognise what was said."""
         with self._lock:
-            if self.mode == "hold" and self._state is TurnState.LISTENING:
-                self._release_locked()
+            if self.mode != "hold" or self._state is not TurnState.LISTENING:
+                return
+            turn = self._turn
+            if turn is not None and turn.barged_in and time.monotonic() - turn.pressed_at < TAP_S:
+                # A tap that stopped the assistant: it was "stop", not a question.
+                self._cancel_locked("stopped by a tap", report=False)
+                return
+            self._release_locked()
 
     def cancel(self) -> None:
         with self._lock:
@@ -175,9 +201,17 @@ class VoicePipeline:
     def on_audio(self, pcm16: bytes) -> None:
         turn = self._turn
         if self._state is TurnState.LISTENING and turn is not None:
+            if turn.barged_in and not self._preroll_is_clean(BARGE_IN_TAIL_S):
+                return  # the assistant's last words, still coming out as the user starts
             self._work.put((turn, pcm16))
-        elif self.keep_preroll:
+        elif self.keep_preroll and self._preroll_is_clean():
             self._preroll.add(pcm16)
+
+    def _preroll_is_clean(self, tail_s: float = ECHO_TAIL_S) -> bool:
+        """No assistant speech now or in the last `tail_s` (the speaker's own reports say when)."""
+        if self._speaking or (self._speaker is not None and self._speaker.is_speaking()):
+            return False
+        return time.monotonic() - self._quiet_since >= tail_s
 
     def on_level(self, rms_dbfs: float, peak_dbfs: float) -> None:
         self._emit(AudioLevel(rms_dbfs, peak_dbfs))
@@ -196,7 +230,13 @@ class VoicePipeline:
 
     def on_speaker_event(self, event: object) -> None:
         turn = self._turn
+        if isinstance(event, SpeakingStarted | SpeakingFinished):
+            self._speaking = isinstance(event, SpeakingStarted)
+            self._quiet_since = time.monotonic()
+            self._preroll.clear()
         if isinstance(event, SpeakingStarted):
+            if turn is not None and self._state in (TurnState.THINKING, TurnState.SPEAKING):
+                turn.spoken.append(event.text)
             if turn is not None and turn.first_audio_at is None:
                 turn.first_audio_at = event.at
                 with self._lock:
@@ -229,6 +269,7 @@ class VoicePipeline:
         turn = self._turn
         if turn is not None:
             log.info("turn %d: %s", turn.turn_id, why)
+            turn.cancelled_at = time.monotonic()
             turn.cancel.set()
             turn.speech_done.set()
         if self._speaker is not None:
@@ -289,12 +330,13 @@ class VoicePipeline:
             self._fail(turn, ErrorCode.NOTHING_HEARD.value, "I did not catch that. Hold the key and try again.")
             return
         turn.transcript = transcript.text
+        # Shown, so kept: the question is stored before anything else can stop the turn.
+        conversation_id = self._conversation()
+        self._store.add_message(conversation_id, Role.USER, transcript.text)
         with self._lock:
             if turn.cancelled:
                 return
             self._set_state(TurnState.THINKING)
-        conversation_id = self._conversation()
-        self._store.add_message(conversation_id, Role.USER, transcript.text)
         speaker = self._speaker
         if speaker is not None:
             # An interrupted announcement may still report that it finished: only this reply's end counts.
@@ -306,20 +348,32 @@ class VoicePipeline:
         try:
             for piece in answer:
                 if turn.cancelled:
-                    return
+                    break
                 turn.reply.add(piece)
                 self._show_and_say(turn, piece, speaker)
         finally:
             answer.close()  # a cancelled turn closes the brain's stream (and a model's connection) now
-        if turn.reply.action is ReplyAction.STOP and speaker is not None:
-            speaker.stop()
-        elif speaker is not None:
-            speaker.end_reply()
-            turn.speech_done.wait()
-        if turn.cancelled:
+        if not turn.cancelled:
+            if turn.reply.action is ReplyAction.STOP and speaker is not None:
+                speaker.stop()
+            elif speaker is not None:
+                speaker.end_reply()
+                turn.speech_done.wait()
+        if turn.cancelled:  # stopped while it was written or spoken: kept as far as it was shown
+            self._store_interrupted_answer(turn, conversation_id)
             return
         done = time.monotonic()
         timings = self._timings(turn, done)
+        self._store_answer(turn, conversation_id, timings)
+        if turn.reply.action is ReplyAction.NEW_CONVERSATION:
+            self.new_conversation()
+        with self._lock:
+            if self._turn is turn:
+                self._turn = None
+                self._emit(TurnFinished(turn.turn_id, timings, at=done))
+                self._set_state(TurnState.IDLE)
+
+    def _store_answer(self, turn: _Turn, conversation_id: int, timings: dict[str, float]) -> None:
         self._store.add_message(
             conversation_id,
             Role.ASSISTANT,
@@ -329,13 +383,18 @@ class VoicePipeline:
             tokens_input=turn.reply.tokens_input,
             tokens_output=turn.reply.tokens_output,
         )
-        if turn.reply.action is ReplyAction.NEW_CONVERSATION:
-            self.new_conversation()
-        with self._lock:
-            if self._turn is turn:
-                self._turn = None
-                self._emit(TurnFinished(turn.turn_id, timings, at=done))
-                self._set_state(TurnState.IDLE)
+
+    def _store_interrupted_answer(self, turn: _Turn, conversation_id: int) -> None:
+        """What the window showed of a stopped answer is kept, marked with when it was stopped and how much
+        of it had been spoken (see core.models.Message.interrupted and .spoken_text)."""
+        if not turn.reply.parts:
+            return  # nothing was shown
+        stopped = turn.cancelled_at or time.monotonic()
+        timings = self._timings(turn, stopped)
+        timings[INTERRUPTED_AT_MS] = timings.pop("release_to_done_ms")
+        timings[SPOKEN_CHARS] = float(spoken_prefix_length(turn.reply.text, turn.spoken))
+        log.info("turn %d: stored the interrupted answer", turn.turn_id)
+        self._store_answer(turn, conversation_id, timings)
 
     def _show_and_say(self, turn: _Turn, piece: ReplyPiece, speaker: Speaker | None) -> None:
         if not piece.text:
