@@ -103,7 +103,8 @@ def test_cancel_while_listening_and_while_thinking_stores_no_answer(recognizer, 
     assert not any(isinstance(e, TurnFinished) for e in events.events)
     assert pipeline.state is TurnState.IDLE
     history = store.get_history(pipeline.conversation_id) if pipeline.conversation_id else []
-    assert [m.role.value for m in history] == ["user"], [m.content for m in history]  # what was said is kept; no answer was given
+    # What was said is kept; no answer was given.
+    assert [m.role.value for m in history] == ["user"], [m.content for m in history]
 
 
 def test_silence_is_reported_as_nothing_heard(recognizer, store) -> None:
