@@ -128,6 +128,8 @@ def test_json_document_shape_and_values() -> None:
         "tokens_output": 8,
         "timings": {"stt": 0.25, "llm": 1.5},
         "source": "ollama",
+        "interrupted": False,
+        "spoken_text": None,
     }
     assert first["messages"][0]["tokens_input"] is None
     assert first["messages"][0]["timings"] is None
@@ -289,3 +291,22 @@ def test_any_text_round_trips_through_json_and_csv(contents: list[str], title: s
     assert [r["content"] for r in rows] == contents
     assert {r["conversation_title"] for r in rows} == {title}
     assert [r["role"] for r in rows] == [roles[i % 2].value for i in range(len(contents))]
+
+
+def test_an_interrupted_answer_says_so_and_what_was_heard_of_it() -> None:
+    from desktop_app.cli.output import transcript_lines
+    from desktop_app.core.export import message_to_dict
+
+    text = "The first part. The second part that nobody heard."
+    stopped = message(
+        2, text, Role.ASSISTANT, timings={"release_to_final_ms": 80.0, "interrupted_at_ms": 900.0, "spoken_chars": 15}
+    )
+    assert stopped.interrupted and stopped.spoken_text == "The first part."
+    assert message_to_dict(stopped)["interrupted"] is True
+    assert message_to_dict(stopped)["spoken_text"] == "The first part."
+    lines = transcript_lines(conversation(1, "Parts"), [stopped])
+    assert lines[-2:] == [f"    {text}", "    (interrupted; heard: 'The first part.')"]
+    never_heard = message(3, text, Role.ASSISTANT, timings={"interrupted_at_ms": 50.0, "spoken_chars": 0})
+    assert transcript_lines(conversation(1, "Parts"), [never_heard])[-1] == "    (interrupted before it was heard)"
+    whole = message(4, text, Role.ASSISTANT, timings={"release_to_done_ms": 900.0})
+    assert not whole.interrupted and whole.spoken_text is None

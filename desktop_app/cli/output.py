@@ -173,4 +173,7 @@ def transcript_lines(conversation: Conversation, messages: Sequence[Message]) ->
         label = ROLE_LABELS.get(message.role, message.role.value)
         source = f" via {one_line(message.source)}" if message.source else ""
         lines += ["", f"{label} · {local_time(message.created_at)}{source}", text_block(message.content)]
+        if message.interrupted:
+            heard = one_line(message.spoken_text or "")
+            lines.append(f"    (interrupted; heard: {heard!r})" if heard else "    (interrupted before it was heard)")
     return lines

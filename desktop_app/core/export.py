@@ -88,6 +88,8 @@ def message_to_dict(message: Message) -> dict[str, Any]:
         "tokens_output": message.tokens_output,
         "timings": _finite_timings(message.timings),
         "source": message.source,
+        "interrupted": message.interrupted,
+        "spoken_text": message.spoken_text,
     }
 
 
