@@ -48,13 +48,17 @@ def open_store(options: AppOptions, paths: AppPaths | None = None) -> SqlConvers
 
 
 def configure_logging(paths: AppPaths, verbose: bool = False) -> None:
-    """Logs go to a rotating file in the log directory; warnings also to stderr."""
+    """Logs go to a rotating file in the log directory, private to the user (0600, the rotated files too).
+    What people said, typed or were answered is left out of it (core.privacy) unless the
+    privacy.log_content setting or VOICE_ASSISTANT_LOG_CONTENT=1 asks for it."""
+    from desktop_app.core.privacy import LOG_CONTENT_SETTING, set_log_content
+    from desktop_app.paths import PrivateRotatingFileHandler
+
     root = logging.getLogger()
     if any(getattr(h, "_voice_assistant", False) for h in root.handlers):
         return
-    file_handler = logging.handlers.RotatingFileHandler(
-        paths.log_dir / "voice-assistant.log", maxBytes=2_000_000, backupCount=3, encoding="utf-8"
-    )
+    set_log_content(Settings(paths.settings_file).get(LOG_CONTENT_SETTING))
+    file_handler = PrivateRotatingFileHandler(paths.log_dir / "voice-assistant.log", 2_000_000, 3)
     file_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(threadName)s %(name)s: %(message)s"))
     file_handler._voice_assistant = True  # type: ignore[attr-defined]
     root.addHandler(file_handler)
@@ -77,6 +81,9 @@ def run_gui(options: AppOptions) -> NoReturn:
 
 
 def _run_gui(options: AppOptions) -> int:
+    from desktop_app.ui.platform_check import check_platform
+
+    check_platform()  # before anything loads Qt: no display, no X server, a missing system library
     from desktop_app.ui.binding_check import binding_problem
 
     problem = binding_problem()

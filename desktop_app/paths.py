@@ -1,12 +1,27 @@
-"""Where the app keeps its state: per-user directories, or everything under one --data-dir."""
+"""Where the app keeps its state: per-user directories, or everything under one --data-dir; private log
+files; and per-run scratch folders that a later run removes when their run was killed."""
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import logging.handlers
 import os
+import re
+import shutil
+import stat
+import tempfile
+import time
 from dataclasses import dataclass
+from io import TextIOWrapper
 from pathlib import Path
 
 import platformdirs
+
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory locks; scratch folders are not swept there
+    fcntl = None  # type: ignore[assignment]
 
 from desktop_app import APP_NAME
 
@@ -15,6 +30,7 @@ DATABASE_URL_ENV = "VOICE_ASSISTANT_DATABASE_URL"
 DATABASE_FILE = "assistant.db"
 PRIVATE_DIR_MODE = 0o700
 PRIVATE_FILE_MODE = 0o600
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,3 +101,179 @@ def sync_directory(directory: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+# -- private log files ------------------------------------------------------------------------------------
+
+
+class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
+    """A rotating log file that is private to the user (0600) from the moment it exists: the file is
+    created by os.open with that mode, not tightened afterwards, and rotation renames it (the mode goes
+    with it) before creating the next one the same way. A log file an earlier release left readable by
+    others is tightened when opened, the rotated ones too. A symbolic link in the file's place is refused."""
+
+    def __init__(self, filename: Path, max_bytes: int, backup_count: int) -> None:
+        super().__init__(filename, maxBytes=max_bytes, backupCount=backup_count, encoding="utf-8")
+        for number in range(1, backup_count + 1):
+            tighten_private_file(Path(f"{self.baseFilename}.{number}"))
+
+    def _open(self) -> TextIOWrapper:
+        fd = os.open(self.baseFilename, os.O_WRONLY | os.O_APPEND | os.O_CREAT | _NOFOLLOW, PRIVATE_FILE_MODE)
+        try:
+            _tighten(fd)
+            return os.fdopen(fd, "a", encoding=self.encoding, errors=self.errors)
+        except BaseException:
+            os.close(fd)
+            raise
+
+
+def tighten_private_file(path: Path) -> None:
+    """Makes an existing regular file of ours 0600; a missing file, a link or someone else's file is left."""
+    try:
+        fd = os.open(path, os.O_RDONLY | _NOFOLLOW)
+    except OSError:
+        return
+    try:
+        _tighten(fd)
+    finally:
+        os.close(fd)
+
+
+def _tighten(fd: int) -> None:
+    if os.name != "posix":
+        return
+    info = os.fstat(fd)
+    if stat.S_ISREG(info.st_mode) and info.st_uid == os.getuid() and stat.S_IMODE(info.st_mode) & 0o077:
+        os.fchmod(fd, PRIVATE_FILE_MODE)
+
+
+# -- scratch folders of one run ---------------------------------------------------------------------------
+
+RUN_MARKER = ".voice-assistant-run"
+_RUN_MAGIC = b"voice-assistant scratch folder\n"
+_RANDOM = r"[a-z0-9_]{8}"  # what tempfile.mkdtemp puts after the prefix
+# Folders of releases before the marker: "va-tts-" + mkdtemp's 8 characters, holding only rendered speech.
+_LEGACY_CONTENT = re.compile(r"utterance-\d+\.wav")
+LEGACY_MIN_AGE_SECONDS = 24 * 3600
+
+
+class RunFolder:
+    """A private scratch folder in the temporary directory for one run of the app, removed by close().
+
+    A run that is killed or crashes cannot remove its folder, so the next run does (`remove_stale`): a
+    folder is removed only when its name has the app's pattern (prefix, owner pid, mkdtemp's random part),
+    it is a real folder (not a link) owned by this user, it holds the app's marker file, and no process
+    holds the lock on that marker. The creating process locks the marker (flock) for as long as it lives,
+    and the kernel drops the lock when it ends however it ends, so a live run's folder is never taken and
+    a reused process id cannot fool the check."""
+
+    def __init__(self, path: Path, lock_fd: int | None) -> None:
+        self.path = path
+        self._lock_fd = lock_fd
+
+    @classmethod
+    def create(cls, prefix: str, parent: Path | None = None) -> RunFolder:
+        """Removes abandoned folders of earlier runs with this prefix, then makes this run's folder (0700)."""
+        remove_stale(prefix, parent)
+        path = Path(tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-", dir=parent))
+        if fcntl is None:
+            return cls(path, None)
+        # The marker appears complete and locked or not at all: written under another name, then renamed.
+        pending = path / f"{RUN_MARKER}.new"
+        fd = os.open(pending, os.O_RDWR | os.O_CREAT | os.O_EXCL | _NOFOLLOW, PRIVATE_FILE_MODE)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            os.write(fd, _RUN_MAGIC + f"pid={os.getpid()}\n".encode())
+            os.rename(pending, path / RUN_MARKER)
+        except BaseException:
+            os.close(fd)
+            shutil.rmtree(path, ignore_errors=True)
+            raise
+        return cls(path, fd)
+
+    def close(self) -> None:
+        """Removes the folder (still holding the lock, so no other run takes it meanwhile)."""
+        shutil.rmtree(self.path, ignore_errors=True)
+        if self._lock_fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._lock_fd)
+            self._lock_fd = None
+
+
+def remove_stale(prefix: str, parent: Path | None = None) -> list[Path]:
+    """Removes the scratch folders with this prefix whose run has ended (see RunFolder); returns them.
+    Anything else with a similar name is left alone. Never raises: clean-up is best effort."""
+    if fcntl is None:
+        return []
+    directory = Path(parent if parent is not None else tempfile.gettempdir())
+    current = re.compile(re.escape(prefix) + r"\d+-" + _RANDOM)
+    legacy = re.compile(re.escape(prefix) + _RANDOM)
+    removed: list[Path] = []
+    try:
+        entries = [entry.name for entry in os.scandir(directory)]
+    except OSError:
+        return removed
+    for name in entries:
+        path = directory / name
+        try:
+            if (current.fullmatch(name) and _remove_if_abandoned(path)) or (
+                legacy.fullmatch(name) and _remove_if_legacy(path)
+            ):
+                removed.append(path)
+        except OSError as error:
+            logging.getLogger(__name__).debug("could not remove %s: %s", path, error)
+    return removed
+
+
+def _own_folder(path: Path) -> os.stat_result | None:
+    """The folder's status when it is a real folder (not a link) owned by this user."""
+    info = os.lstat(path)
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid():
+        return None
+    return info
+
+
+def _remove_if_abandoned(path: Path) -> bool:
+    """Removes a folder made by RunFolder.create whose process is gone (its marker is ours and nobody holds
+    its lock), holding that lock while it does."""
+    assert fcntl is not None
+    if _own_folder(path) is None:
+        return False
+    folder = os.open(path, os.O_RDONLY | os.O_DIRECTORY | _NOFOLLOW)
+    try:
+        try:
+            marker = os.open(RUN_MARKER, os.O_RDONLY | _NOFOLLOW, dir_fd=folder)
+        except OSError:
+            return False  # no marker (yet): not provably ours
+    finally:
+        os.close(folder)
+    try:
+        info = os.fstat(marker)
+        if not stat.S_ISREG(info.st_mode) or info.st_uid != os.getuid():
+            return False
+        try:
+            fcntl.flock(marker, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return False  # its run is alive
+        if not os.read(marker, 256).startswith(_RUN_MAGIC):
+            return False
+        shutil.rmtree(path)
+        return True
+    finally:
+        os.close(marker)
+
+
+def _remove_if_legacy(path: Path) -> bool:
+    """Removes a speech folder of a release before the marker: ours, 0700 as mkdtemp makes it, holding
+    nothing but rendered utterances, and untouched for a day (a run writes into it at every sentence)."""
+    info = _own_folder(path)
+    if info is None or stat.S_IMODE(info.st_mode) != 0o700:
+        return False
+    if time.time() - info.st_mtime < LEGACY_MIN_AGE_SECONDS:
+        return False
+    with os.scandir(path) as children:
+        for child in children:
+            if not _LEGACY_CONTENT.fullmatch(child.name) or not child.is_file(follow_symlinks=False):
+                return False
+    shutil.rmtree(path)
+    return True

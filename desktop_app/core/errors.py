@@ -60,6 +60,10 @@ class ErrorCode(StrEnum):
     KEY_NEEDS_HTTPS = "key_needs_https"
     KEY_EXISTS = "key_exists"
     INVALID_KEY = "invalid_key"
+    NO_DISPLAY = "no_display"
+    DISPLAY_UNREACHABLE = "display_unreachable"
+    SYSTEM_LIBRARY_MISSING = "system_library_missing"
+    QT_PLATFORM_UNAVAILABLE = "qt_platform_unavailable"
 
 
 class AppError(Exception):

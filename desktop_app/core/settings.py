@@ -136,6 +136,13 @@ SETTINGS: tuple[Setting, ...] = (
         minimum=1,
         maximum=600,
     ),
+    Setting(
+        "privacy.log_content",
+        bool,
+        False,
+        "For debugging: write what was said, typed and answered into the log file. Off: the log shows only "
+        "how long each text was. Takes effect at the next start.",
+    ),
 )
 BY_KEY = {setting.key: setting for setting in SETTINGS}
 

@@ -35,9 +35,7 @@ import itertools
 import logging
 import os
 import queue
-import shutil
 import struct
-import tempfile
 import threading
 import time
 import wave
@@ -58,8 +56,10 @@ from desktop_app.audio.playback import (
 from desktop_app.core.errors import AppError, ErrorCode
 from desktop_app.core.events import Notice, SpeakingFinished, SpeakingStarted, TurnFailed
 from desktop_app.core.ports import EventListener, VoiceInfo
+from desktop_app.core.privacy import for_log
 from desktop_app.core.sentences import DEFAULT_MAX_CHARS, SentenceSplitter
 from desktop_app.core.settings import Settings
+from desktop_app.paths import RunFolder
 from desktop_app.speech.tts_cache import TtsCache, cache_key
 
 log = logging.getLogger(__name__)
@@ -69,6 +69,7 @@ RATE_RANGE = (80, 450)  # words per minute espeak-ng accepts
 RENDER_TIMEOUT_SECONDS = 10.0
 FINISH_GRACE_SECONDS = 1.0
 POLL_SECONDS = 0.002
+WORK_FOLDER_PREFIX = "va-tts-"  # in the temporary directory: va-tts-<pid>-<random>
 _T = TypeVar("_T")
 
 # espeak-ng keeps one synthesiser per process: one SpeechOutput at a time may drive it.
@@ -176,7 +177,9 @@ class SpeechOutput:
         self._voice: str | None = None
         self._default_voice: str | None = None
         self._espeak_busy: Callable[[], int] | None = None
-        self._work_dir = Path(tempfile.mkdtemp(prefix="va-tts-"))
+        # Rendered WAVs pass through a scratch folder of this run; a later run removes it if this one is killed.
+        self._work_folder = RunFolder.create(WORK_FOLDER_PREFIX)
+        self._work_dir = self._work_folder.path
         self._utterances = itertools.count(1)
         self._closed = False
         self.player = AudioPlayer(self._wanted_device, self._on_player_event)
@@ -245,7 +248,7 @@ class SpeechOutput:
         self.player.close()
         self._events.put(None)
         self._event_thread.join(timeout=5)
-        shutil.rmtree(self._work_dir, ignore_errors=True)
+        self._work_folder.close()
 
     # -- more for the app, the benchmark and the tests -------------------------------------------------
 
@@ -446,7 +449,7 @@ class SpeechOutput:
             self._fail(sentence.reply_id, error)
             return
         except Exception as error:
-            log.exception("rendering %r failed", sentence.text)
+            log.exception("rendering %s failed", for_log(sentence.text))
             self._fail(
                 sentence.reply_id,
                 AppError(ErrorCode.TTS_RENDER_FAILED, f"This answer could not be spoken ({error}); it is shown."),

@@ -27,7 +27,7 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from desktop_app.core.errors import AppError, ErrorCode, NotFoundError, StorageError, ValidationError
 from desktop_app.core.history_cache import CacheLimits, HistoryCache
@@ -45,6 +45,7 @@ from desktop_app.core.models import (
     StoreHealth,
     StoreStats,
 )
+from desktop_app.core.privacy import log_content_enabled
 from desktop_app.core.validation import (
     check_aware_time,
     clean_content,
@@ -699,7 +700,7 @@ class SqlConversationStore:
     def _failed(self, error: BaseException, doing: str, writing: bool) -> StorageError:
         """The error to raise; a failed write also marks the store as not writable until one succeeds."""
         failure = translate_error(error, doing)
-        log.error("%s (%s)", failure.message, error)
+        log.error("%s (%s)", failure.message, _error_for_log(error))
         if failure.code is ErrorCode.DB_CORRUPT:
             mark_needs_check(self._db.sqlite_path)
         if writing:
@@ -726,3 +727,13 @@ class SqlConversationStore:
                 connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
         except DATABASE_ERRORS:
             log.warning("could not compact the search index after a deletion", exc_info=True)
+
+
+def _error_for_log(error: BaseException) -> str:
+    """A driver error as the log may show it: SQLAlchemy's text of a failed statement carries its
+    parameters (a message's words), and PostgreSQL's DETAIL lines can quote values, so only the first line
+    of the driver's own error is shown unless content logging is on."""
+    if isinstance(error, DBAPIError) and error.orig is not None and not log_content_enabled():
+        first_line = next(iter(str(error.orig).splitlines()), "")
+        return f"{type(error.orig).__name__}: {first_line}"
+    return str(error)
