@@ -138,3 +138,28 @@ def test_speak_says_the_answer_on_the_speaker(data_dir: Path, pulse_audio, tmp_p
     assert segments, "nothing was heard on the speaker"
     spoken = sum(end - start for start, end in segments)
     assert 1.0 < spoken < 5.0, segments  # one short sentence, said once, to the end
+
+
+@pytest.mark.parametrize("reachable", [False, True], ids=["model-unreachable", "no-model"])
+def test_the_fallback_is_shown_in_full_and_said_in_one_short_sentence(
+    data_dir: Path, pulse_audio, tmp_path: Path, reachable: bool
+) -> None:
+    """The offline answer lists every skill in the window (and here, on standard output), but the speaker
+    says one sentence and a hint, once, also after "the server cannot be reached"."""
+    if not reachable:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        ok(cli("--data-dir", str(data_dir), "settings", "set", "llm.base_url", f"http://127.0.0.1:{port}/v1"))
+        ok(cli("--data-dir", str(data_dir), "settings", "set", "llm.model", "test-model"))
+    recording = Recording(pulse_audio, tmp_path / "speaker.wav")
+    run = cli("--data-dir", str(data_dir), "ask", "tell me a joke", "--speak", env=pulse_audio.env())
+    samples, rate = recording.finish()
+    assert "I can tell the time and the date" in run.out and "add a language model" in run.out
+    if not reachable:
+        assert "cannot be reached" in run.out
+    segments = sound_segments(samples, rate, join=0.3)
+    assert segments, "nothing was heard on the speaker"
+    spoken = sum(end - start for start, end in segments)
+    # The whole paragraph takes over 20 seconds to say; one sentence and a hint well under ten.
+    assert 1.5 < spoken < 9.0, segments

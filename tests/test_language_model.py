@@ -111,6 +111,9 @@ def test_an_unreachable_server_gets_the_offline_answer(tmp_path: Path) -> None:
         pieces = made.ask("tell me a joke")
         assert pieces[-1].source == "offline:help"
         assert "cannot be reached" in _text(pieces) and "I can tell the time" in _text(pieces)
+        # Said in one short sentence: not the address, not the list of skills again.
+        said = " ".join(piece.to_say for piece in pieces if piece.to_say)
+        assert said == "I can't reach the language model, so for now I can only use my built-in skills."
     finally:
         made.close()
 

@@ -183,11 +183,6 @@ def test_a_sentence_that_cannot_be_spoken_is_not_quoted_in_the_log(
 
 
 @pytest.mark.gui
-@pytest.mark.xfail(
-    strict=True,
-    reason="core/pipeline.py still logs the recognised text with %r ('turn %d: heard %r'); it passes once that "
-    "line uses core.privacy.for_log",
-)
 def test_a_spoken_question_leaves_no_words_in_the_log_file(xvfb_display: str, pulse_audio, data_dir: Path) -> None:
     """The whole product on an X screen: a question is asked by voice and answered; the log file (0600)
     says a turn happened, not what was said."""

@@ -118,8 +118,8 @@ def _answer(
         if piece.text and stream:
             out.write(piece.text)
             out.flush()
-        if piece.text and speaker is not None:
-            speaker.speaker.add_text(piece.text)
+        if piece.to_say and speaker is not None:
+            speaker.speaker.add_text(piece.to_say)
     if stream:
         out.write("\n")
     if speaker is not None:

@@ -46,6 +46,7 @@ from desktop_app.core.ports import (
     Speaker,
 )
 from desktop_app.core.preroll import PrerollBuffer
+from desktop_app.core.privacy import for_log
 
 log = logging.getLogger(__name__)
 
@@ -324,7 +325,7 @@ class VoicePipeline:
         turn.final_at = time.monotonic()
         if turn.cancelled:
             return
-        log.info("turn %d: heard %r", turn.turn_id, transcript.text)
+        log.info("turn %d: heard %s", turn.turn_id, for_log(transcript.text))
         self._emit(FinalTranscript(transcript.text, transcript.confidence, at=turn.final_at))
         if not transcript.text.strip():
             self._fail(turn, ErrorCode.NOTHING_HEARD.value, "I did not catch that. Hold the key and try again.")
@@ -402,8 +403,8 @@ class VoicePipeline:
         if turn.first_reply_at is None:
             turn.first_reply_at = time.monotonic()
         self._emit(ReplyChunk(piece.text, piece.source))
-        if speaker is not None:
-            speaker.add_text(piece.text)
+        if speaker is not None and piece.to_say:
+            speaker.add_text(piece.to_say)
 
     def _timings(self, turn: _Turn, done: float) -> dict[str, float]:
         released = turn.released_at or turn.pressed_at

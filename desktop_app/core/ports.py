@@ -95,13 +95,19 @@ class ReplyAction(StrEnum):
 class ReplyPiece:
     """Part of an answer as it is produced; `source` names the skill or model it came from. A language
     model's last piece carries the tokens the request used (empty text); a control skill's carries an
-    action."""
+    action. `spoken` is what the speaker says instead of `text` when the two differ (a long paragraph is
+    shown in full and said in one sentence)."""
 
     text: str
     source: str
     tokens_input: int | None = None
     tokens_output: int | None = None
     action: ReplyAction | None = None
+    spoken: str | None = None
+
+    @property
+    def to_say(self) -> str:
+        return self.text if self.spoken is None else self.spoken
 
 
 @dataclass(slots=True)

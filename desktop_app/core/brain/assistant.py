@@ -25,6 +25,9 @@ log = logging.getLogger(__name__)
 # A skill answers when it is at least this sure; below it, the question goes to the language model.
 SKILL_THRESHOLD = 0.6
 OFFLINE_SOURCE = "offline:help"
+# Said (not shown) after an answer the skills cannot give: the window shows the whole list.
+SPOKEN_HELP_HINT = "Ask me what I can do, or see the window for how to add a language model."
+SPOKEN_MODEL_UNREACHABLE = "I can't reach the language model, so for now I can only use my built-in skills."
 # Failures after which the offline answer is the most useful thing to say.
 _FALL_BACK_OFFLINE = frozenset({ErrorCode.LLM_UNREACHABLE, ErrorCode.LLM_TIMEOUT})
 
@@ -108,7 +111,7 @@ class Assistant:
         if model is not None:
             yield from self._from_model(model, text, conversation_id, cancel)
             return
-        yield ReplyPiece(self._offline_answer(conversation_id), OFFLINE_SOURCE)
+        yield self._offline_answer(conversation_id)
 
     def _from_model(
         self, model: LanguageModel, text: str, conversation_id: int, cancel: threading.Event | None
@@ -128,14 +131,29 @@ class Assistant:
             if said_something:
                 yield ReplyPiece(f" … The answer was cut short: {error.message}", source)
             elif error.code in _FALL_BACK_OFFLINE:
-                yield ReplyPiece(f"{error.message} {self._offline_answer(conversation_id)}", OFFLINE_SOURCE)
+                offline = self._offline_answer(conversation_id)
+                yield ReplyPiece(
+                    f"{error.message} {offline.text}",
+                    OFFLINE_SOURCE,
+                    spoken=SPOKEN_MODEL_UNREACHABLE,
+                )
             else:
                 yield ReplyPiece(error.message, f"error:{error.code.value}")
         finally:
             answer.close()  # the voice loop stopped listening: end the request and its accounting now
 
-    def _offline_answer(self, conversation_id: int) -> str:
+    def _offline_answer(self, conversation_id: int) -> ReplyPiece:
+        """What the built-in skills can do, and how to add a model: shown in full, said in one sentence
+        and a hint."""
         context = SkillContext(self._store, self._alarms, self._now(), conversation_id, self._skills)
         if self._model is not None and self._model.offline() and self._model.config() is not None:
-            return f"Offline mode is on, so I can only use my built-in skills. {help_text(context)}"
-        return f"I can't answer that offline. {help_text(context)} {OFFLINE_HELP}"
+            return ReplyPiece(
+                f"Offline mode is on, so I can only use my built-in skills. {help_text(context)}",
+                OFFLINE_SOURCE,
+                spoken=f"Offline mode is on, so I can only use my built-in skills. {SPOKEN_HELP_HINT}",
+            )
+        return ReplyPiece(
+            f"I can't answer that offline. {help_text(context)} {OFFLINE_HELP}",
+            OFFLINE_SOURCE,
+            spoken=f"I can't answer that offline. {SPOKEN_HELP_HINT}",
+        )
