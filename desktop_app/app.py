@@ -6,9 +6,8 @@ from __future__ import annotations
 import logging
 import logging.handlers
 import os
-import sys
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING
 
 from desktop_app.brain import build_brain
 from desktop_app.core.brain.alarm_watch import Announcement
@@ -65,19 +64,16 @@ def configure_logging(paths: AppPaths, verbose: bool = False) -> None:
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
 
 
-def run_gui(options: AppOptions) -> NoReturn:
-    """Runs the desktop window, then ends the process. Services start in order and stop in reverse:
-    store, voice (recogniser, speaker, turn, microphone), window.
+def run_gui(options: AppOptions) -> int:
+    """Runs the desktop window and returns its exit status. Services start in order and stop in reverse:
+    store, voice (recogniser, speaker, turn, microphone), window. Quit, closing the window, SIGTERM and
+    SIGINT all end it the same way.
 
-    Once everything is closed (the database committed and closed, logs flushed) the process exits at once
-    instead of through the interpreter's final clean-up: with Qt, PortAudio, espeak and Kaldi loaded, a
-    native library was seen to crash there now and then (a reference-count error during the last garbage
-    collection), which would turn a clean quit into an abort. Nothing is left to save at that point."""
-    code = _run_gui(options)
-    logging.shutdown()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
+    The process ends through the interpreter's normal clean-up. It used to end with `os._exit` because it
+    sometimes aborted there (`bool_dealloc` during the last garbage collection); that was the Qt binding's
+    reference-count defect (see ui/binding_check.py), and with a sound binding 12 start, ask, quit cycles
+    (some mid-answer) all ended with 0."""
+    return _run_gui(options)
 
 
 def _run_gui(options: AppOptions) -> int:

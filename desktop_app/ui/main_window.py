@@ -49,6 +49,7 @@ from desktop_app.ui.qt import (
     QVBoxLayout,
     QWidget,
 )
+from desktop_app.ui.quit_signals import quit_on_signals
 
 WINDOW_TITLE = "Voice Assistant"
 APP_ICON = "icons/voice-assistant.svg"
@@ -261,9 +262,10 @@ def run_main_window(store: ConversationStore, hub: EventHub | None = None, voice
     window = MainWindow(store, hub, voice)
     window.show()
     window.show_notices()
-    code = app.exec()
-    # Tear the widgets down now, in order, rather than leaving them to the interpreter's final garbage
-    # collection, where PySide objects have been seen to take the process down.
+    with quit_on_signals(app.quit):
+        code = app.exec()
+    # Tear the widgets down now, in order (the window's close cancels a running turn), rather than leaving
+    # them to the interpreter's final garbage collection.
     window.close()
     window.deleteLater()
     app.processEvents()

@@ -1,7 +1,7 @@
 """Every Qt name the UI uses comes through here, so a future port touches one file."""
 
 from PySide6 import __version__ as BINDING_VERSION
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, QSocketNotifier, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeyEvent, QKeySequence, QTextCursor
 from PySide6.QtWidgets import (
     QApplication,
@@ -38,6 +38,7 @@ __all__ = [
     "QObject",
     "QProgressBar",
     "QPushButton",
+    "QSocketNotifier",
     "QSplitter",
     "QStatusBar",
     "QTextCursor",
