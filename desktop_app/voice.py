@@ -31,6 +31,11 @@ class VoiceServices:
     capture: MicrophoneCapture
     armed: bool = False
 
+    @property
+    def toggle_mode(self) -> bool:
+        """Press to start and press again to send, instead of holding."""
+        return self.pipeline.mode == "toggle"
+
     def press(self) -> None:
         if not self.armed:
             self.capture.start()  # privacy mode: the microphone opens only for a turn

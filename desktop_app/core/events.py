@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -105,6 +106,9 @@ class Notice(Event):
     message: str
 
 
+EARLY_EVENTS_KEPT = 100
+
+
 class EventHub:
     """Fans events out to whoever listens (the UI bridge, the stored metrics, a benchmark). Publish from any
     thread; listeners run on the publishing thread and must be quick."""
@@ -112,9 +116,16 @@ class EventHub:
     def __init__(self) -> None:
         self._listeners: list[Callable[[Event], None]] = []
         self._lock = threading.Lock()
+        # What happened before anyone listened (start-up: a missed reminder, a microphone that is not
+        # connected), handed to the first listener, the window, so nothing is only in the log.
+        self._early: deque[Event] = deque(maxlen=EARLY_EVENTS_KEPT)
 
     def subscribe(self, listener: Callable[[Event], None]) -> None:
         with self._lock:
+            early = list(self._early) if not self._listeners else []
+            self._early.clear()
+            for event in early:  # under the lock: later events wait, so the order is kept
+                _deliver(listener, event)
             self._listeners = [*self._listeners, listener]
 
     def unsubscribe(self, listener: Callable[[Event], None]) -> None:
@@ -126,8 +137,20 @@ class EventHub:
     def publish(self, event: object) -> None:
         if not isinstance(event, Event):
             return
-        for listener in self._listeners:
-            try:
-                listener(event)
-            except Exception:
-                logging.getLogger(__name__).exception("event listener failed")
+        listeners = self._listeners
+        if not listeners:
+            with self._lock:
+                listeners = self._listeners
+                if not listeners:
+                    if not isinstance(event, AudioLevel):  # a level is stale at once
+                        self._early.append(event)
+                    return
+        for listener in listeners:
+            _deliver(listener, event)
+
+
+def _deliver(listener: Callable[[Event], None], event: Event) -> None:
+    try:
+        listener(event)
+    except Exception:
+        logging.getLogger(__name__).exception("event listener failed")

@@ -7,6 +7,7 @@ import sys
 from typing import Protocol
 
 from desktop_app import __version__
+from desktop_app.core.errors import ErrorCode
 from desktop_app.core.events import (
     Announced,
     AudioLevel,
@@ -60,11 +61,24 @@ STATE_TEXT = {
     TurnState.THINKING: "Thinking…",
     TurnState.SPEAKING: "Speaking… (press to interrupt)",
 }
+IDLE_TOGGLE_TEXT = "Ready. Click the button (or press Ctrl+Space) and speak; click again to send."
+# The talk button's words in each mode: (idle, listening).
+BUTTON_TEXT = {False: ("Hold to talk", "Release to send"), True: ("Click to talk", "Click to send")}
+# Problems shown until they are over (a device or model that is missing), by the code that reports them,
+# with the codes that end them.
+LASTING_PROBLEMS = {
+    ErrorCode.AUDIO_INPUT_UNAVAILABLE.value: "audio_input_back",
+    ErrorCode.AUDIO_OUTPUT_UNAVAILABLE.value: None,
+    ErrorCode.SPEECH_MODEL_UNAVAILABLE.value: "speech_model_ready",
+}
 METER_FLOOR_DB = -60.0
 TALK_KEY_EVENTS = (QEvent.Type.KeyPress, QEvent.Type.KeyRelease)
 
 
 class VoiceControls(Protocol):
+    @property
+    def toggle_mode(self) -> bool: ...
+
     def press(self) -> None: ...
 
     def release(self) -> None: ...
@@ -85,12 +99,15 @@ class MainWindow(QMainWindow):
         central = QWidget(self)
         layout = QVBoxLayout(central)
 
-        self.state_label = QLabel(STATE_TEXT[TurnState.IDLE] if voice else "Voice is off.", central)
+        self.problems = _problems_label(central)
+        self._problems: dict[str, str] = {}
+        self._state = TurnState.IDLE
+        self.state_label = QLabel("Voice is off.", central)
         self.meter = QProgressBar(central)
         self.meter.setRange(0, 100)
         self.meter.setTextVisible(False)
         self.meter.setMaximumHeight(8)
-        self.talk_button = QPushButton("Hold to talk", central)
+        self.talk_button = QPushButton(BUTTON_TEXT[self._toggle_mode()][0], central)
         self.talk_button.setObjectName("talk")
         self.talk_button.setEnabled(voice is not None)
         self.talk_button.pressed.connect(self._press)
@@ -105,6 +122,7 @@ class MainWindow(QMainWindow):
         self.conversations = QListWidget(central)
         self.conversations.setObjectName("conversations")
         for widget in (
+            self.problems,
             self.state_label,
             self.meter,
             self.talk_button,
@@ -114,6 +132,8 @@ class MainWindow(QMainWindow):
         ):
             layout.addWidget(widget)
         self.setCentralWidget(central)
+        if voice is not None:
+            self._show_state(TurnState.IDLE)
 
         quit_action = QAction("&Quit", self)
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
@@ -169,8 +189,7 @@ class MainWindow(QMainWindow):
 
     def on_event(self, event: Event) -> None:
         if isinstance(event, StateChanged):
-            self.state_label.setText(STATE_TEXT[event.state])
-            self.talk_button.setText("Release to send" if event.state is TurnState.LISTENING else "Hold to talk")
+            self._show_state(event.state)
             if event.state is not TurnState.LISTENING:
                 self.meter.setValue(0)
         elif isinstance(event, AudioLevel):
@@ -194,7 +213,32 @@ class MainWindow(QMainWindow):
             self._replying = False
             self.refresh()
         elif isinstance(event, TurnFailed | Notice):
+            self._note_problem(event.code, event.message)
             self.statusBar().showMessage(event.message, 8000)
+
+    def _toggle_mode(self) -> bool:
+        return self._voice is not None and self._voice.toggle_mode
+
+    def _show_state(self, state: TurnState) -> None:
+        self._state = state
+        toggle = self._toggle_mode()
+        idle_text = IDLE_TOGGLE_TEXT if toggle else STATE_TEXT[TurnState.IDLE]
+        if state is TurnState.IDLE and ErrorCode.AUDIO_INPUT_UNAVAILABLE.value in self._problems:
+            idle_text = "Not listening: the microphone is not available (see above)."
+        self.state_label.setText(idle_text if state is TurnState.IDLE else STATE_TEXT[state])
+        self.talk_button.setText(BUTTON_TEXT[toggle][state is TurnState.LISTENING])
+
+    def _note_problem(self, code: str, message: str) -> None:
+        """A missing device or model stays on screen until it is back, not only for a few seconds."""
+        if code in LASTING_PROBLEMS:
+            self._problems[code] = message
+        for problem, ended_by in LASTING_PROBLEMS.items():
+            if ended_by == code:
+                self._problems.pop(problem, None)
+        self.problems.setText("\n".join(self._problems.values()))
+        self.problems.setVisible(bool(self._problems))
+        if self._voice is not None:
+            self._show_state(self._state)
 
     def _show_partial(self, text: str, final: bool = False) -> None:
         cursor = self.transcript.textCursor()
@@ -252,6 +296,16 @@ class MainWindow(QMainWindow):
         if self._bridge is not None:
             self._bridge.detach()
         super().closeEvent(event)
+
+
+def _problems_label(parent: QWidget) -> QLabel:
+    """Above everything, in a warning colour; hidden while there is nothing wrong."""
+    label = QLabel("", parent)
+    label.setObjectName("problems")
+    label.setWordWrap(True)
+    label.setStyleSheet("QLabel#problems { color: #b00020; font-weight: bold; }")
+    label.hide()
+    return label
 
 
 def run_main_window(store: ConversationStore, hub: EventHub | None = None, voice: VoiceControls | None = None) -> int:

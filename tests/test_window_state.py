@@ -1,0 +1,138 @@
+"""What the window shows: device problems until they are over, the talk mode's own words, and what happened
+while it was starting (a missed reminder, a missing microphone)."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from desktop_app.core.events import Announced, EventHub, Notice, StateChanged, TurnFailed, TurnState
+from desktop_app.storage.engine import sqlite_url
+from desktop_app.storage.store import SqlConversationStore
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+class _Voice:
+    """The window's view of the voice services: only the talk mode matters here."""
+
+    def __init__(self, toggle_mode: bool) -> None:
+        self.toggle_mode = toggle_mode
+        self.calls: list[str] = []
+
+    def press(self) -> None:
+        self.calls.append("press")
+
+    def release(self) -> None:
+        self.calls.append("release")
+
+    def cancel(self) -> None:
+        self.calls.append("cancel")
+
+
+@pytest.fixture
+def store(tmp_path: Path):
+    opened = SqlConversationStore.open(sqlite_url(tmp_path / "assistant.db"))
+    yield opened
+    opened.close()
+
+
+def test_events_before_anyone_listens_reach_the_first_listener_in_order() -> None:
+    from desktop_app.core.events import AudioLevel
+
+    hub = EventHub()
+    hub.publish(Notice("speech_model_loading", "Loading speech model…"))
+    hub.publish(AudioLevel(-20.0, -10.0))  # stale at once: not kept
+    hub.publish(TurnFailed("audio_input_unavailable", "The microphone 'USB Microphone' is not connected."))
+    first: list[object] = []
+    second: list[object] = []
+    hub.subscribe(first.append)
+    hub.publish(Notice("speech_model_ready", "Ready."))
+    hub.subscribe(second.append)
+    hub.publish(StateChanged(TurnState.IDLE))
+    assert [type(e).__name__ for e in first] == ["Notice", "TurnFailed", "Notice", "StateChanged"]
+    assert [type(e).__name__ for e in second] == ["StateChanged"]
+
+
+@pytest.mark.gui
+def test_a_missing_microphone_stays_on_screen_until_it_is_back(qtbot, store) -> None:
+    from desktop_app.ui.main_window import MainWindow
+
+    window = MainWindow(store, None, _Voice(toggle_mode=False))
+    qtbot.addWidget(window)
+    window.show()
+    assert not window.problems.isVisible() and window.state_label.text().startswith("Ready")
+    message = "The microphone 'USB Microphone' is not connected. Plug it in, or pick another in Settings > Audio."
+    window.on_event(TurnFailed("audio_input_unavailable", message))
+    window.on_event(StateChanged(TurnState.IDLE))
+    window.refresh()  # the status bar is rewritten; the problem is not
+    assert window.problems.isVisible() and window.problems.text() == message
+    assert window.state_label.text().startswith("Not listening")
+    window.on_event(Notice("audio_input_back", "Microphone available again."))
+    assert not window.problems.isVisible()
+    assert window.state_label.text().startswith("Ready")
+
+
+@pytest.mark.gui
+@pytest.mark.parametrize(
+    ("toggle", "idle", "listening"),
+    [(False, "Hold to talk", "Release to send"), (True, "Click to talk", "Click to send")],
+    ids=["hold", "toggle"],
+)
+def test_the_talk_button_uses_the_words_of_the_talk_mode(
+    qtbot, store, toggle: bool, idle: str, listening: str
+) -> None:
+    from desktop_app.ui.main_window import MainWindow
+
+    window = MainWindow(store, None, _Voice(toggle_mode=toggle))
+    qtbot.addWidget(window)
+    assert window.talk_button.text() == idle
+    assert ("Click" in window.state_label.text()) is toggle
+    window.on_event(StateChanged(TurnState.LISTENING))
+    assert window.talk_button.text() == listening
+    window.on_event(StateChanged(TurnState.THINKING))
+    assert window.talk_button.text() == idle
+
+
+@pytest.mark.gui
+def test_the_started_app_shows_a_missed_reminder_and_a_missing_microphone(
+    qtbot, pulse_audio, data_dir: Path
+) -> None:
+    """The real start-up path (store, voice on the virtual devices, alarm watch, window), in this process:
+    what happened before the window existed is in the window."""
+    from desktop_app.app import AppOptions, run_gui
+    from desktop_app.core.models import AlarmKind
+    from desktop_app.core.settings import Settings
+    from desktop_app.paths import AppPaths
+    from desktop_app.ui.main_window import MainWindow
+    from desktop_app.ui.qt import QApplication, QTimer
+
+    paths = AppPaths.resolve(str(data_dir)).ensure()
+    Settings(paths.settings_file).set("audio.input_device", "USB Microphone That Is Not There")
+    opened = SqlConversationStore.open(sqlite_url(data_dir / "assistant.db"))
+    try:
+        opened.alarms.add(
+            AlarmKind.REMINDER, "call mum", datetime.now(UTC) - timedelta(minutes=5), duration_seconds=None
+        )
+    finally:
+        opened.close()
+    seen: dict[str, str] = {}
+
+    def look_then_quit() -> None:
+        windows = [w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow)]
+        if windows:
+            window = windows[0]
+            seen["transcript"] = window.transcript.toPlainText()
+            seen["problems"] = window.problems.text() if window.problems.isVisible() else ""
+            seen["state"] = window.state_label.text()
+            window.close()
+        QApplication.quit()
+
+    QTimer.singleShot(3000, look_then_quit)
+    assert run_gui(AppOptions(data_dir=str(data_dir))) == 0
+    assert "call mum" in seen["transcript"], seen
+    assert "USB Microphone That Is Not There" in seen["problems"], seen
+    assert seen["state"].startswith("Not listening"), seen
