@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from desktop_app.core.events import Announced, EventHub, Notice, StateChanged, TurnFailed, TurnState
+from desktop_app.core.events import EventHub, Notice, StateChanged, TurnFailed, TurnState
 from desktop_app.storage.engine import sqlite_url
 from desktop_app.storage.store import SqlConversationStore
 
@@ -82,9 +82,7 @@ def test_a_missing_microphone_stays_on_screen_until_it_is_back(qtbot, store) -> 
     [(False, "Hold to talk", "Release to send"), (True, "Click to talk", "Click to send")],
     ids=["hold", "toggle"],
 )
-def test_the_talk_button_uses_the_words_of_the_talk_mode(
-    qtbot, store, toggle: bool, idle: str, listening: str
-) -> None:
+def test_the_talk_button_uses_the_words_of_the_talk_mode(qtbot, store, toggle: bool, idle: str, listening: str) -> None:
     from desktop_app.ui.main_window import MainWindow
 
     window = MainWindow(store, None, _Voice(toggle_mode=toggle))
@@ -98,9 +96,7 @@ def test_the_talk_button_uses_the_words_of_the_talk_mode(
 
 
 @pytest.mark.gui
-def test_the_started_app_shows_a_missed_reminder_and_a_missing_microphone(
-    qtbot, pulse_audio, data_dir: Path
-) -> None:
+def test_the_started_app_shows_a_missed_reminder_and_a_missing_microphone(qtbot, pulse_audio, data_dir: Path) -> None:
     """The real start-up path (store, voice on the virtual devices, alarm watch, window), in this process:
     what happened before the window existed is in the window."""
     from desktop_app.app import AppOptions, run_gui
