@@ -323,23 +323,55 @@ def test_a_dropped_connection_resumes_where_it_stopped(server: ModelServer, work
     assert done == sorted(done) and done[-1] == blob.size
 
 
-def test_repeated_drops_give_up_after_a_few_attempts_and_keep_the_part(
+def test_repeated_drops_give_up_after_a_few_attempts_and_say_what_was_kept(
     server: ModelServer, workdir: Path, blob: Archive
 ) -> None:
     entry = entry_for(server, BLOB_NAME, blob)
+    part = workdir / "models" / ".downloads" / f"{BLOB_NAME}.zip.part"
     server.faults = Faults(drop_after=0, drops=100)
     manager = make_manager(workdir, server, max_attempts=3)
     with pytest.raises(ModelError) as caught:
         manager.download(entry)
     assert caught.value.code == ErrorCode.DOWNLOAD_FAILED
-    assert "3 times" in caught.value.message and "resume" in caught.value.message
+    assert "3 times" in caught.value.message and "resume" not in caught.value.message
+    assert caught.value.message.endswith(
+        "Nothing had arrived, so nothing was kept. Check the connection and run the download again."
+    )
     assert len(server.requests) == 3
+    assert not part.exists() and not part.with_name(part.name + ".json").exists()  # nothing is what was kept
 
     # An attempt that makes progress resets the count: five drops, each after 1 MiB, still finish.
     server.reset()
     server.faults = Faults(drop_after=MiB, drops=5)
     assert manager.download(entry).verified == "md5"
     assert server.sent(f"{BLOB_NAME}.zip") == blob.size
+
+
+def test_a_failed_download_says_exactly_what_it_kept(server: ModelServer, workdir: Path, blob: Archive) -> None:
+    part = workdir / "models" / ".downloads" / f"{BLOB_NAME}.zip.part"
+    # No server at all (offline): nothing arrives, nothing is kept, and the message does not promise a resume.
+    offline = make_manager(workdir, server, max_attempts=2)
+    unreachable = entry_for(server, BLOB_NAME, blob, url="http://127.0.0.1:9/blob.zip")
+    with pytest.raises(ModelError) as caught:
+        offline.download(unreachable)
+    assert caught.value.code == ErrorCode.DOWNLOAD_FAILED
+    assert "(could not connect)" in caught.value.message
+    assert "Nothing had arrived, so nothing was kept." in caught.value.message
+    assert "resume" not in caught.value.message
+    assert tree(workdir / "models") == [".downloads/"]
+
+    # 1 MiB arrives, then the connection drops: exactly that much is kept, and the next run resumes from it.
+    entry = entry_for(server, BLOB_NAME, blob)
+    server.faults = Faults(drop_after=MiB, drops=1)
+    with pytest.raises(ModelError) as caught:
+        make_manager(workdir, server, max_attempts=1).download(entry)
+    assert part.stat().st_size == MiB
+    assert caught.value.message.endswith(
+        f"The 1.0 MB of {blob.size / 1e6:.1f} MB fetched so far is kept. Check the connection and run the download "
+        "again to resume from there."
+    )
+    assert make_manager(workdir, server).download(entry).verified == "md5"
+    assert [r.range for r in server.requests_for(f"{BLOB_NAME}.zip")] == [None, f"bytes={MiB}-"]
 
 
 def test_a_server_that_ignores_range_makes_it_start_over(server: ModelServer, workdir: Path, blob: Archive) -> None:
@@ -710,13 +742,21 @@ def test_the_command_line_end_to_end(server: ModelServer, tmp_path: Path, ko_arc
     assert 2 <= len(progress) <= 12 and progress[-1].count("(100 %)") == 1
     assert "\r" not in downloaded.stderr  # not a terminal: no line rewriting
     assert "Unpacking and checking" in downloaded.stderr
+    assert "It is not used, because it is Korean and the recognition language is English. To use it: " in (
+        downloaded.stdout
+    )
 
     with ThreadPoolExecutor(3) as pool:
         current = pool.submit(cli, data, "list", "--json")
         everything = pool.submit(cli, data, "list", "--all")
         again = pool.submit(cli, data, "download", KO_NAME, "--catalog-url", catalog_url)
         rows, table, twice = (f.result() for f in (current, everything, again))
-    assert [(r["name"], r["installed"], r["lang"]) for r in json.loads(rows.stdout)] == [(KO_NAME, True, "ko")]
+    listed_rows = json.loads(rows.stdout)
+    assert [(r["name"], r["installed"], r["lang"], r["active"]) for r in listed_rows] == [
+        ("pocketsphinx-en-us", True, "en-us", True),  # the built-in recogniser, still the one listening
+        (KO_NAME, True, "ko", False),
+    ]
+    assert listed_rows[1]["why"].startswith("it is Korean and the recognition language is English.")
     assert table.returncode == 0 and "vosk-model-small-ko-0.1" in table.stdout and "obsolete" in table.stdout
     assert table.stdout.splitlines()[0].split() == ["Name", "Language", "Size", "Installed"]
     install = cli(data, "install", str(ko_archive.path), "--name", "ko-copy")
@@ -725,7 +765,11 @@ def test_the_command_line_end_to_end(server: ModelServer, tmp_path: Path, ko_arc
     assert twice.returncode == 1 and twice.stderr.rstrip().endswith("[model_exists]")
 
     listed = json.loads(cli(data, "list", "--json").stdout)
-    assert {r["name"]: r["in_catalog"] for r in listed} == {KO_NAME: True, "ko-copy": False}
+    assert {r["name"]: r["in_catalog"] for r in listed} == {
+        "pocketsphinx-en-us": False,
+        KO_NAME: True,
+        "ko-copy": False,
+    }
 
     removed = cli(data, "remove", "ko-copy")
     assert removed.returncode == 0 and removed.stdout == "Removed ko-copy.\n"
@@ -771,7 +815,8 @@ def test_ctrl_c_cancels_a_download_that_the_next_run_resumes(
     _, err = process.communicate(timeout=30)
     assert process.returncode == 130, err
     assert "Cancelling" in err and err.rstrip().endswith("[download_cancelled]")
-    assert "Run the same download again to resume" in err and "Traceback" not in err
+    assert "fetched so far is kept. Run the same download again to resume from there" in err
+    assert "Traceback" not in err
     kept = part.stat().st_size
     assert 300_000 < kept < blob.size
 

@@ -1,4 +1,5 @@
-"""Choosing and loading the recogniser: Vosk when a model is installed, PocketSphinx otherwise."""
+"""Choosing and loading the recogniser: a Vosk model of the recognition language when one is installed (or the
+one chosen by name), PocketSphinx otherwise."""
 
 from __future__ import annotations
 
@@ -27,9 +28,11 @@ def test_the_choice_follows_settings_and_what_is_installed(tmp_path: Path) -> No
     assert caught.value.code is ErrorCode.SPEECH_MODEL_UNAVAILABLE
     korean = _korean_model_into(models)
     assert installed_vosk_models(models) == [korean]
-    assert choose_engine("auto", None, models) == ("vosk", korean)
+    # Installed, but Korean: English (the default language) is still heard by the built-in recogniser.
+    assert choose_engine("auto", None, models) == ("pocketsphinx", None)
+    assert choose_engine("auto", None, models, "ko") == ("vosk", korean)
     assert choose_engine("auto", "vosk-model-small-ko-0.22", models) == ("vosk", korean)
-    assert choose_engine("pocketsphinx", None, models) == ("pocketsphinx", None)
+    assert choose_engine("pocketsphinx", None, models, "ko") == ("pocketsphinx", None)
 
 
 def test_loading_happens_in_the_background_and_says_so(tmp_path: Path) -> None:
@@ -46,7 +49,7 @@ def test_a_vosk_model_is_used_when_installed_and_a_broken_one_falls_back(tmp_pat
     models = tmp_path / "models"
     korean = _korean_model_into(models)
     events: list[object] = []
-    recognition = Recognition(models, ["what time is it"], events.append)
+    recognition = Recognition(models, ["what time is it"], events.append, language="ko")
     recognition.load_in_background().join(timeout=60)
     assert recognition.current() is not None and recognition.current().name == "vosk"
     assert "vosk-model-small-ko-0.22" in recognition.description
@@ -54,7 +57,7 @@ def test_a_vosk_model_is_used_when_installed_and_a_broken_one_falls_back(tmp_pat
     for entry in korean.iterdir():
         entry.unlink()
     (korean / "am").mkdir()
-    broken = Recognition(models, ["what time is it"], events.append)
+    broken = Recognition(models, ["what time is it"], events.append, language="ko")
     broken.load_in_background().join(timeout=60)
     assert broken.current() is not None and broken.current().name == "pocketsphinx"
     assert any(isinstance(e, TurnFailed) and e.code == "speech_model_unavailable" for e in events)

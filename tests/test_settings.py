@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from desktop_app.core.settings import SETTINGS_VERSION, Settings
+from desktop_app.__main__ import main
+from desktop_app.core.settings import BY_KEY, SETTINGS, SETTINGS_VERSION, Setting, Settings
 
 
 def test_values_persist_and_listeners_hear_changes(tmp_path: Path) -> None:
@@ -59,3 +60,81 @@ def test_a_damaged_or_odd_file_gives_defaults_and_keeps_unknown_keys(tmp_path: P
     assert settings.get("voice.rate") == 175 and settings.get("talk.mode") == "toggle"
     settings.set("voice.rate", 160)
     assert json.loads(path.read_text())["future.key"] == [1, 2]
+
+
+def bad_texts(setting: Setting) -> list[str]:
+    """Command-line words each kind of setting must refuse."""
+    if setting.type is bool:
+        return ["maybe", "2"]
+    if setting.type is int:
+        return ["fast", "1.5", "", str(int(setting.maximum or 0) + 1), str(int(setting.minimum or 0) - 1)]
+    if setting.type is float:
+        return ["loud", "nan", "inf", "", str((setting.maximum or 0) + 1), str((setting.minimum or 0) - 1)]
+    if setting.choices is not None:
+        return ["shout", ""]
+    if setting.pattern is not None:
+        return ["not a value!", "ftp://x"]
+    if not setting.nullable:
+        return ["", "   "]
+    return []  # any text names a device, a voice or a model; "none" clears it
+
+
+def test_every_kind_of_setting_says_what_it_takes() -> None:
+    assert BY_KEY["voice.rate"].allowed() == "a whole number from 80 to 450"
+    assert BY_KEY["voice.volume"].allowed() == "a number from 0 to 1"
+    assert BY_KEY["audio.preroll"].allowed() == "true or false (or on/off, yes/no)"
+    assert BY_KEY["talk.mode"].allowed() == "one of hold, toggle"
+    assert BY_KEY["talk.hotkey"].allowed() == "a key combination such as ctrl+alt+space"
+    assert BY_KEY["audio.input_device"].allowed() == (
+        "a microphone's name as `voice-assistant devices` lists it, or none for the system default"
+    )
+    assert BY_KEY["llm.base_url"].allowed().startswith("an http:// or https:// address")
+    assert BY_KEY["speech.language"].allowed().startswith("a language code as the model list writes it")
+    for setting in SETTINGS:
+        for text in bad_texts(setting):
+            with pytest.raises(ValueError) as caught:
+                setting.parse(text)
+            assert str(caught.value) == f"{setting.key} must be {setting.allowed()}, not {text.strip()!r}"
+        # A value of the wrong type from code (the settings pane, an old file) is refused the same way.
+        wrong = "5" if setting.type in (int, float) else 5
+        with pytest.raises(ValueError, match=f"^{setting.key} must be "):
+            setting.check(wrong)
+
+
+def test_words_that_mean_a_value_are_understood() -> None:
+    assert BY_KEY["audio.preroll"].parse("OFF") is False and BY_KEY["audio.preroll"].parse(" yes ") is True
+    assert BY_KEY["voice.rate"].parse(" 200 ") == 200 and BY_KEY["voice.rate"].parse("+90") == 90
+    assert BY_KEY["voice.volume"].parse("0.5") == 0.5 and BY_KEY["voice.volume"].parse("1") == 1.0
+    assert BY_KEY["llm.timeout_seconds"].parse("1e1") == 10.0
+    assert BY_KEY["audio.input_device"].parse("none") is None and BY_KEY["llm.model"].parse("") is None
+    assert BY_KEY["audio.input_device"].parse("USB Microphone") == "USB Microphone"
+    assert BY_KEY["speech.language"].parse("KO") == "ko" and BY_KEY["speech.language"].parse("en-US") == "en-us"
+    assert BY_KEY["speech.language"].default == "en"
+
+
+def test_the_command_line_refuses_a_bad_value_for_every_setting(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`settings set KEY WORD` with a word the setting cannot take: exit 2, one line that says what is allowed,
+    code invalid_setting, and no settings file written."""
+    refused = 0
+    for setting in SETTINGS:
+        for text in bad_texts(setting):
+            assert main(["--data-dir", str(tmp_path), "settings", "set", setting.key, text]) == 2
+            captured = capsys.readouterr()
+            assert captured.out == ""
+            assert captured.err == (
+                f"error: {setting.key} must be {setting.allowed()}, not {text.strip()!r}. Nothing was changed. "
+                "[invalid_setting]\n"
+            )
+            refused += 1
+    assert refused > 2 * len(SETTINGS)
+    assert main(["--data-dir", str(tmp_path), "settings", "set", "voice.speed", "fast"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: There is no setting 'voice.speed'. The settings are: audio.input_device, ")
+    assert err.endswith("[unknown_setting]\n") and "voice.rate" in err
+    assert not (tmp_path / "config" / "settings.json").exists()
+
+    assert main(["--data-dir", str(tmp_path), "settings", "set", "voice.rate", "120"]) == 0
+    assert capsys.readouterr().out == "voice.rate = 120\n"
+    assert Settings(tmp_path / "config" / "settings.json").get("voice.rate") == 120

@@ -6,14 +6,15 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TextIO
+from typing import Protocol, TextIO
 
 from desktop_app.cli import output
 from desktop_app.cli.errors import EXIT_OK, EXIT_USAGE, CommandError
 from desktop_app.cli.files import atomic_text_file, check_target
-from desktop_app.core.errors import NotFoundError
+from desktop_app.core.errors import AppError, NotFoundError
 from desktop_app.core.export import ExportFormat, ExportItem, ExportResult, parse_format, write_export
-from desktop_app.core.ports import ConversationStore
+from desktop_app.core.models import AlarmKind
+from desktop_app.core.ports import AlarmBook, ConversationStore
 from desktop_app.core.validation import parse_id
 
 Action = Callable[[ConversationStore, TextIO], int]
@@ -30,15 +31,17 @@ def prepare_list(args: argparse.Namespace) -> Action:
     as_json: bool = args.json
 
     def action(store: ConversationStore, out: TextIO) -> int:
-        summaries = store.list_conversations(limit=limit, offset=offset)
+        # One more than asked for, to know whether more follow without claiming so when none do.
+        fetched = store.list_conversations(limit=limit + 1, offset=offset)
+        summaries, more = fetched[:limit], len(fetched) > limit
         if as_json:
             output.print_json([output.summary_to_dict(s) for s in summaries], out)
         elif not summaries:
             print("No conversations yet." if offset == 0 else "No more conversations.", file=out)
         else:
             print("\n".join(output.conversation_lines(summaries)), file=out)
-            if len(summaries) == limit:
-                print(f"\nMore may follow: add --offset {offset + limit}.", file=out)
+            if more:
+                print(f"\nMore follow: add --offset {offset + limit} to see them.", file=out)
         return EXIT_OK
 
     return action
@@ -175,22 +178,79 @@ def prepare_export(args: argparse.Namespace) -> Action:
     return action
 
 
-def prepare_delete(args: argparse.Namespace) -> Action:
+class _HistoryStore(ConversationStore, Protocol):
+    """The store `history delete --all` needs: conversations, facts and the pending timers and reminders."""
+
+    @property
+    def alarms(self) -> AlarmBook: ...
+
+    def delete_all_facts(self) -> int: ...
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def kept_after_deleting(store: _HistoryStore, facts_kept: bool) -> list[str]:
+    """What deleting every conversation leaves behind, each with the command that removes it."""
+    lines = []
+    if facts_kept:
+        count = len(store.list_facts())
+        if count:
+            lines.append(
+                f"Kept {_plural(count, 'remembered fact')} (they are not part of a conversation): see them with "
+                "`voice-assistant facts list`, forget them with `voice-assistant facts forget --all --yes`."
+            )
+    pending = store.alarms.pending()
+    timers = sum(alarm.kind is AlarmKind.TIMER for alarm in pending)
+    reminders = len(pending) - timers
+    kinds = [(timers, "timer", "timers"), (reminders, "reminder", "reminders")]
+    for count, word, plural in kinds:
+        if count:
+            lines.append(
+                f"Kept {_plural(count, f'pending {word}')}: cancel {'it' if count == 1 else 'them'} with "
+                f'`voice-assistant ask "cancel all {plural}"`.'
+            )
+    return lines
+
+
+def prepare_delete(args: argparse.Namespace) -> Callable[[_HistoryStore, TextIO], int]:
+    include_facts: bool = args.include_facts
     if args.all_conversations:
         if not args.yes:
+            also = " and every remembered fact" if include_facts else ""
             raise CommandError(
                 "confirmation_required",
-                "Deleting every conversation cannot be undone; add --yes to confirm. Nothing was deleted.",
+                f"Deleting every conversation{also} cannot be undone; add --yes to confirm. Nothing was deleted.",
                 exit_status=EXIT_USAGE,
             )
 
-        def delete_all(store: ConversationStore, out: TextIO) -> int:
+        def delete_all(store: _HistoryStore, out: TextIO) -> int:
             count = store.delete_all_conversations()
-            print(f"Deleted {count} conversation{'' if count == 1 else 's'}.", file=out)
+            print(f"Deleted {_plural(count, 'conversation')}.", file=out)
+            if include_facts:
+                try:
+                    forgotten = store.delete_all_facts()
+                except AppError as error:
+                    raise CommandError(
+                        error.code.value,
+                        f"The conversations were deleted, but forgetting the remembered facts failed: {error.message} "
+                        "Run `voice-assistant facts forget --all --yes` to try again.",
+                    ) from error
+                print(f"Forgot {_plural(forgotten, 'remembered fact')}.", file=out)
+            for line in kept_after_deleting(store, facts_kept=not include_facts):
+                print(line, file=out)
             return EXIT_OK
 
         return delete_all
 
+    if include_facts:
+        raise CommandError(
+            "invalid_argument",
+            "--include-facts goes with --all (facts are not part of one conversation); to forget one fact, use "
+            "`voice-assistant facts forget ID`. Nothing was deleted.",
+            exit_status=EXIT_USAGE,
+        )
     cid = parse_id(args.conversation_id)
 
     def delete_one(store: ConversationStore, out: TextIO) -> int:

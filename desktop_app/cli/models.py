@@ -23,7 +23,11 @@ from desktop_app.cli import output
 from desktop_app.cli.errors import EXIT_OK, CommandError
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
+    from desktop_app.core.settings import Settings
     from desktop_app.speech.models import CatalogEntry, DownloadProgress, InstalledModel, ModelManager
+    from desktop_app.speech.recognition import RecogniserChoice
 
 Action = Callable[[TextIO], int]
 _T = TypeVar("_T")
@@ -34,7 +38,7 @@ TTY_REFRESH = 0.2
 STEP_UNKNOWN_TOTAL = 10_000_000
 
 
-def _manager(args: argparse.Namespace) -> ModelManager:
+def _manager(args: argparse.Namespace) -> tuple[ModelManager, Settings]:
     from desktop_app.core.settings import Settings
     from desktop_app.paths import AppPaths
     from desktop_app.speech.models import ModelManager
@@ -42,7 +46,57 @@ def _manager(args: argparse.Namespace) -> ModelManager:
     paths = AppPaths.resolve(args.data_dir).ensure()
     settings = Settings(paths.settings_file)
     url: str = getattr(args, "catalog_url", None) or settings.get("speech.models_catalog_url")
-    return ModelManager(paths.models_dir, paths.cache_dir, catalog_url=url, offline=settings.get("network.offline"))
+    manager = ModelManager(paths.models_dir, paths.cache_dir, catalog_url=url, offline=settings.get("network.offline"))
+    return manager, settings
+
+
+def recogniser_in_use(settings: Settings, models_dir: Path) -> RecogniserChoice:
+    """The recogniser the app listens with under these settings: the same choice the window makes (when the
+    settings ask for a Vosk model that is not there, the built-in one it falls back to)."""
+    from desktop_app.speech.recognition import choose_recogniser
+
+    return choose_recogniser(
+        settings.get("speech.engine"),
+        settings.get("speech.vosk_model"),
+        models_dir,
+        settings.get("speech.language"),
+        strict=False,
+    )
+
+
+def use_model(settings: Settings, model: InstalledModel, models_dir: Path) -> list[str]:
+    """Changes the settings so that `model` is the one listening; the changes, as "key = value" lines. Its
+    language becomes the recognition language; its name is chosen too only when that alone would not pick it
+    (another model of the language comes first, or its language is unknown)."""
+    import json
+
+    changes: list[str] = []
+
+    def change(key: str, value: object) -> None:
+        if settings.get(key) != value:
+            settings.set(key, value)
+            changes.append(f"{key} = {json.dumps(value, ensure_ascii=False)}")
+
+    if settings.get("speech.engine") == "pocketsphinx":
+        change("speech.engine", "auto")
+    if model.language is not None:
+        change("speech.language", model.language)
+        if settings.get("speech.vosk_model") not in (None, model.name):
+            change("speech.vosk_model", None)
+    if recogniser_in_use(settings, models_dir).path != model.path:
+        change("speech.vosk_model", model.name)
+    return changes
+
+
+def usage_lines(settings: Settings, model: InstalledModel, models_dir: Path) -> list[str]:
+    """Whether a model just installed is the one listening, and if not, why and how to make it so."""
+    from desktop_app.speech.recognition import why_not_used
+
+    choice = recogniser_in_use(settings, models_dir)
+    if choice.path == model.path:
+        return [f"It is in use now, because {choice.reason}."]
+    why = why_not_used(model.path, choice, settings.get("speech.language"))
+    return [f"It is not used, because {why}."]
 
 
 def _checked_name(name: str) -> str:
@@ -51,43 +105,86 @@ def _checked_name(name: str) -> str:
     return check_model_name(name)
 
 
+def _checked_language(code: str) -> str:
+    """A language code as speech.language takes it; ValidationError (a usage error) otherwise."""
+    from desktop_app.core.errors import ErrorCode, ValidationError
+    from desktop_app.core.settings import BY_KEY
+
+    try:
+        checked: str = BY_KEY["speech.language"].parse(code)
+    except ValueError:
+        raise ValidationError(
+            ErrorCode.INVALID_ARGUMENT, f"--language must be {BY_KEY['speech.language'].shape}, not {code!r}."
+        ) from None
+    return checked
+
+
 # -- list ---------------------------------------------------------------------------------------------------
 
 
-def _size_text(entry: CatalogEntry) -> str:
-    from desktop_app.speech.models.sizes import format_size
+def model_rows(
+    entries: list[CatalogEntry],
+    installed: list[InstalledModel],
+    choice: RecogniserChoice | None = None,
+    language: str = "en",
+) -> list[dict[str, Any]]:
+    """The built-in recogniser, then the list merged with what is installed: every entry, then installed models
+    the list does not know. With `choice` (the recogniser in use), each installed row says whether it is the one
+    listening (`active`) and why, or why not (`why`)."""
+    from desktop_app.speech.recognition import (
+        BUILT_IN_LANGUAGE,
+        BUILT_IN_NAME,
+        language_name,
+        why_not_used,
+    )
 
-    if entry.size_text:
-        return entry.size_text
-    return format_size(entry.size) if entry.size else "?"
+    def usage(path: Path | None) -> dict[str, Any]:
+        if choice is None:
+            return {}
+        if choice.path == path:
+            return {"active": True, "why": choice.reason}
+        if path is None:
+            return {"active": False, "why": f"{choice.name} is used instead, because {choice.reason}"}
+        return {"active": False, "why": why_not_used(path, choice, language)}
 
-
-def _language(entry: CatalogEntry) -> str:
-    if entry.lang_text and entry.lang:
-        return f"{entry.lang_text} ({entry.lang})"
-    return entry.lang_text or entry.lang or "?"
-
-
-def model_rows(entries: list[CatalogEntry], installed: list[InstalledModel]) -> list[dict[str, Any]]:
-    """The list merged with what is installed: every entry, then installed models the list does not know."""
+    rows: list[dict[str, Any]] = [
+        {
+            "name": BUILT_IN_NAME,
+            "lang": BUILT_IN_LANGUAGE,
+            "lang_text": language_name(BUILT_IN_LANGUAGE),
+            "url": "",
+            "size": 0,
+            "size_text": "",
+            "md5": "",
+            "type": "built-in",
+            "version": "",
+            "obsolete": False,
+            "engine": "pocketsphinx",
+            "in_catalog": False,
+            "installed": True,
+            "installed_size": None,
+            **usage(None),
+        }
+    ]
     on_disk = {model.name: model for model in installed}
-    rows: list[dict[str, Any]] = []
     for entry in entries:
         model = on_disk.pop(entry.name, None)
         rows.append(
             {
                 **entry.to_dict(),
+                "engine": "vosk",
                 "in_catalog": True,
                 "installed": model is not None,
                 "installed_size": model.size if model else None,
+                **(usage(model.path) if model else {"active": False, "why": None} if choice else {}),
             }
         )
     for model in on_disk.values():
         rows.append(
             {
                 "name": model.name,
-                "lang": "",
-                "lang_text": "",
+                "lang": model.language or "",
+                "lang_text": language_name(model.language) if model.language else "",
                 "url": "",
                 "size": 0,
                 "size_text": "",
@@ -95,12 +192,50 @@ def model_rows(entries: list[CatalogEntry], installed: list[InstalledModel]) -> 
                 "type": "",
                 "version": "",
                 "obsolete": False,
+                "engine": "vosk",
                 "in_catalog": False,
                 "installed": True,
                 "installed_size": model.size,
+                **usage(model.path),
             }
         )
     return rows
+
+
+def _row_language(row: dict[str, Any]) -> str:
+    if row["lang_text"] and row["lang"]:
+        return f"{row['lang_text']} ({row['lang']})"
+    return row["lang_text"] or row["lang"] or "?"
+
+
+def _row_size(row: dict[str, Any]) -> str:
+    from desktop_app.speech.models.sizes import format_size
+
+    if row["engine"] == "pocketsphinx":
+        return "built in"
+    if not row["in_catalog"]:
+        return format_size(row["installed_size"])
+    if row["size_text"]:
+        return str(row["size_text"])
+    return format_size(row["size"]) if row["size"] else "?"
+
+
+def _installed_cell(row: dict[str, Any]) -> str:
+    from desktop_app.speech.models.sizes import format_size
+
+    if row["engine"] == "pocketsphinx":
+        cell = "built in"
+    elif row["installed"]:
+        cell = f"yes ({format_size(row['installed_size'])} on disk)"
+    else:
+        cell = "no"
+    if row.get("active"):
+        cell += ", in use"
+    if row["obsolete"]:
+        cell += ", obsolete"
+    if not row["in_catalog"] and row["engine"] == "vosk":
+        cell += ", not in the list"
+    return cell
 
 
 def prepare_list(args: argparse.Namespace) -> Action:
@@ -108,31 +243,19 @@ def prepare_list(args: argparse.Namespace) -> Action:
     as_json: bool = args.json
 
     def action(out: TextIO) -> int:
-        from desktop_app.speech.models.sizes import format_size
-
-        manager = _manager(args)
+        manager, settings = _manager(args)
         entries = manager.available(include_obsolete=include_all)
         installed = manager.installed()
-        rows = model_rows(entries, installed)
+        choice = recogniser_in_use(settings, manager.models_dir)
+        language: str = settings.get("speech.language")
+        rows = model_rows(entries, installed, choice, language)
         if as_json:
             output.print_json(rows, out)
             return EXIT_OK
-        by_name: dict[str, CatalogEntry] = {entry.name: entry for entry in entries}
-        sizes: dict[str, InstalledModel] = {model.name: model for model in installed}
-        table = []
-        for row in rows:
-            entry = by_name.get(row["name"])
-            installed_cell = f"yes ({format_size(row['installed_size'])} on disk)" if row["installed"] else "no"
-            if row["obsolete"]:
-                installed_cell += ", obsolete"
-            table.append(
-                [
-                    output.one_line(row["name"]),
-                    output.one_line(_language(entry)) if entry else "?",
-                    _size_text(entry) if entry else format_size(sizes[row["name"]].size),
-                    installed_cell if entry else f"{installed_cell}, not in the list",
-                ]
-            )
+        table = [
+            [output.one_line(row["name"]), output.one_line(_row_language(row)), _row_size(row), _installed_cell(row)]
+            for row in rows
+        ]
         print(
             "\n".join(
                 output.table(
@@ -144,6 +267,13 @@ def prepare_list(args: argparse.Namespace) -> Action:
             ),
             file=out,
         )
+        print(
+            f"\nIn use: {output.one_line(choice.name)}, because {output.one_line(choice.reason)}.",
+            file=out,
+        )
+        for row in rows:
+            if row["installed"] and not row.get("active") and row["engine"] == "vosk":
+                print(f"Not used: {output.one_line(row['name'])}, because {output.one_line(row['why'])}.", file=out)
         if manager.catalog.source == "shipped":
             print("\nThis is the built-in list; `voice-assistant models refresh` fetches the latest.", file=out)
         return EXIT_OK
@@ -156,7 +286,7 @@ def prepare_list(args: argparse.Namespace) -> Action:
 
 def prepare_refresh(args: argparse.Namespace) -> Action:
     def action(out: TextIO) -> int:
-        manager = _manager(args)
+        manager, _ = _manager(args)
         entries = manager.refresh()
         current = sum(not entry.obsolete for entry in entries)
         print(
@@ -273,15 +403,30 @@ def run_cancellable(work: Callable[[threading.Event], _T], on_interrupt: Callabl
     return result
 
 
+def _report_installed(out: TextIO, manager: ModelManager, settings: Settings, model: InstalledModel, use: bool) -> None:
+    """Where the model went, and whether it listens now (after choosing it, with --use)."""
+    from desktop_app.speech.models.sizes import format_size
+    from desktop_app.speech.recognition import language_name
+
+    language = f", {language_name(model.language)}" if model.language else ", language unknown"
+    print(f"Installed {model.name} in {model.path} ({format_size(model.size)} on disk{language}).", file=out)
+    if use:
+        changes = use_model(settings, model, manager.models_dir)
+        if changes:
+            print("Changed: " + "; ".join(changes) + ".", file=out)
+    for line in usage_lines(settings, model, manager.models_dir):
+        print(line, file=out)
+
+
 def prepare_download(args: argparse.Namespace) -> Action:
     name = _checked_name(args.name)
     replace: bool = args.replace
+    use: bool = args.use
 
     def action(out: TextIO) -> int:
         from desktop_app.speech.models import DownloadCancelled
-        from desktop_app.speech.models.sizes import format_size
 
-        manager = _manager(args)
+        manager, settings = _manager(args)
         printer = ProgressPrinter(sys.stderr)
 
         def work(cancel: threading.Event) -> Any:
@@ -304,8 +449,7 @@ def prepare_download(args: argparse.Namespace) -> Action:
             printer.end_line()
         for note in result.notes:
             print(f"note: {note}", file=sys.stderr)
-        model = result.model
-        print(f"Installed {model.name} in {model.path} ({format_size(model.size)} on disk).", file=out)
+        _report_installed(out, manager, settings, result.model, use)
         return EXIT_OK
 
     return action
@@ -320,14 +464,14 @@ def prepare_install(args: argparse.Namespace) -> Action:
     archive = Path(args.archive).expanduser()
     name = None if args.name is None else _checked_name(args.name)
     replace: bool = args.replace
+    use: bool = args.use
+    language = None if args.language is None else _checked_language(args.language)
 
     def action(out: TextIO) -> int:
-        from desktop_app.speech.models.sizes import format_size
-
-        manager = _manager(args)
+        manager, settings = _manager(args)
         print(f"Unpacking and checking {archive.name}...", file=sys.stderr, flush=True)
-        model = manager.install_archive(archive.absolute(), name=name, replace=replace)
-        print(f"Installed {model.name} in {model.path} ({format_size(model.size)} on disk).", file=out)
+        model = manager.install_archive(archive.absolute(), name=name, replace=replace, language=language)
+        _report_installed(out, manager, settings, model, use)
         return EXIT_OK
 
     return action
@@ -337,9 +481,16 @@ def prepare_remove(args: argparse.Namespace) -> Action:
     name = _checked_name(args.name)
 
     def action(out: TextIO) -> int:
-        manager = _manager(args)
+        manager, settings = _manager(args)
+        was_used = recogniser_in_use(settings, manager.models_dir).name == name
         manager.remove(name)
         print(f"Removed {name}.", file=out)
+        if settings.get("speech.vosk_model") == name:
+            settings.set("speech.vosk_model", None)
+            print("Changed: speech.vosk_model = null.", file=out)
+        if was_used:
+            choice = recogniser_in_use(settings, manager.models_dir)
+            print(f"Now listening with {choice.name}, because {choice.reason}.", file=out)
         return EXIT_OK
 
     return action

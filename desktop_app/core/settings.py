@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import re
 import tempfile
@@ -21,6 +22,12 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 SETTINGS_VERSION = 1
+
+
+_TRUE = ("true", "yes", "on", "1")
+_FALSE = ("false", "no", "off", "0")
+# Words that clear a setting that may be empty (nullable), on the command line.
+_CLEAR = ("none", "default", "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,29 +43,109 @@ class Setting:
     # Text settings with a shape: a regular expression the whole value must match, and how to describe it.
     pattern: str | None = None
     shape: str = ""
+    # What a value is, for people, when the type alone does not say it ("a microphone's name ...").
+    hint: str = ""
+    # What "none" means for a setting that may be empty.
+    empty: str = "the default"
+    # Text typed in any case is stored in lower case (language codes).
+    lowercase: bool = False
+
+    def allowed(self) -> str:
+        """The values this setting takes, in words: "a whole number from 80 to 450"."""
+        if self.type is bool:
+            text = "true or false (or on/off, yes/no)"
+        elif self.choices is not None:
+            text = "one of " + ", ".join(map(str, self.choices))
+        elif self.type is int:
+            text = "a whole number" + self._range()
+        elif self.type is float:
+            text = "a number" + self._range()
+        elif self.pattern is not None:
+            text = self.shape
+        else:
+            text = self.hint or "any text that is not empty"
+        return f"{text}, or none for {self.empty}" if self.nullable else text
+
+    def _range(self) -> str:
+        if self.minimum is not None and self.maximum is not None:
+            return f" from {self.minimum:g} to {self.maximum:g}"
+        if self.minimum is not None:
+            return f" of at least {self.minimum:g}"
+        if self.maximum is not None:
+            return f" of at most {self.maximum:g}"
+        return ""
+
+    def refusal(self, value: Any) -> str:
+        """The sentence that refuses `value`: what the setting takes, and what it was given."""
+        return f"{self.key} must be {self.allowed()}, not {value!r}"
 
     def check(self, value: Any) -> Any:
-        """The value to store, or ValueError with a sentence saying what is wrong."""
+        """The value to store, or ValueError with a sentence saying what is allowed."""
         if value is None and self.nullable:
             return None
         if self.type is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
         if not isinstance(value, self.type) or (self.type is int and isinstance(value, bool)):
-            raise ValueError(f"{self.key} must be {self.type.__name__}, not {type(value).__name__}")
+            raise ValueError(self.refusal(value))
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError(self.refusal(value))
         if self.choices is not None and value not in self.choices:
-            raise ValueError(f"{self.key} must be one of {', '.join(map(str, self.choices))}")
-        if self.pattern is not None and isinstance(value, str) and not re.fullmatch(self.pattern, value):
-            raise ValueError(f"{self.key} must be {self.shape}")
+            raise ValueError(self.refusal(value))
+        if isinstance(value, str) and self.pattern is not None and not re.fullmatch(self.pattern, value):
+            raise ValueError(self.refusal(value))
+        if isinstance(value, str) and not value.strip() and self.choices is None and self.pattern is None:
+            raise ValueError(self.refusal(value))
         if self.minimum is not None and isinstance(value, int | float) and value < self.minimum:
-            raise ValueError(f"{self.key} must be at least {self.minimum:g}")
+            raise ValueError(self.refusal(value))
         if self.maximum is not None and isinstance(value, int | float) and value > self.maximum:
-            raise ValueError(f"{self.key} must be at most {self.maximum:g}")
+            raise ValueError(self.refusal(value))
         return value
+
+    def parse(self, text: str) -> Any:
+        """A value typed as text (the command line, a text box) as this setting's type, checked; ValueError
+        saying what is allowed. "none" (or nothing) clears a setting that may be empty."""
+        word = text.strip()
+        if self.nullable and word.lower() in _CLEAR:
+            return None
+        value: Any = word.lower() if self.lowercase else word
+        if self.type is bool:
+            if word.lower() not in _TRUE + _FALSE:
+                raise ValueError(self.refusal(word))
+            value = word.lower() in _TRUE
+        elif self.type is int:
+            if not re.fullmatch(r"[+-]?\d+", word):
+                raise ValueError(self.refusal(word))
+            value = int(word)
+        elif self.type is float:
+            try:
+                value = float(word)
+            except ValueError:
+                raise ValueError(self.refusal(word)) from None
+        try:
+            return self.check(value)
+        except ValueError:
+            raise ValueError(self.refusal(word)) from None  # as typed: "not '451'", "not 'nan'"
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("audio.input_device", str, None, "Microphone, by name; the system default when empty.", nullable=True),
-    Setting("audio.output_device", str, None, "Speaker, by name; the system default when empty.", nullable=True),
+    Setting(
+        "audio.input_device",
+        str,
+        None,
+        "Microphone, by name; the system default when empty.",
+        nullable=True,
+        hint="a microphone's name as `voice-assistant devices` lists it",
+        empty="the system default",
+    ),
+    Setting(
+        "audio.output_device",
+        str,
+        None,
+        "Speaker, by name; the system default when empty.",
+        nullable=True,
+        hint="a speaker's name as `voice-assistant devices` lists it",
+        empty="the system default",
+    ),
     Setting(
         "audio.preroll",
         bool,
@@ -66,17 +153,53 @@ SETTINGS: tuple[Setting, ...] = (
         "Keep the last half second of sound in memory while waiting, so a word begun just before the "
         "push-to-talk key is not cut off. Nothing is written unless a turn runs.",
     ),
-    Setting("speech.engine", str, "auto", "Recognition engine.", choices=("auto", "vosk", "pocketsphinx")),
     Setting(
-        "speech.vosk_model", str, None, "Installed Vosk model to use; the first installed when empty.", nullable=True
+        "speech.language",
+        str,
+        "en",
+        "The language you speak in. The app listens with an installed Vosk model of this language, or the "
+        "built-in English recogniser; models of other languages stay installed but unused until you choose "
+        "their language here.",
+        pattern=r"[a-z]{2,3}(-[a-z0-9]{2,8})?",
+        shape="a language code as the model list writes it, e.g. en, en-us, ko, de, fr "
+        "(see: voice-assistant models list --all)",
+        lowercase=True,
+    ),
+    Setting(
+        "speech.engine",
+        str,
+        "auto",
+        "Recognition engine. auto: an installed Vosk model of speech.language, else the built-in English "
+        "recogniser (PocketSphinx).",
+        choices=("auto", "vosk", "pocketsphinx"),
+    ),
+    Setting(
+        "speech.vosk_model",
+        str,
+        None,
+        "Installed Vosk model to listen with, whatever its language; when empty, the first installed model of "
+        "speech.language.",
+        nullable=True,
+        hint="an installed model's name as `voice-assistant models list` shows it",
+        empty="the first installed model of speech.language",
     ),
     Setting(
         "speech.models_catalog_url",
         str,
         "https://alphacephei.com/vosk/models/model-list.json",
         "Where the list of downloadable speech models is refreshed from.",
+        pattern=r"https?://[^\s/?#]+(/[^\s#]*)?",
+        shape="an http:// or https:// address",
     ),
-    Setting("voice.name", str, None, "Voice for spoken answers; the engine's default when empty.", nullable=True),
+    Setting(
+        "voice.name",
+        str,
+        None,
+        "Voice for spoken answers; the engine's default when empty.",
+        nullable=True,
+        hint="a voice's name",
+        empty="the engine's default voice",
+    ),
     Setting("voice.rate", int, 175, "Speaking rate in words per minute.", minimum=80, maximum=450),
     Setting("voice.volume", float, 1.0, "Speaking volume, 0.0 to 1.0.", minimum=0.0, maximum=1.0),
     Setting("voice.speak_replies", bool, True, "Speak answers aloud as well as showing them."),
@@ -87,7 +210,13 @@ SETTINGS: tuple[Setting, ...] = (
         "Hold the key while speaking, or press once to start and once to stop.",
         choices=("hold", "toggle"),
     ),
-    Setting("talk.hotkey", str, "ctrl+alt+space", "The push-to-talk key, anywhere on the desktop."),
+    Setting(
+        "talk.hotkey",
+        str,
+        "ctrl+alt+space",
+        "The push-to-talk key, anywhere on the desktop.",
+        hint="a key combination such as ctrl+alt+space",
+    ),
     Setting(
         "network.offline",
         bool,
@@ -104,14 +233,25 @@ SETTINGS: tuple[Setting, ...] = (
         nullable=True,
         pattern=r"https?://[^\s/?#]+(/[^\s?#]*)?",
         shape="an http:// or https:// address, e.g. http://127.0.0.1:11434/v1",
+        empty="no language model",
     ),
-    Setting("llm.model", str, None, "Model name on that server, e.g. llama3.2 or gpt-4o-mini.", nullable=True),
+    Setting(
+        "llm.model",
+        str,
+        None,
+        "Model name on that server, e.g. llama3.2 or gpt-4o-mini.",
+        nullable=True,
+        hint="a model's name on the server, e.g. llama3.2",
+        empty="none",
+    ),
     Setting(
         "llm.key_name",
         str,
         None,
         "Name of the stored API key to send (see: voice-assistant keys); none for a local server.",
         nullable=True,
+        hint="a key's name as `voice-assistant keys list` shows it",
+        empty="no key",
     ),
     Setting(
         "llm.system_prompt",

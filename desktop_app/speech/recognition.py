@@ -1,24 +1,156 @@
-"""Which recogniser the app listens with, loaded in the background.
+"""Which recogniser the app listens with, and loading it in the background.
 
-Vosk when a model is installed (or the one chosen in settings), otherwise PocketSphinx, whose English
-model ships with it. Loading takes from a fraction of a second to several seconds, so it runs on its own
-thread; until it is done `current()` is None and the app says "loading speech model".
+The choice follows the recognition language (the `speech.language` setting, English by default):
+
+1. `speech.engine` pocketsphinx: the built-in English recogniser, always.
+2. `speech.vosk_model` names an installed model: that model (choosing a model is asking for it).
+3. otherwise the first installed Vosk model (by name) whose language is the recognition language.
+4. otherwise the built-in PocketSphinx recogniser, whose English model ships with it (with engine "vosk",
+   an error saying which model to get).
+
+So installing a model of another language never changes what the app hears: it is used once its language
+is chosen. A model's language is what the model manager recorded when it installed it (`MODEL_INFO` inside
+the model folder), else what the official naming says (``vosk-model-small-ko-0.22`` is Korean); a model of
+unknown language is used only when chosen by name.
+
+Loading takes from a fraction of a second to several seconds, so it runs on its own thread; until it is
+done `current()` is None and the app says "loading speech model".
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import os
+import re
+import tempfile
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from desktop_app.core.errors import AppError, ErrorCode
 from desktop_app.core.events import Notice, TurnFailed
 from desktop_app.core.ports import Recognizer
+from desktop_app.core.settings import Settings
 
 log = logging.getLogger(__name__)
 
 Listener = Callable[[object], None]
+Engine = Literal["vosk", "pocketsphinx"]
+# What decided the choice: speech.engine, speech.vosk_model, speech.language, or nothing installed fitting.
+ChosenBy = Literal["engine", "model", "language", "fallback"]
+
+DEFAULT_LANGUAGE = "en"
+# The settings the choice depends on: a change to any of them means loading again (`Recognition.reload`).
+RECOGNITION_SETTINGS = frozenset({"speech.engine", "speech.vosk_model", "speech.language"})
+# The built-in recogniser: PocketSphinx with the US English model its wheel ships.
+BUILT_IN_NAME = "pocketsphinx-en-us"
+BUILT_IN_LANGUAGE = "en-us"
+BUILT_IN_DESCRIPTION = "PocketSphinx (built-in English)"
+# What the model manager records about a model it installed, inside the model's folder (Vosk ignores it).
+MODEL_INFO = ".voice-assistant-model.json"
+
+# Names of the languages in the official model list, by the codes the list uses ("cn", "ua" and all).
+LANGUAGE_NAMES = {
+    "ar": "Arabic",
+    "br": "Breton",
+    "ca": "Catalan",
+    "cn": "Chinese",
+    "cs": "Czech",
+    "de": "German",
+    "en": "English",
+    "eo": "Esperanto",
+    "es": "Spanish",
+    "fa": "Persian",
+    "fr": "French",
+    "gu": "Gujarati",
+    "gr": "Greek",
+    "hi": "Hindi",
+    "it": "Italian",
+    "ja": "Japanese",
+    "ko": "Korean",
+    "kz": "Kazakh",
+    "nl": "Dutch",
+    "pl": "Polish",
+    "pt": "Portuguese",
+    "ru": "Russian",
+    "sv": "Swedish",
+    "te": "Telugu",
+    "tg": "Tajik",
+    "tl": "Filipino",
+    "tr": "Turkish",
+    "ua": "Ukrainian",
+    "uk": "Ukrainian",
+    "uz": "Uzbek",
+    "vn": "Vietnamese",
+}
+_LANGUAGE_CODE = re.compile(r"[a-z]{2,3}(?:-[a-z0-9]{2,8})?")
+# Official names: vosk-model[-small]-<lang>[-<region>]-<version>[-<variant>], e.g. vosk-model-small-en-us-0.15.
+_OFFICIAL_NAME = re.compile(r"vosk-model-(?:small-)?([a-z]{2,3})(?:-([a-z]{2}))?(?:-|$)")
+
+
+def primary_language(code: str) -> str:
+    """ "en-us" -> "en": languages are compared by their first part, so an "en" choice takes any English model."""
+    return code.strip().lower().split("-", 1)[0]
+
+
+def same_language(first: str | None, second: str | None) -> bool:
+    return bool(first) and bool(second) and primary_language(first or "") == primary_language(second or "")
+
+
+def language_name(code: str | None) -> str:
+    """ "ko" -> "Korean"; a code the app has no name for is shown as itself; None -> "of unknown language"."""
+    if not code:
+        return "of unknown language"
+    return LANGUAGE_NAMES.get(primary_language(code), code)
+
+
+# -- what the model manager records --------------------------------------------------------------------------
+
+
+def record_model_language(model_dir: Path, lang: str | None, lang_text: str = "") -> None:
+    """Records the language of the model in `model_dir` (written atomically); with None, removes any record
+    (an archive must not be able to claim a language for itself)."""
+    info = model_dir / MODEL_INFO
+    if lang is None:
+        info.unlink(missing_ok=True)
+        return
+    handle, temporary = tempfile.mkstemp(prefix=".model-info-", dir=model_dir)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            json.dump({"lang": lang, "lang_text": lang_text}, out)
+        os.replace(temporary, info)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def language_from_name(name: str) -> str | None:
+    """The language an official model name carries: vosk-model-small-ko-0.22 -> "ko", vosk-model-en-us-0.22 ->
+    "en-us"; None for any other name."""
+    match = _OFFICIAL_NAME.match(name.lower())
+    if match is None:
+        return None
+    lang, region = match.groups()
+    return f"{lang}-{region}" if region else lang
+
+
+def model_language(model_dir: Path) -> str | None:
+    """The language of an installed model: as recorded at install, else from its official name, else None."""
+    try:
+        recorded = json.loads((model_dir / MODEL_INFO).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        recorded = None
+    if isinstance(recorded, dict):
+        lang = recorded.get("lang")
+        if isinstance(lang, str) and _LANGUAGE_CODE.fullmatch(lang.lower()):
+            return lang.lower()
+    return language_from_name(model_dir.name)
+
+
+# -- the choice -----------------------------------------------------------------------------------------------
 
 
 def installed_vosk_models(models_dir: Path) -> list[Path]:
@@ -32,23 +164,119 @@ def installed_vosk_models(models_dir: Path) -> list[Path]:
     )
 
 
-def choose_engine(engine: str, vosk_model: str | None, models_dir: Path) -> tuple[str, Path | None]:
-    """("vosk", its folder) or ("pocketsphinx", None), from the settings and what is installed."""
-    installed = installed_vosk_models(models_dir)
+@dataclass(frozen=True, slots=True)
+class RecogniserChoice:
+    """The recogniser to listen with, and why, in words for people."""
+
+    engine: Engine
+    path: Path | None  # the Vosk model's folder; None for the built-in recogniser
+    language: str | None  # the language it recognises (None: a chosen model of unknown language)
+    by: ChosenBy
+    reason: str
+
+    @property
+    def name(self) -> str:
+        return self.path.name if self.path is not None else BUILT_IN_NAME
+
+    @property
+    def description(self) -> str:
+        return f"Vosk ({self.path.name})" if self.path is not None else BUILT_IN_DESCRIPTION
+
+
+def built_in(by: ChosenBy, reason: str) -> RecogniserChoice:
+    return RecogniserChoice("pocketsphinx", None, BUILT_IN_LANGUAGE, by, reason)
+
+
+def choose_recogniser(
+    engine: str,
+    vosk_model: str | None,
+    models_dir: Path,
+    language: str = DEFAULT_LANGUAGE,
+    *,
+    strict: bool = True,
+) -> RecogniserChoice:
+    """The recogniser the settings ask for among what is installed (see the module's documentation). When
+    engine is "vosk" and no model fits: AppError(SPEECH_MODEL_UNAVAILABLE), or with `strict` False the built-in
+    recogniser the app then falls back to, with that as the reason."""
+    language = language or DEFAULT_LANGUAGE
+    wanted = language_name(language)
     if engine == "pocketsphinx":
-        return "pocketsphinx", None
-    chosen = next((p for p in installed if p.name == vosk_model), None) if vosk_model else None
-    if chosen is None and installed and (engine in ("auto", "vosk")):
-        chosen = installed[0]
-    if chosen is not None:
-        return "vosk", chosen
+        return built_in("engine", "speech.engine is pocketsphinx")
+    installed = installed_vosk_models(models_dir)
+    missing = ""
+    if vosk_model:
+        chosen = next((path for path in installed if path.name == vosk_model), None)
+        if chosen is not None:
+            return RecogniserChoice("vosk", chosen, model_language(chosen), "model", "speech.vosk_model chooses it")
+        if engine == "vosk":
+            problem = f"the speech model {vosk_model} (speech.vosk_model) is not installed"
+            return _no_vosk(problem, f"Install it with `voice-assistant models download {vosk_model}`", strict)
+        missing = f"speech.vosk_model names {vosk_model}, which is not installed; "
+    matching = [path for path in installed if same_language(model_language(path), language)]
+    if matching:
+        return RecogniserChoice(
+            "vosk",
+            matching[0],
+            model_language(matching[0]),
+            "language",
+            f"{missing}speech.language is {language} and it is "
+            + (f"the first installed {wanted} model" if len(matching) > 1 else wanted),
+        )
     if engine == "vosk":
+        problem = f"no installed Vosk model is {wanted} (speech.language is {language})"
+        return _no_vosk(problem, "Download one (`voice-assistant models list` shows them)", strict)
+    if same_language(language, BUILT_IN_LANGUAGE):
+        reason = f"{missing}no installed Vosk model is English"
+    else:
+        reason = (
+            f"{missing}no {wanted} model is installed (speech.language is {language}), so the built-in English "
+            "recogniser listens; download one with `voice-assistant models download NAME`"
+        )
+    return built_in("fallback", reason)
+
+
+def _no_vosk(problem: str, advice: str, strict: bool) -> RecogniserChoice:
+    """speech.engine is vosk, and no Vosk model fits."""
+    if strict:
         raise AppError(
             ErrorCode.SPEECH_MODEL_UNAVAILABLE,
-            "No Vosk speech model is installed. Download one in Settings > Speech; until then the built-in "
-            "English recogniser listens.",
+            f"{problem[0].upper()}{problem[1:]}. {advice}, or set speech.engine to auto to use the built-in "
+            "English recogniser until then.",
         )
-    return "pocketsphinx", None
+    return built_in("fallback", f"speech.engine is vosk but {problem}, so the app falls back to it")
+
+
+def choose_engine(
+    engine: str, vosk_model: str | None, models_dir: Path, language: str = DEFAULT_LANGUAGE
+) -> tuple[str, Path | None]:
+    """("vosk", its folder) or ("pocketsphinx", None): `choose_recogniser` without the reasons."""
+    choice = choose_recogniser(engine, vosk_model, models_dir, language)
+    return choice.engine, choice.path
+
+
+def why_not_used(model_dir: Path, choice: RecogniserChoice, language: str) -> str:
+    """Why the installed model in `model_dir` is not the one listening, and what would make it listen."""
+    name = model_dir.name
+    own = model_language(model_dir)
+    use_name = f"voice-assistant settings set speech.vosk_model {name}"
+    if choice.by == "engine":
+        return (
+            "speech.engine is pocketsphinx. To use it: voice-assistant settings set speech.engine auto, then "
+            + use_name
+        )
+    if own is None:
+        return f"its language is not known. To use it: {use_name}"
+    if not same_language(own, language):
+        return (
+            f"it is {language_name(own)} and the recognition language is {language_name(language)}. "
+            f"To use it: voice-assistant settings set speech.language {own} (or {use_name})"
+        )
+    if choice.by == "model":
+        return f"speech.vosk_model chooses {choice.name}. To use this one: {use_name}"
+    return f"{choice.name} comes first among the installed {language_name(own)} models. To use this one: {use_name}"
+
+
+# -- loading ----------------------------------------------------------------------------------------------------
 
 
 class Recognition:
@@ -59,16 +287,43 @@ class Recognition:
         on_event: Listener,
         engine: str = "auto",
         vosk_model: str | None = None,
+        *,
+        language: str = DEFAULT_LANGUAGE,
     ) -> None:
         self._models_dir = models_dir
         self._phrases = list(command_phrases)
         self._emit = on_event
         self._engine = engine
         self._vosk_model = vosk_model
+        self._language = language
         self._current: Recognizer | None = None
         self._loaded = threading.Event()
         self._lock = threading.Lock()
         self.description = ""
+        self.choice: RecogniserChoice | None = None
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, models_dir: Path, command_phrases: Sequence[str], on_event: Listener
+    ) -> Recognition:
+        """The app's recognition: the choice the settings make (call `load_in_background` to load it)."""
+        return cls(
+            models_dir,
+            command_phrases,
+            on_event,
+            settings.get("speech.engine"),
+            settings.get("speech.vosk_model"),
+            language=settings.get("speech.language"),
+        )
+
+    def reload(self, settings: Settings) -> threading.Thread:
+        """Loads again with the settings as they are now (after a change to one of RECOGNITION_SETTINGS);
+        a model choice that was cleared is cleared here too."""
+        with self._lock:
+            self._engine = settings.get("speech.engine")
+            self._vosk_model = settings.get("speech.vosk_model")
+            self._language = settings.get("speech.language")
+        return self.load_in_background()
 
     def current(self) -> Recognizer | None:
         return self._current
@@ -76,12 +331,16 @@ class Recognition:
     def wait_until_loaded(self, timeout: float | None = None) -> bool:
         return self._loaded.wait(timeout)
 
-    def load_in_background(self, engine: str | None = None, vosk_model: str | None = None) -> threading.Thread:
+    def load_in_background(
+        self, engine: str | None = None, vosk_model: str | None = None, language: str | None = None
+    ) -> threading.Thread:
         """(Re)loads with new settings; the old recogniser keeps working until the new one is ready."""
         with self._lock:
             if engine is not None:
                 self._engine = engine
             self._vosk_model = vosk_model if vosk_model is not None else self._vosk_model
+            if language is not None:
+                self._language = language
             self._loaded.clear()
         thread = threading.Thread(target=self._load, name="speech-model-loader", daemon=True)
         thread.start()
@@ -89,34 +348,39 @@ class Recognition:
 
     def _load(self) -> None:
         self._emit(Notice("speech_model_loading", "Loading speech model…"))
+        with self._lock:
+            engine, vosk_model, language = self._engine, self._vosk_model, self._language
         try:
             try:
-                name, path = choose_engine(self._engine, self._vosk_model, self._models_dir)
+                choice = choose_recogniser(engine, vosk_model, self._models_dir, language)
             except AppError as error:
                 self._emit(TurnFailed(error.code.value, error.message))
-                name, path = "pocketsphinx", None
-            recognizer = self._build(name, path)
+                choice = built_in("fallback", "the chosen recogniser is not available")
+            recognizer = self._build(choice)
         except AppError as error:
             self._emit(TurnFailed(error.code.value, error.message))
             if self._current is None:  # nothing to listen with: fall back to the built-in one
-                recognizer = self._build("pocketsphinx", None)
+                recognizer = self._build(built_in("fallback", "the chosen model did not load"))
             else:
                 self._loaded.set()
                 return
         self._current = recognizer
         self._loaded.set()
-        self._emit(Notice("speech_model_ready", f"Listening with {self.description}."))
+        said = f"Listening with {self.description}"
+        if self.choice is not None and self.choice.by == "fallback" and not same_language(language, BUILT_IN_LANGUAGE):
+            said += f": {self.choice.reason}"  # the chosen language has no model yet
+        self._emit(Notice("speech_model_ready", said + "."))
 
-    def _build(self, name: str, path: Path | None) -> Recognizer:
-        if name == "vosk" and path is not None:
+    def _build(self, choice: RecogniserChoice) -> Recognizer:
+        if choice.engine == "vosk" and choice.path is not None:
             from desktop_app.speech.vosk_recognizer import VoskRecognizer, load_model
 
-            recognizer: Recognizer = VoskRecognizer(load_model(path))
-            self.description = f"Vosk ({path.name})"
+            recognizer: Recognizer = VoskRecognizer(load_model(choice.path))
         else:
             from desktop_app.speech.pocketsphinx_recognizer import PocketSphinxRecognizer
 
             recognizer = PocketSphinxRecognizer(self._phrases)
-            self.description = "PocketSphinx (built-in English)"
-        log.info("speech recognition: %s", self.description)
+        self.description = choice.description
+        self.choice = choice
+        log.info("speech recognition: %s (%s)", self.description, choice.reason)
         return recognizer

@@ -426,9 +426,26 @@ class SqlConversationStore:
         def job(connection: Connection) -> None:
             deleted = connection.execute(delete(facts).where(facts.c.id == fid, facts.c.user_id == self._user)).rowcount
             if deleted != 1:
-                raise NotFoundError(ErrorCode.UNKNOWN_FACT, f"There is no remembered fact {fid}.")
+                raise NotFoundError(
+                    ErrorCode.UNKNOWN_FACT,
+                    f"There is no remembered fact {fid}. `voice-assistant facts list` shows the ones there are.",
+                )
+            self._audit(connection, "user", "fact_forgotten", str(fid), None)
 
         self._write(job, "forget that")
+        self._erase_deleted_text(search_index=False)
+
+    def delete_all_facts(self) -> int:
+        """Forgets every remembered fact of this user; how many there were."""
+
+        def job(connection: Connection) -> int:
+            count = int(connection.execute(delete(facts).where(facts.c.user_id == self._user)).rowcount)
+            self._audit(connection, "user", "all_facts_forgotten", None, {"count": count})
+            return count
+
+        count = self._write(job, "forget the remembered facts")
+        self._erase_deleted_text(search_index=False)
+        return count
 
     def record_audit(
         self,
@@ -496,7 +513,8 @@ class SqlConversationStore:
             select(*conversations.c, latest.label("preview"))
             .where(conversations.c.user_id == self._user)
             .order_by(conversations.c.updated_at.desc(), conversations.c.id.desc())
-            .limit(min(limit, MAX_PAGE))
+            # One more than a page is allowed, so a caller showing a page can tell whether more follow.
+            .limit(min(limit, MAX_PAGE + 1))
             .offset(offset)
         )
 
@@ -708,21 +726,23 @@ class SqlConversationStore:
                 self._failure = failure
         return failure
 
-    def _erase_deleted_text(self) -> None:
+    def _erase_deleted_text(self, *, search_index: bool = True) -> None:
         """Deleted words must not linger: rebuild the search index without them (FTS5 otherwise keeps a
         deleted message's words in old index segments until they happen to merge), then fold the
         write-ahead log into the file. secure_delete zeroes the freed pages. About 1 s at a million
-        messages, milliseconds for a typical history; only deletions pay it."""
+        messages, milliseconds for a typical history; only deletions pay it. Facts are not in the search
+        index: forgetting one needs only the checkpoint (`search_index=False`)."""
         if not self._is_sqlite:
             return
         # The deletion itself has committed: a failure here (a full disk) is logged, not reported as a
         # failed delete, and the next deletion tries again.
         try:
-            self._writer.run(
-                lambda c: c.exec_driver_sql(
-                    f"INSERT INTO {fulltext.FTS_TABLE}({fulltext.FTS_TABLE}) VALUES ('optimize')"
+            if search_index:
+                self._writer.run(
+                    lambda c: c.exec_driver_sql(
+                        f"INSERT INTO {fulltext.FTS_TABLE}({fulltext.FTS_TABLE}) VALUES ('optimize')"
+                    )
                 )
-            )
             with self._engine.connect() as connection:
                 connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
         except DATABASE_ERRORS:

@@ -261,10 +261,12 @@ def install_archive(
     cancel: threading.Event | None = None,
     free_space: Callable[[Path], int] = free_space,
     max_unpacked: int = MAX_UNPACKED,
+    before_moving: Callable[[Path, str], None] | None = None,
 ) -> Path:
     """Unpacks `archive` into `models_dir`/<name> (name: given, else the archive's top folder, else the file
-    name) and returns that folder. ModelError: UNSAFE_ARCHIVE, INVALID_ARCHIVE, INVALID_MODEL, MODEL_EXISTS
-    (unless `replace`), NOT_ENOUGH_SPACE, MODEL_INSTALL_FAILED; ValidationError for a bad name."""
+    name) and returns that folder. `before_moving(folder, name)` may add to the checked folder before it is
+    moved into place. ModelError: UNSAFE_ARCHIVE, INVALID_ARCHIVE, INVALID_MODEL, MODEL_EXISTS (unless
+    `replace`), NOT_ENOUGH_SPACE, MODEL_INSTALL_FAILED; ValidationError for a bad name."""
     plan = inspect_archive(archive, max_unpacked=max_unpacked)
     try:
         name = check_model_name(name if name is not None else plan.suggested_name(archive))
@@ -288,6 +290,8 @@ def install_archive(
     try:
         _unpack(archive, plan, staging, cancel)
         check(staging)
+        if before_moving is not None:
+            before_moving(staging, name)
         _move_into_place(staging, target, name, replace=replace)
     except OSError as error:
         raise ModelError(

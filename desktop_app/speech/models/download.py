@@ -177,13 +177,21 @@ class _Job:
     def meta(self) -> Path:
         return _meta_file(self.part)
 
-    def kept(self) -> str:
-        return _kept(_size_of(self.part), self.meter.total)
+    def kept(self, advice: str) -> str:
+        """What is left on disk and what to do next, in one go: "The 3.0 MB of 41.2 MB fetched so far is kept;
+        run the download again to resume from there." When nothing arrived, the empty part file is removed and
+        the sentence says nothing was kept."""
+        have = _size_of(self.part)
+        if not have:
+            discard_part(self.part.parent, self.entry.name)
+            return f"Nothing had arrived, so nothing was kept. {advice}."
+        of_total = f" of {format_size(self.meter.total)}" if self.meter.total else ""
+        return f"The {format_size(have)}{of_total} fetched so far is kept. {advice} to resume from there."
 
     def stop_if_cancelled(self) -> None:
         if self.cancel.is_set():
             raise DownloadCancelled(
-                f"The download of {self.entry.name} was cancelled. {self.kept()} Run the same download again to resume."
+                f"The download of {self.entry.name} was cancelled. {self.kept('Run the same download again')}"
             )
 
     def start_over(self, attempt: _Attempt) -> None:
@@ -297,7 +305,7 @@ class Downloader:
                 raise ModelError(
                     ErrorCode.DOWNLOAD_FAILED,
                     f"Downloading {job.entry.name} failed {failures} times in a row ({last_problem}). "
-                    f"{job.kept()} Check the connection and run the download again to resume.",
+                    f"{job.kept('Check the connection and run the download again')}",
                 )
             job.cancel.wait(min(MAX_BACKOFF, self.backoff * 2 ** (failures - 1)))
 
@@ -366,7 +374,7 @@ class Downloader:
             raise ModelError(
                 ErrorCode.DISK_FULL if error.errno == errno.ENOSPC else ErrorCode.DOWNLOAD_FAILED,
                 f"Could not write the download of {job.entry.name} to {job.part.parent}: "
-                f"{error.strerror or error}. {job.kept()} Free some space and run the download again to resume.",
+                f"{error.strerror or error}. {job.kept('Free some space and run the download again')}",
             ) from error
         attempt.complete = attempt.total is None or _size_of(job.part) >= attempt.total
 
@@ -439,13 +447,6 @@ def _describe(error: Exception) -> str:
     if isinstance(error, httpx.RemoteProtocolError | httpx.ReadError):
         return "the connection dropped"
     return str(error) or type(error).__name__
-
-
-def _kept(have: int, total: int | None) -> str:
-    if not have:
-        return "Nothing was kept."
-    of_total = f" of {format_size(total)}" if total else ""
-    return f"The {format_size(have)}{of_total} already fetched is kept."
 
 
 def _size_of(path: Path) -> int:

@@ -43,6 +43,7 @@ from desktop_app.speech.models.download import (
 )
 from desktop_app.speech.models.errors import DownloadCancelled, ModelError
 from desktop_app.speech.models.sizes import disk_usage, free_space
+from desktop_app.speech.recognition import model_language, record_model_language
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +64,7 @@ class InstalledModel:
     name: str
     path: Path
     size: int  # bytes on disk
+    language: str | None = None  # as recorded at install or read from the official name; None when unknown
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,7 +152,7 @@ class ModelManager:
         except FileNotFoundError:
             return []
         return [
-            InstalledModel(child.name, Path(child.path), disk_usage(Path(child.path)))
+            _installed(child.name, Path(child.path))
             for child in children
             if not child.name.startswith(".") and child.is_dir(follow_symlinks=False)
         ]
@@ -160,7 +162,7 @@ class ModelManager:
         path = self.models_dir / name
         if path.is_symlink() or not path.is_dir():
             return None
-        return InstalledModel(name, path, disk_usage(path))
+        return _installed(name, path)
 
     def remove(self, name: str) -> None:
         """Removes an installed model: renamed aside first (so it is gone at once and never seen half-deleted),
@@ -208,8 +210,21 @@ class ModelManager:
         name: str | None = None,
         replace: bool = False,
         cancel: threading.Event | None = None,
+        language: str | None = None,
+        language_text: str = "",
     ) -> InstalledModel:
-        """Installs a local .zip (see archive.install_archive for every check made)."""
+        """Installs a local .zip (see archive.install_archive for every check made) and records its language:
+        `language` when given, else the model list's for a model of that name. A model of unknown language is
+        never chosen for a language (only by name), so a record the archive itself carries is dropped."""
+
+        def record(folder: Path, final_name: str) -> None:
+            lang, text = language, language_text
+            if lang is None:
+                entry = self.catalog.find(final_name)
+                if entry is not None and entry.lang:
+                    lang, text = entry.lang, entry.lang_text
+            record_model_language(folder, lang, text)
+
         self.clean_leftovers()
         path = install_archive(
             archive,
@@ -219,8 +234,9 @@ class ModelManager:
             check=self.check,
             cancel=cancel,
             free_space=self.free_space,
+            before_moving=record,
         )
-        return InstalledModel(path.name, path, disk_usage(path))
+        return _installed(path.name, path)
 
     def download(
         self,
@@ -262,7 +278,14 @@ class ModelManager:
             stage("install")
         keep = False
         try:
-            model = self.install_archive(result.path, name=entry.name, replace=replace, cancel=cancel)
+            model = self.install_archive(
+                result.path,
+                name=entry.name,
+                replace=replace,
+                cancel=cancel,
+                language=entry.lang or None,
+                language_text=entry.lang_text,
+            )
         except DownloadCancelled:
             keep = True
             raise
@@ -280,3 +303,7 @@ class ModelManager:
                 "and loading it.",
             )
         return InstallResult(model, result.verified, notes)
+
+
+def _installed(name: str, path: Path) -> InstalledModel:
+    return InstalledModel(name, path, disk_usage(path), model_language(path))

@@ -1,0 +1,90 @@
+"""``settings set KEY VALUE``: one setting changed, after checking the value against its declaration.
+
+A refused value says what the setting takes ("voice.rate must be a whole number from 80 to 450, not 'fast'")
+with the code ``invalid_setting`` (exit 2), and nothing is written. The speech settings also say which
+recogniser listens afterwards, and keep the language and the chosen model from contradicting each other:
+choosing a model makes its language the recognition language, and choosing a language clears a chosen model
+of another language.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TextIO
+
+from desktop_app.cli.errors import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, CommandError
+from desktop_app.core.settings import BY_KEY, SETTINGS, Settings
+from desktop_app.paths import AppPaths
+
+Action = Callable[[TextIO], int]
+SPEECH_KEYS = frozenset({"speech.language", "speech.engine", "speech.vosk_model"})
+
+
+def _shown(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def prepare_settings_set(args: argparse.Namespace) -> Action:
+    key: str = args.key
+    setting = BY_KEY.get(key)
+    if setting is None:
+        known = ", ".join(s.key for s in SETTINGS)
+        raise CommandError(
+            "unknown_setting",
+            f"There is no setting {key!r}. The settings are: {known} (see: voice-assistant settings list).",
+            EXIT_USAGE,
+        )
+    try:
+        value = setting.parse(args.value)
+    except ValueError as error:
+        raise CommandError("invalid_setting", f"{error}. Nothing was changed.", EXIT_USAGE) from None
+
+    def action(out: TextIO) -> int:
+        paths = AppPaths.resolve(args.data_dir).ensure()
+        settings = Settings(paths.settings_file)
+        if key in SPEECH_KEYS:
+            _set_speech(settings, key, value, paths.models_dir, out)
+        else:
+            settings.set(key, value)
+            out.write(f"{key} = {_shown(value)}\n")
+        return EXIT_OK
+
+    return action
+
+
+def _set_speech(settings: Settings, key: str, value: Any, models_dir: Path, out: TextIO) -> None:
+    from desktop_app.cli.models import recogniser_in_use
+    from desktop_app.speech.recognition import installed_vosk_models, language_name, model_language, same_language
+
+    if key == "speech.vosk_model" and value is not None:
+        model = next((path for path in installed_vosk_models(models_dir) if path.name == value), None)
+        if model is None:
+            raise CommandError(
+                "unknown_model",
+                f"No speech model called {value} is installed; `voice-assistant models list` shows the installed "
+                "ones. Nothing was changed.",
+                EXIT_FAILURE,
+            )
+        settings.set(key, value)
+        out.write(f"{key} = {_shown(value)}\n")
+        own = model_language(model)
+        if own is not None and not same_language(own, settings.get("speech.language")):
+            settings.set("speech.language", own)
+            out.write(f"speech.language = {_shown(own)} (the language of {value})\n")
+    elif key == "speech.language":
+        settings.set(key, value)
+        out.write(f"{key} = {_shown(value)}\n")
+        chosen = settings.get("speech.vosk_model")
+        path = models_dir / chosen if chosen else None
+        own = model_language(path) if path is not None and path.is_dir() else None
+        if chosen and own is not None and not same_language(own, value):
+            settings.set("speech.vosk_model", None)
+            out.write(f"speech.vosk_model = null ({chosen} is {language_name(own)}, not {language_name(value)})\n")
+    else:
+        settings.set(key, value)
+        out.write(f"{key} = {_shown(value)}\n")
+    choice = recogniser_in_use(settings, models_dir)
+    out.write(f"Listening with {choice.name}, because {choice.reason}.\n")
