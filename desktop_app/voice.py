@@ -16,7 +16,7 @@ from desktop_app.core.pipeline import VoicePipeline
 from desktop_app.core.ports import Brain, ConversationStore, Speaker
 from desktop_app.core.settings import Settings
 from desktop_app.paths import AppPaths
-from desktop_app.speech.recognition import Recognition
+from desktop_app.speech.recognition import RECOGNITION_SETTINGS, Recognition
 
 log = logging.getLogger(__name__)
 
@@ -71,10 +71,8 @@ class VoiceServices:
             self.arm(bool(value))
         elif key == "talk.mode":
             self.pipeline.mode = str(value)
-        elif key in ("speech.engine", "speech.vosk_model"):
-            self.recognition.load_in_background(
-                self.settings.get("speech.engine"), self.settings.get("speech.vosk_model")
-            )
+        elif key in RECOGNITION_SETTINGS:
+            self.recognition.reload(self.settings)
 
 
 def start_voice(
@@ -86,13 +84,7 @@ def start_voice(
     *,
     speak: bool = True,
 ) -> VoiceServices:
-    recognition = Recognition(
-        paths.models_dir,
-        brain.command_phrases(),
-        hub.publish,
-        settings.get("speech.engine"),
-        settings.get("speech.vosk_model"),
-    )
+    recognition = Recognition.from_settings(settings, paths.models_dir, brain.command_phrases(), hub.publish)
     recognition.load_in_background()
     pipeline_ref: list[VoicePipeline] = []
 

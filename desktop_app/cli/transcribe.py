@@ -49,11 +49,13 @@ def prepare_transcribe(args: argparse.Namespace) -> Action:
         from desktop_app.core.brain.assistant import command_phrases, default_skills
         from desktop_app.core.errors import AppError, ErrorCode
         from desktop_app.core.ports import Recognizer
+        from desktop_app.core.settings import Settings
         from desktop_app.speech.recognition import choose_engine
 
         pcm, seconds = read_audio_16k_mono(path)
         paths = AppPaths.resolve(args.data_dir)
-        chosen, model_path = choose_engine(engine, model_name, paths.models_dir)
+        language: str = Settings(paths.settings_file).get("speech.language")
+        chosen, model_path = choose_engine(engine, model_name, paths.models_dir, language)
         if model_name and chosen == "vosk" and (model_path is None or model_path.name != model_name):
             raise AppError(ErrorCode.SPEECH_MODEL_UNAVAILABLE, f"The speech model {model_name!r} is not installed.")
         recognizer: Recognizer
