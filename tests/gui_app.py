@@ -107,3 +107,15 @@ def wait_for_messages(data_dir: Path, count: int, timeout: float = 30) -> list[t
         time.sleep(0.2)
         messages = stored_messages(data_dir)
     return messages
+
+
+def ask_by_voice(display: str, window: str, pulse_audio, question: Path, *, lead_s: float = 0.0) -> None:
+    """Focuses the window, holds Ctrl+Space while the question plays into the virtual microphone (after
+    `lead_s` of holding), and lets go."""
+    xdotool("windowfocus", "--sync", window, display=display)
+    xdotool("keydown", "ctrl+space", display=display)
+    if lead_s:
+        time.sleep(lead_s)
+    pulse_audio.play(question)
+    time.sleep(0.2)
+    xdotool("keyup", "ctrl+space", display=display)

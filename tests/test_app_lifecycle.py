@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 from gui_app import (
+    ask_by_voice,
     log_text,
     running_app,
     set_auto_repeat,
     wait_for_log,
     wait_for_messages,
     wait_until_listening_ready,
-    xdotool,
 )
 
 from desktop_app.storage.engine import sqlite_url
@@ -43,11 +43,7 @@ def test_sigterm_while_the_answer_is_spoken_keeps_the_answer(xvfb_display: str, 
     set_auto_repeat(xvfb_display, True)
     with running_app(xvfb_display, data_dir, PULSE_SERVER=pulse_audio.server) as (app, window):
         wait_until_listening_ready(data_dir)
-        xdotool("windowfocus", "--sync", window, display=xvfb_display)
-        xdotool("keydown", "ctrl+space", display=xvfb_display)
-        pulse_audio.play(question)
-        time.sleep(0.2)
-        xdotool("keyup", "ctrl+space", display=xvfb_display)
+        ask_by_voice(xvfb_display, window, pulse_audio, question)
         assert wait_for_messages(data_dir, 1)[:1] == [("user", "what can you do")], log_text(data_dir)[-2000:]
         time.sleep(3.0)  # the long list of skills is being spoken
         app.send_signal(signal.SIGTERM)

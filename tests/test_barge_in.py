@@ -6,6 +6,7 @@ import threading
 import time
 import wave
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -142,6 +143,18 @@ def test_pressing_while_an_announcement_plays_silences_it(talking: Talking) -> N
     assert finished and finished[0].interrupted
 
 
+@contextmanager
+def _armed_microphone(pipeline: VoicePipeline) -> Iterator[None]:
+    """The microphone running, as in the app with the preroll on: it hears the virtual speaker too."""
+    capture = MicrophoneCapture(pipeline.on_audio)
+    capture.start()
+    try:
+        time.sleep(0.3)
+        yield
+    finally:
+        capture.stop()
+
+
 def _ask_and_wait_for_speech(talking: Talking, pulse_audio, tmp_path: Path) -> None:
     from speech_audio import say_to_wav
 
@@ -171,18 +184,13 @@ def test_a_tap_while_the_assistant_speaks_means_stop_and_the_answer_is_kept(
     from desktop_app.core.events import FinalTranscript, TurnFailed, TurnStarted
 
     pipeline = talking.pipeline
-    capture = MicrophoneCapture(pipeline.on_audio)
-    capture.start()
-    try:
-        time.sleep(0.3)
+    with _armed_microphone(pipeline):
         _ask_and_wait_for_speech(talking, pulse_audio, tmp_path)
         time.sleep(2.5)  # into the second sentence: the preroll would be full of the assistant's voice
         pipeline.press()
         time.sleep(0.15)
         pipeline.release()
         time.sleep(1.0)
-    finally:
-        capture.stop()
     events = talking.heard.events
     assert pipeline.state is TurnState.IDLE
     assert len([e for e in events if isinstance(e, TurnStarted)]) == 2
@@ -207,10 +215,7 @@ def test_holding_the_key_while_the_assistant_speaks_never_hears_the_assistant(
     from desktop_app.core.events import FinalTranscript
 
     pipeline = talking.pipeline
-    capture = MicrophoneCapture(pipeline.on_audio)
-    capture.start()
-    try:
-        time.sleep(0.3)
+    with _armed_microphone(pipeline):
         _ask_and_wait_for_speech(talking, pulse_audio, tmp_path)
         time.sleep(2.0)
         pipeline.press()
@@ -220,8 +225,6 @@ def test_holding_the_key_while_the_assistant_speaks_never_hears_the_assistant(
         while len([e for e in talking.heard.events if isinstance(e, FinalTranscript)]) < 2:
             assert time.monotonic() < deadline
             time.sleep(0.05)
-    finally:
-        capture.stop()
     finals = [e.text for e in talking.heard.events if isinstance(e, FinalTranscript)]
     assert finals == ["what time is it", ""], finals
     history = _history(talking, tmp_path / "assistant.db")
@@ -229,14 +232,9 @@ def test_holding_the_key_while_the_assistant_speaks_never_hears_the_assistant(
 
 
 def test_closing_while_the_answer_is_spoken_keeps_the_answer(talking: Talking, pulse_audio, tmp_path: Path) -> None:
-    capture = MicrophoneCapture(talking.pipeline.on_audio)
-    capture.start()
-    try:
-        time.sleep(0.3)
+    with _armed_microphone(talking.pipeline):
         _ask_and_wait_for_speech(talking, pulse_audio, tmp_path)
         time.sleep(1.0)
-    finally:
-        capture.stop()
     talking.pipeline.close()  # what quitting the app does
     history = _history(talking, tmp_path / "assistant.db")
     assert [m.role.value for m in history] == ["user", "assistant"]

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import subprocess
 import time
 from pathlib import Path
 
 import pytest
-from gui_app import quit_app, running_app, xdotool
+from gui_app import ask_by_voice, quit_app, running_app, set_auto_repeat, wait_until_listening_ready, xdotool
 
 from desktop_app.storage.engine import sqlite_url
 from desktop_app.storage.store import SqlConversationStore
@@ -80,21 +79,12 @@ def test_a_spoken_question_in_the_real_window_is_answered_and_kept(
 
     question = say_to_wav("what time is it", data_dir.parent / "question.wav")
     with running_app(xvfb_display, data_dir, PULSE_SERVER=pulse_audio.server) as (app, window):
-        # A held key auto-repeats (release+press pairs every 40 ms after 660 ms); the window debounces
-        # those, but on two busy cores the pairs can arrive too far apart to tell. This test is about the
-        # whole voice path, so the virtual keyboard holds the key without repeating, as a mouse button does.
-        subprocess.run(["xset", "r", "off"], env={**os.environ, "DISPLAY": xvfb_display}, check=True, timeout=10)
-        xdotool("windowfocus", "--sync", window, display=xvfb_display)
+        # The whole voice path, with the key held without repeating (as a mouse button is); the runs with
+        # auto-repeat on are in test_push_to_talk_key.py.
+        set_auto_repeat(xvfb_display, False)
+        wait_until_listening_ready(data_dir)
+        ask_by_voice(xvfb_display, window, pulse_audio, question)
         log = data_dir / "logs" / "voice-assistant.log"
-        deadline = time.monotonic() + 30
-        while "speech recognition:" not in (log.read_text() if log.exists() else ""):
-            assert time.monotonic() < deadline, "the speech model never finished loading"
-            time.sleep(0.1)
-        time.sleep(0.5)  # the microphone stream is open and the preroll filling
-        xdotool("keydown", "ctrl+space", display=xvfb_display)
-        pulse_audio.play(question)
-        time.sleep(0.2)
-        xdotool("keyup", "ctrl+space", display=xvfb_display)
         database = data_dir / "assistant.db"
         deadline = time.monotonic() + 20
         answered: list[tuple[str, str]] = []

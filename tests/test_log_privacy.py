@@ -186,23 +186,15 @@ def test_a_sentence_that_cannot_be_spoken_is_not_quoted_in_the_log(
 def test_a_spoken_question_leaves_no_words_in_the_log_file(xvfb_display: str, pulse_audio, data_dir: Path) -> None:
     """The whole product on an X screen: a question is asked by voice and answered; the log file (0600)
     says a turn happened, not what was said."""
-    from gui_app import quit_app, running_app, xdotool
+    from gui_app import ask_by_voice, quit_app, running_app, set_auto_repeat, wait_until_listening_ready
     from speech_audio import say_to_wav
 
     question = say_to_wav("what time is it", data_dir.parent / "question.wav")
     with running_app(xvfb_display, data_dir, PULSE_SERVER=pulse_audio.server) as (app, window):
-        subprocess.run(["xset", "r", "off"], env={**os.environ, "DISPLAY": xvfb_display}, check=True, timeout=10)
-        xdotool("windowfocus", "--sync", window, display=xvfb_display)
+        set_auto_repeat(xvfb_display, False)
+        wait_until_listening_ready(data_dir)
+        ask_by_voice(xvfb_display, window, pulse_audio, question)
         log = data_dir / "logs" / "voice-assistant.log"
-        deadline = time.monotonic() + 30
-        while "speech recognition:" not in (log.read_text() if log.exists() else ""):
-            assert time.monotonic() < deadline, "the speech model never finished loading"
-            time.sleep(0.1)
-        time.sleep(0.5)
-        xdotool("keydown", "ctrl+space", display=xvfb_display)
-        pulse_audio.play(question)
-        time.sleep(0.2)
-        xdotool("keyup", "ctrl+space", display=xvfb_display)
         deadline = time.monotonic() + 20
         answered: list[tuple[str, str]] = []
         while time.monotonic() < deadline and len(answered) < 2:

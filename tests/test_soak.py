@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from gui_app import log_text, set_auto_repeat, wait_for_messages, wait_until_listening_ready, xdotool
+from gui_app import ask_by_voice, log_text, set_auto_repeat, wait_for_messages, wait_until_listening_ready, xdotool
 
 LEVEL_EVENTS = 20_000
 # 5 ms blocks: 200 level events a second instead of 50, so the soak takes under two minutes.
@@ -67,11 +67,7 @@ def test_the_window_survives_twenty_thousand_level_events_and_still_answers(
         for name in ("True", "False", "None"):
             assert status[name] >= first[name] - TOLERANCE, (name, first, status)
 
-        xdotool("windowfocus", "--sync", window, display=xvfb_display)
-        xdotool("keydown", "ctrl+space", display=xvfb_display)
-        pulse_audio.play(question)
-        time.sleep(0.2)
-        xdotool("keyup", "ctrl+space", display=xvfb_display)
+        ask_by_voice(xvfb_display, window, pulse_audio, question)
         messages = wait_for_messages(data_dir, 2)
         assert messages[:1] == [("user", "what time is it")], (messages, log_text(data_dir)[-2000:])
         assert messages[1][0] == "assistant" and messages[1][1].startswith("It is")
