@@ -18,6 +18,7 @@ APP_PACKAGES=(
     libespeak-ng1
     libportaudio2
     libasound2-plugins
+    libpulse0  # the sound server's devices by name (pulsectl loads libpulse)
     # Qt's xcb platform plugin on a bare machine (PySide6 wheels bring Qt itself).
     libegl1
     libgl1

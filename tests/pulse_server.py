@@ -1,10 +1,16 @@
 """A private PulseAudio server with a virtual speaker and a virtual microphone that hears it.
 
-What is played into the speaker (`vspk`) is what the microphone (`vmic`, a remap of the speaker's monitor)
-records, sample for sample, so a test can speak into the app and record what the app says. The server is
-private (its own socket in a temporary directory) and needs no sound card.
+What is played into the speaker (`vspk`, "Virtual Speaker") is what the microphone (`vmic`, "Virtual
+Microphone", a remap of the speaker's monitor) records, sample for sample, so a test can speak into the app
+and record what the app says. The server is private (its own socket in a temporary directory) and needs no
+sound card.
 
-    python tests/pulse_server.py      # start one by hand; prints the PULSE_SERVER value, Ctrl+C stops it
+With `second_pair=True` it also has a second speaker (`headphones`, "USB Headphones") and a second microphone
+(`usbmic`, "USB Microphone") that hears only that one, as a desktop with a headset plugged in: what is played
+into one speaker reaches only its own microphone. (Not in the shared server: there, a stream whose device is
+unplugged would be moved to the second pair instead of losing its sound, which the unplug tests rely on.)
+
+    python tests/pulse_server.py [--second-pair]   # start one by hand; prints PULSE_SERVER, Ctrl+C stops it
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ import contextlib
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -22,6 +29,12 @@ from types import TracebackType
 INSTALL_HINT = "Run ./test.sh once: it installs PulseAudio (packages pulseaudio, pulseaudio-utils)."
 SPEAKER = "vspk"
 MICROPHONE = "vmic"
+SPEAKER_DESCRIPTION = "Virtual Speaker"
+MICROPHONE_DESCRIPTION = "Virtual Microphone"
+SECOND_SPEAKER = "headphones"
+SECOND_MICROPHONE = "usbmic"
+SECOND_SPEAKER_DESCRIPTION = "USB Headphones"
+SECOND_MICROPHONE_DESCRIPTION = "USB Microphone"
 
 
 class PulseUnavailable(RuntimeError):
@@ -56,24 +69,30 @@ class PulseAudioServer:
         self.server = f"unix:{directory / 'native'}"
 
     @classmethod
-    def start(cls, rate: int = 48_000, channels: int = 2, timeout: float = 20.0) -> PulseAudioServer:
+    def start(
+        cls, rate: int = 48_000, channels: int = 2, timeout: float = 20.0, *, second_pair: bool = False
+    ) -> PulseAudioServer:
         """`rate` and `channels` are the virtual devices' own format: 48 kHz stereo like most sound cards,
-        so the app's conversion to 16 kHz mono is exercised."""
+        so the app's conversion to 16 kHz mono is exercised. `second_pair`: see the module's description."""
         executable = shutil.which("pulseaudio")
         if executable is None or shutil.which("pactl") is None:
             raise PulseUnavailable(f"pulseaudio or pactl not found on PATH. {INSTALL_HINT}")
         directory = Path(tempfile.mkdtemp(prefix="va-pulse-"))
         directory.chmod(0o700)
         script = directory / "server.pa"
-        script.write_text(
-            f"load-module module-native-protocol-unix auth-anonymous=1 socket={directory / 'native'}\n"
-            f"load-module module-null-sink sink_name={SPEAKER} rate={rate} channels={channels} norewinds=1 "
-            f"sink_properties=device.description=Virtual-Speaker\n"
-            f"load-module module-remap-source master={SPEAKER}.monitor source_name={MICROPHONE} "
-            f"source_properties=device.description=Virtual-Microphone\n"
-            f"set-default-sink {SPEAKER}\n"
-            f"set-default-source {MICROPHONE}\n"
-        )
+        pairs = [(SPEAKER, SPEAKER_DESCRIPTION, MICROPHONE, MICROPHONE_DESCRIPTION)]
+        if second_pair:
+            pairs.append((SECOND_SPEAKER, SECOND_SPEAKER_DESCRIPTION, SECOND_MICROPHONE, SECOND_MICROPHONE_DESCRIPTION))
+        lines = [f"load-module module-native-protocol-unix auth-anonymous=1 socket={directory / 'native'}"]
+        for sink, sink_description, source, source_description in pairs:
+            lines += [
+                f"load-module module-null-sink sink_name={sink} rate={rate} channels={channels} norewinds=1 "
+                f"sink_properties='device.description=\"{sink_description}\"'",
+                f"load-module module-remap-source master={sink}.monitor source_name={source} "
+                f"source_properties='device.description=\"{source_description}\"'",
+            ]
+        lines += [f"set-default-sink {SPEAKER}", f"set-default-source {MICROPHONE}"]
+        script.write_text("\n".join(lines) + "\n")
         server = cls(_launch(executable, directory), directory)
         atexit.register(server.stop)
         if not server._wait_until_up(timeout):
@@ -111,16 +130,17 @@ class PulseAudioServer:
     def pactl(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(["pactl", *args], env=self.env(), capture_output=True, text=True, timeout=10)
 
-    def play(self, wav: Path) -> None:
-        """Plays a file into the virtual speaker, so the virtual microphone hears it; returns when done."""
-        subprocess.run(["paplay", f"--device={SPEAKER}", str(wav)], env=self.env(), check=True, timeout=60)
+    def play(self, wav: Path, speaker: str = SPEAKER) -> None:
+        """Plays a file into a virtual speaker (by its server name), so its microphone hears it; returns
+        when done."""
+        subprocess.run(["paplay", f"--device={speaker}", str(wav)], env=self.env(), check=True, timeout=60)
 
-    def record(self, out: Path, rate: int = 16_000) -> subprocess.Popen[bytes]:
-        """Starts recording what the speaker plays (its monitor) to a 16-bit mono WAV; terminate() to stop."""
+    def record(self, out: Path, rate: int = 16_000, speaker: str = SPEAKER) -> subprocess.Popen[bytes]:
+        """Starts recording what a speaker plays (its monitor) to a 16-bit mono WAV; terminate() to stop."""
         return subprocess.Popen(
             [
                 "parecord",
-                f"--device={SPEAKER}.monitor",
+                f"--device={speaker}.monitor",
                 f"--rate={rate}",
                 "--channels=1",
                 "--format=s16le",
@@ -158,7 +178,7 @@ class PulseAudioServer:
 
 
 if __name__ == "__main__":
-    with PulseAudioServer.start() as running:
+    with PulseAudioServer.start(second_pair="--second-pair" in sys.argv) as running:
         print(f"PULSE_SERVER={running.server}", flush=True)
         with contextlib.suppress(KeyboardInterrupt):
             running.process.wait()

@@ -15,14 +15,13 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import sounddevice as sd
 import soxr
 
-from desktop_app.audio.devices import choose_device, default_index
+from desktop_app.audio.devices import SoundDevice, choose_device, list_devices, not_connected, still_connected
 from desktop_app.core.errors import AppError, ErrorCode
 
 log = logging.getLogger(__name__)
@@ -34,38 +33,31 @@ SILENCE_DBFS = -120.0
 # No audio for this long from a running stream means the device is gone (PortAudio does not always say).
 STALL_S = 1.0
 RETRY_S = 0.5
+# How often a chosen sound-server microphone is checked for: when it goes, the server moves its streams
+# to another microphone, so the sound never stops and nothing else would tell.
+WATCH_S = 1.0
 
 FramesListener = Callable[[bytes], None]
 LevelListener = Callable[[float, float], None]
 ErrorListener = Callable[[AppError | None], None]
 
-
-@dataclass(frozen=True, slots=True)
-class InputDevice:
-    index: int
-    name: str
-    channels: int
-    default_rate: int
-    is_default: bool
+_WAKE = np.zeros((0, 1), dtype=np.float32)  # queued by set_device() so the converter notices at once
 
 
-def input_devices() -> list[InputDevice]:
-    try:
-        found = sd.query_devices()
-    except sd.PortAudioError:
-        return []
-    default = default_index("input")
-    return [
-        InputDevice(i, d["name"], int(d["max_input_channels"]), int(d["default_samplerate"]), i == default)
-        for i, d in enumerate(found)
-        if d["max_input_channels"] > 0
-    ]
+InputDevice = SoundDevice
+
+
+def input_devices(*, monitors: bool = False) -> list[InputDevice]:
+    """The microphones by the names people see (the sound server's sources when there is one; its
+    monitors of speakers only with `monitors`), else PortAudio's; empty when there is no audio system."""
+    return list_devices("input", monitors=monitors).devices
 
 
 def find_input_device(name: str | None) -> InputDevice:
-    """The device with this name (exact, then case-insensitive part of it); the default when None."""
+    """The device with this name (exact, then its sound-server name, then a case-insensitive part of the
+    name); the default when None. AppError(audio_input_unavailable) naming it when it is not connected."""
     return choose_device(
-        input_devices(),
+        list_devices("input", monitors=True),
         name,
         ErrorCode.AUDIO_INPUT_UNAVAILABLE,
         "microphone",
@@ -123,8 +115,11 @@ class MicrophoneCapture:
         self._device_name = device
         self._blocks: queue.Queue[np.ndarray | None] = queue.Queue(maxsize=200)
         self._running = threading.Event()
+        self._switch = threading.Event()  # set_device() asked for another microphone
         self._thread: threading.Thread | None = None
         self._stream: Any = None
+        self._watched: InputDevice | None = None  # the chosen sound-server microphone, while it is open
+        self._check_failed = False  # check_device() reported the microphone missing
         self.device: InputDevice | None = None
         self.overflows = 0
 
@@ -145,22 +140,49 @@ class MicrophoneCapture:
         self._close_stream()
 
     def set_device(self, name: str | None) -> None:
-        """Switches to another microphone (by name) at the next block."""
+        """Switches to another microphone (by name) at the next block; returns at once (the capture's
+        thread closes the old stream and opens the new one)."""
         self._device_name = name
-        self._close_stream()
+        self._switch.set()
+        with contextlib.suppress(queue.Full):
+            self._blocks.put_nowait(_WAKE)
+
+    def check_device(self) -> None:
+        """Looks for the chosen microphone without opening it and reports through the error listener, as
+        start() would: an AppError when it is not connected, and None when a microphone reported missing
+        this way is found again. For start-up and for a new choice while the microphone stays closed
+        (privacy mode). Returns at once; the look-up runs on a thread of its own."""
+
+        def check() -> None:
+            try:
+                find_input_device(self._device_name)
+                error = None
+            except AppError as missing:
+                error = missing
+            if self._thread is not None:
+                return  # a running capture reports for itself
+            if error is not None:
+                self._check_failed = True
+                self._report(error)
+            elif self._check_failed:
+                self._check_failed = False
+                self._report(None)
+
+        threading.Thread(target=check, name="mic-check", daemon=True).start()
 
     # -- converter thread ---------------------------------------------------------------------------
 
     def _run(self) -> None:
         failed: AppError | None = None
         while self._running.is_set():
+            self._switch.clear()
             try:
                 converter = self._open()
             except AppError as error:
                 if failed is None or failed.message != error.message:
                     failed = error
                     self._report(error)
-                time.sleep(RETRY_S)
+                self._switch.wait(RETRY_S)  # a device chosen meanwhile is tried at once
                 continue
             if failed is not None:
                 failed = None
@@ -183,16 +205,18 @@ class MicrophoneCapture:
             except queue.Full:
                 self.overflows += 1
 
+        routed = self._device_name is not None and device.server_name is not None
         try:
-            stream = sd.InputStream(
-                device=device.index,
-                samplerate=device.default_rate,
-                channels=channels,
-                dtype="float32",
-                blocksize=device.default_rate * BLOCK_MS // 1000,
-                callback=callback,
-            )
-            stream.start()
+            with device.opening("input", route=routed):
+                stream = sd.InputStream(
+                    device=device.index,
+                    samplerate=device.default_rate,
+                    channels=channels,
+                    dtype="float32",
+                    blocksize=device.default_rate * BLOCK_MS // 1000,
+                    callback=callback,
+                )
+                stream.start()
         except (sd.PortAudioError, ValueError) as error:
             raise AppError(
                 ErrorCode.AUDIO_INPUT_UNAVAILABLE,
@@ -201,12 +225,22 @@ class MicrophoneCapture:
             ) from error
         self._stream = stream
         self.device = device
-        log.info("capturing from %s at %d Hz, %d channel(s)", device.name, device.default_rate, channels)
+        self._watched = device if routed else None
+        log.info("capturing from %r at %d Hz, %d channel(s)", device.name, device.default_rate, channels)
         return BlockConverter(device.default_rate)
 
     def _convert(self, converter: BlockConverter) -> AppError | None:
         last_level = 0.0
+        last_watch = time.monotonic()
         while self._running.is_set():
+            watched = self._watched
+            if watched is not None and time.monotonic() - last_watch >= WATCH_S:
+                last_watch = time.monotonic()
+                if not still_connected("input", watched):
+                    named = self._device_name or watched.name  # as find_input_device says it, said once
+                    return AppError(ErrorCode.AUDIO_INPUT_UNAVAILABLE, not_connected("microphone", named))
+            if self._switch.is_set():
+                return None
             try:
                 block = self._blocks.get(timeout=STALL_S)
             except queue.Empty:
@@ -217,6 +251,8 @@ class MicrophoneCapture:
                 )
             if block is None:
                 return None
+            if block is _WAKE:
+                continue
             pcm, mono = converter.convert(block)
             if pcm:
                 self._on_frames(pcm)
@@ -228,6 +264,7 @@ class MicrophoneCapture:
 
     def _close_stream(self) -> None:
         stream, self._stream = self._stream, None
+        self._watched = None
         if stream is not None:
             try:
                 stream.abort()

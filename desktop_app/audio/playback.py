@@ -33,7 +33,7 @@ import numpy as np
 import sounddevice as sd
 import soxr
 
-from desktop_app.audio.devices import choose_device, default_index
+from desktop_app.audio.devices import SoundDevice, choose_device, list_devices, still_connected
 from desktop_app.core.errors import AppError, ErrorCode
 
 log = logging.getLogger(__name__)
@@ -46,29 +46,18 @@ IDLE_CLOSE_SECONDS = 20.0
 STALL_SECONDS = 0.5
 # stop() waits at most this long for the callback to confirm the fade.
 STOP_WAIT_SECONDS = 0.2
+# How often a chosen sound-server speaker is checked for while its stream is open: when it goes, the server
+# moves the stream to another speaker, so playback never stalls and nothing else would tell.
+WATCH_SECONDS = 1.0
 
 
-@dataclass(frozen=True, slots=True)
-class OutputDevice:
-    index: int
-    name: str
-    channels: int
-    default_rate: int
-    is_default: bool
+OutputDevice = SoundDevice
 
 
 def output_devices() -> list[OutputDevice]:
-    """Every device that can play sound, in PortAudio's order; empty when there is no audio system."""
-    try:
-        found = sd.query_devices()
-    except sd.PortAudioError:
-        return []
-    default = default_index("output")
-    return [
-        OutputDevice(i, d["name"], int(d["max_output_channels"]), int(d["default_samplerate"]), i == default)
-        for i, d in enumerate(found)
-        if d["max_output_channels"] > 0
-    ]
+    """The speakers by the names people see (the sound server's sinks when there is one), else PortAudio's
+    devices in its order; empty when there is no audio system."""
+    return list_devices("output").devices
 
 
 def output_device_names() -> list[str]:
@@ -76,10 +65,10 @@ def output_device_names() -> list[str]:
 
 
 def find_output_device(name: str | None) -> OutputDevice:
-    """The device with this name (exact, then a case-insensitive part of it); the default when None.
-    AppError(audio_output_unavailable) when there is none."""
+    """The device with this name (exact, then its sound-server name, then a case-insensitive part of the
+    name); the default when None. AppError(audio_output_unavailable) naming it when it is not connected."""
     return choose_device(
-        output_devices(),
+        list_devices("output"),
         name,
         ErrorCode.AUDIO_OUTPUT_UNAVAILABLE,
         "speaker",
@@ -140,6 +129,7 @@ class _StreamFormat:
     device: OutputDevice
     rate: int
     channels: int
+    routed: bool  # opened on the chosen sound-server device (watched for, see WATCH_SECONDS)
 
 
 class AudioPlayer:
@@ -173,6 +163,7 @@ class AudioPlayer:
         self._active: dict[int, _Clip] = {}
         self._idle = threading.Condition(self._lock)
         self._last_activity = time.monotonic()
+        self._last_watch = 0.0
         self._closed = False
         self.underflows = 0  # device buffer ran dry (the callback was late): a glitch if it happened mid-clip
         self._thread = threading.Thread(target=self._control, name="audio-playback", daemon=True)
@@ -278,18 +269,20 @@ class AudioPlayer:
         rate = device.default_rate
         self._stream_rate = rate
         stream: Any = None
+        routed = self._device_name is not None and device.server_name is not None
         try:
-            stream = sd.OutputStream(
-                device=device.index,
-                samplerate=rate,
-                channels=channels,
-                dtype="float32",
-                latency=self._latency,
-                blocksize=max(64, int(rate * BLOCK_SECONDS)),
-                callback=self._callback,
-                finished_callback=lambda: self._reports.put(("finished", stream)),
-            )
-            stream.start()
+            with device.opening("output", route=routed):
+                stream = sd.OutputStream(
+                    device=device.index,
+                    samplerate=rate,
+                    channels=channels,
+                    dtype="float32",
+                    latency=self._latency,
+                    blocksize=max(64, int(rate * BLOCK_SECONDS)),
+                    callback=self._callback,
+                    finished_callback=lambda: self._reports.put(("finished", stream)),
+                )
+                stream.start()
         except (sd.PortAudioError, ValueError) as error:
             if stream is not None:
                 with contextlib.suppress(sd.PortAudioError):
@@ -300,7 +293,8 @@ class AudioPlayer:
                 "pick another in Settings > Audio.",
             ) from error
         self._stream = stream
-        self._format = _StreamFormat(device, rate, channels)
+        self._format = _StreamFormat(device, rate, channels, routed)
+        self._last_watch = time.monotonic()
         self._last_callback = time.monotonic()
         log.info("playing on %r at %d Hz, %d channel(s)", device.name, rate, channels)
         return self._format
@@ -420,6 +414,7 @@ class AudioPlayer:
 
     def _watch(self) -> None:
         now = time.monotonic()
+        watched: _StreamFormat | None = None
         with self._lock:
             if self._stream is None:
                 return
@@ -430,6 +425,13 @@ class AudioPlayer:
             elif not self._active and now - self._last_activity > self._idle_close_seconds:
                 log.info("closing the idle output stream")
                 self._close_stream()
+            elif self._format is not None and self._format.routed and now - self._last_watch >= WATCH_SECONDS:
+                self._last_watch = now
+                watched = self._format
+        if watched is not None and not still_connected("output", watched.device):  # asked without the lock
+            with self._lock:
+                if self._format is watched:
+                    self._fail("is no longer connected")
 
     def _fail(self, why: str) -> None:
         name = self._format.device.name if self._format is not None else self._device_name or "default"

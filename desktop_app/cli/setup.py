@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Callable
-from typing import Any, TextIO
+from typing import Any, Literal, TextIO
 
 from desktop_app.cli.errors import EXIT_OK, EXIT_USAGE, CommandError
 from desktop_app.core.settings import BY_KEY, SETTINGS, Setting, Settings
@@ -15,34 +15,68 @@ Action = Callable[[TextIO], int]
 
 
 def prepare_devices(args: argparse.Namespace) -> Action:
+    """Microphones and speakers by the names a desktop's sound settings show (the sound server's, when
+    there is one), marking the system default and the one the app uses (its audio.* setting)."""
     as_json: bool = args.json
+    monitors: bool = getattr(args, "all", False)
+    settings_file = AppPaths.resolve(args.data_dir).settings_file
 
     def action(out: TextIO) -> int:
-        from desktop_app.audio.capture import input_devices
-        from desktop_app.audio.playback import output_devices
+        from desktop_app.audio.devices import list_devices
 
-        inputs = [
-            {"name": d.name, "channels": d.channels, "rate": d.default_rate, "default": d.is_default}
-            for d in input_devices()
-        ]
-        outputs = [
-            {"name": d.name, "channels": d.channels, "rate": d.default_rate, "default": d.is_default}
-            for d in output_devices()
-        ]
+        settings = Settings(settings_file)  # read only: nothing is created
+        document: dict[str, Any] = {"system": None, "inputs": [], "outputs": [], "chosen": {}}
+        kinds: tuple[Literal["input", "output"], ...] = ("input", "output")
+        for kind in kinds:
+            key, plural = f"audio.{kind}_device", f"{kind}s"
+            listed = list_devices(kind, monitors=True)
+            document["system"] = listed.system
+            wanted: str | None = settings.get(key)
+            # What the app would use (see desktop_app.audio.devices.choose_device).
+            chosen = listed.find(wanted) if wanted else next((d for d in listed.devices if d.is_default), None)
+            document["chosen"][kind] = {"setting": key, "value": wanted, "connected": chosen is not None}
+            document[plural] = [
+                {
+                    "name": d.name,
+                    "server_name": d.server_name,
+                    "channels": d.channels,
+                    "rate": d.default_rate,
+                    "default": d.is_default,
+                    "chosen": d == chosen,
+                    "monitor": d.is_monitor,
+                }
+                for d in listed.devices
+                if monitors or not d.is_monitor or d == chosen
+            ]
         if as_json:
-            out.write(json.dumps({"inputs": inputs, "outputs": outputs}, ensure_ascii=False) + "\n")
+            out.write(json.dumps(document, ensure_ascii=False) + "\n")
             return EXIT_OK
-        for title, devices in (("Microphones", inputs), ("Speakers", outputs)):
-            out.write(f"{title}:\n")
-            if not devices:
-                out.write("  (none found)\n")
-            for device in devices:
-                mark = "*" if device["default"] else " "
-                out.write(f" {mark} {device['name']}  ({device['channels']} ch, {device['rate']} Hz)\n")
-        out.write("* the system default. Choose one with: voice-assistant settings set audio.input_device NAME\n")
+        _print_devices(out, document)
         return EXIT_OK
 
     return action
+
+
+def _print_devices(out: TextIO, document: dict[str, Any]) -> None:
+    system = document["system"]
+    out.write(f"Sound devices of {system}:\n" if system != "PortAudio" else "Sound devices (no sound server):\n")
+    for title, kind, plural in (("Microphones", "input", "inputs"), ("Speakers", "output", "outputs")):
+        out.write(f"{title}:\n")
+        devices = document[plural]
+        if not devices:
+            out.write("  (none found)\n")
+        width = max((len(d["name"]) for d in devices), default=0)
+        for device in devices:
+            marks = ("*" if device["default"] else " ") + " " + (">" if device["chosen"] else " ")
+            server = f"  [{device['server_name']}]" if device["server_name"] not in (None, device["name"]) else ""
+            out.write(f"  {marks} {device['name']:<{width}}  ({device['channels']} ch, {device['rate']} Hz){server}\n")
+        chosen = document["chosen"][kind]
+        if chosen["value"] and not chosen["connected"]:
+            out.write(f"  ! {chosen['setting']} is {chosen['value']!r}, which is not connected\n")
+    out.write(
+        "* the system default   > the one the app uses (settings audio.input_device, audio.output_device)\n"
+        'Choose one by name: voice-assistant settings set audio.input_device "USB Microphone"\n'
+    )
 
 
 def parse_value(setting: Setting, text: str) -> Any:
