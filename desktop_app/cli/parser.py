@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 
 from desktop_app import APP_NAME, __version__
-from desktop_app.cli import ask, history, keys, models, setup, transcribe
+from desktop_app.cli import ask, facts, history, keys, models, settings, setup, transcribe
 from desktop_app.core.export import ExportFormat
 from desktop_app.paths import DATA_DIR_ENV, DATABASE_URL_ENV
 
@@ -132,19 +132,52 @@ def build_parser() -> argparse.ArgumentParser:
         "delete",
         parents=[common],
         help="delete one conversation, or all with --all --yes",
-        description="Delete conversations for good.",
+        description="Delete conversations for good. Remembered facts and pending timers and reminders are kept "
+        "(the command says how many, and how to remove them); --include-facts forgets the facts too.",
     )
     target = delete.add_mutually_exclusive_group(required=True)
     target.add_argument("conversation_id", nargs="?", metavar="ID", help="the conversation to delete")
     target.add_argument("--all", action="store_true", dest="all_conversations", help="every conversation")
     delete.add_argument("--yes", "-y", action="store_true", help="confirm --all; without it nothing is deleted")
+    delete.add_argument("--include-facts", action="store_true", help="with --all: forget every remembered fact as well")
     delete.set_defaults(prepare=history.prepare_delete)
+    _add_facts_parser(commands, common)
     _add_ask_parser(commands, common)
     keys.add_parsers(commands, common)
     _add_models_parser(commands, common)
     _add_transcribe_parser(commands, common)
     _add_setup_parsers(commands, common)
     return parser
+
+
+def _add_facts_parser(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
+) -> None:
+    """The ``facts`` sub-command: what the assistant remembers about you ("remember that ...")."""
+    facts_parser = commands.add_parser(
+        "facts",
+        parents=[common],
+        help="list or forget the facts the assistant remembers",
+        description="The facts you asked the assistant to remember. They are kept apart from the conversations: "
+        "deleting the history leaves them.",
+    )
+    actions = facts_parser.add_subparsers(dest="facts_command", metavar="ACTION", required=True)
+    listing = actions.add_parser(
+        "list", parents=[common], help="every remembered fact, oldest first", description="List remembered facts."
+    )
+    listing.add_argument("--json", action="store_true", help="print one JSON document")
+    listing.set_defaults(prepare=facts.prepare_list)
+    forget = actions.add_parser(
+        "forget",
+        parents=[common],
+        help="forget one fact, or all with --all --yes",
+        description="Forget remembered facts for good: their text is overwritten in the database file.",
+    )
+    target = forget.add_mutually_exclusive_group(required=True)
+    target.add_argument("fact_id", nargs="?", metavar="ID", help="the fact to forget (see `facts list`)")
+    target.add_argument("--all", action="store_true", dest="all_facts", help="every remembered fact")
+    forget.add_argument("--yes", "-y", action="store_true", help="confirm --all; without it nothing is forgotten")
+    forget.set_defaults(prepare=facts.prepare_forget)
 
 
 def _add_ask_parser(
@@ -175,7 +208,9 @@ def _add_models_parser(
         "models",
         parents=[common],
         help="list, download, install or remove speech recognition models",
-        description="Manage the Vosk speech recognition models (one per language).",
+        description="Manage the Vosk speech recognition models (one per language). The app listens with an "
+        "installed model of the recognition language (speech.language, English by default), else with the "
+        "built-in English recogniser; `models list` shows which one and why.",
     )
     models_parser.set_defaults(needs_store=False)
     actions = models_parser.add_subparsers(dest="models_command", metavar="ACTION", required=True)
@@ -183,8 +218,9 @@ def _add_models_parser(
     listing = actions.add_parser(
         "list",
         parents=[common],
-        help="the models you can download and the ones installed",
-        description="List the downloadable models (from the saved list) and the installed ones.",
+        help="the models you can download and the ones installed, and which one listens",
+        description="List the built-in recogniser, the downloadable models (from the saved list) and the installed "
+        "ones, marking the one in use and why.",
     )
     listing.add_argument("--all", action="store_true", help="include obsolete models")
     listing.add_argument("--json", action="store_true", help="print one JSON document")
@@ -208,6 +244,7 @@ def _add_models_parser(
     )
     download.add_argument("name", metavar="NAME", help="the model's name (see `models list`)")
     download.add_argument("--replace", action="store_true", help="replace the model if it is already installed")
+    _use_option(download)
     _catalog_url_option(download)
     download.set_defaults(prepare=models.prepare_download)
 
@@ -220,6 +257,12 @@ def _add_models_parser(
     install.add_argument("archive", metavar="ZIP", help="the model archive")
     install.add_argument("--name", metavar="NAME", help="install under this name (default: the archive's folder)")
     install.add_argument("--replace", action="store_true", help="replace a model of the same name")
+    install.add_argument(
+        "--language",
+        metavar="CODE",
+        help="the model's language (e.g. en, ko), when the model list does not know it by its name",
+    )
+    _use_option(install)
     install.set_defaults(prepare=models.prepare_install)
 
     remove = actions.add_parser(
@@ -227,6 +270,15 @@ def _add_models_parser(
     )
     remove.add_argument("name", metavar="NAME", help="the installed model's name")
     remove.set_defaults(prepare=models.prepare_remove)
+
+
+def _use_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--use",
+        action="store_true",
+        help="listen with this model from now on (its language becomes speech.language); without it, a model "
+        "of another language than speech.language is installed but not used",
+    )
 
 
 def _catalog_url_option(parser: argparse.ArgumentParser) -> None:
@@ -272,15 +324,21 @@ def _add_setup_parsers(
     devices.add_argument("--all", action="store_true", help="also list monitors (they record what a speaker plays)")
     devices.set_defaults(prepare=setup.prepare_devices, needs_store=False)
 
-    settings = commands.add_parser(
+    settings_parser = commands.add_parser(
         "settings", parents=[common], help="show or change settings", description="Show or change the settings."
     )
-    settings.set_defaults(needs_store=False)
-    actions = settings.add_subparsers(dest="settings_command", metavar="ACTION", required=True)
+    settings_parser.set_defaults(needs_store=False)
+    actions = settings_parser.add_subparsers(dest="settings_command", metavar="ACTION", required=True)
     listing = actions.add_parser("list", parents=[common], help="every setting with its value and meaning")
     listing.add_argument("--json", action="store_true", help="print one JSON document")
     listing.set_defaults(prepare=setup.prepare_settings_list)
-    change = actions.add_parser("set", parents=[common], help="change one setting (none clears a device choice)")
+    change = actions.add_parser(
+        "set",
+        parents=[common],
+        help="change one setting (none clears a device choice)",
+        description="Change one setting. `settings list` shows every setting; a value that does not fit is "
+        "refused with what the setting takes.",
+    )
     change.add_argument("key", metavar="KEY")
     change.add_argument("value", metavar="VALUE")
-    change.set_defaults(prepare=setup.prepare_settings_set)
+    change.set_defaults(prepare=settings.prepare_settings_set)
