@@ -67,6 +67,8 @@ class VoiceServices:
     def _on_setting(self, key: str, value: Any) -> None:
         if key == "audio.input_device":
             self.capture.set_device(value)
+            if not self.armed:
+                self.capture.check_device()  # the microphone stays closed; a missing one is reported now
         elif key == "audio.preroll":
             self.arm(bool(value))
         elif key == "talk.mode":
@@ -113,5 +115,7 @@ def start_voice(
     )
     services = VoiceServices(hub, settings, recognition, speaker, pipeline, capture)
     services.arm(settings.get("audio.preroll"))
+    if not services.armed:
+        capture.check_device()  # the microphone stays closed; a missing one is reported now
     settings.on_change(services._on_setting)
     return services
