@@ -204,6 +204,7 @@ def test_each_package_the_check_names_ships_that_library_and_start_sh_installs_i
 
 def test_every_qt_package_in_app_packages_is_named_by_the_check() -> None:
     """The other way round: a library package added to APP_PACKAGES for Qt is in the check's mapping too."""
-    not_for_qt = {"espeak-ng", "libespeak-ng1", "libportaudio2", "libasound2-plugins"}
+    # Speech output, sound devices and the sound server's client library: not for Qt.
+    not_for_qt = {"espeak-ng", "libespeak-ng1", "libportaudio2", "libasound2-plugins", "libpulse0"}
     named = set(XCB_LIBRARY_PACKAGES.values())
     assert {spec for spec in app_packages() if spec not in not_for_qt} <= named
