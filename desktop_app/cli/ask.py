@@ -48,14 +48,17 @@ def prepare_ask(args: argparse.Namespace) -> Any:
 
         brain = build_brain(settings, store, keep)
         speaker = _speaker(settings, paths) if speak else None
+        printer = _Printer(out)
         try:
             brain.alarm_watch.missed_since_last_run()
             if not as_json:
                 for item in announced:
-                    out.write(f"{item.text}\n")
+                    printer.write(f"{item.text}\n")
             started = time.perf_counter()
             store.add_message(conversation_id, Role.USER, question)
-            answer = _answer(brain.assistant, question, conversation_id, out=out, speaker=speaker, stream=not as_json)
+            answer = _answer(
+                brain.assistant, question, conversation_id, out=printer, speaker=speaker, stream=not as_json
+            )
             elapsed_ms = round((time.perf_counter() - started) * 1000, 1)
             store.add_message(
                 conversation_id,
@@ -74,6 +77,7 @@ def prepare_ask(args: argparse.Namespace) -> Any:
             brain.close()
             if speaker is not None:
                 speaker.close()
+        printer.raise_failure()  # the answer is stored; now say that it could not be shown
         if as_json:
             output.print_json(
                 {
@@ -106,8 +110,36 @@ def _conversation(store: ConversationStore, wanted: int | None, start_new: bool)
     return store.create_conversation().id
 
 
+class _Printer:
+    """Writes the answer as it comes. When stdout fails (full, closed, a reader gone), the failure is kept and
+    writing stops, but the question is still answered and the answer stored; `raise_failure` then reports it."""
+
+    def __init__(self, out: TextIO) -> None:
+        self._out = out
+        self._failure: Exception | None = None
+
+    def write(self, text: str) -> None:
+        if self._failure is not None:
+            return
+        try:
+            self._out.write(text)
+            self._out.flush()
+        except (output.OutputFailed, BrokenPipeError) as error:
+            self._failure = error
+
+    def raise_failure(self) -> None:
+        if self._failure is not None:
+            raise self._failure
+
+
 def _answer(
-    assistant: Assistant, question: str, conversation_id: int, *, out: TextIO, speaker: _CliSpeaker | None, stream: bool
+    assistant: Assistant,
+    question: str,
+    conversation_id: int,
+    *,
+    out: _Printer,
+    speaker: _CliSpeaker | None,
+    stream: bool,
 ) -> CollectedReply:
     """Runs the brain; with `stream`, prints the answer as it arrives (a model's words appear as they come)."""
     answer = CollectedReply()
@@ -117,7 +149,6 @@ def _answer(
         answer.add(piece)
         if piece.text and stream:
             out.write(piece.text)
-            out.flush()
         if piece.to_say and speaker is not None:
             speaker.speaker.add_text(piece.to_say)
     if stream:

@@ -18,6 +18,7 @@ from desktop_app.core.errors import AppError, ErrorCode, ValidationError
 from desktop_app.core.export import iso_utc
 from desktop_app.core.keys import KeyStore, fingerprint
 from desktop_app.core.models import ApiKeyInfo
+from desktop_app.core.validation import MAX_INTEGER, whole_number
 from desktop_app.storage.keys import check_limit, clean_key_name
 from desktop_app.storage.store import SqlConversationStore
 
@@ -39,16 +40,14 @@ def keychain_ref(name: str) -> str:
 
 
 def limit_value(text: str) -> int | None:
-    """A limit from the command line: a whole number of at least 1, or "none" for no limit."""
-    if text.lower() in ("none", "off", "unlimited"):
+    """A limit from the command line: a whole number from 1 to MAX_INTEGER (what the database holds), or
+    "none" for no limit."""
+    if text.strip().lower() in ("none", "off", "unlimited"):
         return None
     try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number or none, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1 (or none), got {value}")
-    return value
+        return whole_number(text, minimum=1, maximum=MAX_INTEGER)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"{error} (or none)") from None
 
 
 def _read_secret(stream: TextIO) -> str:

@@ -2,6 +2,10 @@
 
 Exit status: 0 done; 2 the command line or an argument was wrong (nothing was done); 1 the command failed
 (a one-line ``error: <what happened and what to do> [code]`` on stderr, never a traceback).
+
+Bad input is refused before anything is done: a number above what the database holds (2**63 - 1), text that
+is not valid UTF-8 (exit 2). Output that cannot be written (stdout full or closed) is ``output_failed``
+(exit 1); what the command stored stays stored.
 """
 
 from __future__ import annotations
@@ -13,16 +17,33 @@ import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
-from typing import TextIO
+from typing import TextIO, cast
 
 from desktop_app.cli.errors import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, CommandError
+from desktop_app.cli.output import Output, OutputFailed
 from desktop_app.cli.parser import build_parser
 from desktop_app.core.errors import AppError, ValidationError
+from desktop_app.core.validation import check_text_argument
 
 log = logging.getLogger(__name__)
 
 # Exit status of a command cut short by Ctrl+C, as shells report it.
 EXIT_INTERRUPTED = 130
+
+# Arguments that name files or folders. On Linux a file name is bytes and may not be UTF-8; Python hands such
+# a name over with surrogates standing for the odd bytes, and gives the same bytes back when the name is
+# opened (os.fsencode), so these are used as given. Every other text argument must be valid text.
+PATH_ARGUMENTS = frozenset({"data_dir", "out", "archive", "wav"})
+# How the arguments given without an option are named in messages (the parser's metavars).
+POSITIONAL_NAMES = {
+    "text": "TEXT",
+    "query": "QUERY",
+    "key": "KEY",
+    "value": "VALUE",
+    "name": "NAME",
+    "conversation_id": "ID",
+    "fact_id": "ID",
+}
 
 
 def run(argv: Sequence[str] | None = None) -> int:
@@ -33,6 +54,11 @@ def run(argv: Sequence[str] | None = None) -> int:
         if stop.code is None:
             return EXIT_OK
         return stop.code if isinstance(stop.code, int) else EXIT_USAGE
+    try:
+        _check_text_arguments(args)
+    except ValidationError as error:
+        report(error)
+        return EXIT_USAGE
     with _logging(args.verbose):
         try:
             if args.command is None:
@@ -41,6 +67,18 @@ def run(argv: Sequence[str] | None = None) -> int:
         except KeyboardInterrupt:
             print("interrupted", file=sys.stderr)
             return EXIT_INTERRUPTED
+
+
+def _check_text_arguments(args: argparse.Namespace) -> None:
+    """Every text argument but a file name must be valid text (see PATH_ARGUMENTS)."""
+    for dest, value in vars(args).items():
+        if dest in PATH_ARGUMENTS:
+            continue
+        texts = value if isinstance(value, list) else [value]
+        for text in texts:
+            if isinstance(text, str):
+                name = POSITIONAL_NAMES.get(dest, "--" + dest.replace("_", "-"))
+                check_text_argument(text, f"The argument {name}")
 
 
 def report(error: AppError | CommandError) -> None:
@@ -82,7 +120,7 @@ def _run_command(args: argparse.Namespace) -> int:
 
     from desktop_app.app import AppOptions, open_store
 
-    out = _utf8(sys.stdout)
+    out = _standard_output()
     if not getattr(args, "needs_store", True):
         return _run_storeless(action, out)
     try:
@@ -114,9 +152,17 @@ def _run_storeless(action: Callable[[TextIO], int], out: TextIO) -> int:
 
 
 def _run_reporting(run_action: Callable[[], int]) -> int:
-    """Runs a command's action; what goes wrong becomes one `error:` line and an exit status."""
+    """Runs a command's action; what goes wrong becomes one `error:` line and an exit status. The output is
+    flushed here, so a full disk behind stdout is reported like any other failure."""
     try:
-        return run_action()
+        status = run_action()
+        if sys.stdout is not None:
+            Output(sys.stdout).flush()
+        return status
+    except OutputFailed as error:
+        report(error)
+        _silence_stdout()  # what could not be written must not be tried again, and fail again, at exit
+        return EXIT_FAILURE
     except ValidationError as error:
         report(error)
         return EXIT_USAGE
@@ -128,14 +174,31 @@ def _run_reporting(run_action: Callable[[], int]) -> int:
         return EXIT_FAILURE
 
 
+def _standard_output() -> TextIO:
+    """stdout as the commands write to it: UTF-8, and any failure to write it an OutputFailed. With stdout
+    closed, the first write fails (rather than printing nowhere); its descriptor is taken by /dev/null so that
+    no file the command opens can become fd 1 and receive what was meant for stdout."""
+    if sys.stdout is None:
+        try:
+            os.fstat(1)
+        except OSError:
+            with suppress(OSError):
+                os.open(os.devnull, os.O_WRONLY)  # the lowest free descriptor: 1
+        return cast(TextIO, Output(None))
+    return cast(TextIO, Output(_utf8(sys.stdout)))
+
+
 def _utf8(stream: TextIO) -> TextIO:
-    """Output is UTF-8 whatever the locale, with no newline translation (CSV brings its own CRLF)."""
+    """Output is UTF-8 whatever the locale, with no newline translation (CSV brings its own CRLF). A file
+    name that is not UTF-8 (see PATH_ARGUMENTS) is shown with its odd bytes as \\udcXX escapes."""
     if isinstance(stream, io.TextIOWrapper):
-        stream.reconfigure(encoding="utf-8", newline="")
+        stream.reconfigure(encoding="utf-8", newline="", errors="backslashreplace")
     return stream
 
 
 def _silence_stdout() -> None:
+    if sys.stdout is None:
+        return
     with suppress(OSError):
         sys.stdout.flush()
     try:

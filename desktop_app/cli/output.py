@@ -10,11 +10,59 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, TextIO
 
+from desktop_app.cli.errors import EXIT_FAILURE, CommandError
+from desktop_app.core.errors import ErrorCode
 from desktop_app.core.export import ROLE_LABELS, UNTITLED, conversation_to_dict, iso_utc
 from desktop_app.core.models import Conversation, ConversationSummary, Message, SearchHit
 
 ELLIPSIS = "…"
 _KEPT_IN_BLOCKS = frozenset("\n\t")
+
+
+class OutputFailed(CommandError):
+    """Standard output could not be written (a full disk, a closed stdout): exit 1, `output_failed`."""
+
+    def __init__(self, why: str) -> None:
+        super().__init__(
+            ErrorCode.OUTPUT_FAILED,
+            f"Could not write the output: {why}. Check where the output goes (a full disk, a closed stdout).",
+            EXIT_FAILURE,
+        )
+
+
+class Output:
+    """Standard output for a command: what goes wrong writing it becomes OutputFailed, so the command reports
+    it in one line instead of a traceback (or, with no stdout at all, instead of printing nowhere).
+    BrokenPipeError (the reader went away, `| head`) passes through: nobody is left to tell."""
+
+    def __init__(self, stream: TextIO | None) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        stream = self._open()
+        try:
+            return stream.write(text)
+        except BrokenPipeError:
+            raise
+        except OSError as error:
+            raise OutputFailed(error.strerror or str(error)) from None
+
+    def flush(self) -> None:
+        stream = self._open()
+        try:
+            stream.flush()
+        except BrokenPipeError:
+            raise
+        except OSError as error:
+            raise OutputFailed(error.strerror or str(error)) from None
+
+    def _open(self) -> TextIO:
+        if self._stream is None:
+            raise OutputFailed("standard output is closed")
+        return self._stream
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._open(), name)
 
 
 def print_json(value: Any, out: TextIO) -> None:

@@ -8,6 +8,7 @@ import argparse
 from desktop_app import APP_NAME, __version__
 from desktop_app.cli import ask, facts, history, keys, models, settings, setup, transcribe
 from desktop_app.core.export import ExportFormat
+from desktop_app.core.validation import MAX_INTEGER, whole_number
 from desktop_app.paths import DATA_DIR_ENV, DATABASE_URL_ENV
 
 DEFAULT_LIST_LIMIT = 50
@@ -43,22 +44,17 @@ def _add_global_options(parser: argparse.ArgumentParser, *, top_level: bool) -> 
 
 def _page_size(text: str) -> int:
     try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if not 1 <= value <= MAX_PAGE:
-        raise argparse.ArgumentTypeError(f"must be from 1 to {MAX_PAGE}, got {value}")
-    return value
+        return whole_number(text, minimum=1, maximum=MAX_PAGE)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _not_negative(text: str) -> int:
+    """0 up to the largest number the database holds (MAX_INTEGER)."""
     try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
-    return value
+        return whole_number(text, minimum=0, maximum=MAX_INTEGER)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -331,7 +327,7 @@ def _add_setup_parsers(
     actions = settings_parser.add_subparsers(dest="settings_command", metavar="ACTION", required=True)
     listing = actions.add_parser("list", parents=[common], help="every setting with its value and meaning")
     listing.add_argument("--json", action="store_true", help="print one JSON document")
-    listing.set_defaults(prepare=setup.prepare_settings_list)
+    listing.set_defaults(prepare=settings.prepare_settings_list)
     change = actions.add_parser(
         "set",
         parents=[common],

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
+from desktop_app.cli import setup
 from desktop_app.cli.errors import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, CommandError
 from desktop_app.core.settings import BY_KEY, SETTINGS, Settings
 from desktop_app.paths import AppPaths
@@ -25,6 +27,19 @@ SPEECH_KEYS = frozenset({"speech.language", "speech.engine", "speech.vosk_model"
 
 def _shown(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
+
+
+def prepare_settings_list(args: argparse.Namespace) -> Action:
+    """``settings list``, first saying on stderr what in the settings file was unusable (a damaged file, a
+    value that is not valid text or does not fit): those settings are listed with their defaults."""
+    listing = setup.prepare_settings_list(args)
+
+    def action(out: TextIO) -> int:
+        for problem in Settings(AppPaths.resolve(args.data_dir).settings_file).problems:
+            print(f"warning: {problem}", file=sys.stderr)
+        return listing(out)
+
+    return action
 
 
 def prepare_settings_set(args: argparse.Namespace) -> Action:

@@ -64,6 +64,7 @@ class ErrorCode(StrEnum):
     DISPLAY_UNREACHABLE = "display_unreachable"
     SYSTEM_LIBRARY_MISSING = "system_library_missing"
     QT_PLATFORM_UNAVAILABLE = "qt_platform_unavailable"
+    OUTPUT_FAILED = "output_failed"
 
 
 class AppError(Exception):

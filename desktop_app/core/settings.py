@@ -89,6 +89,8 @@ class Setting:
             raise ValueError(self.refusal(value))
         if isinstance(value, float) and not math.isfinite(value):
             raise ValueError(self.refusal(value))
+        if isinstance(value, str) and any("\ud800" <= char <= "\udfff" for char in value):
+            raise ValueError(self.refusal(value))  # not text (bytes that were not UTF-8): cannot be shown or saved
         if self.choices is not None and value not in self.choices:
             raise ValueError(self.refusal(value))
         if isinstance(value, str) and self.pattern is not None and not re.fullmatch(self.pattern, value):
@@ -301,6 +303,8 @@ class Settings:
         self._values: dict[str, Any] = {}
         self._extra: dict[str, Any] = {}
         self._listeners: list[Listener] = []
+        # What was wrong with the file when it was read (and replaced by the defaults), for people.
+        self.problems: list[str] = []
         if path is not None:
             self._load(path)
 
@@ -332,11 +336,13 @@ class Settings:
             raw = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             return
-        except (OSError, ValueError) as error:
+        except (OSError, ValueError, RecursionError) as error:
             log.warning("settings file %s could not be read (%s); using defaults", path, error)
+            self.problems.append(f"the settings file {path} could not be read ({error}); using the defaults")
             return
         if not isinstance(raw, dict):
             log.warning("settings file %s is not a JSON object; using defaults", path)
+            self.problems.append(f"the settings file {path} is not a JSON object; using the defaults")
             return
         version = raw.pop("version", 1)
         if isinstance(version, int):
@@ -352,6 +358,7 @@ class Settings:
                 self._values[key] = setting.check(value)
             except ValueError as error:
                 log.warning("ignoring setting: %s", error)
+                self.problems.append(f"ignoring the saved value: {error}; using the default")
 
     def _save(self) -> None:
         if self._path is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from enum import StrEnum
 from typing import TypeVar
@@ -10,6 +11,10 @@ from desktop_app.core.errors import ErrorCode, ValidationError
 from desktop_app.core.models import MAX_CONTENT_CHARS, MAX_FACT_CHARS, MAX_TITLE_CHARS, Role
 
 E = TypeVar("E", bound=StrEnum)
+
+# The largest whole number the database holds (SQLite INTEGER and PostgreSQL BIGINT are signed 64-bit):
+# every id, offset and count from the command line is refused above it, before it reaches the store.
+MAX_INTEGER = 2**63 - 1
 
 
 def parse_choice(kind: type[E], value: str, what: str, code: ErrorCode = ErrorCode.INVALID_ARGUMENT) -> E:
@@ -50,18 +55,55 @@ def clean_fact(text: str) -> str:
 
 
 def parse_id(value: object, what: str = "conversation") -> int:
-    """Ids arrive from the CLI and the API as text: accept positive integers only."""
+    """Ids arrive from the CLI and the API as text: accept whole numbers from 1 to MAX_INTEGER only."""
     if isinstance(value, bool):
         raise ValidationError(ErrorCode.INVALID_ARGUMENT, f"Invalid {what} id {value!r}.")
     if isinstance(value, int):
         number = value
-    elif isinstance(value, str) and value.strip().isdigit():
+    elif isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
         number = int(value.strip())
     else:
         raise ValidationError(ErrorCode.INVALID_ARGUMENT, f"Invalid {what} id {value!r}: expected a positive number.")
     if number <= 0:
         raise ValidationError(ErrorCode.INVALID_ARGUMENT, f"Invalid {what} id {value!r}: expected a positive number.")
+    if number > MAX_INTEGER:
+        raise ValidationError(
+            ErrorCode.INVALID_ARGUMENT,
+            f"Invalid {what} id {_shortened(value)}: ids go up to {MAX_INTEGER}, so there is no such {what}.",
+        )
     return number
+
+
+def whole_number(text: str, *, minimum: int = 0, maximum: int = MAX_INTEGER) -> int:
+    """A whole number typed on the command line, from `minimum` to `maximum`; ValueError saying what is allowed
+    (the database holds at most MAX_INTEGER)."""
+    word = text.strip()
+    if not (word.isascii() and re.fullmatch(r"[+-]?[0-9]+", word)):
+        raise ValueError(f"expected a whole number, got {_shortened(text)}")
+    if len(word.lstrip("+-0")) > len(str(maximum)) + 1:  # never convert thousands of digits
+        raise ValueError(f"must be from {minimum} to {maximum}, got {_shortened(text)}")
+    value = int(word)
+    if not minimum <= value <= maximum:
+        raise ValueError(f"must be from {minimum} to {maximum}, got {_shortened(text)}")
+    return value
+
+
+def _shortened(value: object, limit: int = 40) -> str:
+    """A refused value as shown in a message: quoted, and cut when it is very long."""
+    shown = repr(value) if isinstance(value, str) else str(value)
+    return shown if len(shown) <= limit else shown[: limit - 1] + "…"
+
+
+def check_text_argument(value: str, what: str) -> str:
+    """Text from the command line must be text: bytes that were not UTF-8 reach Python as lone surrogates,
+    which can be neither stored nor printed. Raises ValidationError naming the argument."""
+    if any("\ud800" <= char <= "\udfff" for char in value):
+        raise ValidationError(
+            ErrorCode.INVALID_ARGUMENT,
+            f"{what} is not valid text (it holds bytes that are not UTF-8); type it again in a UTF-8 terminal. "
+            "Nothing was done.",
+        )
+    return value
 
 
 def title_from_text(text: str, limit: int = 60) -> str:
