@@ -3,40 +3,155 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import json
+import os
+import stat
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 import numpy as np
 
 from desktop_app.cli.errors import EXIT_OK, CommandError
 from desktop_app.paths import AppPaths
 
+if TYPE_CHECKING:
+    import soundfile
+
 Action = Callable[[TextIO], int]
 STEP_BYTES = 640  # 20 ms at 16 kHz: the size the microphone hands on
+TARGET_RATE = 16_000
+# What a recording may declare; anything outside is refused before a sample is read.
+MIN_SAMPLE_RATE = 8_000
+MAX_SAMPLE_RATE = 192_000
+MAX_CHANNELS = 8
+MAX_AUDIO_SECONDS = 10 * 60  # transcribe is for checking a model or a microphone, not for long recordings
+BLOCK_SECONDS = 1  # read and resample one second at a time, so memory does not grow with the file
 
 
-def read_audio_16k_mono(path: Path) -> tuple[bytes, float]:
-    """The recording as 16 kHz mono 16-bit PCM, and its length in seconds. Read with soundfile
-    (libsndfile): WAV of any sample format, FLAC and Ogg alike."""
+def _open_regular_file(path: Path) -> int:
+    """A read-only descriptor of `path`, which must be a regular file (a symlink to one is fine). Opened
+    without blocking, so a FIFO is refused at once instead of waiting for a writer."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+    except FileNotFoundError:
+        raise CommandError("file_not_found", f"There is no file {path}.") from None
+    except IsADirectoryError:
+        raise CommandError("not_a_file", f"{path} is a folder, not an audio file.") from None
+    except OSError as error:
+        if error.errno in (errno.EACCES, errno.EPERM):
+            raise CommandError("permission_denied", f"Could not read {path}: permission denied.") from None
+        raise CommandError("unreadable_file", f"Could not read {path}: {error.strerror or error}.") from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise CommandError("not_a_file", f"{path} is a folder, not an audio file.")
+        if not stat.S_ISREG(mode):
+            raise CommandError(
+                "not_a_file", f"{path} is {_kind(mode)}, not a regular file; give the path of an audio file."
+            )
+        os.set_blocking(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"
+    if stat.S_ISCHR(mode):
+        return "a character device"
+    if stat.S_ISBLK(mode):
+        return "a block device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"
+
+
+def _invalid_audio(path: Path, error: object) -> CommandError:
+    error = getattr(error, "error_string", error)  # libsndfile's own words, without the descriptor number
+    return CommandError("invalid_audio", f"{path} is not an audio file this app can read ({error}). Try WAV or FLAC.")
+
+
+def iter_audio_16k_mono(path: Path) -> tuple[Iterator[bytes], float]:
+    """The recording as 16 kHz mono 16-bit PCM in blocks of about a second, and its length in seconds.
+    Read with soundfile (libsndfile): WAV of any sample format, FLAC and Ogg alike. Only a regular file is
+    opened; a sample rate outside 8,000-192,000 Hz, more than 8 channels or more than MAX_AUDIO_SECONDS is
+    refused before any sample is read. Memory stays bounded: one block is read and resampled at a time."""
+    import soundfile
+
+    fd = _open_regular_file(path)
+    try:
+        audio = soundfile.SoundFile(fd, closefd=False)  # the descriptor is ours to close
+    except (soundfile.LibsndfileError, RuntimeError, TypeError, ValueError) as error:
+        os.close(fd)
+        raise _invalid_audio(path, error) from None
+    try:
+        rate, channels, frames = int(audio.samplerate), int(audio.channels), int(audio.frames)
+        if not MIN_SAMPLE_RATE <= rate <= MAX_SAMPLE_RATE:
+            raise CommandError(
+                "unsupported_audio",
+                f"{path} declares a sample rate of {rate} Hz; this app reads {MIN_SAMPLE_RATE:,} to "
+                f"{MAX_SAMPLE_RATE:,} Hz.",
+            )
+        if not 1 <= channels <= MAX_CHANNELS:
+            raise CommandError(
+                "unsupported_audio", f"{path} declares {channels} channels; this app reads 1 to {MAX_CHANNELS}."
+            )
+        seconds = frames / rate
+        if seconds > MAX_AUDIO_SECONDS:
+            raise CommandError(
+                "audio_too_long",
+                f"{path} is {seconds / 60:.1f} minutes long; transcribe takes at most "
+                f"{MAX_AUDIO_SECONDS // 60} minutes. Cut it shorter first.",
+            )
+    except BaseException:
+        audio.close()
+        os.close(fd)
+        raise
+    return _blocks(path, audio, fd, rate), seconds
+
+
+def _blocks(path: Path, audio: soundfile.SoundFile, fd: int, rate: int) -> Iterator[bytes]:
+    try:
+        yield from _resampled(path, audio, rate)
+    finally:
+        audio.close()
+        os.close(fd)
+
+
+def _resampled(path: Path, audio: soundfile.SoundFile, rate: int) -> Iterator[bytes]:
     import soundfile
     import soxr
 
     from desktop_app.audio.capture import to_pcm16
 
-    if not path.is_file():
-        raise CommandError("file_not_found", f"There is no file {path}.")
-    try:
-        samples, rate = soundfile.read(str(path), dtype="float32", always_2d=True)
-    except (soundfile.LibsndfileError, RuntimeError, TypeError) as error:
-        raise CommandError(
-            "invalid_audio", f"{path} is not an audio file this app can read ({error}). Try WAV or FLAC."
-        ) from None
-    mono = samples.mean(axis=1, dtype=np.float32)
-    converted = mono if rate == 16_000 else soxr.resample(mono, rate, 16_000)
-    return to_pcm16(converted), len(mono) / rate if rate else 0.0
+    resampler = None if rate == TARGET_RATE else soxr.ResampleStream(rate, TARGET_RATE, 1, dtype="float32")
+    limit = MAX_AUDIO_SECONDS * rate  # also when the header understates the length
+    read = 0
+    while True:
+        wanted = min(rate * BLOCK_SECONDS, limit - read)
+        try:
+            block = audio.read(wanted, dtype="float32", always_2d=True) if wanted > 0 else np.zeros((0, 1))
+        except (soundfile.LibsndfileError, RuntimeError) as error:
+            raise _invalid_audio(path, error) from None
+        read += len(block)
+        last = len(block) == 0
+        mono = block.mean(axis=1, dtype=np.float32) if len(block) else np.zeros(0, np.float32)
+        converted = mono if resampler is None else resampler.resample_chunk(mono, last=last)
+        if len(converted):
+            yield to_pcm16(converted)
+        if last:
+            return
+
+
+def read_audio_16k_mono(path: Path) -> tuple[bytes, float]:
+    """The whole recording as 16 kHz mono 16-bit PCM, and its length in seconds (see iter_audio_16k_mono)."""
+    blocks, seconds = iter_audio_16k_mono(path)
+    return b"".join(blocks), seconds
 
 
 def prepare_transcribe(args: argparse.Namespace) -> Action:
@@ -52,7 +167,7 @@ def prepare_transcribe(args: argparse.Namespace) -> Action:
         from desktop_app.core.settings import Settings
         from desktop_app.speech.recognition import choose_engine
 
-        pcm, seconds = read_audio_16k_mono(path)
+        blocks, seconds = iter_audio_16k_mono(path)
         paths = AppPaths.resolve(args.data_dir)
         language: str = Settings(paths.settings_file).get("speech.language")
         chosen, model_path = choose_engine(engine, model_name, paths.models_dir, language)
@@ -69,8 +184,15 @@ def prepare_transcribe(args: argparse.Namespace) -> Action:
             recognizer = PocketSphinxRecognizer(command_phrases(default_skills()))
         started = time.perf_counter()
         recognizer.start_utterance()
-        for offset in range(0, len(pcm), STEP_BYTES):
-            recognizer.feed(pcm[offset : offset + STEP_BYTES])
+        pending = b""
+        for block in blocks:
+            pending += block
+            whole = len(pending) - len(pending) % STEP_BYTES
+            for offset in range(0, whole, STEP_BYTES):
+                recognizer.feed(pending[offset : offset + STEP_BYTES])
+            pending = pending[whole:]
+        if pending:
+            recognizer.feed(pending)
         transcript = recognizer.finish()
         decode_seconds = time.perf_counter() - started
         if as_json:

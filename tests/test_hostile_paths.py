@@ -1,0 +1,254 @@
+"""Hostile paths given to the command line: export targets and transcribe inputs that are not plain files.
+
+Export only ever replaces a regular file; a FIFO or a character device is written to directly, anything
+else (a folder, a symbolic link, a socket) is refused. Transcribe refuses what is not a regular file before
+opening it, refuses absurd formats before reading samples, and reads long files with bounded memory.
+Every failure is one `error: ... [code]` line on stderr, exit 1, and never a traceback."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import stat
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import wave
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+from cli_runner import REPO_ROOT, Run, cli, ok
+
+from desktop_app.storage.engine import sqlite_url
+from desktop_app.storage.store import SqlConversationStore
+
+ERROR_LINE = re.compile(r"error: .+ \[[a-z_]+\]\n")
+
+
+def refused(run: Run, code: str) -> Run:
+    """Exit 1, exactly one `error: ... [code]` line on stderr, no traceback."""
+    assert run.code == 1, run
+    assert "Traceback" not in run.err, run.err
+    assert ERROR_LINE.fullmatch(run.err), run.err
+    assert run.err.endswith(f"[{code}]\n"), run.err
+    return run
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    folder = tmp_path / "data"
+    folder.mkdir()
+    store = SqlConversationStore.open(sqlite_url(folder / "assistant.db"))
+    try:
+        conversation = store.create_conversation("hostile paths")
+        store.add_message(conversation.id, "user", "what time is it")
+        store.add_message(conversation.id, "assistant", "It is noon.")
+    finally:
+        store.close()
+    return folder
+
+
+def export(data_dir: Path, out: Path | str, *extra: str) -> Run:
+    return cli("--data-dir", str(data_dir), "history", "export", "--all", "--format", "json", "--out", str(out), *extra)
+
+
+def private_device(tmp_path: Path, name: str, minor: int) -> Path:
+    """A character device node of our own (1, minor: 3 is null, 7 is full), so a test never risks the
+    system's /dev. Needs root."""
+    if os.geteuid() != 0:
+        pytest.skip("making a device node needs root")
+    node = tmp_path / name
+    os.mknod(node, stat.S_IFCHR | 0o666, os.makedev(1, minor))
+    return node
+
+
+# --- history export --out -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("force", [True, False])
+def test_export_to_dev_null_writes_through_and_keeps_the_device(data_dir: Path, force: bool) -> None:
+    before = os.lstat("/dev/null")
+    run = ok(export(data_dir, "/dev/null", *(["--force"] if force else [])))
+    assert "Exported 1 conversation (2 messages) to /dev/null." in run.out
+    after = os.lstat("/dev/null")
+    assert stat.S_ISCHR(after.st_mode) and after.st_rdev == before.st_rdev
+    assert stat.S_IMODE(after.st_mode) == stat.S_IMODE(before.st_mode)
+
+
+def test_export_to_a_null_device_node_keeps_it(data_dir: Path, tmp_path: Path) -> None:
+    node = private_device(tmp_path, "null", 3)
+    before = os.lstat(node)
+    ok(export(data_dir, node, "--force"))
+    after = os.lstat(node)
+    assert stat.S_ISCHR(after.st_mode) and after.st_rdev == os.makedev(1, 3)
+    assert after.st_mode == before.st_mode and after.st_ino == before.st_ino
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "null"]  # no temporary file left
+
+
+@pytest.mark.parametrize("private", [False, True], ids=["dev-full", "private-full-node"])
+def test_export_to_a_full_device_is_a_disk_full_error(data_dir: Path, tmp_path: Path, private: bool) -> None:
+    device = private_device(tmp_path, "full", 7) if private else Path("/dev/full")
+    if not device.exists():
+        pytest.skip("no /dev/full here")
+    before = os.lstat(device)
+    run = refused(export(data_dir, device, "--force"), "disk_full")
+    assert f"Could not write {device}: the disk is full." in run.err
+    after = os.lstat(device)
+    assert stat.S_ISCHR(after.st_mode) and after.st_rdev == before.st_rdev
+    assert stat.S_IMODE(after.st_mode) == stat.S_IMODE(before.st_mode)
+
+
+def test_export_into_a_fifo_reaches_the_reader(data_dir: Path, tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe.json"
+    os.mkfifo(fifo, 0o644)
+    received: list[bytes] = []
+
+    def reader() -> None:
+        with open(fifo, "rb") as pipe:  # blocks until the export opens the other end
+            received.append(pipe.read())
+
+    thread = threading.Thread(target=reader, daemon=True)
+    thread.start()
+    run = ok(export(data_dir, fifo, "--force"))
+    thread.join(timeout=30)
+    assert not thread.is_alive(), "the export never wrote into the FIFO"
+    assert b'"hostile paths"' in received[0] and b"It is noon." in received[0]
+    assert f"to {fifo}." in run.out
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+    assert stat.S_IMODE(os.lstat(fifo).st_mode) == 0o644
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "pipe.json"]
+
+
+@pytest.mark.parametrize("force", [True, False])
+def test_export_refuses_a_symlink_and_leaves_it_and_its_target(data_dir: Path, tmp_path: Path, force: bool) -> None:
+    real = tmp_path / "real.json"
+    real.write_text("keep me\n")
+    link = tmp_path / "link.json"
+    link.symlink_to(real)
+    dangling = tmp_path / "dangling.json"
+    dangling.symlink_to(tmp_path / "nowhere.json")
+    flag = ["--force"] if force else []
+    run = refused(export(data_dir, link, *flag), "unsafe_output")
+    assert f"{link} is a symbolic link" in run.err
+    refused(export(data_dir, dangling, *flag), "unsafe_output")
+    assert os.readlink(link) == str(real) and real.read_text() == "keep me\n"
+    assert os.readlink(dangling) == str(tmp_path / "nowhere.json")
+    assert not (tmp_path / "nowhere.json").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dangling.json", "data", "link.json", "real.json"]
+
+
+def test_export_refuses_a_folder_and_a_socket(data_dir: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    run = refused(export(data_dir, folder, "--force"), "invalid_output")
+    assert f"{folder} is a folder" in run.err
+    assert folder.is_dir() and not any(folder.iterdir())
+    with tempfile.TemporaryDirectory(prefix="va-") as short:  # a socket path must be short
+        path = Path(short) / "s"
+        server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            server.bind(str(path))
+            run = refused(export(data_dir, path, "--force"), "unsafe_output")
+            assert "is a socket" in run.err and stat.S_ISSOCK(os.lstat(path).st_mode)
+        finally:
+            server.close()
+
+
+def test_export_still_replaces_a_regular_file_with_force(data_dir: Path, tmp_path: Path) -> None:
+    target = tmp_path / "all.json"
+    target.write_text("old\n")
+    refused(export(data_dir, target), "file_exists")
+    assert target.read_text() == "old\n"
+    ok(export(data_dir, target, "--force"))
+    assert '"hostile paths"' in target.read_text()
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+
+
+# --- transcribe PATH ----------------------------------------------------------------------------------
+
+
+def transcribe(data_dir: Path, path: Path | str, timeout: float = 60) -> Run:
+    return cli("--data-dir", str(data_dir), "transcribe", str(path), timeout=timeout)
+
+
+def test_transcribe_says_what_a_path_really_is(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    folder = tmp_path / "recordings"
+    folder.mkdir()
+    run = refused(transcribe(data, folder), "not_a_file")
+    assert f"{folder} is a folder" in run.err and "There is no file" not in run.err
+    run = refused(transcribe(data, "/dev/zero"), "not_a_file")
+    assert "/dev/zero is a character device" in run.err
+    run = refused(transcribe(data, tmp_path / "missing.wav"), "file_not_found")
+    assert "There is no file" in run.err
+
+
+def test_transcribe_refuses_a_fifo_without_waiting_for_a_writer(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe.wav"
+    os.mkfifo(fifo)
+    started = time.monotonic()
+    run = refused(transcribe(tmp_path / "data", fifo, timeout=30), "not_a_file")
+    assert time.monotonic() - started < 30
+    assert "named pipe" in run.err and stat.S_ISFIFO(os.lstat(fifo).st_mode)
+
+
+def test_transcribe_refuses_absurd_formats_before_reading(tmp_path: Path) -> None:
+    one_hertz = tmp_path / "one-hertz.wav"
+    with wave.open(str(one_hertz), "wb") as w:  # 32 KB of samples that would last 4.4 hours
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(1)
+        w.writeframes(bytes(32_000))
+    run = refused(transcribe(tmp_path / "data", one_hertz, timeout=30), "unsupported_audio")
+    assert "1 Hz" in run.err and "8,000 to 192,000 Hz" in run.err
+    many = tmp_path / "many-channels.wav"
+    soundfile.write(many, np.zeros((1600, 9), dtype=np.int16), 16_000, subtype="PCM_16")
+    run = refused(transcribe(tmp_path / "data", many, timeout=30), "unsupported_audio")
+    assert "9 channels" in run.err
+    too_long = tmp_path / "twenty-minutes.wav"  # 8 kHz mono keeps the file small
+    soundfile.write(too_long, np.zeros(8_000 * 20 * 60, dtype=np.int16), 8_000, subtype="PCM_16")
+    started = time.monotonic()
+    run = refused(transcribe(tmp_path / "data", too_long, timeout=30), "audio_too_long")
+    assert "20.0 minutes" in run.err and "at most 10 minutes" in run.err
+    assert time.monotonic() - started < 30
+
+
+def run_measured(args: list[str], timeout: float) -> tuple[int, str, float, float]:
+    """Runs the CLI; exit status, stderr, wall seconds and the child's peak memory in MB (ru_maxrss)."""
+    with tempfile.TemporaryFile() as err:
+        started = time.monotonic()
+        child = subprocess.Popen(
+            [sys.executable, "-m", "desktop_app", *args], cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=err
+        )
+        killer = threading.Timer(timeout, child.kill)
+        killer.start()
+        try:
+            _, status, usage = os.wait4(child.pid, 0)
+        finally:
+            killer.cancel()
+        child.returncode = os.waitstatus_to_exitcode(status)
+        seconds = time.monotonic() - started
+        err.seek(0)
+        return child.returncode, err.read().decode("utf-8"), seconds, usage.ru_maxrss / 1024
+
+
+def test_transcribe_a_long_recording_with_bounded_memory(tmp_path: Path) -> None:
+    """Ten minutes of 48 kHz stereo (110 MB of WAV, 230 MB as float samples): read a second at a time,
+    resampled as a stream, so the peak stays near what the recogniser itself needs."""
+    long = tmp_path / "ten-minutes.wav"
+    with soundfile.SoundFile(long, "w", samplerate=48_000, channels=2, subtype="PCM_16") as audio:
+        silence = np.zeros((48_000 * 60, 2), dtype=np.int16)
+        for _ in range(10):
+            audio.write(silence)
+    args = ["--data-dir", str(tmp_path / "data"), "transcribe", str(long)]
+    code, err, seconds, peak_mb = run_measured(args, timeout=300)
+    print(f"10 min 48 kHz stereo: {seconds:.1f} s, peak {peak_mb:.0f} MB")
+    assert code == 0, err
+    assert "Traceback" not in err
+    assert peak_mb < 400, f"peak memory {peak_mb:.0f} MB"
+    assert seconds < 300
