@@ -8,7 +8,15 @@ import time
 from pathlib import Path
 
 import pytest
-from gui_app import ask_by_voice, quit_app, running_app, set_auto_repeat, wait_until_listening_ready, xdotool
+from gui_app import (
+    ask_by_voice,
+    quit_app,
+    running_app,
+    set_auto_repeat,
+    wait_for_messages,
+    wait_until_listening_ready,
+    xdotool,
+)
 
 from desktop_app.storage.engine import sqlite_url
 from desktop_app.storage.store import SqlConversationStore
@@ -85,15 +93,7 @@ def test_a_spoken_question_in_the_real_window_is_answered_and_kept(
         wait_until_listening_ready(data_dir)
         ask_by_voice(xvfb_display, window, pulse_audio, question)
         log = data_dir / "logs" / "voice-assistant.log"
-        database = data_dir / "assistant.db"
-        deadline = time.monotonic() + 20
-        answered: list[tuple[str, str]] = []
-        while time.monotonic() < deadline and len(answered) < 2:
-            time.sleep(0.3)
-            if database.exists():
-                with sqlite3.connect(database) as connection:
-                    answered = connection.execute("SELECT role, content FROM messages ORDER BY id").fetchall()
-                connection.close()
+        answered = wait_for_messages(data_dir, 2)
         assert answered[:1] == [("user", "what time is it")], (answered, log.read_text()[-1500:])
         assert answered[1][0] == "assistant" and answered[1][1].startswith("It is")
         quit_app(app, xvfb_display)

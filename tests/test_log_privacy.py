@@ -186,7 +186,14 @@ def test_a_sentence_that_cannot_be_spoken_is_not_quoted_in_the_log(
 def test_a_spoken_question_leaves_no_words_in_the_log_file(xvfb_display: str, pulse_audio, data_dir: Path) -> None:
     """The whole product on an X screen: a question is asked by voice and answered; the log file (0600)
     says a turn happened, not what was said."""
-    from gui_app import ask_by_voice, quit_app, running_app, set_auto_repeat, wait_until_listening_ready
+    from gui_app import (
+        ask_by_voice,
+        quit_app,
+        running_app,
+        set_auto_repeat,
+        wait_for_messages,
+        wait_until_listening_ready,
+    )
     from speech_audio import say_to_wav
 
     question = say_to_wav("what time is it", data_dir.parent / "question.wav")
@@ -195,13 +202,7 @@ def test_a_spoken_question_leaves_no_words_in_the_log_file(xvfb_display: str, pu
         wait_until_listening_ready(data_dir)
         ask_by_voice(xvfb_display, window, pulse_audio, question)
         log = data_dir / "logs" / "voice-assistant.log"
-        deadline = time.monotonic() + 20
-        answered: list[tuple[str, str]] = []
-        while time.monotonic() < deadline and len(answered) < 2:
-            time.sleep(0.3)
-            with sqlite3.connect(data_dir / "assistant.db") as connection:
-                answered = connection.execute("SELECT role, content FROM messages ORDER BY id").fetchall()
-            connection.close()
+        answered = wait_for_messages(data_dir, 2)
         assert answered[:1] == [("user", "what time is it")], answered
         quit_app(app, xvfb_display)
     text = log.read_text()
