@@ -132,3 +132,21 @@ def test_the_started_app_shows_a_missed_reminder_and_a_missing_microphone(qtbot,
     assert "call mum" in seen["transcript"], seen
     assert "USB Microphone That Is Not There" in seen["problems"], seen
     assert seen["state"].startswith("Not listening"), seen
+
+
+@pytest.mark.gui
+def test_a_turn_that_heard_nothing_leaves_no_empty_line(qtbot, store) -> None:
+    from desktop_app.core.events import FinalTranscript, PartialTranscript, ReplyChunk, TurnStarted
+    from desktop_app.ui.main_window import MainWindow
+
+    window = MainWindow(store, None, _Voice(toggle_mode=False))
+    qtbot.addWidget(window)
+    window.on_event(TurnStarted(1))
+    window.on_event(FinalTranscript("what time is it", 0.9))
+    window.on_event(ReplyChunk("It is ten past four.", "skill:clock"))
+    window.on_event(TurnStarted(2))
+    window.on_event(PartialTranscript("hm"))  # a partial guess, then nothing after all
+    window.on_event(FinalTranscript("", 0.0))
+    window.on_event(TurnStarted(3))
+    window.on_event(FinalTranscript("", 0.0))  # nothing at all
+    assert window.transcript.toPlainText().splitlines() == ["You: what time is it", "Assistant: It is ten past four."]

@@ -243,16 +243,15 @@ class MainWindow(QMainWindow):
     def _show_partial(self, text: str, final: bool = False) -> None:
         cursor = self.transcript.textCursor()
         cursor.movePosition(QTextCursor.MoveOperation.End)
-        if not text.strip():  # nothing heard: no empty "You:" line (the status bar says so)
-            if self._partial_anchor is not None:
-                cursor.setPosition(self._partial_anchor, QTextCursor.MoveMode.KeepAnchor)
-                cursor.removeSelectedText()
-                cursor.deletePreviousChar()  # the line break before it
-                self._partial_anchor = None
-            return
         if self._partial_anchor is not None:
             cursor.setPosition(self._partial_anchor, QTextCursor.MoveMode.KeepAnchor)
             cursor.removeSelectedText()
+            if not text.strip():  # nothing heard: no empty "You:" line (the status bar says so)
+                cursor.deletePreviousChar()  # the line break before it
+                self._partial_anchor = None
+                return
+        elif not text.strip():
+            return
         else:
             if not self.transcript.document().isEmpty():
                 cursor.insertBlock()
