@@ -147,13 +147,7 @@ class Assistant:
         and a hint."""
         context = SkillContext(self._store, self._alarms, self._now(), conversation_id, self._skills)
         if self._model is not None and self._model.offline() and self._model.config() is not None:
-            return ReplyPiece(
-                f"Offline mode is on, so I can only use my built-in skills. {help_text(context)}",
-                OFFLINE_SOURCE,
-                spoken=f"Offline mode is on, so I can only use my built-in skills. {SPOKEN_HELP_HINT}",
-            )
-        return ReplyPiece(
-            f"I can't answer that offline. {help_text(context)} {OFFLINE_HELP}",
-            OFFLINE_SOURCE,
-            spoken=f"I can't answer that offline. {SPOKEN_HELP_HINT}",
-        )
+            lead, shown = "Offline mode is on, so I can only use my built-in skills.", help_text(context)
+        else:
+            lead, shown = "I can't answer that offline.", f"{help_text(context)} {OFFLINE_HELP}"
+        return ReplyPiece(f"{lead} {shown}", OFFLINE_SOURCE, spoken=f"{lead} {SPOKEN_HELP_HINT}")
