@@ -118,7 +118,8 @@ class VoicePipeline:
         self.mode = mode
         self.keep_preroll = keep_preroll
         self._preroll = PrerollBuffer(preroll_ms)
-        # The speaker is playing (or just was, until this monotonic time): the microphone hears it.
+        # What the speaker last reported (it started or stopped playing) and when: the microphone hears it
+        # while it plays and for a moment after. `is_speaking()` alone would miss a report still on its way.
         self._speaking = False
         self._quiet_since = 0.0
         self._lock = threading.Lock()
