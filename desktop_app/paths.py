@@ -66,16 +66,35 @@ class AppPaths:
         )
 
     def ensure(self) -> AppPaths:
-        """Creates every directory, private to the user (0700), tightening ones that already exist."""
+        """Creates the directories that are missing, private to the user (0700). Folders that exist are left
+        as they are (their permissions are the user's choice), and nothing is created inside a read-only
+        one: reading what is there must still work."""
         for directory in (self.data_dir, self.config_dir, self.cache_dir, self.log_dir, self.models_dir):
+            if directory.is_dir() or (directory.parent.is_dir() and not is_writable_folder(directory.parent)):
+                continue
             make_private_dir(directory)
         return self
 
 
 def make_private_dir(directory: Path) -> None:
+    """Creates `directory` (and missing parents) 0700; one that exists is left exactly as it is."""
+    if directory.is_dir():
+        return
     directory.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR_MODE)
     if os.name == "posix":
-        os.chmod(directory, PRIVATE_DIR_MODE)
+        os.chmod(directory, PRIVATE_DIR_MODE)  # mkdir's mode passes through the umask; this is ours to set
+
+
+def is_writable_folder(directory: Path) -> bool:
+    """Whether the app may write in `directory`. A folder without its owner's write bit (0555) counts as
+    read-only even for root, who could write there anyway: the mode says what its owner wants."""
+    try:
+        info = directory.stat()
+    except OSError:
+        return False
+    if os.name == "posix" and not info.st_mode & stat.S_IWUSR:
+        return False
+    return os.access(directory, os.W_OK)
 
 
 def touch_private_file(path: Path) -> None:

@@ -2,12 +2,14 @@
 
 python tests/disk_scenarios.py full MOUNTPOINT OUT_JSON
 python tests/disk_scenarios.py readonly-start MOUNTPOINT OUT_JSON
+python tests/disk_scenarios.py ask-when-full MOUNTPOINT OUT_JSON
 """
 
 from __future__ import annotations
 
 import json
 import shutil
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -27,7 +29,9 @@ def full(mount: Path) -> dict[str, object]:
     failure: StorageError | None = None
     for n in range(10_000):
         try:
-            acknowledged.append(store.add_message(conversation.id, "user", f"message {n} " + "z" * 3000).id)
+            # Answers, not questions: a question is refused while there is less than TURN_ROOM_BYTES free,
+            # before SQLite itself runs out of room, which is what this scenario is about.
+            acknowledged.append(store.add_message(conversation.id, "assistant", f"message {n} " + "z" * 3000).id)
         except StorageError as error:
             failure = error
             break
@@ -85,7 +89,54 @@ def readonly_start(mount: Path) -> dict[str, object]:
         reopened.close()
 
 
+# Free space left before each `ask`: none at all, a few pages (where the question used to be saved and its
+# answer refused), and enough for a turn.
+ROOM_LEFT = (0, 8 * 1024, *range(64 * 1024, 113 * 1024, 8 * 1024), 2 * 1024 * 1024)
+
+
+def ask_when_full(mount: Path) -> dict[str, object]:
+    """`ask` through the real command line with the disk filled to several levels: each turn is either
+    stored whole (question and answer) or not at all, and a refusal says `disk_full`."""
+    data = mount / "data"
+    first = _ask(data, "what is two plus two")
+    runs = []
+    for room in ROOM_LEFT:
+        filler = mount / "filler.bin"
+        _fill_leaving(mount, filler, room)
+        done = _ask(data, "what is three plus three")
+        filler.unlink()
+        connection = sqlite3.connect(data / "assistant.db")
+        try:
+            roles = [row[0] for row in connection.execute("SELECT role FROM messages ORDER BY id")]
+        finally:
+            connection.close()
+        runs.append(
+            {"room": room, "code": done.returncode, "stderr": done.stderr, "stdout": done.stdout, "roles": roles}
+        )
+    return {"first": first.returncode, "runs": runs}
+
+
+def _ask(data: Path, question: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "desktop_app", "--data-dir", str(data), "ask", question],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def _fill_leaving(mount: Path, filler: Path, room: int) -> None:
+    with filler.open("wb") as handle:
+        while (free := shutil.disk_usage(mount).free) > room:
+            try:
+                handle.write(b"\0" * min(free - room, 1 << 20))
+                handle.flush()
+            except OSError:
+                break
+
+
 if __name__ == "__main__":
     scenario, mountpoint, result_file = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
-    result = full(mountpoint) if scenario == "full" else readonly_start(mountpoint)
-    result_file.write_text(json.dumps(result))
+    chosen = {"full": full, "readonly-start": readonly_start, "ask-when-full": ask_when_full}[scenario]
+    result_file.write_text(json.dumps(chosen(mountpoint)))

@@ -132,12 +132,14 @@ def test_data_directories_are_private_and_the_database_file_is_0600(tmp_path: Pa
         assert stat.S_IMODE(file.stat().st_mode) == 0o600, file
 
 
-def test_an_existing_open_data_directory_is_tightened(tmp_path: Path) -> None:
+def test_an_existing_data_directory_keeps_its_permissions_and_new_folders_in_it_are_private(tmp_path: Path) -> None:
     root = tmp_path / "state"
     root.mkdir(mode=0o755)
     os.chmod(root, 0o755)
-    resolve_paths(AppOptions(data_dir=str(root)))
-    assert stat.S_IMODE(root.stat().st_mode) == 0o700
+    paths = resolve_paths(AppOptions(data_dir=str(root)))
+    assert stat.S_IMODE(root.stat().st_mode) == 0o755  # the user's folder: its mode is theirs to choose
+    for made in (paths.config_dir, paths.cache_dir, paths.log_dir, paths.models_dir):
+        assert stat.S_IMODE(made.stat().st_mode) == 0o700, made
 
 
 def test_the_environment_variable_chooses_the_data_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -155,8 +157,8 @@ def test_a_database_locked_by_another_program_is_reported_not_moved(tmp_path: Pa
     try:
         with pytest.raises(StorageError) as caught:
             SqlConversationStore.open(sqlite_url(path))
-        assert caught.value.code is ErrorCode.DB_UNAVAILABLE
-        assert "another program" in caught.value.message
+        assert caught.value.code is ErrorCode.DB_BUSY
+        assert "busy" in caught.value.message and "another program" in caught.value.message
         assert not list(tmp_path.glob("*.corrupt-*"))
     finally:
         holder.rollback()

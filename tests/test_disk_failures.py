@@ -54,8 +54,26 @@ def test_a_full_disk_refuses_new_messages_and_keeps_every_acknowledged_one(tmp_p
     assert set(outcome["acknowledged"]) <= stored
 
 
-def test_a_read_only_disk_at_start_up_gives_a_clear_error(tmp_path: Path) -> None:
+def test_a_read_only_disk_at_start_up_still_shows_the_history_and_refuses_new_messages(tmp_path: Path) -> None:
     outcome = _run_on_tiny_disk("readonly-start", tmp_path)
-    assert outcome["opened"] is False
+    assert outcome["opened"] is True
+    assert outcome["history"] == ["written before the disk went read-only"]
     assert outcome["code"] == ErrorCode.DB_READ_ONLY.value
-    assert "read-only" in outcome["message"] and "--data-dir" in outcome["message"]
+    assert outcome["health"] == ErrorCode.DB_READ_ONLY.value
+
+
+def test_ask_on_a_full_disk_stores_a_whole_turn_or_nothing_and_says_disk_full(tmp_path: Path) -> None:
+    """The real command line with the disk filled to leave 0 bytes, a few pages, and the 64-112 KB where a
+    question used to be saved and its answer refused; then with room enough."""
+    outcome = _run_on_tiny_disk("ask-when-full", tmp_path, size="3m")
+    assert outcome["first"] == 0
+    *full_runs, roomy = outcome["runs"]
+    for run in full_runs:
+        assert run["code"] == 1, run
+        assert "Traceback" not in run["stderr"], run
+        (line,) = run["stderr"].splitlines()
+        assert line.startswith("error: ") and line.endswith("[disk_full]"), run
+        assert run["roles"] == ["user", "assistant"], run  # nothing of the refused turn was kept
+    assert roomy["code"] == 0, roomy
+    assert roomy["roles"] == ["user", "assistant"] * 2
+    assert "6" in roomy["stdout"]

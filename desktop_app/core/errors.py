@@ -19,6 +19,7 @@ class ErrorCode(StrEnum):
     DB_READ_ONLY = "db_read_only"
     DISK_FULL = "disk_full"
     DB_UNAVAILABLE = "db_unavailable"
+    DB_BUSY = "db_busy"
     STORE_CLOSED = "store_closed"
     MODEL_CATALOG_UNAVAILABLE = "model_catalog_unavailable"
     MODEL_CATALOG_INVALID = "model_catalog_invalid"

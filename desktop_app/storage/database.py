@@ -5,25 +5,27 @@ from __future__ import annotations
 import logging
 import os
 import sqlite3
+import stat
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import SQLAlchemyError
 
 from desktop_app.core.errors import ErrorCode, StorageError
-from desktop_app.paths import touch_private_file
+from desktop_app.paths import is_writable_folder, touch_private_file
 from desktop_app.storage.engine import (
+    DATABASE_ERRORS,
     SQLITE_CORRUPT,
     SQLITE_NOTADB,
     create_store_engine,
     is_sqlite,
+    read_only_sqlite_url,
     sqlite_url,
     translate_error,
 )
-from desktop_app.storage.migrate import VERSION_TABLE, ensure_schema, refuse_foreign_or_newer
+from desktop_app.storage.migrate import VERSION_TABLE, ensure_schema, refuse_foreign_or_newer, schema_is_current
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +48,7 @@ class OpenedDatabase:
     notices: list[str] = field(default_factory=list)
     sqlite_path: Path | None = None
     moved_aside: list[Path] = field(default_factory=list)
+    read_only: bool = False
 
 
 def open_database(url: str) -> OpenedDatabase:
@@ -57,12 +60,8 @@ def open_database(url: str) -> OpenedDatabase:
         if not database or database == ":memory:":
             raise StorageError(ErrorCode.INVALID_ARGUMENT, "The conversation store needs a database file.")
         path = Path(database)
-        if not os.access(path.parent, os.W_OK):
-            raise StorageError(
-                ErrorCode.DB_READ_ONLY,
-                f"The folder {path.parent} is read-only, so conversations cannot be saved. Make it writable, "
-                "or start with --data-dir to use another folder. Nothing in it was changed.",
-            )
+        if not is_writable_folder(path.parent) or (path.exists() and not _is_writable_file(path)):
+            return open_read_only(path)
         problem = check_sqlite_file(path)
         if problem is not None:
             moved = move_aside(path)
@@ -82,15 +81,65 @@ def open_database(url: str) -> OpenedDatabase:
     except StorageError:
         engine.dispose()
         raise
-    except SQLAlchemyError as error:
+    except DATABASE_ERRORS as error:
         engine.dispose()
-        raise translate_error(error, "open the conversation database") from error
+        raise translate_error(error, "open the conversation database", path and path.parent) from error
     if path is not None:
         path.with_name(path.name + NEEDS_CHECK_SUFFIX).unlink(missing_ok=True)
     return OpenedDatabase(engine, url, action, notices, path, moved)
 
 
-def check_sqlite_file(path: Path) -> str | None:
+def open_read_only(path: Path) -> OpenedDatabase:
+    """A database in a read-only folder (or a read-only file): everything in it can be read, nothing is
+    written, and nothing in the folder is created, changed or set aside. Saving then fails with
+    `db_read_only`."""
+    where = path.parent if not is_writable_folder(path.parent) else path
+    if not path.exists() or path.stat().st_size == 0:
+        raise StorageError(
+            ErrorCode.DB_READ_ONLY,
+            f"{where} is read-only and holds no conversations yet, so none can be read or saved. Make it "
+            "writable, or start with --data-dir to use another folder. Nothing in it was changed.",
+        )
+    wal = path.with_name(path.name + "-wal")
+    # With no write-ahead log to read, "immutable" opens the file without creating -wal and -shm beside it
+    # (root could create them even in a 0555 folder). A log left by a crash holds saved messages: read it.
+    immutable = not (wal.exists() and wal.stat().st_size > 0)
+    problem = check_sqlite_file(path, immutable=immutable)
+    if problem is not None:
+        raise StorageError(
+            ErrorCode.DB_CORRUPT,
+            f"The conversation database {path} is damaged ({problem}), and {where} is read-only, so it cannot "
+            "be set aside and a new one started. Make it writable and start again. Nothing was changed.",
+        )
+    url = read_only_sqlite_url(path, immutable=immutable)
+    engine = create_store_engine(url)
+    try:
+        if not schema_is_current(engine, str(path)):
+            raise StorageError(
+                ErrorCode.DB_READ_ONLY,
+                f"The conversation database {path} needs an upgrade to this version of the app, and {where} "
+                "is read-only. Make it writable and start again. Nothing was changed.",
+            )
+    except StorageError:
+        engine.dispose()
+        raise
+    except DATABASE_ERRORS as error:
+        engine.dispose()
+        raise translate_error(error, "open the conversation database", path.parent) from error
+    notice = f"{where} is read-only: conversations can be read, but nothing new will be saved until it is writable."
+    log.warning(notice)
+    return OpenedDatabase(engine, url, "current", [notice], path, read_only=True)
+
+
+def _is_writable_file(path: Path) -> bool:
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return False
+    return bool(mode & stat.S_IWUSR) and os.access(path, os.W_OK)
+
+
+def check_sqlite_file(path: Path, *, immutable: bool = False) -> str | None:
     """None when the file is absent, empty or sound; otherwise what is wrong with it.
 
     A file that cannot be read at all (a folder in its place, no permission) raises: it is not damaged,
@@ -121,7 +170,8 @@ def check_sqlite_file(path: Path) -> str | None:
     side_files_before = {suffix for suffix in SIDE_FILES if path.with_name(path.name + suffix).exists()}
     try:
         # Read-only: a file that is refused below (foreign, newer) must be left exactly as it was.
-        connection = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=PREFLIGHT_TIMEOUT_S)
+        look = f"{path.as_uri()}?mode=ro" + ("&immutable=1" if immutable else "")
+        connection = sqlite3.connect(look, uri=True, timeout=PREFLIGHT_TIMEOUT_S)
         try:
             tables = [row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
             if full_check:
@@ -139,7 +189,7 @@ def check_sqlite_file(path: Path) -> str | None:
         if code in (SQLITE_CORRUPT, SQLITE_NOTADB):
             return str(error)
         # Locked, busy or unopenable is not damage: say so and leave the file where it is.
-        raise translate_error(error, "open the conversation database") from error
+        raise translate_error(error, "open the conversation database", path.parent) from error
     try:
         refuse_foreign_or_newer(current, tables, str(path))
     except StorageError:

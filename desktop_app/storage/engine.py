@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import psycopg
 from sqlalchemy import Connection, Engine, create_engine, event
@@ -24,6 +26,13 @@ WRITER_FLAG = "voice_assistant_writer"
 
 def sqlite_url(path: Path) -> str:
     return f"sqlite:///{path}"
+
+
+def read_only_sqlite_url(path: Path, *, immutable: bool) -> str:
+    """Opens the file read-only; `immutable` also promises SQLite that nothing changes it, so it creates no
+    -wal or -shm beside it (only safe when no other program can be writing)."""
+    query = "mode=ro&immutable=1" if immutable else "mode=ro"
+    return f"sqlite:///file:{quote(str(path))}?{query}&uri=true"
 
 
 def is_sqlite(url: str) -> bool:
@@ -68,6 +77,15 @@ SQLITE_CANTOPEN = 14
 SQLITE_NOTADB = 26
 SQLITE_BUSY = 5
 SQLITE_PERM = 3
+# Less free space than this, and SQLite cannot add a page and its journal frame: the disk is full.
+NO_ROOM_BYTES = 64 * 1024
+
+
+def _no_room(folder: Path) -> bool:
+    try:
+        return shutil.disk_usage(folder).free < NO_ROOM_BYTES
+    except OSError:
+        return False
 
 
 def _sqlite_primary_code(error: BaseException) -> int | None:
@@ -75,12 +93,15 @@ def _sqlite_primary_code(error: BaseException) -> int | None:
     return None if code is None else int(code) & 0xFF
 
 
-def translate_error(error: BaseException, doing: str) -> StorageError:
-    """Maps a driver error to a stable code and a sentence that says what happened and what to do."""
+def translate_error(error: BaseException, doing: str, folder: Path | None = None) -> StorageError:
+    """Maps a driver error to a stable code and a sentence that says what happened and what to do.
+    `folder` is where the SQLite file lives: an I/O error there with no room left is a full disk (SQLite
+    reports a journal it cannot create or grow as an I/O error, not as SQLITE_FULL)."""
     original: BaseException = (error.orig or error) if isinstance(error, DBAPIError) else error
     code = _sqlite_primary_code(original)
     text = str(original).lower()
-    if code == SQLITE_FULL or "disk is full" in text or type(original).__name__ == "DiskFull":
+    out_of_room = code in (SQLITE_IOERR, SQLITE_CANTOPEN) and folder is not None and _no_room(folder)
+    if code == SQLITE_FULL or out_of_room or "disk is full" in text or type(original).__name__ == "DiskFull":
         return StorageError(
             ErrorCode.DISK_FULL,
             f"Could not {doing}: the disk is full. Free some space; everything saved before this is safe.",
@@ -99,9 +120,9 @@ def translate_error(error: BaseException, doing: str) -> StorageError:
         )
     if code == SQLITE_BUSY or "database is locked" in text:
         return StorageError(
-            ErrorCode.DB_UNAVAILABLE,
-            f"Could not {doing}: another program kept the conversation database busy for "
-            f"{BUSY_TIMEOUT_MS // 1000} seconds. Try again; everything saved before this is safe.",
+            ErrorCode.DB_BUSY,
+            f"Could not {doing}: the conversation database is busy (another program is keeping it locked). "
+            "Try again in a moment; everything saved before this is safe.",
         )
     if code in (SQLITE_IOERR, SQLITE_CANTOPEN):
         return StorageError(

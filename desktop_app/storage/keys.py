@@ -3,6 +3,10 @@
 A request is counted the moment it starts, inside the same write transaction as the limit check, so two
 processes sharing the database cannot both squeeze past a per-minute limit: on SQLite the writer holds the
 database's write lock, on PostgreSQL the key's row is locked first.
+
+Tokens are charged only for requests the server took on: one it refused (the key rejected, 401/403; the
+model unknown; the request refused; too many requests) or never received costs no tokens, whatever was
+estimated for it. It still counts as a request for the per-minute limit.
 """
 
 from __future__ import annotations
@@ -15,9 +19,19 @@ from sqlalchemy import Connection, delete, func, insert, select, update
 
 from desktop_app.core.errors import ErrorCode, NotFoundError, ValidationError
 from desktop_app.core.models import ApiKeyInfo, KeyUsage
+from desktop_app.core.validation import MAX_KEY_NAME_CHARS, is_blank
 from desktop_app.storage.schema import api_keys, llm_usage, utcnow
 
-MAX_KEY_NAME_CHARS = 100
+# Outcomes of a request the server refused before doing any work, or never received: no tokens are charged.
+UNCHARGED_OUTCOMES = frozenset(
+    {
+        ErrorCode.LLM_KEY_REJECTED,
+        ErrorCode.LLM_MODEL_NOT_FOUND,
+        ErrorCode.LLM_BAD_REQUEST,
+        ErrorCode.LLM_RATE_LIMITED,
+        ErrorCode.LLM_UNREACHABLE,
+    }
+)
 
 
 class _Access(Protocol):
@@ -45,7 +59,7 @@ def _info(row: Any) -> ApiKeyInfo:
 
 def clean_key_name(name: str) -> str:
     clean = " ".join(str(name).split())
-    if not clean or len(clean) > MAX_KEY_NAME_CHARS:
+    if is_blank(clean) or len(clean) > MAX_KEY_NAME_CHARS:
         raise ValidationError(
             ErrorCode.INVALID_ARGUMENT, f"A key's name must be 1 to {MAX_KEY_NAME_CHARS} characters, e.g. 'openai'."
         )
@@ -187,6 +201,11 @@ class SqlKeyLedger:
         return result
 
     def finish_request(self, usage_id: int, tokens_input: int, tokens_output: int, outcome: str) -> None:
+        """Records how the request ended and the tokens it used: none when the server refused it (see
+        UNCHARGED_OUTCOMES)."""
+        if outcome in UNCHARGED_OUTCOMES:
+            tokens_input = tokens_output = 0
+
         def job(connection: Connection) -> None:
             key_id = connection.scalar(select(llm_usage.c.api_key_id).where(llm_usage.c.id == usage_id))
             connection.execute(

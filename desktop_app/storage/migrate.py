@@ -47,7 +47,12 @@ def current_revision(connection: Connection) -> str | None:
 
 
 def ensure_schema(engine: Engine, location: str, migrations_dir: Path = MIGRATIONS_DIR) -> str:
-    """Returns the action taken: "created", "upgraded" or "current". `location` names the database for messages."""
+    """Returns the action taken: "created", "upgraded" or "current". `location` names the database for messages.
+
+    A database that is already current is only read: a start (or `history list`) never waits for the write
+    lock another program may be holding. Creating or upgrading takes the lock and looks again under it."""
+    if schema_is_current(engine, location, migrations_dir):
+        return "current"
     with engine.connect() as connection:
         connection.info[WRITER_FLAG] = True  # hold the write lock: two processes starting at once take turns
         try:
@@ -55,6 +60,16 @@ def ensure_schema(engine: Engine, location: str, migrations_dir: Path = MIGRATIO
                 return _ensure_schema_locked(connection, location, migrations_dir)
         finally:
             connection.info.pop(WRITER_FLAG, None)
+
+
+def schema_is_current(engine: Engine, location: str, migrations_dir: Path = MIGRATIONS_DIR) -> bool:
+    """Looks without the write lock; raises for a database that is not ours or from a newer release."""
+    with engine.connect() as connection, connection.begin():
+        current = current_revision(connection)
+        if current is not None and current == script_directory(migrations_dir).get_current_head():
+            return True
+        refuse_foreign_or_newer(current, inspect(connection).get_table_names(), location, migrations_dir)
+        return False
 
 
 def refuse_foreign_or_newer(

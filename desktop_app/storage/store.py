@@ -8,6 +8,7 @@ call returns; the cache is updated after the commit, in commit order.
 from __future__ import annotations
 
 import logging
+import shutil
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -69,6 +70,10 @@ T = TypeVar("T")
 WRITE_ERRORS: tuple[type[Exception], ...] = (*DATABASE_ERRORS, OSError)
 
 PREVIEW_CHARS = 160
+# A question is saved only when there is room for its answer too, so a full disk never leaves a question
+# without its answer. A turn is two commits of about ten pages each, and the write-ahead log grows by every
+# page written until its next checkpoint: 1 MB is room for several turns.
+TURN_ROOM_BYTES = 1024 * 1024
 MAX_PAGE = 1000
 
 _MESSAGE_COLUMNS = (
@@ -224,7 +229,10 @@ class SqlConversationStore:
         self._cache = HistoryCache(cache_limits)
         self._writer = SingleWriter(self._engine)
         self._health_lock = threading.Lock()
-        self._failure: StorageError | None = None
+        # A store opened read-only is not writable from the start; a failed write sets this until one succeeds.
+        self._failure: StorageError | None = (
+            StorageError(ErrorCode.DB_READ_ONLY, opened.notices[0]) if opened.read_only else None
+        )
         self._is_sqlite = self._engine.dialect.name == "sqlite"
         self._hot = _HotStatements(self._engine.dialect)
         # Timers and reminders, and API-key metadata and usage: same database, same writer.
@@ -291,6 +299,8 @@ class SqlConversationStore:
             NewMessage(role, content, None, tokens_input, tokens_output, dict(timings) if timings else None, source)
         )
         default_title = title_from_text(checked.content) if checked.role is Role.USER else ""
+        if checked.role is Role.USER:
+            self._check_room_for_turn()
 
         def job(connection: Connection) -> Message:
             now = utcnow()
@@ -695,6 +705,23 @@ class SqlConversationStore:
             insert(audit_log).values(at=utcnow(), actor=actor, action=action, target=target, details=details)
         )
 
+    def _check_room_for_turn(self) -> None:
+        folder = self._db.sqlite_path.parent if self._db.sqlite_path is not None else None
+        try:
+            free = shutil.disk_usage(folder).free if folder is not None else TURN_ROOM_BYTES
+        except OSError:
+            return  # the write itself will say what is wrong
+        if free >= TURN_ROOM_BYTES:
+            return
+        failure = StorageError(
+            ErrorCode.DISK_FULL,
+            f"Could not save the question: the disk is full ({free // 1024} KB free; a question and its answer "
+            "need about 1 MB). Free some space; everything saved before this is safe.",
+        )
+        with self._health_lock:
+            self._failure = failure
+        raise failure
+
     def _write(self, job: Callable[[Connection], T], doing: str, after_commit: Callable[[T], None] | None = None) -> T:
         try:
             result = self._writer.run(job, after_commit)
@@ -717,7 +744,7 @@ class SqlConversationStore:
 
     def _failed(self, error: BaseException, doing: str, writing: bool) -> StorageError:
         """The error to raise; a failed write also marks the store as not writable until one succeeds."""
-        failure = translate_error(error, doing)
+        failure = translate_error(error, doing, self._db.sqlite_path and self._db.sqlite_path.parent)
         log.error("%s (%s)", failure.message, _error_for_log(error))
         if failure.code is ErrorCode.DB_CORRUPT:
             mark_needs_check(self._db.sqlite_path)
