@@ -11,6 +11,7 @@ from typing import Protocol, TextIO
 from desktop_app.cli import output
 from desktop_app.cli.errors import EXIT_OK, EXIT_USAGE, CommandError
 from desktop_app.cli.files import atomic_text_file, check_target
+from desktop_app.core.brain.spoken import plural
 from desktop_app.core.errors import AppError, NotFoundError
 from desktop_app.core.export import ExportFormat, ExportItem, ExportResult, parse_format, write_export
 from desktop_app.core.models import AlarmKind
@@ -187,10 +188,6 @@ class _HistoryStore(ConversationStore, Protocol):
     def delete_all_facts(self) -> int: ...
 
 
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}{'' if count == 1 else 's'}"
-
-
 def kept_after_deleting(store: _HistoryStore, facts_kept: bool) -> list[str]:
     """What deleting every conversation leaves behind, each with the command that removes it."""
     lines = []
@@ -198,18 +195,18 @@ def kept_after_deleting(store: _HistoryStore, facts_kept: bool) -> list[str]:
         count = len(store.list_facts())
         if count:
             lines.append(
-                f"Kept {_plural(count, 'remembered fact')} (they are not part of a conversation): see them with "
+                f"Kept {plural(count, 'remembered fact')} (they are not part of a conversation): see them with "
                 "`voice-assistant facts list`, forget them with `voice-assistant facts forget --all --yes`."
             )
     pending = store.alarms.pending()
     timers = sum(alarm.kind is AlarmKind.TIMER for alarm in pending)
     reminders = len(pending) - timers
     kinds = [(timers, "timer", "timers"), (reminders, "reminder", "reminders")]
-    for count, word, plural in kinds:
+    for count, word, words in kinds:
         if count:
             lines.append(
-                f"Kept {_plural(count, f'pending {word}')}: cancel {'it' if count == 1 else 'them'} with "
-                f'`voice-assistant ask "cancel all {plural}"`.'
+                f"Kept {plural(count, f'pending {word}')}: cancel {'it' if count == 1 else 'them'} with "
+                f'`voice-assistant ask "cancel all {words}"`.'
             )
     return lines
 
@@ -227,7 +224,7 @@ def prepare_delete(args: argparse.Namespace) -> Callable[[_HistoryStore, TextIO]
 
         def delete_all(store: _HistoryStore, out: TextIO) -> int:
             count = store.delete_all_conversations()
-            print(f"Deleted {_plural(count, 'conversation')}.", file=out)
+            print(f"Deleted {plural(count, 'conversation')}.", file=out)
             if include_facts:
                 try:
                     forgotten = store.delete_all_facts()
@@ -237,7 +234,7 @@ def prepare_delete(args: argparse.Namespace) -> Callable[[_HistoryStore, TextIO]
                         f"The conversations were deleted, but forgetting the remembered facts failed: {error.message} "
                         "Run `voice-assistant facts forget --all --yes` to try again.",
                     ) from error
-                print(f"Forgot {_plural(forgotten, 'remembered fact')}.", file=out)
+                print(f"Forgot {plural(forgotten, 'remembered fact')}.", file=out)
             for line in kept_after_deleting(store, facts_kept=not include_facts):
                 print(line, file=out)
             return EXIT_OK

@@ -15,17 +15,19 @@ from sqlalchemy.engine import make_url
 
 from desktop_app.core.errors import ErrorCode, StorageError
 from desktop_app.paths import is_writable_folder, touch_private_file
+from desktop_app.storage import fulltext
 from desktop_app.storage.engine import (
+    BUSY_TIMEOUT_MS,
     DATABASE_ERRORS,
-    SQLITE_CORRUPT,
-    SQLITE_NOTADB,
     create_store_engine,
+    is_damage,
     is_sqlite,
     read_only_sqlite_url,
     sqlite_url,
     translate_error,
 )
 from desktop_app.storage.migrate import VERSION_TABLE, ensure_schema, refuse_foreign_or_newer, schema_is_current
+from desktop_app.storage.salvage import salvage
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +40,9 @@ NEEDS_CHECK_SUFFIX = ".needs-check"
 QUICK_CHECK_MAX_BYTES = 64 * 1024 * 1024
 # How long the start-up look waits for another program that holds the file locked.
 PREFLIGHT_TIMEOUT_S = 2.0
+# How long the start-up check of the search index waits for another program's write before leaving it for
+# the next start.
+SEARCH_CHECK_WAIT_MS = 200
 
 
 @dataclass
@@ -62,15 +67,10 @@ def open_database(url: str) -> OpenedDatabase:
         path = Path(database)
         if not is_writable_folder(path.parent) or (path.exists() and not _is_writable_file(path)):
             return open_read_only(path)
+        full_check = needs_full_check(path)
         problem = check_sqlite_file(path)
         if problem is not None:
             moved = move_aside(path)
-            notice = (
-                f"The conversation database was damaged ({problem}). It was kept as {moved[0]} and a new, "
-                "empty one was started. Nothing was deleted."
-            )
-            log.error(notice)
-            notices.append(notice)
         if not path.exists():
             touch_private_file(path)
         url = sqlite_url(path)
@@ -84,9 +84,53 @@ def open_database(url: str) -> OpenedDatabase:
     except DATABASE_ERRORS as error:
         engine.dispose()
         raise translate_error(error, "open the conversation database", path and path.parent) from error
+    if path is not None and moved:
+        report = salvage(moved[0], path)
+        notice = (
+            f"The conversation database was damaged ({problem}). It was kept as {moved[0]}, nothing was "
+            f"deleted, and a new one was started: {report.describe()}"
+        )
+        log.error(notice)
+        notices.append(notice)
+    elif path is not None and full_check:
+        notices += _repair_search_index(engine)
     if path is not None:
         path.with_name(path.name + NEEDS_CHECK_SUFFIX).unlink(missing_ok=True)
     return OpenedDatabase(engine, url, action, notices, path, moved)
+
+
+def needs_full_check(path: Path) -> bool:
+    """Whether this start reads the whole file: small ones always, large ones after a query met damage."""
+    try:
+        return path.with_name(path.name + NEEDS_CHECK_SUFFIX).exists() or path.stat().st_size <= QUICK_CHECK_MAX_BYTES
+    except OSError:
+        return False
+
+
+def _repair_search_index(engine: Engine) -> list[str]:
+    """Checks the full-text index, whose records the page check does not read, and rebuilds it from the
+    messages when it is damaged. Returns the notice for the user, if any."""
+    try:
+        with engine.connect() as connection:
+            # The check is an INSERT, so it needs the write lock: a start must not wait long for it.
+            driver = connection.connection.dbapi_connection
+            assert driver is not None
+            driver.execute(f"PRAGMA busy_timeout={SEARCH_CHECK_WAIT_MS}")
+            try:
+                with connection.begin():
+                    problem = fulltext.sqlite_index_problem(connection)
+                    if problem is None:
+                        return []
+                    fulltext.sqlite_rebuild(connection)
+            finally:
+                driver.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    except DATABASE_ERRORS:
+        # Busy (another program is writing) or worse: the next start that reads the whole file tries again.
+        log.warning("could not check the search index", exc_info=True)
+        return []
+    notice = f"The search index was damaged ({problem}) and was rebuilt from your messages; nothing was lost."
+    log.error(notice)
+    return [notice]
 
 
 def open_read_only(path: Path) -> OpenedDatabase:
@@ -165,8 +209,7 @@ def check_sqlite_file(path: Path, *, immutable: bool = False) -> str | None:
         return None
     if header != SQLITE_HEADER:
         return "it is not an SQLite database"
-    marker = path.with_name(path.name + NEEDS_CHECK_SUFFIX)
-    full_check = marker.exists() or path.stat().st_size <= QUICK_CHECK_MAX_BYTES
+    full_check = needs_full_check(path)
     side_files_before = {suffix for suffix in SIDE_FILES if path.with_name(path.name + suffix).exists()}
     try:
         # Read-only: a file that is refused below (foreign, newer) must be left exactly as it was.
@@ -177,7 +220,10 @@ def check_sqlite_file(path: Path, *, immutable: bool = False) -> str | None:
             if full_check:
                 rows = connection.execute("PRAGMA quick_check").fetchall()
                 if rows != [("ok",)]:
-                    return f"integrity check: {rows[0][0]}"
+                    # SQLite's report spans lines ("*** in database main ***" first): one line for the user.
+                    found = [line.strip() for line in str(rows[0][0]).splitlines() if "***" not in line]
+                    more = f", and {len(found) - 1} more" if len(found) > 1 else ""
+                    return f"integrity check: {found[0][:160] if found else 'failed'}{more}"
             current = None
             if VERSION_TABLE in tables:
                 row = connection.execute(f"SELECT version_num FROM {VERSION_TABLE}").fetchone()
@@ -185,8 +231,7 @@ def check_sqlite_file(path: Path, *, immutable: bool = False) -> str | None:
         finally:
             connection.close()
     except sqlite3.DatabaseError as error:
-        code = (getattr(error, "sqlite_errorcode", 0) or 0) & 0xFF
-        if code in (SQLITE_CORRUPT, SQLITE_NOTADB):
+        if is_damage(error):
             return str(error)
         # Locked, busy or unopenable is not damage: say so and leave the file where it is.
         raise translate_error(error, "open the conversation database", path.parent) from error

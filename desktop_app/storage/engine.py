@@ -88,6 +88,11 @@ def _no_room(folder: Path) -> bool:
         return False
 
 
+def is_damage(error: BaseException | None) -> bool:
+    """An SQLite error that means the file's contents are damaged (not locked, full or missing)."""
+    return error is not None and _sqlite_primary_code(error) in (SQLITE_CORRUPT, SQLITE_NOTADB)
+
+
 def _sqlite_primary_code(error: BaseException) -> int | None:
     code = getattr(error, "sqlite_errorcode", None)
     return None if code is None else int(code) & 0xFF

@@ -6,8 +6,10 @@ import re
 from typing import Any
 
 from sqlalchemy import Connection
+from sqlalchemy.exc import DBAPIError
 
 from desktop_app.core.errors import ErrorCode, ValidationError
+from desktop_app.storage.engine import is_damage
 
 FTS_TABLE = "messages_fts"
 
@@ -50,6 +52,27 @@ def drop(connection: Connection) -> None:
     statements = SQLITE_DROP if connection.dialect.name == "sqlite" else POSTGRES_DROP
     for statement in statements:
         connection.exec_driver_sql(statement)
+
+
+def sqlite_index_problem(connection: Connection) -> str | None:
+    """FTS5's own check of the index against the messages. SQLite's integrity check reads pages, not the
+    index's records: damage inside them passes it and still breaks every later insert."""
+    try:
+        connection.exec_driver_sql(f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('integrity-check')")
+    except DBAPIError as error:
+        if not is_damage(error.orig):
+            raise
+        return str(error.orig)
+    return None
+
+
+def sqlite_rebuild(connection: Connection) -> None:
+    """Builds the index anew from the messages, which hold the text (an external-content index keeps none).
+    Its tables are dropped and made again rather than rebuilt in place: a damaged record can stop FTS5's
+    own `rebuild`, which reads the old index first."""
+    drop(connection)
+    create(connection)
+    connection.exec_driver_sql(f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('rebuild')")
 
 
 def create_ddl_listener(target: Any, connection: Connection, **_: Any) -> None:

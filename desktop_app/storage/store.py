@@ -728,10 +728,39 @@ class SqlConversationStore:
         except AppError:
             raise
         except WRITE_ERRORS as error:
-            raise self._failed(error, doing, writing=True) from error
+            if not self._rebuilt_damaged_search_index(error):
+                raise self._failed(error, doing, writing=True) from error
+            try:  # the search index was the damage, and is whole again: the write can go on
+                result = self._writer.run(job, after_commit)
+            except AppError:
+                raise
+            except WRITE_ERRORS as again:
+                raise self._failed(again, doing, writing=True) from again
         with self._health_lock:
             self._failure = None
         return result
+
+    def _rebuilt_damaged_search_index(self, error: BaseException) -> bool:
+        """After a write met damage: when it is in the full-text index (which every message insert updates,
+        and which the page check cannot see), rebuild the index from the messages. True when rebuilt."""
+        if not self._is_sqlite or translate_error(error, "write").code is not ErrorCode.DB_CORRUPT:
+            return False
+
+        def repair(connection: Connection) -> str | None:
+            problem = fulltext.sqlite_index_problem(connection)
+            if problem is not None:
+                fulltext.sqlite_rebuild(connection)
+            return problem
+
+        try:
+            problem = self._writer.run(repair)
+        except DATABASE_ERRORS:
+            log.warning("the search index could not be checked or rebuilt", exc_info=True)
+            return False
+        if problem is None:
+            return False
+        log.error("the search index was damaged (%s) and was rebuilt from the messages", problem)
+        return True
 
     def _read(self, query: Callable[[Connection], T], doing: str) -> T:
         try:

@@ -6,7 +6,8 @@ from datetime import datetime, timedelta
 
 
 def plural(count: int, word: str) -> str:
-    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+    """ "1 message", "2 messages", "70,028 messages"."""
+    return f"{count:,} {word}" if count == 1 else f"{count:,} {word}s"
 
 
 def spoken_duration(span: timedelta) -> str:
