@@ -85,6 +85,20 @@ def make_private_dir(directory: Path) -> None:
         os.chmod(directory, PRIVATE_DIR_MODE)  # mkdir's mode passes through the umask; this is ours to set
 
 
+def file_kind(mode: int) -> str:
+    """What a file of this (l)stat mode is, worded for a message: "a named pipe (FIFO)", "a folder"..."""
+    kinds = (
+        (stat.S_ISREG, "a regular file"),
+        (stat.S_ISDIR, "a folder"),
+        (stat.S_ISLNK, "a symbolic link"),
+        (stat.S_ISFIFO, "a named pipe (FIFO)"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    )
+    return next((word for test, word in kinds if test(mode)), "not a regular file")
+
+
 def is_writable_folder(directory: Path) -> bool:
     """Whether the app may write in `directory`. A folder without its owner's write bit (0555) counts as
     read-only even for root, who could write there anyway: the mode says what its owner wants."""

@@ -247,3 +247,40 @@ def test_a_long_recording_is_read_with_bounded_memory(tmp_path: Path) -> None:
     peak_mb = int(peak_kb) / 1024
     print(f"10 min 48 kHz stereo read: peak {peak_mb:.0f} MB")
     assert peak_mb < 200, f"peak memory {peak_mb:.0f} MB"
+
+
+def _special_data_dirs(tmp_path: Path) -> list[tuple[Path, str, Path]]:
+    """(path given as --data-dir, what blocks it, that path) for each kind of thing that is not a folder."""
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    plain = tmp_path / "plain.txt"
+    plain.write_text("mine")
+    device = private_device(tmp_path, "null-node", 3)
+    sock = tmp_path / "s.sock"
+    with socket.socket(socket.AF_UNIX) as listening:
+        listening.bind(str(sock))  # the socket file stays after the socket is closed
+    return [
+        (fifo, "a named pipe (FIFO)", fifo),
+        (plain, "a regular file", plain),
+        (plain / "inside", "a regular file", plain),
+        (device, "a character device", device),
+        (sock, "a socket", sock),
+    ]
+
+
+def test_a_data_dir_that_is_not_a_folder_is_named_and_left_alone(tmp_path: Path) -> None:
+    for given, kind, blocking in _special_data_dirs(tmp_path):
+        before = blocking.lstat()
+        for command in (["history", "list"], ["ask", "what time is it"], ["models", "list"], ["settings", "list"]):
+            run = refused(cli("--data-dir", str(given), *command), "data_dir_unavailable")
+            assert f"{blocking} is {kind}, not a folder" in run.err, run.err
+        after = blocking.lstat()
+        assert (after.st_mode, after.st_ino, after.st_size) == (before.st_mode, before.st_ino, before.st_size)
+    assert (tmp_path / "plain.txt").read_text() == "mine"
+
+
+def test_a_data_dir_reached_through_a_symbolic_link_is_used(data_dir: Path, tmp_path: Path) -> None:
+    link = tmp_path / "link-to-data"
+    link.symlink_to(data_dir, target_is_directory=True)
+    assert "hostile paths" in ok(cli("--data-dir", str(link), "history", "list")).out
+    assert link.is_symlink()

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TextIO
 
 from desktop_app.cli.errors import CommandError
-from desktop_app.paths import PRIVATE_FILE_MODE, sync_directory
+from desktop_app.paths import PRIVATE_FILE_MODE, file_kind, sync_directory
 
 
 def _existing_mode(target: Path) -> int | None:
@@ -51,8 +51,7 @@ def _refuse_kind(target: Path, mode: int) -> CommandError | None:
         )
     if stat.S_ISREG(mode) or _is_stream(mode):
         return None
-    kind = "a socket" if stat.S_ISSOCK(mode) else "a block device" if stat.S_ISBLK(mode) else "not a file"
-    return CommandError("unsafe_output", f"{target} is {kind}; give a file name to export to.")
+    return CommandError("unsafe_output", f"{target} is {file_kind(mode)}; give a file name to export to.")
 
 
 def check_target(target: Path, *, overwrite: bool) -> None:

@@ -11,12 +11,15 @@ is not valid UTF-8 (exit 2). Output that cannot be written (stdout full or close
 from __future__ import annotations
 
 import argparse
+import errno
 import io
 import logging
 import os
+import stat
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
+from pathlib import Path
 from typing import TextIO, cast
 
 from desktop_app.cli.errors import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, CommandError
@@ -24,6 +27,7 @@ from desktop_app.cli.output import Output, OutputFailed
 from desktop_app.cli.parser import build_parser
 from desktop_app.core.errors import AppError, ValidationError
 from desktop_app.core.validation import check_text_argument
+from desktop_app.paths import file_kind
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +91,15 @@ def report(error: AppError | CommandError) -> None:
 
 def _folder_failure(error: OSError) -> CommandError:
     where = f" {error.filename}" if error.filename else ""
+    if error.errno in (errno.EEXIST, errno.ENOTDIR) and error.filename:
+        blocking = _first_non_folder(Path(os.fsdecode(error.filename)))
+        if blocking is not None:
+            path, mode = blocking
+            return CommandError(
+                "data_dir_unavailable",
+                f"Could not prepare the data folder{where}: {path} is {file_kind(mode)}, not a folder. "
+                "Nothing was changed; choose another folder with --data-dir.",
+            )
     return CommandError(
         "data_dir_unavailable",
         f"Could not prepare the data folder{where}: {error.strerror or error}. "
@@ -228,3 +241,16 @@ def _logging(verbose: bool) -> Iterator[None]:
     finally:
         root.removeHandler(handler)
         root.setLevel(previous_level)
+
+
+def _first_non_folder(path: Path) -> tuple[Path, int] | None:
+    """The first of `path` and its parents that exists and is not a folder (a link to one is one), with its
+    mode."""
+    for candidate in (path, *path.parents):
+        try:
+            mode = candidate.stat().st_mode
+        except OSError:
+            continue
+        if not stat.S_ISDIR(mode):
+            return candidate, mode
+    return None

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, TextIO
 import numpy as np
 
 from desktop_app.cli.errors import EXIT_OK, CommandError
-from desktop_app.paths import AppPaths
+from desktop_app.paths import AppPaths, file_kind
 
 if TYPE_CHECKING:
     import soundfile
@@ -50,25 +50,13 @@ def _open_regular_file(path: Path) -> int:
             raise CommandError("not_a_file", f"{path} is a folder, not an audio file.")
         if not stat.S_ISREG(mode):
             raise CommandError(
-                "not_a_file", f"{path} is {_kind(mode)}, not a regular file; give the path of an audio file."
+                "not_a_file", f"{path} is {file_kind(mode)}, not a regular file; give the path of an audio file."
             )
         os.set_blocking(fd, True)
     except BaseException:
         os.close(fd)
         raise
     return fd
-
-
-def _kind(mode: int) -> str:
-    if stat.S_ISFIFO(mode):
-        return "a named pipe (FIFO)"
-    if stat.S_ISCHR(mode):
-        return "a character device"
-    if stat.S_ISBLK(mode):
-        return "a block device"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    return "not a regular file"
 
 
 def _invalid_audio(path: Path, error: object) -> CommandError:
