@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from cli_runner import Run, cli, ok
 from keyring_session import KeyringSession
-from openai_server import OpenAIServer, Reply
+from openai_server import Fail, OpenAIServer, Reply
 
 from desktop_app.core.keys import KEYCHAIN_SERVICE
 from desktop_app.storage.engine import sqlite_url
@@ -88,12 +88,51 @@ def test_a_rejected_key_says_so(data_dir: Path, system_keychain: KeyringSession,
     run = va(data_dir, system_keychain, "ask", "tell me something")
     assert run.code == 1 and "[llm_key_rejected]" in run.err
     assert "sk-revoked" not in run.out + run.err
+    assert server.chat_requests[0].status == 401
+
+
+def _usage(data_dir: Path, keychain: KeyringSession) -> tuple[int, int, int]:
+    listed = json.loads(ok(va(data_dir, keychain, "keys", "list", "--json")).out)
+    return listed[0]["tokens_today"], listed[0]["tokens_input_total"], listed[0]["tokens_output_total"]
+
+
+def test_a_request_the_server_refuses_costs_no_tokens(
+    data_dir: Path, system_keychain: KeyringSession, server: OpenAIServer
+) -> None:
+    """Rejected with 401 (a key the server does not know) or 403: nothing is charged to the key's daily
+    tokens or its totals. An answered request still is."""
+    ok(va(data_dir, system_keychain, "keys", "add", "old", "--tokens-per-day", "1000", stdin="sk-revoked\n"))
+    for key, value in (("llm.base_url", server.base_url), ("llm.model", "test-model"), ("llm.key_name", "old")):
+        ok(va(data_dir, system_keychain, "settings", "set", key, value))
+    rejected = va(data_dir, system_keychain, "ask", "tell me something")
+    assert rejected.code == 1 and "[llm_key_rejected]" in rejected.err
+    assert [request.status for request in server.chat_requests] == [401]
+    assert _usage(data_dir, system_keychain) == (0, 0, 0)
+
+    ok(va(data_dir, system_keychain, "keys", "remove", "old"))
+    ok(va(data_dir, system_keychain, "keys", "add", "work", "--tokens-per-day", "1000", stdin=SECRET + "\n"))
+    ok(va(data_dir, system_keychain, "settings", "set", "llm.key_name", "work"))
+    server.script(Fail(403))
+    forbidden = va(data_dir, system_keychain, "ask", "tell me something")
+    assert forbidden.code == 1 and "[llm_key_rejected]" in forbidden.err
+    assert _usage(data_dir, system_keychain) == (0, 0, 0)
+    answered = json.loads(ok(va(data_dir, system_keychain, "ask", "tell me something", "--json")).out)
+    assert [request.status for request in server.chat_requests] == [401, 403, 200]
+    assert _usage(data_dir, system_keychain) == (
+        answered["tokens_input"] + answered["tokens_output"],
+        answered["tokens_input"],
+        answered["tokens_output"],
+    )
 
 
 def test_keys_add_and_remove_refuse_bad_input_and_clean_up(data_dir: Path, system_keychain: KeyringSession) -> None:
     empty = va(data_dir, system_keychain, "keys", "add", "work", stdin="\n")
     assert empty.code == 2 and "[invalid_key]" in empty.err
-    ok(va(data_dir, system_keychain, "keys", "add", "work", stdin="sk-one\n"))
+    two = va(data_dir, system_keychain, "keys", "add", "work", stdin="sk-one\nsk-two\n")
+    assert two.code == 2 and two.err.startswith("error: The input has 2 lines") and two.err.endswith("[invalid_key]\n")
+    assert system_keychain.count(KEYCHAIN_SERVICE, "api-key:work") == 0
+    assert ok(va(data_dir, system_keychain, "keys", "list", "--json")).out == "[]\n"  # nothing stored
+    ok(va(data_dir, system_keychain, "keys", "add", "work", stdin="\n  sk-one\r\n\n"))  # one key, blank lines round it
     again = va(data_dir, system_keychain, "keys", "add", "work", stdin="sk-two\n")
     assert again.code == 2 and "[key_exists]" in again.err
     assert system_keychain.secret_tool("lookup", "service", KEYCHAIN_SERVICE, "username", "api-key:work").stdout == (

@@ -607,7 +607,18 @@ def test_a_cancelled_turn_leaves_the_client_usable(server: OpenAIServer, client:
 # -- settings --
 
 
-@pytest.mark.parametrize("base_url", ["localhost:11434/v1", "ftp://example.org/v1", ""])
+@pytest.mark.parametrize(
+    "base_url",
+    [
+        "localhost:11434/v1",
+        "ftp://example.org/v1",
+        "",
+        "http://:8080/v1",
+        "http://example.org:99999/v1",
+        "http://exa mple.org/v1",
+        "http://example.org/\x1b[2J",
+    ],
+)
 def test_an_address_that_is_not_a_web_address_is_refused(base_url: str) -> None:
     with pytest.raises(AppError) as caught:
         OpenAICompatibleChat(base_url, MODEL, None)

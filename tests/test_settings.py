@@ -9,7 +9,14 @@ from pathlib import Path
 import pytest
 
 from desktop_app.__main__ import main
-from desktop_app.core.settings import BY_KEY, SETTINGS, SETTINGS_VERSION, Setting, Settings
+from desktop_app.core.settings import BY_KEY, MAX_SETTINGS_FILE_BYTES, SETTINGS, SETTINGS_VERSION, Setting, Settings
+from desktop_app.core.validation import shortened
+
+# Words no number setting takes: not-a-number, infinities, and numbers far past any setting's range
+# (2**63 is one more than the database's largest integer; 5,000 digits is more than Python converts).
+HOSTILE_NUMBERS = ["nan", "-nan", "NaN", "inf", "-inf", "Infinity", "1e308", "-1e308", str(2**63), "9" * 5000]
+NUMBER_SETTINGS = [setting for setting in SETTINGS if setting.type in (int, float)]
+TEXT_SETTINGS = [setting for setting in SETTINGS if setting.type is str]
 
 
 def test_values_persist_and_listeners_hear_changes(tmp_path: Path) -> None:
@@ -67,16 +74,19 @@ def bad_texts(setting: Setting) -> list[str]:
     if setting.type is bool:
         return ["maybe", "2"]
     if setting.type is int:
-        return ["fast", "1.5", "", str(int(setting.maximum or 0) + 1), str(int(setting.minimum or 0) - 1)]
+        beyond = [str(int(setting.maximum or 0) + 1), str(int(setting.minimum or 0) - 1)]
+        return ["fast", "1.5", "", *beyond, *HOSTILE_NUMBERS]
     if setting.type is float:
-        return ["loud", "nan", "inf", "", str((setting.maximum or 0) + 1), str((setting.minimum or 0) - 1)]
+        return ["loud", "", str((setting.maximum or 0) + 1), str((setting.minimum or 0) - 1), *HOSTILE_NUMBERS]
+    # Text: nothing visible (zero-width characters), or a control character (an escape sequence).
+    invisible = ["\u200b\u2060", "a\x1b[2Jb"]
     if setting.choices is not None:
-        return ["shout", ""]
-    if setting.pattern is not None:
-        return ["not a value!", "ftp://x"]
+        return ["shout", "", *invisible]
+    if setting.pattern is not None or setting.url:
+        return ["not a value!", "ftp://x", "not a url", "http://:80/x", "http://", *invisible]
     if not setting.nullable:
-        return ["", "   "]
-    return []  # any text names a device, a voice or a model; "none" clears it
+        return ["", "   ", *invisible]
+    return invisible  # any other text names a device, a voice or a model; "none" clears it
 
 
 def test_every_kind_of_setting_says_what_it_takes() -> None:
@@ -94,7 +104,7 @@ def test_every_kind_of_setting_says_what_it_takes() -> None:
         for text in bad_texts(setting):
             with pytest.raises(ValueError) as caught:
                 setting.parse(text)
-            assert str(caught.value) == f"{setting.key} must be {setting.allowed()}, not {text.strip()!r}"
+            assert str(caught.value) == f"{setting.key} must be {setting.allowed()}, not {shortened(text.strip(), 60)}"
         # A value of the wrong type from code (the settings pane, an old file) is refused the same way.
         wrong = "5" if setting.type in (int, float) else 5
         with pytest.raises(ValueError, match=f"^{setting.key} must be "):
@@ -124,11 +134,11 @@ def test_the_command_line_refuses_a_bad_value_for_every_setting(
             captured = capsys.readouterr()
             assert captured.out == ""
             assert captured.err == (
-                f"error: {setting.key} must be {setting.allowed()}, not {text.strip()!r}. Nothing was changed. "
-                "[invalid_setting]\n"
+                f"error: {setting.key} must be {setting.allowed()}, not {shortened(text.strip(), 60)}. "
+                "Nothing was changed. [invalid_setting]\n"
             )
             refused += 1
-    assert refused > 2 * len(SETTINGS)
+    assert refused > 4 * len(SETTINGS)
     assert main(["--data-dir", str(tmp_path), "settings", "set", "voice.speed", "fast"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: There is no setting 'voice.speed'. The settings are: audio.input_device, ")
@@ -138,3 +148,70 @@ def test_the_command_line_refuses_a_bad_value_for_every_setting(
     assert main(["--data-dir", str(tmp_path), "settings", "set", "voice.rate", "120"]) == 0
     assert capsys.readouterr().out == "voice.rate = 120\n"
     assert Settings(tmp_path / "config" / "settings.json").get("voice.rate") == 120
+
+
+def test_every_number_setting_is_bounded_and_every_text_setting_has_a_longest_length() -> None:
+    """Declared once: a number setting without both bounds, or a text setting without a length, cannot be
+    declared at all."""
+    assert NUMBER_SETTINGS and TEXT_SETTINGS
+    with pytest.raises(TypeError, match="minimum and maximum"):
+        Setting("x.count", int, 1, "A count.", minimum=0)
+    with pytest.raises(TypeError, match="longest length"):
+        Setting("x.name", str, "a", "A name.", max_length=0)
+    assert BY_KEY["llm.context_tokens"].allowed() == "a whole number from 256 to 1000000"  # never 1e+06
+    for setting in NUMBER_SETTINGS:
+        assert setting.minimum is not None and setting.maximum is not None, setting.key
+    for setting in TEXT_SETTINGS:
+        assert 0 < setting.max_length <= 4000, setting.key  # a few KB at most
+    assert BY_KEY["talk.hotkey"].max_length <= 100 and BY_KEY["speech.models_catalog_url"].max_length <= 2048
+
+
+@pytest.mark.parametrize(
+    "raw", ["NaN", "Infinity", "-Infinity", "1e308", "-1e308", "1e400", str(2**63), "1" + "0" * 400]
+)
+def test_a_hostile_number_in_the_file_is_a_warning_and_the_default(tmp_path: Path, raw: str) -> None:
+    path = tmp_path / "settings.json"
+    for setting in NUMBER_SETTINGS:
+        path.write_text(f'{{"{setting.key}": {raw}, "audio.preroll": false}}')
+        settings = Settings(path)
+        assert settings.get(setting.key) == setting.default and settings.get("audio.preroll") is False
+        assert len(settings.problems) == 1 and setting.key in settings.problems[0], settings.problems
+        assert len(settings.problems[0]) < 300
+
+
+def test_text_settings_are_bounded_in_length_and_must_show_something(tmp_path: Path) -> None:
+    prompt = BY_KEY["llm.system_prompt"]
+    start = "Answer briefly.\n\tBe kind. "
+    longest = start + "x" * (prompt.max_length - len(start))
+    assert len(longest) == prompt.max_length and prompt.parse(longest) == longest.strip()
+    with pytest.raises(ValueError) as caught:
+        prompt.parse(longest + "x")
+    assert str(caught.value) == "llm.system_prompt must be at most 4,000 characters long, not 4,001"
+    for setting in TEXT_SETTINGS:
+        with pytest.raises(ValueError, match=f"^{setting.key} must be at most {setting.max_length:,} characters"):
+            setting.check("x" * (setting.max_length + 1))
+    assert BY_KEY["talk.hotkey"].parse(" ctrl+alt+space ") == "ctrl+alt+space"
+    for url in ("http://[::1]:11434/v1", "https://api.example.com/v1", "HTTP://localhost:8080"):
+        assert BY_KEY["llm.base_url"].parse(url) == url
+    assert BY_KEY["speech.models_catalog_url"].parse("https://example.org/list.json?v=2") == (
+        "https://example.org/list.json?v=2"
+    )
+    for url in ("http://example.org/v1?key=1", "http://example.org:99999/v1", "http://exa mple.org"):
+        with pytest.raises(ValueError):
+            BY_KEY["llm.base_url"].parse(url)
+    path = tmp_path / "settings.json"  # the same limits hold for what is found in the file
+    path.write_text(json.dumps({"talk.hotkey": "\u200b", "llm.model": "m" * 201, "voice.name": "a\x1bb"}))
+    settings = Settings(path)
+    assert [settings.get(key) for key in ("talk.hotkey", "llm.model", "voice.name")] == ["ctrl+alt+space", None, None]
+    assert len(settings.problems) == 3
+
+
+def test_a_settings_file_that_is_too_large_or_not_a_file_is_not_read(tmp_path: Path) -> None:
+    path = tmp_path / "settings.json"
+    path.write_text(json.dumps({"voice.rate": 150, "padding": "x" * MAX_SETTINGS_FILE_BYTES}))
+    settings = Settings(path)
+    assert settings.get("voice.rate") == 175 and "too large" in settings.problems[0]
+    path.unlink()
+    path.mkdir()
+    folder = Settings(path)
+    assert folder.get("voice.rate") == 175 and "not a regular file" in folder.problems[0]

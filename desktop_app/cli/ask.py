@@ -1,5 +1,8 @@
 """``ask``: one question to the same brain, memory and store as the window, answered on stdout (and out
-loud with --speak). Timers and reminders that ran out while nothing was running are reported first."""
+loud with --speak). Timers and reminders that ran out while nothing was running are reported first.
+
+Everything printed for people goes through `output`'s escaping: an answer that repeats a remembered fact
+holding an escape sequence shows the sequence, it does not drive the terminal (--json keeps the text exact)."""
 
 from __future__ import annotations
 
@@ -53,7 +56,7 @@ def prepare_ask(args: argparse.Namespace) -> Any:
             brain.alarm_watch.missed_since_last_run()
             if not as_json:
                 for item in announced:
-                    printer.write(f"{item.text}\n")
+                    printer.write(f"{output.terminal_text(item.text)}\n")
             started = time.perf_counter()
             store.add_message(conversation_id, Role.USER, question)
             answer = _answer(
@@ -94,7 +97,8 @@ def prepare_ask(args: argparse.Namespace) -> Any:
             )
         failed = answer.source.startswith("error:")
         if failed:
-            print(f"error: {answer.text} [{answer.source.removeprefix('error:')}]", file=sys.stderr)
+            code = output.one_line(answer.source.removeprefix("error:"))
+            print(f"error: {output.one_line(answer.text)} [{code}]", file=sys.stderr)
         return EXIT_FAILURE if failed else EXIT_OK
 
     return action
@@ -148,7 +152,7 @@ def _answer(
     for piece in assistant.reply(question, conversation_id):
         answer.add(piece)
         if piece.text and stream:
-            out.write(piece.text)
+            out.write(output.terminal_text(piece.text))
         if piece.to_say and speaker is not None:
             speaker.speaker.add_text(piece.to_say)
     if stream:
@@ -170,7 +174,7 @@ class _CliSpeaker:
         if not self._done.wait(timeout):
             print("warning: the answer was still being spoken; stopped it", file=sys.stderr)
         for message in self._failure:
-            print(f"warning: {message}", file=sys.stderr)
+            print(f"warning: {output.one_line(message)}", file=sys.stderr)
 
     def close(self) -> None:
         self.speaker.close()

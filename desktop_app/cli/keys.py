@@ -1,6 +1,8 @@
 """``keys``: API keys for language-model providers. The secret goes to the OS keychain only; the database
 keeps the name, a fingerprint, the limits and the usage. A secret is read from stdin (or typed at a
-hidden prompt), never taken from the command line, where shell history and `ps` would see it."""
+hidden prompt), never taken from the command line, where shell history and `ps` would see it. Stdin must
+hold one key on one line: two keys (or a pasted file) are refused rather than one of them kept silently.
+Names and every other stored field are printed through `output`'s escaping."""
 
 from __future__ import annotations
 
@@ -31,6 +33,9 @@ def _system_keys() -> KeyStore:
     return system_key_store()
 
 
+# The most of stdin `keys add` reads: far more than any provider's key, far less than a file pasted by mistake.
+MAX_SECRET_INPUT = 16 * 1024
+
 # A limit not given to `keys limit` stays as it was (not a string: argparse would parse a string default).
 KEEP = object()
 
@@ -50,10 +55,32 @@ def limit_value(text: str) -> int | None:
         raise argparse.ArgumentTypeError(f"{error} (or none)") from None
 
 
-def _read_secret(stream: TextIO) -> str:
+def _read_secret(stream: TextIO | None) -> str:
+    """The key typed at a hidden prompt, or the one non-empty line of stdin ("" when there is none).
+    ValidationError (invalid_key) for more than one line, or more than MAX_SECRET_INPUT characters."""
+    if stream is None:
+        return ""
     if stream.isatty():
         return getpass.getpass("API key (not shown): ")
-    return stream.readline().rstrip("\r\n")
+    try:
+        given = stream.read(MAX_SECRET_INPUT + 1)
+    except UnicodeDecodeError:
+        raise ValidationError(
+            ErrorCode.INVALID_KEY, "The input is not text (it holds bytes that are not UTF-8). Nothing was stored."
+        ) from None
+    if len(given) > MAX_SECRET_INPUT:
+        raise ValidationError(
+            ErrorCode.INVALID_KEY,
+            f"The input is longer than {MAX_SECRET_INPUT:,} characters, which no API key is. Give only the key. "
+            "Nothing was stored.",
+        )
+    lines = [line.strip() for line in given.splitlines() if line.strip()]
+    if len(lines) > 1:
+        raise ValidationError(
+            ErrorCode.INVALID_KEY,
+            f"The input has {len(lines)} lines; give exactly one key, on one line. Nothing was stored.",
+        )
+    return lines[0] if lines else ""
 
 
 def prepare_add(args: argparse.Namespace) -> Action:
@@ -99,7 +126,7 @@ def prepare_add(args: argparse.Namespace) -> Action:
         store.record_audit("api_key_added", name, {"provider": provider, "fingerprint": info.fingerprint})
         out.write(
             f"Stored the key {name!r} in the system keychain (fingerprint {info.fingerprint}). "
-            f"Use it with: voice-assistant settings set llm.key_name {name}\n"
+            f"Use it with: voice-assistant settings set llm.key_name {output.one_line(name)}\n"
         )
         return EXIT_OK
 
@@ -125,8 +152,11 @@ def prepare_list(args: argparse.Namespace) -> Action:
                     f"{row['requests_per_minute'] or 'no'} requests/min limit, "
                     f"{row['tokens_per_day'] or 'no'} tokens/day limit"
                 )
+                name, provider, fingerprint = (
+                    output.one_line(row[field]) for field in ("name", "provider", "fingerprint")
+                )
                 out.write(
-                    f"{row['name']}  ({row['provider']}, fingerprint {row['fingerprint']})  {limits}; "
+                    f"{name}  ({provider}, fingerprint {fingerprint})  {limits}; "
                     f"today {row['tokens_today']} tokens; in all {row['tokens_input_total']} in, "
                     f"{row['tokens_output_total']} out\n"
                 )
@@ -180,7 +210,7 @@ def prepare_limit(args: argparse.Namespace) -> Action:
         info = store.keys.set_limits(name, per_minute, per_day)
         store.record_audit("api_key_limits", name, {"rpm": per_minute, "tokens_per_day": per_day})
         out.write(
-            f"{info.name}: {info.requests_per_minute or 'no'} requests a minute, "
+            f"{output.one_line(info.name)}: {info.requests_per_minute or 'no'} requests a minute, "
             f"{info.tokens_per_day or 'no'} tokens a day.\n"
         )
         return EXIT_OK

@@ -1,5 +1,10 @@
 """Formatting for people (aligned tables, local times, no terminal control characters) and for programs
-(one JSON document, ISO 8601 UTC times)."""
+(one JSON document, ISO 8601 UTC times).
+
+Text that reaches a terminal is shown, never obeyed: control characters (escape sequences, carriage
+returns, bells), bidi controls (a right-to-left override reverses what follows it on the line) and line or
+paragraph separators are printed as escapes (``\x1b``, ``\u202e``). `one_line`, `text_block` and
+`terminal_text` do it for text; `json_document` for JSON, whose strings keep every character."""
 
 from __future__ import annotations
 
@@ -17,6 +22,10 @@ from desktop_app.core.models import Conversation, ConversationSummary, Message, 
 
 ELLIPSIS = "…"
 _KEPT_IN_BLOCKS = frozenset("\n\t")
+# Unicode's bidirectional formatting characters: embeddings, overrides, isolates and the directional marks.
+BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+# Characters that change how a terminal shows what follows them: never printed as they are.
+_OBEYED_CATEGORIES = frozenset({"Cc", "Zl", "Zp"})
 
 
 class OutputFailed(CommandError):
@@ -65,8 +74,16 @@ class Output:
         return getattr(self._open(), name)
 
 
+def json_document(value: Any, *, indent: int | None = 2) -> str:
+    """`value` as JSON text, non-ASCII kept readable. JSON already escapes control characters inside
+    strings; bidi controls and line separators are escaped too (``\u202e``), so the document is safe on a
+    terminal and still decodes to exactly the same text."""
+    text = json.dumps(value, ensure_ascii=False, indent=indent)  # its only raw control characters: the indent's
+    return "".join(f"\\u{ord(char):04x}" if char != "\n" and _obeyed(char) else char for char in text)
+
+
 def print_json(value: Any, out: TextIO) -> None:
-    json.dump(value, out, ensure_ascii=False, indent=2)
+    out.write(json_document(value))
     out.write("\n")
 
 
@@ -102,11 +119,15 @@ def local_time(moment: datetime) -> str:
     return moment.astimezone().strftime("%Y-%m-%d %H:%M")
 
 
+def _obeyed(char: str) -> bool:
+    return char in BIDI_CONTROLS or unicodedata.category(char) in _OBEYED_CATEGORIES
+
+
 def _visible(char: str) -> str:
     # Stored text is shown, never obeyed: an escape sequence in a message must not drive the terminal.
-    if unicodedata.category(char) == "Cc":
-        return f"\\x{ord(char):02x}"
-    return char
+    if not _obeyed(char):
+        return char
+    return f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}"
 
 
 def one_line(text: str) -> str:
@@ -114,11 +135,16 @@ def one_line(text: str) -> str:
     return "".join(_visible(char) for char in " ".join(text.split()))
 
 
+def terminal_text(text: str) -> str:
+    """Text as printed on a terminal: line breaks (``\r\n`` as ``\n``) and tabs kept, every other control,
+    bidi or separator character made visible."""
+    normalized = text.replace("\r\n", "\n")
+    return "".join(char if char in _KEPT_IN_BLOCKS else _visible(char) for char in normalized)
+
+
 def text_block(text: str, indent: str = "    ") -> str:
     """Multi-line text, indented, with line breaks and tabs kept and other control characters made visible."""
-    normalized = text.replace("\r\n", "\n")
-    shown = "".join(char if char in _KEPT_IN_BLOCKS else _visible(char) for char in normalized)
-    return "\n".join(indent + line if line else line for line in shown.split("\n"))
+    return "\n".join(indent + line if line else line for line in terminal_text(text).split("\n"))
 
 
 def char_width(char: str) -> int:

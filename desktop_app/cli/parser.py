@@ -1,12 +1,20 @@
 """The argument parser. Global options work before or after a sub-command:
-``voice-assistant --data-dir D history list`` and ``voice-assistant history list --data-dir D``."""
+``voice-assistant --data-dir D history list`` and ``voice-assistant history list --data-dir D``.
+
+A usage error (an unknown command or option, a missing or malformed argument) prints the usage, then one
+``error: <what> [invalid_argument]`` line, and exits 2, like every other refused argument."""
 
 from __future__ import annotations
 
 import argparse
+import re
+import sys
+from typing import Any, NoReturn
 
 from desktop_app import APP_NAME, __version__
-from desktop_app.cli import ask, facts, history, keys, models, settings, setup, transcribe
+from desktop_app.cli import ask, facts, history, keys, models, output, settings, setup, transcribe
+from desktop_app.cli.errors import EXIT_USAGE
+from desktop_app.core.errors import ErrorCode
 from desktop_app.core.export import ExportFormat
 from desktop_app.core.validation import MAX_INTEGER, whole_number
 from desktop_app.paths import DATA_DIR_ENV, DATABASE_URL_ENV
@@ -15,6 +23,26 @@ DEFAULT_LIST_LIMIT = 50
 DEFAULT_SEARCH_LIMIT = 20
 # The store answers at most this many rows per call; page through more with --offset.
 MAX_PAGE = 1000
+
+# Words that start with "-" but are values, not options: negative numbers, also written with an exponent,
+# and the words for infinity and not-a-number (`settings set voice.volume -inf` is a value the setting
+# refuses, not an unknown option).
+_NEGATIVE_NUMBER = re.compile(r"^-(\d+|\d*\.\d+)([eE][+-]?\d+)?$|^-(inf|infinity|nan)$", re.IGNORECASE)
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse's parser, with its usage errors in the shape of every other error: the usage, then one line
+    ``error: <what argparse says>. See: <command> --help [invalid_argument]`` (escaped, as it may quote what
+    was typed), exit status 2. Sub-command parsers are made of this class too."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._negative_number_matcher = _NEGATIVE_NUMBER
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        said = output.one_line(message).rstrip(".")
+        self.exit(EXIT_USAGE, f"error: {said}. See: {self.prog} --help [{ErrorCode.INVALID_ARGUMENT.value}]\n")
 
 
 def _add_global_options(parser: argparse.ArgumentParser, *, top_level: bool) -> None:
@@ -58,13 +86,13 @@ def _not_negative(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser: argparse.ArgumentParser = Parser(
         prog=APP_NAME,
         description="An offline desktop voice assistant. Without a command, opens the window.",
     )
     parser.add_argument("--version", action="version", version=f"{APP_NAME} {__version__}")
     _add_global_options(parser, top_level=True)
-    common = argparse.ArgumentParser(add_help=False)
+    common = Parser(add_help=False)
     _add_global_options(common, top_level=False)
 
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")

@@ -1,4 +1,6 @@
-"""``settings set KEY VALUE``: one setting changed, after checking the value against its declaration.
+"""``settings list`` and ``settings set KEY VALUE``: every setting with its value, and one setting changed
+after checking the value against its declaration. Values are printed as JSON with anything that would drive
+a terminal escaped (see `output.json_document`).
 
 A refused value says what the setting takes ("voice.rate must be a whole number from 80 to 450, not 'fast'")
 with the code ``invalid_setting`` (exit 2), and nothing is written. The speech settings also say which
@@ -10,13 +12,12 @@ of another language.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
-from desktop_app.cli import setup
+from desktop_app.cli import output
 from desktop_app.cli.errors import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, CommandError
 from desktop_app.core.settings import BY_KEY, SETTINGS, Settings
 from desktop_app.paths import AppPaths
@@ -26,18 +27,26 @@ SPEECH_KEYS = frozenset({"speech.language", "speech.engine", "speech.vosk_model"
 
 
 def _shown(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False)
+    return output.json_document(value, indent=None)
 
 
 def prepare_settings_list(args: argparse.Namespace) -> Action:
     """``settings list``, first saying on stderr what in the settings file was unusable (a damaged file, a
     value that is not valid text or does not fit): those settings are listed with their defaults."""
-    listing = setup.prepare_settings_list(args)
+    as_json: bool = args.json
 
     def action(out: TextIO) -> int:
-        for problem in Settings(AppPaths.resolve(args.data_dir).settings_file).problems:
-            print(f"warning: {problem}", file=sys.stderr)
-        return listing(out)
+        settings = Settings(AppPaths.resolve(args.data_dir).ensure().settings_file)
+        for problem in settings.problems:
+            print(f"warning: {output.one_line(problem)}", file=sys.stderr)
+        values = settings.as_dict()
+        if as_json:
+            out.write(_shown(values) + "\n")
+            return EXIT_OK
+        for setting in SETTINGS:
+            out.write(f"{setting.key} = {_shown(values[setting.key])}\n")
+            out.write(f"    {setting.description}\n")
+        return EXIT_OK
 
     return action
 
@@ -79,8 +88,8 @@ def _set_speech(settings: Settings, key: str, value: Any, models_dir: Path, out:
         if model is None:
             raise CommandError(
                 "unknown_model",
-                f"No speech model called {value} is installed; `voice-assistant models list` shows the installed "
-                "ones. Nothing was changed.",
+                f"No speech model called {output.one_line(value)} is installed; `voice-assistant models list` shows "
+                "the installed ones. Nothing was changed.",
                 EXIT_FAILURE,
             )
         settings.set(key, value)
@@ -88,7 +97,7 @@ def _set_speech(settings: Settings, key: str, value: Any, models_dir: Path, out:
         own = model_language(model)
         if own is not None and not same_language(own, settings.get("speech.language")):
             settings.set("speech.language", own)
-            out.write(f"speech.language = {_shown(own)} (the language of {value})\n")
+            out.write(f"speech.language = {_shown(own)} (the language of {output.one_line(value)})\n")
     elif key == "speech.language":
         settings.set(key, value)
         out.write(f"{key} = {_shown(value)}\n")
@@ -97,9 +106,12 @@ def _set_speech(settings: Settings, key: str, value: Any, models_dir: Path, out:
         own = model_language(path) if path is not None and path.is_dir() else None
         if chosen and own is not None and not same_language(own, value):
             settings.set("speech.vosk_model", None)
-            out.write(f"speech.vosk_model = null ({chosen} is {language_name(own)}, not {language_name(value)})\n")
+            out.write(
+                f"speech.vosk_model = null ({output.one_line(chosen)} is {language_name(own)}, "
+                f"not {language_name(value)})\n"
+            )
     else:
         settings.set(key, value)
         out.write(f"{key} = {_shown(value)}\n")
     choice = recogniser_in_use(settings, models_dir)
-    out.write(f"Listening with {choice.name}, because {choice.reason}.\n")
+    out.write(f"Listening with {output.one_line(choice.name)}, because {output.one_line(choice.reason)}.\n")

@@ -3,6 +3,11 @@
 The file carries a version; `UPGRADES` turns an older file into the current shape, so a setting can be
 renamed or re-typed without losing what the user chose. Unknown keys are kept (a newer release may have
 written them) and invalid values fall back to the default with a warning, never a crash.
+
+Every value is bounded where it is declared: a number setting has both a minimum and a maximum (nan, inf
+and numbers past them are refused), a text setting a longest length (`max_length`), no control characters
+unless it may hold lines (`multiline`), and something visible in it. A file larger than any settings could
+be is not read.
 """
 
 from __future__ import annotations
@@ -12,22 +17,36 @@ import logging
 import math
 import os
 import re
+import stat
 import tempfile
 import threading
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from desktop_app.core.validation import MAX_KEY_NAME_CHARS, is_blank, is_web_address, shortened
+
 log = logging.getLogger(__name__)
 
 SETTINGS_VERSION = 1
+# The settings file is read only up to this size: twenty settings of at most a few KB each, and the keys of
+# a newer version, fit many times over.
+MAX_SETTINGS_FILE_BYTES = 1024 * 1024
+# A whole number typed with more digits than this is refused before it is converted (every int setting's
+# maximum is far smaller).
+_MAX_DIGITS = 20
 
 
 _TRUE = ("true", "yes", "on", "1")
 _FALSE = ("false", "no", "off", "0")
 # Words that clear a setting that may be empty (nullable), on the command line.
 _CLEAR = ("none", "default", "")
+
+
+class _TooLong(ValueError):
+    """A text value longer than its setting's max_length: said with the lengths, not the value."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +68,19 @@ class Setting:
     empty: str = "the default"
     # Text typed in any case is stored in lower case (language codes).
     lowercase: bool = False
+    # Text settings: the longest value, in characters; whether it may hold line breaks and tabs (other
+    # control characters never); whether it is a web address (http or https, with a host), and whether that
+    # address may carry a query.
+    max_length: int = 200
+    multiline: bool = False
+    url: bool = False
+    url_query: bool = True
+
+    def __post_init__(self) -> None:
+        if self.type in (int, float) and (self.minimum is None or self.maximum is None):
+            raise TypeError(f"the number setting {self.key} must declare its minimum and maximum")
+        if self.type is str and self.max_length < 1:
+            raise TypeError(f"the text setting {self.key} must declare a longest length")
 
     def allowed(self) -> str:
         """The values this setting takes, in words: "a whole number from 80 to 450"."""
@@ -60,7 +92,7 @@ class Setting:
             text = "a whole number" + self._range()
         elif self.type is float:
             text = "a number" + self._range()
-        elif self.pattern is not None:
+        elif self.pattern is not None or self.url:
             text = self.shape
         else:
             text = self.hint or "any text that is not empty"
@@ -68,40 +100,61 @@ class Setting:
 
     def _range(self) -> str:
         if self.minimum is not None and self.maximum is not None:
-            return f" from {self.minimum:g} to {self.maximum:g}"
+            return f" from {self._number(self.minimum)} to {self._number(self.maximum)}"
         if self.minimum is not None:
-            return f" of at least {self.minimum:g}"
+            return f" of at least {self._number(self.minimum)}"
         if self.maximum is not None:
-            return f" of at most {self.maximum:g}"
+            return f" of at most {self._number(self.maximum)}"
         return ""
 
+    def _number(self, bound: float) -> str:
+        """A bound as it would be typed: 1000000 for a whole number (never 1e+06), 0.5 for a number."""
+        return str(int(bound)) if self.type is int else f"{bound:g}"
+
     def refusal(self, value: Any) -> str:
-        """The sentence that refuses `value`: what the setting takes, and what it was given."""
-        return f"{self.key} must be {self.allowed()}, not {value!r}"
+        """The sentence that refuses `value`: what the setting takes, and what it was given (quoted, escaped,
+        and shortened when long)."""
+        return f"{self.key} must be {self.allowed()}, not {shortened(value, 60)}"
 
     def check(self, value: Any) -> Any:
         """The value to store, or ValueError with a sentence saying what is allowed."""
         if value is None and self.nullable:
             return None
         if self.type is float and isinstance(value, int) and not isinstance(value, bool):
-            value = float(value)
+            try:
+                value = float(value)
+            except OverflowError:  # a whole number beyond any float (from a file)
+                raise ValueError(self.refusal(value)) from None
         if not isinstance(value, self.type) or (self.type is int and isinstance(value, bool)):
             raise ValueError(self.refusal(value))
         if isinstance(value, float) and not math.isfinite(value):
             raise ValueError(self.refusal(value))
-        if isinstance(value, str) and any("\ud800" <= char <= "\udfff" for char in value):
-            raise ValueError(self.refusal(value))  # not text (bytes that were not UTF-8): cannot be shown or saved
+        if isinstance(value, str):
+            self._check_text(value)
         if self.choices is not None and value not in self.choices:
-            raise ValueError(self.refusal(value))
-        if isinstance(value, str) and self.pattern is not None and not re.fullmatch(self.pattern, value):
-            raise ValueError(self.refusal(value))
-        if isinstance(value, str) and not value.strip() and self.choices is None and self.pattern is None:
             raise ValueError(self.refusal(value))
         if self.minimum is not None and isinstance(value, int | float) and value < self.minimum:
             raise ValueError(self.refusal(value))
         if self.maximum is not None and isinstance(value, int | float) and value > self.maximum:
             raise ValueError(self.refusal(value))
         return value
+
+    def _check_text(self, value: str) -> None:
+        if len(value) > self.max_length:
+            raise _TooLong(f"{self.key} must be at most {self.max_length:,} characters long, not {len(value):,}")
+        if any("\ud800" <= char <= "\udfff" for char in value):
+            raise ValueError(self.refusal(value))  # not text (bytes that were not UTF-8): cannot be shown or saved
+        kept = "\n\t" if self.multiline else ""
+        if any(unicodedata.category(char) == "Cc" and char not in kept for char in value):
+            raise ValueError(self.refusal(value))
+        if self.choices is not None:
+            return
+        if self.pattern is not None and not re.fullmatch(self.pattern, value):
+            raise ValueError(self.refusal(value))
+        if self.url and not is_web_address(value, query=self.url_query):
+            raise ValueError(self.refusal(value))
+        if is_blank(value):
+            raise ValueError(self.refusal(value))
 
     def parse(self, text: str) -> Any:
         """A value typed as text (the command line, a text box) as this setting's type, checked; ValueError
@@ -115,7 +168,7 @@ class Setting:
                 raise ValueError(self.refusal(word))
             value = word.lower() in _TRUE
         elif self.type is int:
-            if not re.fullmatch(r"[+-]?\d+", word):
+            if not re.fullmatch(r"[+-]?\d+", word) or len(word.lstrip("+-0")) > _MAX_DIGITS:
                 raise ValueError(self.refusal(word))
             value = int(word)
         elif self.type is float:
@@ -125,6 +178,8 @@ class Setting:
                 raise ValueError(self.refusal(word)) from None
         try:
             return self.check(value)
+        except _TooLong:
+            raise
         except ValueError:
             raise ValueError(self.refusal(word)) from None  # as typed: "not '451'", "not 'nan'"
 
@@ -190,7 +245,8 @@ SETTINGS: tuple[Setting, ...] = (
         str,
         "https://alphacephei.com/vosk/models/model-list.json",
         "Where the list of downloadable speech models is refreshed from.",
-        pattern=r"https?://[^\s/?#]+(/[^\s#]*)?",
+        url=True,
+        max_length=2000,
         shape="an http:// or https:// address",
     ),
     Setting(
@@ -218,6 +274,7 @@ SETTINGS: tuple[Setting, ...] = (
         "ctrl+alt+space",
         "The push-to-talk key, anywhere on the desktop.",
         hint="a key combination such as ctrl+alt+space",
+        max_length=64,
     ),
     Setting(
         "network.offline",
@@ -233,7 +290,9 @@ SETTINGS: tuple[Setting, ...] = (
         "Language model server (OpenAI-compatible), e.g. http://127.0.0.1:11434/v1 for Ollama or "
         "https://api.openai.com/v1. None: answer with the built-in skills only.",
         nullable=True,
-        pattern=r"https?://[^\s/?#]+(/[^\s?#]*)?",
+        url=True,
+        url_query=False,
+        max_length=2000,
         shape="an http:// or https:// address, e.g. http://127.0.0.1:11434/v1",
         empty="no language model",
     ),
@@ -254,6 +313,7 @@ SETTINGS: tuple[Setting, ...] = (
         nullable=True,
         hint="a key's name as `voice-assistant keys list` shows it",
         empty="no key",
+        max_length=MAX_KEY_NAME_CHARS,
     ),
     Setting(
         "llm.system_prompt",
@@ -261,6 +321,8 @@ SETTINGS: tuple[Setting, ...] = (
         "You are a helpful voice assistant on the user's desktop. Answer in a few short spoken sentences, "
         "without lists, tables or markdown.",
         "What the model is told about its job before every conversation.",
+        max_length=4000,
+        multiline=True,
     ),
     Setting(
         "llm.context_tokens",
@@ -333,8 +395,13 @@ class Settings:
 
     def _load(self, path: Path) -> None:
         try:
-            raw = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
+            data = _read_bounded(path)
+            if data is None:
+                return
+            raw = json.loads(data.decode("utf-8"))
+        except _NotSettings as error:
+            log.warning("settings file %s %s; using defaults", path, error)
+            self.problems.append(f"the settings file {path} {error}; using the defaults")
             return
         except (OSError, ValueError, RecursionError) as error:
             log.warning("settings file %s could not be read (%s); using defaults", path, error)
@@ -376,3 +443,23 @@ class Settings:
         except BaseException:
             Path(temporary).unlink(missing_ok=True)
             raise
+
+
+class _NotSettings(Exception):
+    """The settings file is something no settings file is (a folder, a device, far too large)."""
+
+
+def _read_bounded(path: Path) -> bytes | None:
+    """The file's bytes (None when there is no file), read only when it is a regular file of at most
+    MAX_SETTINGS_FILE_BYTES; _NotSettings otherwise."""
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        return None
+    if not stat.S_ISREG(info.st_mode):
+        raise _NotSettings("is not a regular file")
+    with path.open("rb") as handle:
+        data = handle.read(MAX_SETTINGS_FILE_BYTES + 1)
+    if len(data) > MAX_SETTINGS_FILE_BYTES:
+        raise _NotSettings(f"is too large (settings take at most {MAX_SETTINGS_FILE_BYTES:,} bytes)")
+    return data

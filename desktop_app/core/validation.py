@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import datetime
 from enum import StrEnum
 from typing import TypeVar
+from urllib.parse import urlsplit
 
 from desktop_app.core.errors import ErrorCode, ValidationError
 from desktop_app.core.models import MAX_CONTENT_CHARS, MAX_FACT_CHARS, MAX_TITLE_CHARS, Role
@@ -15,6 +17,41 @@ E = TypeVar("E", bound=StrEnum)
 # The largest whole number the database holds (SQLite INTEGER and PostgreSQL BIGINT are signed 64-bit):
 # every id, offset and count from the command line is refused above it, before it reaches the store.
 MAX_INTEGER = 2**63 - 1
+# A stored API key's name ("openai"): the key list, the setting that chooses one and the store agree on it.
+MAX_KEY_NAME_CHARS = 100
+
+# Characters that show nothing though they are not whitespace (Unicode's Default_Ignorable_Code_Point
+# outside the format category, and the blank fillers and pattern that stand for a space): with
+# whitespace, control and format characters (zero-width spaces and joiners, the byte order mark, bidi
+# controls, the soft hyphen), text made only of them is blank.
+_INVISIBLE = frozenset(
+    "\u034f\u115f\u1160\u17b4\u17b5\u180b\u180c\u180d\u180f\u2800\u3164\uffa0"
+    + "".join(chr(code) for code in range(0xFE00, 0xFE10))
+    + "".join(chr(code) for code in range(0xE0100, 0xE01F0))
+)
+
+
+def is_blank(text: str) -> bool:
+    """True when `text` has nothing a person can see: it is empty, or only whitespace, control and format
+    characters (zero-width spaces, joiners, byte order marks, bidi controls) and blank fillers. The one
+    definition of an empty message, fact, title, key name or setting."""
+    return all(char.isspace() or char in _INVISIBLE or unicodedata.category(char) in ("Cc", "Cf") for char in text)
+
+
+def is_web_address(text: str, *, query: bool = True) -> bool:
+    """An http:// or https:// address with a host (and, when given, a valid port), without spaces, control
+    characters or a fragment; with `query` False, without a query either (an API root that paths are added
+    to)."""
+    if any(char.isspace() or unicodedata.category(char) == "Cc" for char in text):
+        return False
+    try:
+        parts = urlsplit(text)
+        _ = parts.port  # a port that is not a number from 0 to 65535 raises ValueError
+    except ValueError:
+        return False
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname or "#" in text:
+        return False
+    return query or (not parts.query and "?" not in text)
 
 
 def parse_choice(kind: type[E], value: str, what: str, code: ErrorCode = ErrorCode.INVALID_ARGUMENT) -> E:
@@ -34,7 +71,7 @@ def clean_content(content: str, *, limit: int = MAX_CONTENT_CHARS, what: str = "
     """Returns the content to store (unchanged) or raises: content must be text with something in it."""
     if not isinstance(content, str):
         raise ValidationError(ErrorCode.INVALID_ARGUMENT, f"{what} must be text, not {type(content).__name__}.")
-    if not content.strip():
+    if is_blank(content):
         raise ValidationError(ErrorCode.EMPTY_CONTENT, f"{what} is empty; nothing was saved.")
     if len(content) > limit:
         raise ValidationError(
@@ -69,7 +106,7 @@ def parse_id(value: object, what: str = "conversation") -> int:
     if number > MAX_INTEGER:
         raise ValidationError(
             ErrorCode.INVALID_ARGUMENT,
-            f"Invalid {what} id {_shortened(value)}: ids go up to {MAX_INTEGER}, so there is no such {what}.",
+            f"Invalid {what} id {shortened(value)}: ids go up to {MAX_INTEGER}, so there is no such {what}.",
         )
     return number
 
@@ -79,17 +116,18 @@ def whole_number(text: str, *, minimum: int = 0, maximum: int = MAX_INTEGER) -> 
     (the database holds at most MAX_INTEGER)."""
     word = text.strip()
     if not (word.isascii() and re.fullmatch(r"[+-]?[0-9]+", word)):
-        raise ValueError(f"expected a whole number, got {_shortened(text)}")
+        raise ValueError(f"expected a whole number, got {shortened(text)}")
     if len(word.lstrip("+-0")) > len(str(maximum)) + 1:  # never convert thousands of digits
-        raise ValueError(f"must be from {minimum} to {maximum}, got {_shortened(text)}")
+        raise ValueError(f"must be from {minimum} to {maximum}, got {shortened(text)}")
     value = int(word)
     if not minimum <= value <= maximum:
-        raise ValueError(f"must be from {minimum} to {maximum}, got {_shortened(text)}")
+        raise ValueError(f"must be from {minimum} to {maximum}, got {shortened(text)}")
     return value
 
 
-def _shortened(value: object, limit: int = 40) -> str:
-    """A refused value as shown in a message: quoted, and cut when it is very long."""
+def shortened(value: object, limit: int = 40) -> str:
+    """A refused value as shown in a message: quoted (control and invisible characters as escapes), and cut
+    when it is very long."""
     shown = repr(value) if isinstance(value, str) else str(value)
     return shown if len(shown) <= limit else shown[: limit - 1] + "…"
 

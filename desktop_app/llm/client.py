@@ -43,6 +43,7 @@ from tenacity import RetryCallState, Retrying, retry_if_exception_type, wait_exp
 
 from desktop_app.core.chat import ChatEvent, ChatMessage, ChatUsage, TextDelta
 from desktop_app.core.errors import AppError, ErrorCode
+from desktop_app.core.validation import is_web_address
 from desktop_app.llm import wire
 from desktop_app.llm.failures import Failures, display_url
 
@@ -142,8 +143,7 @@ class OpenAICompatibleChat:
         extra_headers: Mapping[str, str] | None = None,
     ) -> None:
         base_url = base_url.strip().rstrip("/")
-        parts = urlsplit(base_url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
+        if not is_web_address(base_url):
             raise AppError(
                 ErrorCode.INVALID_ARGUMENT,
                 f"The language model server address {display_url(base_url)!r} is not a web address. Use one "
@@ -177,7 +177,7 @@ class OpenAICompatibleChat:
             transport=transport,
             follow_redirects=False,
             # A server on this machine is reached directly, whatever proxy the environment names.
-            trust_env=parts.hostname not in _LOOPBACK,
+            trust_env=urlsplit(base_url).hostname not in _LOOPBACK,
         )
         self._sockets = _Sockets()
         self._lock = threading.Lock()

@@ -37,7 +37,11 @@ def display_url(url: str) -> str:
     host = parts.hostname or ""
     if ":" in host:
         host = f"[{host}]"
-    netloc = host if parts.port is None else f"{host}:{parts.port}"
+    try:
+        port: int | str | None = parts.port
+    except ValueError:  # not a port at all ("http://host:99999"): shown as written, without any user name
+        port = parts.netloc.rpartition("@")[2].rpartition(":")[2]
+    netloc = host if port is None else f"{host}:{port}"
     return urlunsplit((parts.scheme, netloc, parts.path.rstrip("/"), "", ""))
 
 
