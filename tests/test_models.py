@@ -41,7 +41,7 @@ from desktop_app.speech.models import (
     ModelError,
     ModelManager,
 )
-from desktop_app.speech.models.archive import inspect_archive, vosk_check
+from desktop_app.speech.models.archive import WorkingFolder, inspect_archive, vosk_check
 from desktop_app.speech.models.catalog import parse_catalog, shipped_catalog
 from desktop_app.speech.models.download import required_space
 
@@ -674,7 +674,8 @@ def test_install_replace_and_remove(workdir: Path, tmp_path: Path) -> None:
         for suffix in ("/", "/am/", "/am/final.mdl", "/conf/", "/conf/model.conf")
     )
 
-    (workdir / "models" / ".install-stale-x").mkdir()  # working folders and files are not models
+    # Working folders and files are not models (this one is in use, so listing leaves it).
+    busy = WorkingFolder.create(workdir / "models", ".install-stale-x")
     (workdir / "models" / "notes.txt").write_text("x")
     assert [m.name for m in manager.installed()] == ["my-model", "v2"]
     assert all(m.size > 0 for m in manager.installed())
@@ -684,25 +685,50 @@ def test_install_replace_and_remove(workdir: Path, tmp_path: Path) -> None:
     with pytest.raises(NotFoundError) as missing:
         manager.remove("v2")
     assert missing.value.code == ErrorCode.UNKNOWN_MODEL
-    for bad in ("../models", "a/b", "..", ".install-stale-x", "", "a\\b"):
+    for bad in ("../models", "a/b", "..", busy.path.name, "", "a\\b"):
         with pytest.raises(ValidationError):
             manager.remove(bad)
     with pytest.raises(ValidationError):
         manager.install_archive(first, name="../outside")
-    assert (workdir / "models" / ".install-stale-x").exists()
+    assert busy.path.is_dir()
+    busy.close()
     assert sorted(p.name for p in workdir.iterdir()) == ["models"]
 
 
-def test_leftovers_of_a_crash_are_swept(workdir: Path) -> None:
+def test_leftovers_of_a_crash_are_swept(workdir: Path, tmp_path: Path) -> None:
+    """A working folder whose lock nobody holds was left by a process that ended: it goes, however young. One in
+    use stays, however old; so does anything the app did not make. A model caught half-way through being
+    replaced is put back."""
     manager = make_manager(workdir)
     models = workdir / "models"
-    for name in (".install-a-1", ".replaced-b-2", ".removing-c-3", ".install-fresh"):
+    for name in (".install-a-1", ".removing-c-3", ".install-fresh"):
         (models / name / "x").mkdir(parents=True)
+    (models / ".replaced-b-2" / "b" / "conf").mkdir(parents=True)  # b was renamed aside, the new b never came
+    (models / ".replaced-d-4" / "d").mkdir(parents=True)  # d was replaced: the old one is just not deleted yet
+    (models / "d").mkdir()
+    in_use = WorkingFolder.create(models, ".install-busy-")
     old = time.time() - 7200
-    for name in (".install-a-1", ".replaced-b-2", ".removing-c-3"):
-        os.utime(models / name, (old, old))
-    manager.clean_leftovers()
-    assert [p.name for p in models.iterdir()] == [".install-fresh"]
+    os.utime(in_use.path, (old, old))
+    outside = tmp_path / "outside"
+    (outside / "keep").mkdir(parents=True)
+    (models / ".install-link").symlink_to(outside)
+    (models / ".install-file").write_text("not a folder")
+    (models / "install-not-hidden").mkdir()
+
+    removed = manager.clean_leftovers()
+    assert sorted(path.name for path in removed) == [
+        ".install-a-1",
+        ".install-fresh",
+        ".removing-c-3",
+        ".replaced-b-2",
+        ".replaced-d-4",
+    ]
+    assert sorted(p.name for p in models.iterdir()) == sorted(
+        [in_use.path.name, ".install-link", ".install-file", "install-not-hidden", "b", "d"]
+    )
+    assert (models / "b" / "conf").is_dir() and (outside / "keep").is_dir()
+    in_use.close()
+    assert manager.clean_leftovers() == []
 
 
 # -- the command line ---------------------------------------------------------------------------------------

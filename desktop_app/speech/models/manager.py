@@ -4,9 +4,10 @@ Layout of the models folder (``AppPaths.models_dir``)::
 
     <name>/                 an installed model, ready for vosk.Model
     .downloads/             <name>.zip.part (+ .part.json): downloads in progress or interrupted
-    .install-<name>-*/      unpacking in progress        } removed when the operation ends; leftovers of a
-    .replaced-<name>-*/     a model being replaced       } crash are swept by `clean_leftovers`
-    .removing-<name>-*/     a model being removed        }
+    .install-<name>-*/      unpacking in progress        } removed when the operation ends. Each is locked by
+    .replaced-<name>-*/     a model being replaced       } the process working in it; `clean_leftovers` (run
+    .removing-<name>-*/     a model being removed        } whenever the folder is listed or changed) removes
+                                                            those whose process was killed or crashed
 
 Every method blocks (network, disk, loading a model): call them from a worker thread, never the UI thread.
 """
@@ -16,21 +17,24 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import tempfile
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from desktop_app.core.errors import AppError, ErrorCode, NotFoundError
+from desktop_app.core.errors import AppError, ErrorCode, NotFoundError, ValidationError
 from desktop_app.paths import sync_directory
 from desktop_app.speech.models.archive import (
     OLD_PREFIX,
     TEMP_PREFIX,
+    Claim,
     ModelCheck,
+    WorkingFolder,
+    claim_folder,
     install_archive,
+    models_folder_lock,
+    still_the_same,
     vosk_check,
 )
 from desktop_app.speech.models.catalog import DEFAULT_CATALOG_URL, Catalog, CatalogEntry, check_model_name
@@ -51,7 +55,8 @@ DOWNLOADS = ".downloads"
 REMOVING_PREFIX = ".removing-"
 Stage = Literal["download", "install"]
 LEFTOVER_PREFIXES = (TEMP_PREFIX, OLD_PREFIX, REMOVING_PREFIX)
-# Working folders older than this are leftovers of a crash (a running install is much younger).
+# Where folders cannot be locked (no flock on the platform or file system), a working folder older than this
+# is taken for a leftover (a running install is much younger). Elsewhere the lock tells, whatever the age.
 LEFTOVER_AGE = 3600.0
 # Failures after which the downloaded archive is worth keeping: the archive itself was fine.
 _KEEP_ARCHIVE_ON = frozenset(
@@ -146,7 +151,8 @@ class ModelManager:
 
     def installed(self) -> list[InstalledModel]:
         """Installed models by name, with their size on disk. Working folders (names starting with a dot) and
-        anything that is not a plain folder are not models."""
+        anything that is not a plain folder are not models. Leftovers of operations cut short are removed first."""
+        self.clean_leftovers()
         try:
             children = sorted(os.scandir(self.models_dir), key=lambda child: child.name)
         except FileNotFoundError:
@@ -167,39 +173,87 @@ class ModelManager:
     def remove(self, name: str) -> None:
         """Removes an installed model: renamed aside first (so it is gone at once and never seen half-deleted),
         then deleted. ValidationError for a bad name, NotFoundError(UNKNOWN_MODEL) when it is not installed."""
+        check_model_name(name)
+        self.clean_leftovers()
         if self.find_installed(name) is None:
             raise NotFoundError(
                 ErrorCode.UNKNOWN_MODEL,
                 f"No model called {name} is installed. `voice-assistant models list` shows the installed ones.",
             )
-        aside = Path(tempfile.mkdtemp(prefix=f"{REMOVING_PREFIX}{name}-", dir=self.models_dir))
+        aside = WorkingFolder.create(self.models_dir, f"{REMOVING_PREFIX}{name}-")
         try:
-            os.rename(self.models_dir / name, aside / name)
+            os.rename(self.models_dir / name, aside.path / name)
         except OSError as error:
-            shutil.rmtree(aside, ignore_errors=True)
+            aside.close()
             raise ModelError(
                 ErrorCode.MODEL_INSTALL_FAILED,
                 f"Could not remove {name} from {self.models_dir}: {error.strerror or error}.",
             ) from error
         sync_directory(self.models_dir)
-        shutil.rmtree(aside, ignore_errors=True)
+        aside.close()
 
-    def clean_leftovers(self, *, older_than: float = LEFTOVER_AGE) -> None:
-        """Deletes working folders that a crash left behind."""
-        now = time.time()
-        try:
-            children = list(os.scandir(self.models_dir))
-        except FileNotFoundError:
-            return
-        for child in children:
-            if child.name.startswith(LEFTOVER_PREFIXES) and child.is_dir(follow_symlinks=False):
-                try:
-                    old = now - child.stat(follow_symlinks=False).st_mtime > older_than
-                except OSError:
+    def clean_leftovers(self, *, older_than: float = LEFTOVER_AGE) -> list[Path]:
+        """Removes the working folders that an operation cut short (killed, crashed) left behind, and returns
+        them: those whose lock no process holds, however young; where locks are not available, those older than
+        `older_than`. A folder still in use is left alone, and so is anything the app did not make: only real
+        folders (never a link, which is not followed) of this user whose names start with a working prefix. A
+        model caught between the two renames of a replacement is put back under its name first. Best effort:
+        never raises."""
+        claimed: list[tuple[Path, Claim]] = []
+        with models_folder_lock(self.models_dir) as lock:
+            if lock == "busy":
+                return []  # another process is judging or making a working folder and did not let go
+            try:
+                names = sorted(entry.name for entry in os.scandir(self.models_dir))
+            except OSError:
+                return []
+            for name in names:
+                if not name.startswith(LEFTOVER_PREFIXES):
                     continue
-                if old:
-                    log.info("removing %s, left behind by an interrupted operation", child.path)
-                    shutil.rmtree(child.path, ignore_errors=True)
+                path = self.models_dir / name
+                claim = claim_folder(path)
+                if claim.state == "left" or (claim.state == "aged" and claim.age > older_than):
+                    claimed.append((path, claim))
+        removed: list[Path] = []
+        for path, claim in claimed:
+            try:
+                if not still_the_same(path, claim):
+                    continue
+                if path.name.startswith(OLD_PREFIX):
+                    self._put_back(path)
+                log.info("removing %s, left behind by an interrupted operation", path)
+                shutil.rmtree(path)
+                removed.append(path)
+            except OSError as error:
+                log.warning("could not remove %s: %s", path, error)
+            finally:
+                claim.release()
+        if removed:
+            sync_directory(self.models_dir)
+        return removed
+
+    def _put_back(self, aside: Path) -> None:
+        """A replacement cut short after the old model was renamed aside and before the new one took its place
+        leaves the old model only in its `.replaced-` folder: it goes back under its name when that is free."""
+        try:
+            inside = os.listdir(aside)
+        except OSError:
+            return
+        if len(inside) != 1:
+            return
+        try:
+            name = check_model_name(inside[0])
+        except ValidationError:
+            return
+        old, target = aside / name, self.models_dir / name
+        if old.is_symlink() or not old.is_dir() or os.path.lexists(target):
+            return
+        try:
+            os.rename(old, target)
+        except OSError as error:
+            log.warning("could not put %s back in place: %s", name, error)
+            return
+        log.warning("%s was put back: replacing it had been interrupted", name)
 
     # -- installing ------------------------------------------------------------------------------------------
 
