@@ -95,10 +95,14 @@ def _run_gui(options: AppOptions) -> int:
     def announce(item: Announcement) -> None:
         if voice is not None:
             voice.pipeline.announce(item.text, item.source)
-        else:  # no voice: still kept and shown
-            conversation = store.create_conversation("Timers and reminders")
-            store.add_message(conversation.id, Role.ASSISTANT, item.text, source=item.source)
-            hub.publish(Announced(item.text, item.source, conversation.id))
+        else:  # no voice: still kept (when the store can) and shown
+            kept: int | None = None
+            try:
+                kept = store.create_conversation("Timers and reminders").id
+                store.add_message(kept, Role.ASSISTANT, item.text, source=item.source)
+            except AppError as error:
+                log.warning("an announcement could not be kept: %s", error.message)
+            hub.publish(Announced(item.text, item.source, kept))
 
     brain = build_brain(settings, store, announce)
     try:

@@ -123,3 +123,42 @@ def test_bad_alarm_input_is_refused_and_nothing_is_written(chat: Conversation, c
     with pytest.raises(ValidationError):
         alarms.claim(1, AlarmStatus.PENDING, clock.moment)
     assert alarms.pending() == []
+
+
+def test_an_alarm_that_cannot_be_marked_is_told_once_and_the_watch_does_not_spin(tmp_path) -> None:
+    """A read-only data folder: the missed reminder is still told (once), and the watch thread waits for its
+    next poll instead of looking again at once for an alarm that stays due."""
+    import os
+    from datetime import UTC, datetime, timedelta
+
+    folder = tmp_path / "data"
+    folder.mkdir()
+    store = SqlConversationStore.open(sqlite_url(folder / "assistant.db"))
+    store.alarms.add(AlarmKind.REMINDER, "water the plants", datetime.now(UTC) - timedelta(minutes=3))
+    store.close()
+    os.chmod(folder, 0o555)
+    try:
+        store = SqlConversationStore.open(sqlite_url(folder / "assistant.db"))
+        heard: list[Announcement] = []
+        looks = 0
+        book = store.alarms
+
+        class CountingBook:
+            def __getattr__(self, name: str) -> object:
+                return getattr(book, name)
+
+            def next_due_at(self) -> datetime | None:
+                nonlocal looks
+                looks += 1
+                return book.next_due_at()
+
+        watch = AlarmWatch(CountingBook(), heard.append, poll_seconds=0.2)  # type: ignore[arg-type]
+        assert [a.alarm.label for a in watch.missed_since_last_run()] == ["water the plants"]
+        watch.start()
+        threading.Event().wait(1.0)
+        watch.stop()
+        store.close()
+        assert [a.alarm.label for a in heard] == ["water the plants"]
+        assert looks <= 8, looks  # about one look per 0.2 s poll, not thousands
+    finally:
+        os.chmod(folder, 0o700)

@@ -150,3 +150,62 @@ def test_a_turn_that_heard_nothing_leaves_no_empty_line(qtbot, store) -> None:
     window.on_event(TurnStarted(3))
     window.on_event(FinalTranscript("", 0.0))  # nothing at all
     assert window.transcript.toPlainText().splitlines() == ["You: what time is it", "Assistant: It is ten past four."]
+
+
+@pytest.mark.gui
+def test_the_app_started_on_a_read_only_data_folder_shows_the_history_and_says_it_is_read_only(
+    qtbot, pulse_audio, data_dir: Path
+) -> None:
+    """The whole start-up path (store, voice, alarm watch with a missed reminder it cannot mark, window) on a
+    0555 data folder: the history is shown, the window says why nothing is saved, and the folder is untouched."""
+    import os
+    import stat
+
+    from desktop_app.app import AppOptions, run_gui
+    from desktop_app.core.models import AlarmKind
+    from desktop_app.paths import AppPaths
+    from desktop_app.ui.main_window import MainWindow
+    from desktop_app.ui.qt import QApplication, QMessageBox, QTimer
+
+    AppPaths.resolve(str(data_dir)).ensure()
+    opened = SqlConversationStore.open(sqlite_url(data_dir / "assistant.db"))
+    try:
+        conversation = opened.create_conversation("bread recipe")
+        opened.add_message(conversation.id, "user", "how long does bread rise")
+        opened.alarms.add(AlarmKind.REMINDER, "feed the cat", datetime.now(UTC) - timedelta(minutes=5))
+    finally:
+        opened.close()
+    os.chmod(data_dir, 0o555)
+    before = sorted(p.name for p in data_dir.iterdir())
+    seen: dict[str, str] = {}
+
+    def read_the_dialog() -> None:
+        # The notice is a dialog shown before the main loop starts: a quit asked for inside its own loop
+        # would not reach the main one, so close it first and look at the window from the main loop.
+        for widget in QApplication.topLevelWidgets():
+            if isinstance(widget, QMessageBox) and widget.isVisible():
+                seen["dialog"] = widget.text()
+                widget.close()
+        QTimer.singleShot(1000, look_then_quit)
+
+    def look_then_quit() -> None:
+        for widget in QApplication.topLevelWidgets():
+            if isinstance(widget, MainWindow):
+                seen["status"] = widget.statusBar().currentMessage()
+                seen["list"] = "\n".join(
+                    widget.conversations.item(i).text() for i in range(widget.conversations.count())
+                )
+                seen["transcript"] = widget.transcript.toPlainText()
+        QApplication.quit()
+
+    try:
+        QTimer.singleShot(3000, read_the_dialog)
+        assert run_gui(AppOptions(data_dir=str(data_dir))) == 0
+        assert "bread recipe" in seen["list"], seen
+        assert "read-only" in seen["status"], seen
+        assert "read-only" in seen.get("dialog", ""), seen
+        assert "feed the cat" in seen["transcript"], seen  # announced, though it cannot be marked as told
+        assert stat.S_IMODE(data_dir.stat().st_mode) == 0o555
+        assert sorted(p.name for p in data_dir.iterdir()) == before
+    finally:
+        os.chmod(data_dir, 0o700)

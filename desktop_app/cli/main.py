@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TextIO, cast
 
 from desktop_app.cli.errors import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, CommandError
-from desktop_app.cli.output import Output, OutputFailed
+from desktop_app.cli.output import Output, OutputFailed, one_line
 from desktop_app.cli.parser import build_parser
 from desktop_app.core.errors import AppError, ValidationError
 from desktop_app.core.validation import check_text_argument
@@ -86,7 +86,8 @@ def _check_text_arguments(args: argparse.Namespace) -> None:
 
 
 def report(error: AppError | CommandError) -> None:
-    print(f"error: {error.message} [{error.code}]", file=sys.stderr)
+    # A message can quote what a server or a file said: never let it drive the terminal.
+    print(f"error: {one_line(error.message)} [{error.code}]", file=sys.stderr)
 
 
 def _folder_failure(error: OSError) -> CommandError:
@@ -146,7 +147,7 @@ def _run_command(args: argparse.Namespace) -> int:
         return EXIT_FAILURE
     try:
         for notice in store.notices:
-            print(f"warning: {notice}", file=sys.stderr)
+            print(f"warning: {one_line(notice)}", file=sys.stderr)
         return _run_reporting(lambda: action(store, out))
     finally:
         try:

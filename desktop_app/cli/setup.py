@@ -7,8 +7,9 @@ import json
 from collections.abc import Callable
 from typing import Any, Literal, TextIO
 
+from desktop_app.cli import output
 from desktop_app.cli.errors import EXIT_OK
-from desktop_app.core.settings import SETTINGS, Settings
+from desktop_app.core.settings import Settings
 from desktop_app.paths import AppPaths
 
 Action = Callable[[TextIO], int]
@@ -65,14 +66,16 @@ def _print_devices(out: TextIO, document: dict[str, Any]) -> None:
         devices = document[plural]
         if not devices:
             out.write("  (none found)\n")
-        width = max((len(d["name"]) for d in devices), default=0)
+        width = max((len(output.one_line(d["name"])) for d in devices), default=0)
         for device in devices:
             marks = ("*" if device["default"] else " ") + " " + (">" if device["chosen"] else " ")
-            server = f"  [{device['server_name']}]" if device["server_name"] not in (None, device["name"]) else ""
-            out.write(f"  {marks} {device['name']:<{width}}  ({device['channels']} ch, {device['rate']} Hz){server}\n")
+            server_name = device["server_name"]
+            server = f"  [{output.one_line(server_name)}]" if server_name not in (None, device["name"]) else ""
+            name = output.one_line(device["name"])
+            out.write(f"  {marks} {name:<{width}}  ({device['channels']} ch, {device['rate']} Hz){server}\n")
         chosen = document["chosen"][kind]
         if chosen["value"] and not chosen["connected"]:
-            out.write(f"  ! {chosen['setting']} is {chosen['value']!r}, which is not connected\n")
+            out.write(f"  ! {chosen['setting']} is {output.one_line(repr(chosen['value']))}, which is not connected\n")
     out.write(
         "* the system default   > the one the app uses (settings audio.input_device, audio.output_device)\n"
         'Choose one by name: voice-assistant settings set audio.input_device "USB Microphone"\n'
@@ -82,19 +85,3 @@ def _print_devices(out: TextIO, document: dict[str, Any]) -> None:
 def _settings(args: argparse.Namespace) -> Settings:
     paths = AppPaths.resolve(args.data_dir).ensure()
     return Settings(paths.settings_file)
-
-
-def prepare_settings_list(args: argparse.Namespace) -> Action:
-    as_json: bool = args.json
-
-    def action(out: TextIO) -> int:
-        values = _settings(args).as_dict()
-        if as_json:
-            out.write(json.dumps(values, ensure_ascii=False) + "\n")
-            return EXIT_OK
-        for setting in SETTINGS:
-            out.write(f"{setting.key} = {json.dumps(values[setting.key], ensure_ascii=False)}\n")
-            out.write(f"    {setting.description}\n")
-        return EXIT_OK
-
-    return action

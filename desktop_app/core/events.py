@@ -71,7 +71,7 @@ class Announced(Event):
 
     text: str
     source: str
-    conversation_id: int
+    conversation_id: int | None  # None when it could not be kept (a read-only or full store): still shown
 
 
 @dataclass(frozen=True, slots=True)

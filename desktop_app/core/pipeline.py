@@ -425,9 +425,15 @@ class VoicePipeline:
 
     def announce(self, text: str, source: str) -> None:
         """Says something unprompted (a timer ran out): stored in the current conversation, shown, and
-        spoken unless the user is talking or being answered (then it is shown and kept only)."""
-        conversation_id = self._conversation()
-        self._store.add_message(conversation_id, Role.ASSISTANT, text, source=source)
+        spoken unless the user is talking or being answered (then it is shown and kept only). When it cannot
+        be kept (the store is read-only or full), it is still shown and said."""
+        conversation_id: int | None
+        try:
+            conversation_id = self._conversation()
+            self._store.add_message(conversation_id, Role.ASSISTANT, text, source=source)
+        except AppError as error:
+            log.warning("an announcement could not be kept: %s", error.message)
+            conversation_id = None
         self._emit(Announced(text, source, conversation_id))
         with self._lock:
             idle = self._state is TurnState.IDLE

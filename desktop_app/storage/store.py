@@ -52,6 +52,7 @@ from desktop_app.core.validation import (
     clean_content,
     clean_fact,
     clean_title,
+    is_blank,
     parse_id,
     parse_role,
     title_from_text,
@@ -338,7 +339,7 @@ class SqlConversationStore:
         batch: list[tuple[str, datetime, list[_Checked]]] = []
         for item in items:
             checked = [_checked_message(message) for message in item.messages]
-            title = clean_title(item.title) if item.title.strip() else ""
+            title = clean_title(item.title) if not is_blank(item.title) else ""
             created = item.created_at or (checked[0].created_at if checked and checked[0].created_at else utcnow())
             batch.append((title, created, checked))
             if len(batch) >= batch_size:

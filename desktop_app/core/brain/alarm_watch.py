@@ -17,7 +17,7 @@ from datetime import datetime
 from desktop_app.core.brain.skill import local_now
 from desktop_app.core.brain.skills.timers import timer_name
 from desktop_app.core.brain.spoken import clock_phrase, when_phrase
-from desktop_app.core.errors import AppError
+from desktop_app.core.errors import AppError, StorageError
 from desktop_app.core.models import Alarm, AlarmKind, AlarmStatus
 from desktop_app.core.ports import AlarmBook
 
@@ -61,6 +61,7 @@ class AlarmWatch:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._told_unmarked: set[int] = set()
 
     def missed_since_last_run(self) -> list[Announcement]:
         """Alarms that came due while no app was running: claimed as missed and announced."""
@@ -88,8 +89,8 @@ class AlarmWatch:
         now = self._now()
         made: list[Announcement] = []
         for alarm in self._alarms.due(now):
-            if not self._alarms.claim(alarm.id, status, now):
-                continue  # another process announced it
+            if not self._claim(alarm, status, now):
+                continue  # another process announced it, or this one already did
             missed = status is AlarmStatus.MISSED
             item = Announcement(announcement_text(alarm, now, missed), ALARM_SOURCE[alarm.kind], alarm, missed)
             made.append(item)
@@ -98,6 +99,18 @@ class AlarmWatch:
             except Exception:  # one failed announcement must not stop the others
                 log.exception("could not announce alarm %d", alarm.id)
         return made
+
+    def _claim(self, alarm: Alarm, status: AlarmStatus, now: datetime) -> bool:
+        """Marks the alarm as told, so no other process tells it too. When the store cannot be written (a
+        read-only folder, a full disk), it is told anyway, once in this process: better twice than never."""
+        try:
+            return self._alarms.claim(alarm.id, status, now)
+        except StorageError as error:
+            if alarm.id in self._told_unmarked:
+                return False
+            log.warning("alarm %d could not be marked as told: %s", alarm.id, error.message)
+            self._told_unmarked.add(alarm.id)
+            return True
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -109,6 +122,9 @@ class AlarmWatch:
                 next_due = None
             wait = self._poll
             if next_due is not None:
-                wait = max(0.0, min(wait, (next_due - self._now()).total_seconds()))
+                until_due = (next_due - self._now()).total_seconds()
+                # One already due is one that could not be marked as told (the store cannot be written):
+                # looking again at once would spin; it waits for the next poll like everything else.
+                wait = min(wait, until_due) if until_due > 0 else wait
             self._wake.wait(wait)
             self._wake.clear()
