@@ -284,3 +284,49 @@ def test_a_data_dir_reached_through_a_symbolic_link_is_used(data_dir: Path, tmp_
     link.symlink_to(data_dir, target_is_directory=True)
     assert "hostile paths" in ok(cli("--data-dir", str(link), "history", "list")).out
     assert link.is_symlink()
+
+
+# --- --database-url sqlite:///PATH ------------------------------------------------------------------------
+
+
+def test_a_database_path_that_is_not_a_file_is_refused_and_never_moved(tmp_path: Path) -> None:
+    """A device, a FIFO, a folder or a link to one given as the SQLite file: refused before it is opened (a
+    FIFO would block), never set aside as damaged (which once renamed a device node), nothing created."""
+    places = tmp_path / "places"
+    places.mkdir()
+    device = private_device(places, "zero-node", 5)
+    fifo = places / "db-fifo"
+    os.mkfifo(fifo)
+    folder = places / "db-folder"
+    folder.mkdir()
+    link = places / "link-to-device"
+    link.symlink_to(device)
+    dangling = places / "dangling"
+    dangling.symlink_to(places / "not-there")
+    cases = [
+        (device, "is a character device, not a file"),
+        (fifo, "is a named pipe (FIFO), not a file"),
+        (folder, "is a folder, not a file"),
+        (link, f"(a link to {device}) is a character device, not a file"),
+        (dangling, "which does not exist"),
+    ]
+    data = tmp_path / "data"
+    for path, words in cases:
+        before = sorted(os.listdir(places)), path.lstat()
+        run = refused(
+            cli("--data-dir", str(data), "--database-url", f"sqlite:///{path}", "history", "list"), "db_unreadable"
+        )
+        assert words in run.err, run.err
+        after = sorted(os.listdir(places)), path.lstat()
+        assert after[0] == before[0]  # nothing set aside, no -wal or -journal beside it
+        assert (after[1].st_mode, after[1].st_ino, after[1].st_rdev) == (
+            before[1].st_mode,
+            before[1].st_ino,
+            before[1].st_rdev,
+        )
+
+
+def test_a_database_url_that_is_not_a_url_is_a_usage_error(tmp_path: Path) -> None:
+    run = cli("--data-dir", str(tmp_path / "data"), "--database-url", "not a url", "history", "list")
+    assert run.code == 2 and "Traceback" not in run.err, run
+    assert ERROR_LINE.fullmatch(run.err) and run.err.endswith("[invalid_argument]\n"), run.err

@@ -141,7 +141,7 @@ def _run_command(args: argparse.Namespace) -> int:
         store = open_store(AppOptions(data_dir=args.data_dir, database_url=args.database_url))
     except AppError as error:
         report(error)
-        return EXIT_FAILURE
+        return EXIT_USAGE if isinstance(error, ValidationError) else EXIT_FAILURE
     except OSError as error:  # the data folder or the database file could not be created
         report(_folder_failure(error))
         return EXIT_FAILURE

@@ -12,9 +12,10 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
-from desktop_app.core.errors import ErrorCode, StorageError
-from desktop_app.paths import is_writable_folder, touch_private_file
+from desktop_app.core.errors import ErrorCode, StorageError, ValidationError
+from desktop_app.paths import file_kind, is_writable_folder, touch_private_file
 from desktop_app.storage import fulltext
 from desktop_app.storage.engine import (
     BUSY_TIMEOUT_MS,
@@ -60,11 +61,19 @@ def open_database(url: str) -> OpenedDatabase:
     notices: list[str] = []
     moved: list[Path] = []
     path: Path | None = None
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ValidationError(
+            ErrorCode.INVALID_ARGUMENT,
+            "The database URL is not one this app can use; give a URL such as "
+            "sqlite:////home/me/assistant.db or postgresql+psycopg://user@host/db.",
+        ) from None
     if is_sqlite(url):
-        database = make_url(url).database
+        database = parsed.database
         if not database or database == ":memory:":
             raise StorageError(ErrorCode.INVALID_ARGUMENT, "The conversation store needs a database file.")
-        path = Path(database)
+        path = _database_file(Path(database))
         if not is_writable_folder(path.parent) or (path.exists() and not _is_writable_file(path)):
             return open_read_only(path)
         full_check = needs_full_check(path)
@@ -131,6 +140,36 @@ def _repair_search_index(engine: Engine) -> list[str]:
     notice = f"The search index was damaged ({problem}) and was rebuilt from your messages; nothing was lost."
     log.error(notice)
     return [notice]
+
+
+def _database_file(path: Path) -> Path:
+    """The file the database lives in: a symbolic link leads to its target (which is then the file opened,
+    set aside when damaged, and so on). Anything there that is not a regular file (a device such as
+    /dev/zero, a named pipe, a socket, a folder) is refused before it is opened, and never moved or replaced."""
+    path = path.absolute()
+    real = Path(os.path.realpath(path)) if path.is_symlink() else path
+    try:
+        mode = real.stat().st_mode
+    except FileNotFoundError:
+        if path.is_symlink():
+            raise StorageError(
+                ErrorCode.DB_UNREADABLE,
+                f"The conversation database {path} is a symbolic link to {real}, which does not exist. Fix the "
+                "link or remove it; it was left as it is.",
+            ) from None
+        return real
+    except OSError as error:
+        raise StorageError(
+            ErrorCode.DB_UNREADABLE, f"The conversation database {path} cannot be read: {error.strerror}."
+        ) from error
+    if not stat.S_ISREG(mode):
+        shown = f"{path} (a link to {real})" if real != path else str(path)
+        raise StorageError(
+            ErrorCode.DB_UNREADABLE,
+            f"The conversation database {shown} is {file_kind(mode)}, not a file. It was left as it is; "
+            "choose another location.",
+        )
+    return real
 
 
 def open_read_only(path: Path) -> OpenedDatabase:

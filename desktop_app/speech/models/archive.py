@@ -47,7 +47,7 @@ from types import TracebackType
 from typing import BinaryIO, Literal
 
 from desktop_app.core.errors import ErrorCode, ValidationError
-from desktop_app.paths import sync_directory
+from desktop_app.paths import file_kind, sync_directory
 from desktop_app.speech.models.catalog import check_model_name
 from desktop_app.speech.models.errors import DownloadCancelled, ModelError
 from desktop_app.speech.models.sizes import format_size, free_space
@@ -97,14 +97,6 @@ _END64_LOCATOR = struct.Struct("<4sLQL")
 _END64_LOCATOR_SIGNATURE = b"PK\x06\x07"
 _END64 = struct.Struct("<4sQ2H2L4Q")
 _END64_SIGNATURE = b"PK\x06\x06"
-_KINDS = {
-    stat.S_IFDIR: "a folder",
-    stat.S_IFCHR: "a character device",
-    stat.S_IFBLK: "a block device",
-    stat.S_IFIFO: "a named pipe (FIFO)",
-    stat.S_IFSOCK: "a socket",
-}
-
 ModelCheck = Callable[[Path], None]
 
 
@@ -147,7 +139,7 @@ def _unreadable(archive: Path, error: OSError) -> ModelError:
 
 
 def _not_a_file(archive: Path, mode: int) -> ModelError:
-    kind = _KINDS.get(stat.S_IFMT(mode), "a special file")
+    kind = file_kind(mode)
     if os.path.islink(archive):
         return ModelError(
             ErrorCode.INVALID_ARCHIVE,
