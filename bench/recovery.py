@@ -25,9 +25,23 @@ from desktop_app.storage.database import QUICK_CHECK_MAX_BYTES
 from desktop_app.storage.engine import sqlite_url
 from desktop_app.storage.store import SqlConversationStore
 
-WORDS = (
-    "python bike timer remind weather music coffee garden meeting dinner train book paper river mountain"
-).split()
+WORDS = [
+    "python",
+    "bike",
+    "timer",
+    "remind",
+    "weather",
+    "music",
+    "coffee",
+    "garden",
+    "meeting",
+    "dinner",
+    "train",
+    "book",
+    "paper",
+    "river",
+    "mountain",
+]
 PAGE = 4096
 
 
