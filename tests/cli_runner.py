@@ -7,6 +7,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -40,3 +41,27 @@ def ok(run: Run) -> Run:
     assert run.code == 0, f"{run.args} exited {run.code}: {run.err}"
     assert "Traceback" not in run.err
     return run
+
+
+class Finished(Protocol):
+    """What `refused` needs of a finished command: its exit status and what it wrote to stderr."""
+
+    @property
+    def code(self) -> int: ...
+
+    @property
+    def err(self) -> str: ...
+
+
+def refused(run: Finished, status: int, code: str | None = None, *, mentions: str = "") -> str:
+    """The command failed the documented way: exit `status`, no traceback, exactly one `error:` line (a
+    usage error may print argparse's usage lines before it) ending in ` [code]` and mentioning `mentions`.
+    Returns that line."""
+    assert run.code == status, run
+    assert "Traceback" not in run.err, run.err
+    errors = [line for line in run.err.splitlines() if "error:" in line]
+    assert len(errors) == 1, run.err
+    if code is not None:
+        assert errors[0].startswith("error: ") and errors[0].endswith(f" [{code}]"), errors[0]
+    assert mentions in errors[0], errors[0]
+    return errors[0]

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 import pytest
-from cli_runner import REPO_ROOT, cli, ok
+from cli_runner import REPO_ROOT, cli, ok, refused
 
 from desktop_app.core.models import Role
 from desktop_app.storage.engine import sqlite_url
@@ -54,19 +54,6 @@ def run(
     return Run(done.returncode, done.stdout or b"", done.stderr.decode("utf-8"))
 
 
-def refused(result: Run, code: int, *, error_code: str | None = None, mentions: str = "") -> str:
-    """One `error:` line (argparse's own usage errors add a usage line before it), the exit status, no
-    traceback; returns the error line."""
-    assert result.code == code, result
-    assert "Traceback" not in result.err, result.err
-    errors = [line for line in result.err.splitlines() if "error:" in line]
-    assert len(errors) == 1, result.err
-    if error_code is not None:
-        assert errors[0].startswith("error: ") and errors[0].endswith(f" [{error_code}]"), errors[0]
-    assert mentions in errors[0], errors[0]
-    return errors[0]
-
-
 def open_store(data_dir: Path) -> SqlConversationStore:
     return SqlConversationStore.open(sqlite_url(data_dir / "assistant.db"))
 
@@ -104,7 +91,7 @@ def one_conversation(data_dir: Path) -> Path:
 )
 def test_an_id_above_what_the_database_holds_is_a_usage_error(one_conversation: Path, args: tuple[str, ...]) -> None:
     before = messages(one_conversation)
-    line = refused(run(one_conversation, *args), 2, error_code="invalid_argument", mentions="9223372036854775807")
+    line = refused(run(one_conversation, *args), 2, "invalid_argument", mentions="9223372036854775807")
     assert "id" in line
     assert messages(one_conversation) == before
 
@@ -133,7 +120,7 @@ def test_the_largest_number_the_database_holds_is_accepted(one_conversation: Pat
     largest = str(2**63 - 1)
     assert run(one_conversation, "history", "list", "--offset", largest).code == 0
     missing = run(one_conversation, "history", "show", largest)
-    refused(missing, 1, error_code="unknown_conversation")
+    refused(missing, 1, "unknown_conversation")
 
 
 # -- arguments that are not valid UTF-8 ----------------------------------------------------------------------
@@ -155,7 +142,7 @@ def test_text_that_is_not_utf8_is_refused_naming_the_argument(
     one_conversation: Path, args: tuple[bytes, ...], named: str
 ) -> None:
     before = messages(one_conversation)
-    refused(run(one_conversation, *args), 2, error_code="invalid_argument", mentions=f"argument {named} ")
+    refused(run(one_conversation, *args), 2, "invalid_argument", mentions=f"argument {named} ")
     assert messages(one_conversation) == before
 
 
@@ -239,13 +226,13 @@ def full() -> Iterator[BinaryIO]:
 @pytest.mark.parametrize("args", [("history", "list"), ("history", "list", "--json"), ("settings", "list")])
 def test_a_full_stdout_is_one_error_line(one_conversation: Path, full: BinaryIO, args: tuple[str, ...]) -> None:
     result = run(one_conversation, *args, stdout=full)
-    refused(result, 1, error_code="output_failed", mentions="No space left on device")
+    refused(result, 1, "output_failed", mentions="No space left on device")
 
 
 @pytest.mark.parametrize("args", [("history", "list"), ("history", "show", "1"), ("settings", "list")])
 def test_a_closed_stdout_is_one_error_line(one_conversation: Path, args: tuple[str, ...]) -> None:
     result = run(one_conversation, *args, stdout=None, before=close_stdout)
-    refused(result, 1, error_code="output_failed", mentions="closed")
+    refused(result, 1, "output_failed", mentions="closed")
 
 
 @pytest.mark.parametrize("json_output", [False, True])
@@ -257,7 +244,7 @@ def test_ask_stores_the_answer_when_it_cannot_be_printed(data_dir: Path, stdout:
             result = run(data_dir, *args, stdout=device)
     else:
         result = run(data_dir, *args, stdout=None, before=close_stdout)
-    refused(result, 1, error_code="output_failed")
+    refused(result, 1, "output_failed")
     assert messages(data_dir) == [
         (Role.USER, "what is twelve times seven"),
         (Role.ASSISTANT, "Twelve times seven is 84."),

