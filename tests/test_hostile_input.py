@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from cli_runner import Run, cli, ok
+from cli_runner import Run, cli, ok, refused
 
 from desktop_app.core.settings import BY_KEY
 from desktop_app.core.validation import is_blank
