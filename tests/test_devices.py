@@ -219,6 +219,22 @@ def test_the_devices_command_shows_names_the_default_and_the_chosen_one(desktop,
     assert not any(d["chosen"] for d in document["inputs"])
 
 
+def test_device_names_that_would_drive_the_terminal_are_shown_escaped(own_desktop, tmp_path: Path) -> None:
+    """A device's name comes from the sound server, which any program on the machine can set: printed as
+    text, its escape sequences are made visible, never sent to the terminal; JSON keeps the exact name."""
+    hostile = "Evil\x1b]0;PWNED\x07 Sink\u202e"
+    loaded = own_desktop.pactl(
+        "load-module", "module-null-sink", "sink_name=evil", f"sink_properties='device.description=\"{hostile}\"'"
+    )
+    assert loaded.returncode == 0, loaded.stderr
+    listed = _cli(tmp_path, own_desktop, "devices")
+    assert listed.returncode == 0, listed.stderr
+    assert "Evil\\x1b]0;PWNED\\x07 Sink\\u202e" in listed.stdout, listed.stdout
+    assert not {"\x1b", "\x07", "\u202e"} & set(listed.stdout), listed.stdout
+    document = json.loads(_cli(tmp_path, own_desktop, "devices", "--json").stdout)
+    assert hostile in [d["name"] for d in document["outputs"]]
+
+
 def test_a_device_chosen_among_portaudios_names_still_works(desktop) -> None:
     """Before the sound server's devices were listed, `pulse` and `default` were the choices there were."""
     for name in ("pulse", "default"):
