@@ -193,6 +193,34 @@ def test_repeat_new_conversation_stop_and_help(chat: Conversation) -> None:
     assert chat.source == "skill:control"
 
 
+@pytest.mark.parametrize(
+    ("said", "expected"),
+    [
+        ("hello", "Hello! What can I do for you?"),
+        ("hi there", "Hello! What can I do for you?"),
+        ("good morning", "Good morning! What can I do for you?"),  # the test's clock says 10 am
+        ("good evening", "Good morning! What can I do for you?"),  # answered for the real time of day
+        ("thank you", "You're welcome."),
+        ("thanks a lot", "You're welcome."),
+        ("thank you very much", "You're welcome."),
+        ("how are you", "I'm doing well, thank you. What can I do for you?"),
+        ("how's it going", "I'm doing well, thank you. What can I do for you?"),
+        ("bye", "Goodbye! I'm here when you need me."),
+    ],
+)
+def test_greetings_and_thanks_get_a_short_answer_not_the_help(chat: Conversation, said: str, expected: str) -> None:
+    assert chat.say(said) == expected
+    assert chat.source == "skill:small_talk"
+
+
+def test_a_greeting_or_thanks_around_a_request_leaves_it_to_its_skill(chat: Conversation) -> None:
+    assert chat.say("hello what time is it") == "It is 10 o'clock in the morning."
+    assert chat.say("good morning what's the date") == "Today is Tuesday, the 1st of December 2026."
+    assert chat.say("thanks set a timer for five minutes").startswith("Okay")
+    assert chat.source == "skill:timer"
+    assert "greeting" not in chat.say("what can you do")  # small talk is not offered as a skill
+
+
 def test_without_a_model_an_unknown_question_gets_the_offline_answer(chat: Conversation) -> None:
     answer = chat.say("who won the football last night")
     assert answer.startswith("I can't answer that offline. I can tell the time")

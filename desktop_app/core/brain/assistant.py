@@ -16,6 +16,7 @@ from desktop_app.core.brain.skills.control import OFFLINE_HELP, ControlSkill, he
 from desktop_app.core.brain.skills.history import HistorySkill
 from desktop_app.core.brain.skills.remembering import MemorySkill
 from desktop_app.core.brain.skills.reminders import ReminderSkill
+from desktop_app.core.brain.skills.small_talk import SmallTalkSkill
 from desktop_app.core.brain.skills.timers import TimerSkill
 from desktop_app.core.errors import AppError, ErrorCode
 from desktop_app.core.ports import AlarmBook, ConversationStore, ReplyPiece
@@ -42,6 +43,7 @@ def default_skills() -> tuple[Skill, ...]:
         MemorySkill(),
         HistorySkill(),
         ControlSkill(),
+        SmallTalkSkill(),
     )
 
 

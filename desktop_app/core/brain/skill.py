@@ -21,7 +21,8 @@ from desktop_app.core.ports import AlarmBook, ConversationStore, ReplyAction
 
 # Said before or around a request without changing it: "um", "hey", "can you", "please", "thanks".
 _LEADING_FILLERS = (
-    ("hey",), ("hi",), ("ok",), ("okay",), ("so",), ("well",), ("um",), ("uh",), ("er",), ("erm",), ("hmm",),
+    ("hey",), ("hi",), ("hello",), ("good", "morning"), ("good", "afternoon"), ("good", "evening"),
+    ("ok",), ("okay",), ("so",), ("well",), ("um",), ("uh",), ("er",), ("erm",), ("hmm",),
     ("please",), ("assistant",), ("computer",), ("can", "you"), ("could", "you"), ("would", "you"),
     ("will", "you"), ("i", "want", "you", "to"), ("i'd", "like", "you", "to"), ("i", "need", "you", "to"),
 )  # fmt: skip

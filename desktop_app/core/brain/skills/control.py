@@ -25,6 +25,9 @@ _HELP = re.compile(
     r"^(help|help me|what can you do( for me)?|what (can|should) i (ask|say)( you)?|what are your (skills|abilities)|"
     r"what do you do|how do you work|what else can you do)$"
 )
+# Skills the help answer does not list as things to ask for: this one (it adds its own sentence) and small
+# talk, which nobody needs to be taught.
+_NOT_LISTED = frozenset({"control", "small_talk"})
 OFFLINE_HELP = (
     "To answer other questions, add a language model in Settings, Language model: a local server such as "
     "Ollama, or a cloud provider with your API key."
@@ -73,12 +76,11 @@ class ControlSkill:
 def help_text(context: SkillContext, examples: bool = False) -> str:
     """ "I can tell the time and the date, run named timers, … and remember what you tell me." With
     `examples`, one thing to say to each skill follows."""
-    abilities = [skill.summary for skill in context.skills if skill.name != "control"]
+    shown = [skill for skill in context.skills if skill.name not in _NOT_LISTED]
+    abilities = [skill.summary for skill in shown]
     listed = ", ".join(abilities[:-1]) + f" and {abilities[-1]}" if len(abilities) > 1 else "".join(abilities)
     text = f"I can {listed}."
     if examples:
-        tries = [
-            example_of(skill.phrases()[0]) for skill in context.skills if skill.name != "control" and skill.phrases()
-        ]
+        tries = [example_of(skill.phrases()[0]) for skill in shown if skill.phrases()]
         text += " Try saying: " + "; ".join(tries) + ". I can also repeat my last answer or start a new conversation."
     return text

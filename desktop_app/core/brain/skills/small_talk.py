@@ -1,0 +1,66 @@
+"""Small talk: greetings, thanks, "how are you", goodbyes. A short, friendly answer, not the help paragraph
+and not a round trip to a language model."""
+
+from __future__ import annotations
+
+from desktop_app.core.brain.skill import Answer, Match, SkillContext, Utterance
+from desktop_app.core.brain.templates import Templates
+from desktop_app.core.grammar import normalise_phrase
+
+_TEMPLATES = Templates(
+    {
+        "greet": [
+            "(hello|hi|hey|hiya|howdy|greetings|yo) [there|assistant|computer|you]",
+            "good (morning|afternoon|evening|day)",
+            "hey there",
+        ],
+        "thank": [
+            "(thank you|thanks|many thanks|thank u|ta|cheers) [(very|so) much|a lot|a bunch|again|for that|for "
+            "your help|for the help]",
+            "(that's|that is) (great|perfect|helpful|brilliant|lovely) [thank you|thanks]",
+            "much appreciated",
+            "i appreciate it",
+        ],
+        "how_are_you": [
+            "how are you [doing] [today]",
+            "how's it going",
+            "how is it going",
+            "how are things",
+            "how have you been",
+            "are you (ok|okay|alright|well)",
+            "what's up",
+        ],
+        "goodbye": [
+            "(goodbye|bye|bye bye|see you|see you later|see ya|good night|night night|farewell)",
+            "that's all for (now|today)",
+        ],
+    }
+)
+_GREETING_OF_THE_DAY = ("Good morning", "Good afternoon", "Good evening")
+
+
+class SmallTalkSkill:
+    name = "small_talk"
+    summary = "answer a greeting or a thank-you"
+
+    def phrases(self) -> list[str]:
+        return _TEMPLATES.phrases()
+
+    def match(self, said: Utterance) -> Match | None:
+        # The words as said too: a greeting is what the utterance drops as a filler before other words
+        # ("hello there" would be left as "there").
+        found = _TEMPLATES.recognise(said.text) or _TEMPLATES.recognise(normalise_phrase(said.raw))
+        return Match(0.9, found.intent, found.slots) if found is not None else None
+
+    def run(self, match: Match, said: Utterance, context: SkillContext) -> Answer:
+        if match.intent == "greet":
+            hour = context.now.hour
+            greeting = (
+                _GREETING_OF_THE_DAY[0 if hour < 12 else 1 if hour < 18 else 2] if "good" in said.text else "Hello"
+            )
+            return Answer(f"{greeting}! What can I do for you?")
+        if match.intent == "thank":
+            return Answer("You're welcome.")
+        if match.intent == "how_are_you":
+            return Answer("I'm doing well, thank you. What can I do for you?")
+        return Answer("Goodbye! I'm here when you need me.")

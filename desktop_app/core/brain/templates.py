@@ -1,0 +1,44 @@
+"""Sentence templates in Home Assistant's intent language (the `hassil` package): alternatives `(a|b)`,
+optional words `[a]`, lists `{name}` and rules `<name>`. A skill writes its templates once: they match what
+was said, and their expansions are the phrases the recogniser's command grammar is built from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from hassil import Intents, recognize, sample_intents
+
+LANGUAGE = "en"
+
+
+@dataclass(frozen=True, slots=True)
+class Recognised:
+    intent: str
+    slots: dict[str, Any]
+
+
+class Templates:
+    """One skill's intents, each with its sentence templates."""
+
+    def __init__(self, sentences: dict[str, list[str]]) -> None:
+        self._intents = Intents.from_dict(
+            {
+                "language": LANGUAGE,
+                "intents": {name: {"data": [{"sentences": list(templates)}]} for name, templates in sentences.items()},
+            }
+        )
+
+    def recognise(self, text: str) -> Recognised | None:
+        """The intent whose templates match the whole of `text` (as `Utterance.text` writes it), with its
+        slot values; None when none does."""
+        found = recognize(text, self._intents, language=LANGUAGE)
+        if found is None:
+            return None
+        return Recognised(found.intent.name, {name: entity.value for name, entity in found.entities.items()})
+
+    def phrases(self, per_intent: int | None = None) -> list[str]:
+        """Every sentence the templates expand to (at most `per_intent` of each intent), single-spaced."""
+        expanded = sample_intents(self._intents, max_sentences_per_intent=per_intent, language=LANGUAGE)
+        return list(dict.fromkeys(" ".join(sentence.split()) for _, sentence in expanded))
