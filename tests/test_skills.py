@@ -221,6 +221,37 @@ def test_a_greeting_or_thanks_around_a_request_leaves_it_to_its_skill(chat: Conv
     assert "greeting" not in chat.say("what can you do")  # small talk is not offered as a skill
 
 
+@pytest.mark.parametrize(
+    ("said", "expected"),
+    [  # the test's clock: Tuesday the 1st of December 2026, 10 am
+        ("how many days until christmas", "There are 24 days until Christmas: Friday, the 25th of December 2026."),
+        ("how many sleeps till christmas eve",
+         "There are 23 days until Christmas Eve: Thursday, the 24th of December 2026."),
+        ("how long until new year's day", "There are 31 days until New Year's Day: Friday, the 1st of January 2027."),
+        ("how many days until the fourth of july",
+         "There are 215 days until the fourth of july: Sunday, the 4th of July 2027."),
+        ("how many days until may fourth", "There are 154 days until may fourth: Tuesday, the 4th of May 2027."),
+        ("how many days until the twenty first of march",
+         "There are 110 days until the twenty first of march: Sunday, the 21st of March 2027."),
+        ("how many days till friday", "There are 3 days until friday: Friday, the 4th of December 2026."),
+        ("how many days until tomorrow", "That's tomorrow, Wednesday, the 2nd of December 2026."),
+        ("what time will it be in two hours", "In two hours it will be noon."),
+        ("what time will it be in an hour and a half", "In an hour and a half it will be 11:30 am."),
+        ("what time will it be in sixteen hours", "In sixteen hours it will be 2 am tomorrow."),
+        ("what's the date in ten days", "In ten days it will be Friday, the 11th of December 2026."),
+    ],
+)  # fmt: skip
+def test_days_until_a_date_and_the_time_in_a_while(chat: Conversation, said: str, expected: str) -> None:
+    assert chat.say(said) == expected
+    assert chat.source == "skill:dates"
+
+
+def test_a_day_it_cannot_read_is_left_to_the_language_model_or_said_so(chat: Conversation) -> None:
+    answer = chat.say("how many days until my birthday")
+    assert answer == "I don't know which day my birthday is. Try a date, like the 4th of July."
+    assert chat.say("what is the time in tokyo").startswith("I can't answer that offline")  # not a span of time
+
+
 def test_without_a_model_an_unknown_question_gets_the_offline_answer(chat: Conversation) -> None:
     answer = chat.say("who won the football last night")
     assert answer.startswith("I can't answer that offline. I can tell the time")

@@ -13,6 +13,7 @@ from desktop_app.core.brain.skill import Match, Skill, SkillContext, Utterance, 
 from desktop_app.core.brain.skills.calculator import CalculatorSkill, UnitsSkill
 from desktop_app.core.brain.skills.clock import ClockSkill
 from desktop_app.core.brain.skills.control import OFFLINE_HELP, ControlSkill, help_text
+from desktop_app.core.brain.skills.dates import DatesSkill
 from desktop_app.core.brain.skills.history import HistorySkill
 from desktop_app.core.brain.skills.remembering import MemorySkill
 from desktop_app.core.brain.skills.reminders import ReminderSkill
@@ -40,6 +41,7 @@ def default_skills() -> tuple[Skill, ...]:
         ReminderSkill(),
         CalculatorSkill(),
         UnitsSkill(),
+        DatesSkill(),
         MemorySkill(),
         HistorySkill(),
         ControlSkill(),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 
 def plural(count: int, word: str) -> str:
@@ -70,5 +70,10 @@ def ordinal(day: int) -> str:
     return f"{day}{ {1: 'st', 2: 'nd', 3: 'rd'}.get(day % 10, 'th') }"
 
 
+def date_words(moment: datetime | date) -> str:
+    """ "Friday, the 25th of December 2026"."""
+    return f"{moment:%A}, the {ordinal(moment.day)} of {moment:%B} {moment.year}"
+
+
 def spoken_date(moment: datetime) -> str:
-    return f"Today is {moment:%A}, the {ordinal(moment.day)} of {moment:%B} {moment.year}."
+    return f"Today is {date_words(moment)}."
