@@ -111,6 +111,12 @@ def test_reminder_without_a_time_or_a_task_asks_for_it(chat: Conversation) -> No
         ("what's two hundred and fifty divided by four", "Two hundred and fifty divided by four is 62.5."),
         ("um what is the square root of eighty one", "The square root of eighty one is 9."),
         ("what is five divided by zero", "Dividing by zero has no answer."),
+        ("what's half of 250", "Half of 250 is 125."),
+        ("what is a quarter of eighty", "A quarter of eighty is 20."),
+        ("two thirds of ninety", "Two thirds of ninety is 60."),
+        ("what's three quarters of twelve", "Three quarters of twelve is 9."),
+        ("a 15% tip on 60 dollars", "15 percent tip on 60 dollars is 9."),
+        ("what is one plus two", "One plus two is 3."),
     ],
 )
 def test_arithmetic(chat: Conversation, said: str, expected: str) -> None:

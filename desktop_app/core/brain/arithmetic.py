@@ -26,6 +26,18 @@ SUBTRACT = (("minus",), ("-",), ("take", "away"), ("less",))
 MULTIPLY = (("multiplied", "by"), ("times",), ("x",), ("*",))
 DIVIDE = (("divided", "by"), ("over",), ("/",))
 POWER = (("to", "the", "power", "of"), ("to", "the", "power"), ("raised", "to"), ("^",))
+# "half of", "two thirds of", "three quarters of": the parts a whole is said to be cut into.
+DENOMINATORS = {
+    "half": 2, "halves": 2, "third": 3, "thirds": 3, "quarter": 4, "quarters": 4, "fourth": 4, "fourths": 4,
+    "fifth": 5, "fifths": 5, "sixth": 6, "sixths": 6, "eighth": 8, "eighths": 8, "tenth": 10, "tenths": 10,
+}  # fmt: skip
+# "15 percent of 80", and of a bill: "a 15 percent tip on 60 dollars".
+PERCENT_OF = (
+    ("percent", "of"), ("per", "cent", "of"), ("percent", "tip", "on"), ("percent", "tip", "of"),
+    ("percent", "tip", "for"), ("percent", "on"),
+)  # fmt: skip
+# Money named after an amount changes nothing in the sum.
+CURRENCY = frozenset({"dollars", "dollar", "euros", "euro", "bucks", "quid", "cents"})
 
 
 class CalculationError(ValueError):
@@ -98,18 +110,41 @@ class _Parser:
             if value < 0:
                 raise CalculationError("A negative number has no real square root.")
             return math.sqrt(value)
+        if self.words[self.index : self.index + 1] in (["a"], ["one"]) or self.at("half", "of"):
+            whole = self.fraction_of(1 if not self.at("half", "of") else None)
+            if whole is not None:
+                return whole
         number = read_number(self.words, self.index)
         if number is None:
             raise _NotArithmetic
         self.index += number.words_used
         value = number.value
+        if self.index < len(self.words) and self.words[self.index] in CURRENCY:
+            self.index += 1
+        part = self.fraction_of(value, counted=True)
+        if part is not None:
+            return part
         if self.take((("squared",),)):
             value = value * value
         elif self.take((("cubed",),)):
             value = value**3
-        if self.take((("percent", "of"), ("per", "cent", "of"))):
+        if self.take(PERCENT_OF):
             return value / 100 * self.unary()
         return value
+
+    def fraction_of(self, count: Number | None, *, counted: bool = False) -> Number | None:
+        """ "half of 250", "a quarter of 80" (`count` 1 for the "a" or "one" not yet taken), "two thirds of
+        ninety" (`counted`: the count was just read). None, having taken nothing, when no fraction follows."""
+        start = self.index
+        if not counted and count is not None:
+            self.index += 1  # "a" or "one"
+        word = self.words[self.index] if self.index < len(self.words) else ""
+        if word not in DENOMINATORS or not self.at(word, "of"):
+            self.index = start
+            return None
+        self.index += 2
+        self.operators += 1
+        return (1 if count is None else count) / DENOMINATORS[word] * self.unary()
 
 
 class _NotArithmetic(Exception):
@@ -121,6 +156,8 @@ def _strip(words: list[str]) -> list[str]:
         if tuple(words[: len(lead)]) == lead:
             words = words[len(lead) :]
             break
+    if words[:1] == ["a"] and read_number(words, 1) is not None:  # "a 15 percent tip on 60"
+        words = words[1:]
     while words and words[-1] in TRAILS:
         words = words[:-1]
     if words[:1] in (["add"], ["multiply"], ["divide"], ["subtract"]):
