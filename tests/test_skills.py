@@ -258,6 +258,14 @@ def test_a_day_it_cannot_read_is_left_to_the_language_model_or_said_so(chat: Con
     assert chat.say("what is the time in tokyo").startswith("I can't answer that offline")  # not a span of time
 
 
+def test_what_did_i_just_ask_is_the_question_before(chat: Conversation) -> None:
+    assert chat.say("what did i just ask you") == "You haven't asked me anything before this in our conversation."
+    chat.say("what is twelve times seven")
+    assert chat.say("what did i just ask you") == 'You asked me: "what is twelve times seven".'
+    assert chat.source == "skill:history"
+    assert chat.say("what was my last question") == 'You asked me: "what is twelve times seven".'
+
+
 def test_without_a_model_an_unknown_question_gets_the_offline_answer(chat: Conversation) -> None:
     answer = chat.say("who won the football last night")
     assert answer.startswith("I can't answer that offline. I can tell the time")

@@ -17,6 +17,14 @@ _QUESTION = re.compile(
 )
 
 
+# "What did I just ask you?": the question before this one, in this conversation.
+_LAST = re.compile(
+    r"^(what (did|was it) i (just|last) (ask|asked|say|said)( you| to you| me)?( just now)?"
+    r"|what was (my|the) last (question|thing i (asked|said))|what did i (ask|say)( you)? (just now|a moment ago)"
+    r"|what was i just asking( you)?)$"
+)
+
+
 def _topic(text: str) -> frozenset[str]:
     """The words after "about" in "what did I say about Python", as content words; empty when none."""
     found = re.search(r"\babout (.+)$", text)
@@ -58,14 +66,20 @@ class HistorySkill:
             "what did we talk about this morning",
             "what did i ask you earlier",
             "what did we talk about today",
+            "what did i just ask you",
+            "what was my last question",
         ]
 
     def match(self, said: Utterance) -> Match | None:
+        if _LAST.search(said.text):
+            return Match(0.95, "last", {})
         if not _QUESTION.search(said.text):
             return None
         return Match(0.9, "recall", {})
 
     def run(self, match: Match, said: Utterance, context: SkillContext) -> Answer:
+        if match.intent == "last":
+            return _last_question(context)
         topic = _topic(said.text)
         span = period(said.text, context.now)
         if span is None:
@@ -100,3 +114,12 @@ class HistorySkill:
         if verb == "asked":
             return Answer(f"{name[0].upper()}{name[1:]} you asked me: {listed}.{more}")
         return Answer(f"{name[0].upper()}{name[1:]} we talked about: {listed}.{more}")
+
+
+def _last_question(context: SkillContext) -> Answer:
+    """The question asked before this one (which is already stored), leaving out questions like this one."""
+    asked = [m.content for m in context.store.get_history(context.conversation_id) if m.role is Role.USER]
+    for text in reversed(asked[:-1]):
+        if not _LAST.search(" ".join(text.lower().rstrip(".?!").split())):
+            return Answer(f'You asked me: "{" ".join(text.split()).rstrip(".?!")}".')
+    return Answer("You haven't asked me anything before this in our conversation.")
