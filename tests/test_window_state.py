@@ -182,9 +182,9 @@ def test_the_app_started_on_a_read_only_data_folder_shows_the_history_and_says_i
     waited = {"s": 0.0}
 
     def read_the_dialog() -> None:
-        # The notice is a dialog shown before the main loop starts: a quit asked for inside its own loop
-        # would not reach the main one, so close it first and look at the window from the main loop. On a
-        # busy machine the start takes longer: look again until it is there (at most 30 s).
+        # The notice is a modal dialog with a loop of its own: close it first, then look at the window from
+        # the main loop. On a busy machine the start takes longer: look again until it is there (at most
+        # 30 s). An earlier test in this process quit the application: the dialog must still appear.
         dialogs = [w for w in QApplication.topLevelWidgets() if isinstance(w, QMessageBox) and w.isVisible()]
         if not dialogs and waited["s"] < 30:
             waited["s"] += 0.2

@@ -314,7 +314,9 @@ def run_main_window(store: ConversationStore, hub: EventHub | None = None, voice
     app.setApplicationVersion(__version__)
     window = MainWindow(store, hub, voice)
     window.show()
-    window.show_notices()
+    # Once the main loop runs: a dialog's own loop started before it would return at once if the
+    # application had been asked to quit before (Qt keeps that request until the next exec()).
+    QTimer.singleShot(0, window.show_notices)
     with quit_on_signals(app.quit):
         code = app.exec()
     # Tear the widgets down now, in order (the window's close cancels a running turn), rather than leaving
