@@ -56,6 +56,17 @@ def test_named_timers_run_together_list_and_tell_time_left(chat: Conversation, c
     assert pending[1].due_at == Clock().moment + timedelta(minutes=10)
 
 
+def test_a_timer_named_after_for_is_found_by_that_name(chat: Conversation, clock: Clock) -> None:
+    assert chat.say("set a 10 minute timer for the pizza") == "Okay, pizza timer set for 10 minutes."
+    assert chat.say("start a 90 second timer for the eggs") == "Okay, eggs timer set for 1 minute 30 seconds."
+    assert chat.say("set a timer for five minutes for the rice") == "Okay, rice timer set for 5 minutes."
+    assert chat.say("set a timer for half an hour") == "Okay, timer set for 30 minutes."  # a length, no name
+    clock.advance(seconds=30)
+    assert chat.say("how long is left on the eggs") == "1 minute left on the eggs timer."
+    assert chat.say("how much time is left on the pizza timer") == "9 minutes 30 seconds left on the pizza timer."
+    assert chat.say("cancel the rice timer") == "Cancelled the rice timer."
+
+
 def test_cancelling_timers_by_name_and_all(chat: Conversation) -> None:
     chat.say("set a pasta timer for ten minutes")
     chat.say("set an egg timer for four minutes")

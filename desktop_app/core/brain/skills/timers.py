@@ -19,7 +19,7 @@ _NOT_NAME = frozenset(_NOT_NAME_TEXT.split(" ")) | frozenset(UNITS)
 # "how much time is left" alone, or asked of a timer; not "how much time is left in the game".
 _TIME_LEFT = (
     r"^(how (much time|long) (is )?(left|remaining)|how much longer|(how much )?time left|how long left)"
-    r"( on (the|my) ([a-z]+ )?timer)?$"
+    r"( on (the|my) [a-z' ]+)?$"
 )
 _LIST = (
     r"^((what|which) timers|(list|show)( me)?( all)?( my| the)? timers|(do i have|are there|is there|have i got)"
@@ -41,7 +41,8 @@ def timer_name(alarm: Alarm) -> str:
 
 
 def _name_from(words: list[str]) -> str:
-    """The name said with a timer: words right before "timer", or after "called"/"named"."""
+    """The name said with a timer: words after "called"/"named", right before "timer" ("a pasta timer"), or
+    after a "for" that is not the duration ("a ten minute timer for the pizza")."""
     for marker in ("called", "named"):
         if marker in words:
             return " ".join(w for w in words[words.index(marker) + 1 :] if w not in _NOT_NAME)
@@ -52,7 +53,28 @@ def _name_from(words: list[str]) -> str:
         if word in _NOT_NAME or read_number([word]) is not None:
             break
         before.insert(0, word)
-    return " ".join(before)
+    return " ".join(before) or _name_after_for(words[words.index("timer") + 1 :])
+
+
+def _name_after_on(words: list[str]) -> str:
+    """ "the eggs" in "how long is left on the eggs"."""
+    if "on" not in words:
+        return ""
+    return " ".join(w for w in words[len(words) - words[::-1].index("on") :] if w not in _NOT_NAME)
+
+
+def _name_after_for(words: list[str]) -> str:
+    """ "for the pizza" in "... timer for the pizza" or "... timer for ten minutes for the rice"; a "for"
+    followed by a number or a duration is the timer's length, not its name."""
+    for index, word in enumerate(words):
+        tail = words[index + 1 :]
+        if word != "for" or not tail or read_number(tail) is not None or parse_duration(" ".join(tail)):
+            continue
+        named = tail[: tail.index("for")] if "for" in tail else tail
+        name = " ".join(w for w in named if w not in _NOT_NAME)
+        if name:
+            return name
+    return ""
 
 
 def _find(alarms: list[Alarm], said_name: str) -> list[Alarm]:
@@ -91,7 +113,7 @@ class TimerSkill:
             everything = bool(re.search(r"\b(all|every|everything)\b", text))
             return Match(0.9, "cancel", {"all": everything, "name": _name_from(words)})
         if re.search(_TIME_LEFT, text) or (about_a_timer and re.search(r"\b(how (much|long)|left|remaining)\b", text)):
-            return Match(0.9, "left", {"name": _name_from(words)})
+            return Match(0.9, "left", {"name": _name_from(words) or _name_after_on(words)})
         if about_a_timer and re.search(_LIST, text):
             return Match(0.85, "list", {})
         duration = parse_duration(text)
