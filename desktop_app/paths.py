@@ -70,7 +70,7 @@ class AppPaths:
         as they are (their permissions are the user's choice), and nothing is created inside a read-only
         one: reading what is there must still work."""
         for directory in (self.data_dir, self.config_dir, self.cache_dir, self.log_dir, self.models_dir):
-            if directory.is_dir() or (directory.parent.is_dir() and not is_writable_folder(directory.parent)):
+            if directory.parent.is_dir() and not is_writable_folder(directory.parent):
                 continue
             make_private_dir(directory)
         return self

@@ -128,10 +128,9 @@ def _repair_search_index(engine: Engine) -> list[str]:
             driver.execute(f"PRAGMA busy_timeout={SEARCH_CHECK_WAIT_MS}")
             try:
                 with connection.begin():
-                    problem = fulltext.sqlite_index_problem(connection)
-                    if problem is None:
-                        return []
-                    fulltext.sqlite_rebuild(connection)
+                    problem = fulltext.sqlite_repair(connection)
+                if problem is None:
+                    return []
             finally:
                 driver.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     except DATABASE_ERRORS:

@@ -88,9 +88,14 @@ def _no_room(folder: Path) -> bool:
         return False
 
 
-def is_damage(error: BaseException | None) -> bool:
-    """An SQLite error that means the file's contents are damaged (not locked, full or missing)."""
-    return error is not None and _sqlite_primary_code(error) in (SQLITE_CORRUPT, SQLITE_NOTADB)
+def is_damage(error: BaseException) -> bool:
+    """An SQLite error (or SQLAlchemy's wrapper of one) that means the file's contents are damaged, not
+    locked, full or missing."""
+    return _sqlite_primary_code(_driver_error(error)) in (SQLITE_CORRUPT, SQLITE_NOTADB)
+
+
+def _driver_error(error: BaseException) -> BaseException:
+    return (error.orig or error) if isinstance(error, DBAPIError) else error
 
 
 def _sqlite_primary_code(error: BaseException) -> int | None:
@@ -102,7 +107,7 @@ def translate_error(error: BaseException, doing: str, folder: Path | None = None
     """Maps a driver error to a stable code and a sentence that says what happened and what to do.
     `folder` is where the SQLite file lives: an I/O error there with no room left is a full disk (SQLite
     reports a journal it cannot create or grow as an I/O error, not as SQLITE_FULL)."""
-    original: BaseException = (error.orig or error) if isinstance(error, DBAPIError) else error
+    original = _driver_error(error)
     code = _sqlite_primary_code(original)
     text = str(original).lower()
     out_of_room = code in (SQLITE_IOERR, SQLITE_CANTOPEN) and folder is not None and _no_room(folder)

@@ -60,10 +60,18 @@ def sqlite_index_problem(connection: Connection) -> str | None:
     try:
         connection.exec_driver_sql(f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('integrity-check')")
     except DBAPIError as error:
-        if not is_damage(error.orig):
+        if not is_damage(error):
             raise
         return str(error.orig)
     return None
+
+
+def sqlite_repair(connection: Connection) -> str | None:
+    """Checks the index and, when it is damaged, builds it anew; returns what was wrong, or None."""
+    problem = sqlite_index_problem(connection)
+    if problem is not None:
+        sqlite_rebuild(connection)
+    return problem
 
 
 def sqlite_rebuild(connection: Connection) -> None:

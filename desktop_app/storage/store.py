@@ -60,7 +60,7 @@ from desktop_app.core.validation import (
 from desktop_app.storage import fulltext
 from desktop_app.storage.alarms import SqlAlarmBook
 from desktop_app.storage.database import OpenedDatabase, mark_needs_check, open_database
-from desktop_app.storage.engine import DATABASE_ERRORS, translate_error
+from desktop_app.storage.engine import DATABASE_ERRORS, is_damage, translate_error
 from desktop_app.storage.keys import SqlKeyLedger
 from desktop_app.storage.prepared import PreparedStatement
 from desktop_app.storage.schema import audit_log, conversations, facts, messages, utcnow
@@ -707,9 +707,10 @@ class SqlConversationStore:
         )
 
     def _check_room_for_turn(self) -> None:
-        folder = self._db.sqlite_path.parent if self._db.sqlite_path is not None else None
+        if self._db.sqlite_path is None:
+            return  # a database server's disk is not ours to measure
         try:
-            free = shutil.disk_usage(folder).free if folder is not None else TURN_ROOM_BYTES
+            free = shutil.disk_usage(self._db.sqlite_path.parent).free
         except OSError:
             return  # the write itself will say what is wrong
         if free >= TURN_ROOM_BYTES:
@@ -744,17 +745,10 @@ class SqlConversationStore:
     def _rebuilt_damaged_search_index(self, error: BaseException) -> bool:
         """After a write met damage: when it is in the full-text index (which every message insert updates,
         and which the page check cannot see), rebuild the index from the messages. True when rebuilt."""
-        if not self._is_sqlite or translate_error(error, "write").code is not ErrorCode.DB_CORRUPT:
+        if not self._is_sqlite or not is_damage(error):
             return False
-
-        def repair(connection: Connection) -> str | None:
-            problem = fulltext.sqlite_index_problem(connection)
-            if problem is not None:
-                fulltext.sqlite_rebuild(connection)
-            return problem
-
         try:
-            problem = self._writer.run(repair)
+            problem = self._writer.run(fulltext.sqlite_repair)
         except DATABASE_ERRORS:
             log.warning("the search index could not be checked or rebuilt", exc_info=True)
             return False

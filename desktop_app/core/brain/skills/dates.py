@@ -65,8 +65,9 @@ _HOLIDAYS = {
 
 
 @cache
-def _ordinal_words() -> dict[str, str]:
-    """ "fourth" -> "4th", "twenty first" -> "21st", for the days of a month."""
+def _ordinal_words() -> tuple[dict[str, str], re.Pattern[str]]:
+    """ "fourth" -> "4th", "twenty first" -> "21st", for the days of a month, and a pattern finding them
+    (longest first, so "twenty first" is not read as "twenty" and "first")."""
     from unicode_rbnf import FormatPurpose, RbnfEngine
 
     english = RbnfEngine.for_language("en")
@@ -74,23 +75,22 @@ def _ordinal_words() -> dict[str, str]:
     for day in range(1, 32):
         words = english.format_number(day, purpose=FormatPurpose.ORDINAL).text.replace("-", " ")
         table[words] = ordinal(day)
-    return table
+    alternatives = "|".join(sorted((re.escape(w) for w in table), key=len, reverse=True))
+    return table, re.compile(rf"\b({alternatives})\b")
 
 
 def _with_ordinal_numbers(text: str) -> str:
-    table = _ordinal_words()
-    pattern = "|".join(sorted((re.escape(w) for w in table), key=len, reverse=True))
-    return re.sub(rf"\b({pattern})\b", lambda found: table[found.group(1)], text)
+    table, pattern = _ordinal_words()
+    return pattern.sub(lambda found: table[found.group(1)], text)
 
 
 def read_day(text: str, today: date) -> date | None:
     """The next day `text` names, from `today` on ("friday" on a Friday is today)."""
-    words = " ".join(text.removeprefix("the ").split()) if text not in _HOLIDAYS else text
-    for name in (text, words, f"the {words}"):
-        if name in _HOLIDAYS:
-            month, day = _HOLIDAYS[name]
-            this_year = date(today.year, month, day)
-            return this_year if this_year >= today else date(today.year + 1, month, day)
+    name = " ".join(text.split()).removeprefix("the ")
+    if name in _HOLIDAYS:
+        month, day = _HOLIDAYS[name]
+        this_year = date(today.year, month, day)
+        return this_year if this_year >= today else date(today.year + 1, month, day)
     import dateparser  # about 0.25 s to import: only when a date is asked about
 
     settings = {"RELATIVE_BASE": datetime(today.year, today.month, today.day), "PREFER_DATES_FROM": "future"}
