@@ -25,6 +25,8 @@ TABLES = ("conversations", "messages", "facts", "api_keys", "llm_usage", "alarms
 RECOVERED_TITLE = "Recovered conversation"
 BATCH = 500
 MAX_ROWID = 2**63 - 1
+# What a seek finds when no row follows: beyond every rowid.
+_PAST_THE_END = MAX_ROWID + 1
 
 
 @dataclass
@@ -180,7 +182,7 @@ class _RowWalk:
         works: a damaged page costs a few dozen seeks, and only its own rows are lost."""
         failed, step = 0, 1
         found = self._first_readable_from(stopped_at + step)
-        while found is False:
+        while found is None:
             failed, step = step, step * 2
             if stopped_at + step > top:
                 return None
@@ -188,21 +190,21 @@ class _RowWalk:
         while step - failed > 1:
             middle = (failed + step) // 2
             earlier = self._first_readable_from(stopped_at + middle)
-            if earlier is False:
+            if earlier is None:
                 failed = middle
             else:
                 step, found = middle, earlier
-        return None if found is None else found - 1
+        return None if found == _PAST_THE_END else found - 1
 
-    def _first_readable_from(self, start: int) -> int | bool | None:
-        """The rowid of the first row at or after `start` when it can be read, None when there is none, False
-        when the way there is damaged."""
+    def _first_readable_from(self, start: int) -> int | None:
+        """The rowid of the first row at or after `start` when it can be read, _PAST_THE_END when there is
+        none, None when the way there is damaged."""
         try:
             # The whole row, not just its rowid: the text may sit on a damaged page of its own.
             row = self._source.execute(f"{self._select} WHERE rowid >= ? ORDER BY rowid LIMIT 1", (start,)).fetchone()
         except sqlite3.DatabaseError:
-            return False
-        return None if row is None else int(row[0])
+            return None
+        return _PAST_THE_END if row is None else int(row[0])
 
 
 def _mend_references(destination: sqlite3.Connection, report: SalvageReport) -> None:
