@@ -49,7 +49,10 @@ class SmallTalkSkill:
     def match(self, said: Utterance) -> Match | None:
         # The words as said too: a greeting is what the utterance drops as a filler before other words
         # ("hello there" would be left as "there").
-        found = _TEMPLATES.recognise(said.text) or _TEMPLATES.recognise(normalise_phrase(said.raw))
+        found = _TEMPLATES.recognise(said.text)
+        as_said = normalise_phrase(said.raw)
+        if found is None and as_said != said.text:
+            found = _TEMPLATES.recognise(as_said)
         return Match(0.9, found.intent, found.slots) if found is not None else None
 
     def run(self, match: Match, said: Utterance, context: SkillContext) -> Answer:
