@@ -1,7 +1,8 @@
 """Recognition: how well the app hears commands and questions, and whether what it hears reaches the right skill.
 
 Speech is synthesised with espeak-ng in eight English voices (accents, rates and pitches), each utterance
-clean and with pink noise mixed in at 10 dB SNR, and recognised in-process by the recogniser the app itself
+with 0.3 s of a microphone's noise floor before and after it as push-to-talk records it, clean and with pink
+noise mixed in at 10 dB SNR, and recognised in-process by the recogniser the app itself
 loads (`speech.recognition.Recognition`, default settings: the built-in PocketSphinx one, nothing to
 download), fed in 20 ms steps as `voice-assistant transcribe` feeds a file. Each transcript is then given to
 the assistant's own skill router (`Assistant.best_match`, with the threshold the assistant answers at).
@@ -38,6 +39,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar, cast
 
@@ -47,6 +49,8 @@ from report import print_results
 DATA = Path(__file__).resolve().parent / "recognition_data"
 SEED = 10
 SNR_DB = 10.0
+PAD_SECONDS = 0.3
+ROOM_DBFS = -60.0
 RATE = 16_000
 # The benchmark's "now" for reminder times (commands.txt says the same): Tuesday 10 March 2026, 09:00.
 NOW = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
@@ -331,7 +335,7 @@ def synthesise(item: Item, folder: Path, seed: int, snr_db: float) -> tuple[Path
     )
     audio, rate = soundfile.read(raw, dtype="float64", always_2d=True)
     raw.unlink()
-    speech = soxr.resample(audio.mean(axis=1), rate, RATE)
+    speech = with_room(soxr.resample(audio.mean(axis=1), rate, RATE), np.random.default_rng([seed, item.id, 1]))
     clean, noisy = folder / f"{item.id:04d}-clean.wav", folder / f"{item.id:04d}-noisy.wav"
     soundfile.write(clean, np.clip(speech, -1.0, 1.0), RATE, subtype="PCM_16")
     mixed = speech + pink_noise(len(speech), np.random.default_rng([seed, item.id])) * math.sqrt(
@@ -340,6 +344,16 @@ def synthesise(item: Item, folder: Path, seed: int, snr_db: float) -> tuple[Path
     peak = float(np.max(np.abs(mixed)))
     soundfile.write(noisy, mixed / peak * 0.9 if peak > 0.9 else mixed, RATE, subtype="PCM_16")
     return clean, noisy
+
+
+def with_room(speech: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """The speech as push-to-talk records it: PAD_SECONDS before the first word (the key goes down, the
+    app's pre-roll) and after the last (the key comes up), over a microphone's noise floor at ROOM_DBFS.
+    espeak-ng's own output starts on its first sample and is digital silence between words, which no
+    microphone gives."""
+    pad = np.zeros(int(PAD_SECONDS * RATE))
+    padded = np.concatenate([pad, speech, pad])
+    return cast(np.ndarray, padded + rng.standard_normal(len(padded)) * 10 ** (ROOM_DBFS / 20))
 
 
 def pink_noise(length: int, rng: np.random.Generator) -> np.ndarray:
@@ -366,7 +380,7 @@ def speech_power(signal: np.ndarray) -> float:
 def load_recognition(vosk_model: str | None, data_dir: str | None, empty_models: Path) -> tuple[Any, dict[str, Any]]:
     """The recogniser the app loads: with default settings and no model installed (the built-in one), or the
     installed Vosk model `vosk_model`."""
-    from desktop_app.core.brain.assistant import command_phrases, default_skills
+    from desktop_app.core.brain.assistant import command_phrases, default_skills, understood
     from desktop_app.core.events import TurnFailed
     from desktop_app.core.settings import Settings
     from desktop_app.paths import AppPaths
@@ -378,12 +392,15 @@ def load_recognition(vosk_model: str | None, data_dir: str | None, empty_models:
         if isinstance(event, TurnFailed):
             failures.append(event.message)
 
-    phrases = command_phrases(default_skills())
+    skills = default_skills()
+    phrases, understands = command_phrases(skills), partial(understood, skills)
     if vosk_model:
         models_dir = AppPaths.resolve(data_dir).models_dir
-        recognition = Recognition(models_dir, phrases, on_event, engine="vosk", vosk_model=vosk_model)
+        recognition = Recognition(
+            models_dir, phrases, on_event, engine="vosk", vosk_model=vosk_model, understands=understands
+        )
     else:
-        recognition = Recognition.from_settings(Settings(None), empty_models, phrases, on_event)
+        recognition = Recognition.from_settings(Settings(None), empty_models, phrases, on_event, understands)
     started = time.perf_counter()
     recognition.load_in_background()
     if not recognition.wait_until_loaded(timeout=300):

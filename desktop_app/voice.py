@@ -86,7 +86,9 @@ def start_voice(
     *,
     speak: bool = True,
 ) -> VoiceServices:
-    recognition = Recognition.from_settings(settings, paths.models_dir, brain.command_phrases(), hub.publish)
+    recognition = Recognition.from_settings(
+        settings, paths.models_dir, brain.command_phrases(), hub.publish, brain.understands
+    )
     recognition.load_in_background()
     pipeline_ref: list[VoicePipeline] = []
 

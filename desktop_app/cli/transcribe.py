@@ -9,6 +9,7 @@ import os
 import stat
 import time
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
@@ -149,7 +150,7 @@ def prepare_transcribe(args: argparse.Namespace) -> Action:
     as_json: bool = args.json
 
     def action(out: TextIO) -> int:
-        from desktop_app.core.brain.assistant import command_phrases, default_skills
+        from desktop_app.core.brain.assistant import command_phrases, default_skills, understood
         from desktop_app.core.errors import AppError, ErrorCode
         from desktop_app.core.ports import Recognizer
         from desktop_app.core.settings import Settings
@@ -169,7 +170,8 @@ def prepare_transcribe(args: argparse.Namespace) -> Action:
         else:
             from desktop_app.speech.pocketsphinx_recognizer import PocketSphinxRecognizer
 
-            recognizer = PocketSphinxRecognizer(command_phrases(default_skills()))
+            skills = default_skills()
+            recognizer = PocketSphinxRecognizer(command_phrases(skills), partial(understood, skills))
         started = time.perf_counter()
         recognizer.start_utterance()
         pending = b""

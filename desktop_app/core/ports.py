@@ -148,7 +148,11 @@ class Brain(Protocol):
         ...
 
     def command_phrases(self) -> list[str]:
-        """What people say to the built-in skills, for grammar-based recognition."""
+        """Sentences people say to the built-in skills, for the recogniser's domain language model."""
+        ...
+
+    def understands(self, text: str) -> bool:
+        """Whether a built-in skill takes `text` as a command it can answer."""
         ...
 
 

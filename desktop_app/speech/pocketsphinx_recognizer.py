@@ -1,68 +1,99 @@
 """PocketSphinx: the zero-download English recogniser (its wheel ships the en-us model).
 
-Two decoders listen to the same audio. One is limited to the assistant's command phrases (a JSGF grammar
-built from the skills): on synthetic and accented speech it gets commands right where the general
-language model gets most words wrong. The other uses the general language model, so speech that is not a
-command is still transcribed. A grammar decoder always answers with *some* command, so at the end the
-general transcription is the judge: when it backs the command (see core.grammar.agreement) the command
-wins, otherwise the general text does. The general decoder runs on its own thread while the user speaks,
-so the verdict is ready moments after release.
+Two decoders listen to the same audio, the way Rhasspy decodes with its sentence templates. One decodes
+with a language model of the assistant's own sentences (made from the skills' templates, see
+speech.domain_model): on synthetic and accented speech it gets commands right where the general model
+gets most words wrong. The other uses the general language model, so a question for a language model is
+still transcribed. The command transcript wins when the assistant understands it as a command
+(`understands`); otherwise the general transcript does. The general decoder runs on its own thread while
+the user speaks, and is not waited for when the command wins, so the answer can start sooner.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import queue
+import tempfile
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from pathlib import Path
 
+import numpy as np
 from pocketsphinx import Decoder
 
-from desktop_app.core.grammar import agreement, jsgf_grammar
 from desktop_app.core.ports import Transcript
+from desktop_app.speech.domain_model import write_domain_model
 
 log = logging.getLogger(__name__)
 
 SAMPLE_RATE = 16_000
-COMMANDS = "commands"
-GENERAL = "_default"
-# A command is believed when more than half of its content words were also heard freely.
-MIN_AGREEMENT = 0.6
+# An utterance teaches the decoders its cepstral mean when this many of its chunks have sound in them (about
+# half a second in the 20 ms steps audio comes in), each louder than SOUND_RMS (about -50 dBFS).
+MIN_SOUNDING_CHUNKS = 25
+SOUND_RMS = 100.0
+# PocketSphinx's log base for scores (its -logbase default) and what it gives a word it does not know.
+_LOG_BASE = 1.0001
+_UNKNOWN = -1e8
+
+
+def _has_sound(pcm16: bytes) -> bool:
+    samples = np.frombuffer(pcm16[: len(pcm16) // 2 * 2], dtype="<i2").astype(np.float32)
+    return bool(samples.size) and float(np.sqrt(np.mean(samples * samples))) > SOUND_RMS
 
 
 class PocketSphinxRecognizer:
     name = "pocketsphinx"
 
-    def __init__(self, command_phrases: Iterable[str]) -> None:
-        self._commands = Decoder(samprate=SAMPLE_RATE, loglevel="FATAL")
-        self._commands.add_jsgf_string(COMMANDS, jsgf_grammar(command_phrases, self._knows))
-        self._commands.activate_search(COMMANDS)
+    def __init__(self, command_phrases: Iterable[str], understands: Callable[[str], bool] | None = None) -> None:
+        """`command_phrases`: the sentences the skills' templates make; `understands`: whether the assistant
+        takes a transcript as a command (None: any confident command transcript is)."""
+        self._understands = understands
         self._general = Decoder(samprate=SAMPLE_RATE, loglevel="FATAL")
-        # Each utterance starts from the model's own cepstral mean. Carried over (PocketSphinx's live
-        # default), it drifted with what came before: after a second of digital silence (a muted
-        # microphone) or a long non-command sentence, "start a new conversation" was heard as "starts at two
-        # toddlers…". The mean still adapts within each utterance.
-        self._initial_cmn = (self._commands.get_cmn(), self._general.get_cmn())
+        general_lm = self._general.get_lm()
+
+        def log10_probability(word: str) -> float | None:
+            score = general_lm.prob([word])
+            return score * math.log10(_LOG_BASE) if score > _UNKNOWN else None
+
+        with tempfile.TemporaryDirectory(prefix="va-domain-") as folder:
+            lm_path, dict_path = write_domain_model(
+                Path(folder), command_phrases, Path(self._general.config["dict"]), log10_probability
+            )
+            self._commands = Decoder(samprate=SAMPLE_RATE, loglevel="FATAL", lm=str(lm_path), dict=str(dict_path))
+        # The cepstral mean (the sound of the voice and microphone, which the decoders subtract) carries over
+        # from one utterance to the next, as PocketSphinx's live decoding intends: the first words of a
+        # turn are heard with the mean the last turns taught rather than the model's generic one, which
+        # doubled the commands heard right on synthetic voices. Only an utterance with enough sound in it
+        # teaches: after a second of digital silence (a muted microphone) the mean had drifted so far that
+        # "start a new conversation" was heard as "starts at two toddlers…".
+        self._cmn = self._commands.get_cmn()
+        self._sounding_chunks = 0
         self._general_audio: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
         self._general_done = threading.Event()
+        self._general_done.set()  # no general decoding under way
+        self._general_abandoned = threading.Event()
         self._general_text = ""
         self._partial = ""
         self._active = False
 
-    def _knows(self, word: str) -> bool:
-        return self._commands.lookup_word(word) is not None
-
     def start_utterance(self) -> None:
         self.cancel()
-        self._commands.set_cmn(self._initial_cmn[0])
-        self._general.set_cmn(self._initial_cmn[1])
+        self._general_done.wait(timeout=10)  # the last turn's general decoding, abandoned, winds up quickly
+        self._commands.set_cmn(self._cmn)
+        self._general.set_cmn(self._cmn)
+        self._sounding_chunks = 0
         self._commands.start_utt()
         self._partial = ""
         self._general_text = ""
         self._general_done.clear()
         self._general_audio = queue.SimpleQueue()
+        self._general_abandoned = threading.Event()
         threading.Thread(
-            target=self._run_general, args=(self._general_audio,), name="sphinx-general", daemon=True
+            target=self._run_general,
+            args=(self._general_audio, self._general_abandoned),
+            name="sphinx-general",
+            daemon=True,
         ).start()
         self._active = True
 
@@ -71,6 +102,7 @@ class PocketSphinxRecognizer:
             return None
         self._general_audio.put(pcm16)
         self._commands.process_raw(pcm16, False, False)
+        self._sounding_chunks += _has_sound(pcm16)
         hypothesis = self._commands.hyp()
         text = hypothesis.hypstr if hypothesis is not None else ""
         if text != self._partial:
@@ -83,28 +115,35 @@ class PocketSphinxRecognizer:
             return Transcript("", None)
         self._active = False
         self._commands.end_utt()
+        if self._sounding_chunks >= MIN_SOUNDING_CHUNKS:
+            self._cmn = self._commands.get_cmn()
         hypothesis = self._commands.hyp()
         command = hypothesis.hypstr if hypothesis is not None else ""
         self._general_audio.put(None)
+        # An open question forced into the assistant's sentences ("what is the capital of australia" heard as
+        # "what is the cat the kill all for three") is no command the assistant understands.
+        if command and (self._understands is None or self._understands(command)):
+            posterior = self._commands.get_prob()
+            self._general_abandoned.set()  # not waiting for the general decoder: the answer starts sooner
+            return Transcript(command, posterior)
         self._general_done.wait(timeout=10)
-        general = self._general_text
-        if command and (not general or agreement(command, general) >= MIN_AGREEMENT):
-            return Transcript(command, 1.0 if general else None)
-        return Transcript(general, None)
+        return Transcript(self._general_text, None)
 
     def cancel(self) -> None:
         if self._active:
             self._active = False
             self._commands.end_utt()
+            self._general_abandoned.set()
             self._general_audio.put(None)
             self._general_done.wait(timeout=10)
 
-    def _run_general(self, audio: queue.SimpleQueue[bytes | None]) -> None:
+    def _run_general(self, audio: queue.SimpleQueue[bytes | None], abandoned: threading.Event) -> None:
         decoder = self._general
         try:
             decoder.start_utt()
             while (chunk := audio.get()) is not None:
-                decoder.process_raw(chunk, False, False)
+                if not abandoned.is_set():
+                    decoder.process_raw(chunk, False, False)
             decoder.end_utt()
             hypothesis = decoder.hyp()
             self._general_text = hypothesis.hypstr if hypothesis is not None else ""

@@ -289,9 +289,13 @@ class Recognition:
         vosk_model: str | None = None,
         *,
         language: str = DEFAULT_LANGUAGE,
+        understands: Callable[[str], bool] | None = None,
     ) -> None:
+        """`command_phrases` and `understands`: the assistant's sentences and its judgement of a transcript
+        (core.ports.Brain), for decoding with a model of what this assistant is asked."""
         self._models_dir = models_dir
         self._phrases = list(command_phrases)
+        self._understands = understands
         self._emit = on_event
         self._engine = engine
         self._vosk_model = vosk_model
@@ -304,7 +308,12 @@ class Recognition:
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, models_dir: Path, command_phrases: Sequence[str], on_event: Listener
+        cls,
+        settings: Settings,
+        models_dir: Path,
+        command_phrases: Sequence[str],
+        on_event: Listener,
+        understands: Callable[[str], bool] | None = None,
     ) -> Recognition:
         """The app's recognition: the choice the settings make (call `load_in_background` to load it)."""
         return cls(
@@ -314,6 +323,7 @@ class Recognition:
             settings.get("speech.engine"),
             settings.get("speech.vosk_model"),
             language=settings.get("speech.language"),
+            understands=understands,
         )
 
     def reload(self, settings: Settings) -> threading.Thread:
@@ -375,11 +385,11 @@ class Recognition:
         if choice.engine == "vosk" and choice.path is not None:
             from desktop_app.speech.vosk_recognizer import VoskRecognizer, load_model
 
-            recognizer: Recognizer = VoskRecognizer(load_model(choice.path))
+            recognizer: Recognizer = VoskRecognizer(load_model(choice.path), self._phrases, self._understands)
         else:
             from desktop_app.speech.pocketsphinx_recognizer import PocketSphinxRecognizer
 
-            recognizer = PocketSphinxRecognizer(self._phrases)
+            recognizer = PocketSphinxRecognizer(self._phrases, self._understands)
         self.description = choice.description
         self.choice = choice
         log.info("speech recognition: %s (%s)", self.description, choice.reason)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import vosk
@@ -33,7 +34,12 @@ def load_model(path: Path) -> vosk.Model:
 class VoskRecognizer:
     name = "vosk"
 
-    def __init__(self, model: vosk.Model) -> None:
+    def __init__(
+        self, model: vosk.Model, command_phrases: Sequence[str] = (), understands: Callable[[str], bool] | None = None
+    ) -> None:
+        """`command_phrases` and `understands` are for a domain-biased decode, which is not done yet: the
+        model's own graph decides (see docs/benchmarks.md)."""
+        del command_phrases, understands
         self._model = model
         self._recognizer: vosk.KaldiRecognizer | None = None
         self._done: list[str] = []

@@ -4,6 +4,7 @@ an offline answer that says what it can do and how to add a model. Every reply n
 from __future__ import annotations
 
 import logging
+import random
 import threading
 from collections.abc import Callable, Generator, Iterator, Sequence
 from datetime import datetime
@@ -26,6 +27,8 @@ log = logging.getLogger(__name__)
 
 # A skill answers when it is at least this sure; below it, the question goes to the language model.
 SKILL_THRESHOLD = 0.6
+# Enough sentences per template for the language model to see every word in every place, few enough to build fast.
+PHRASES_PER_TEMPLATE = 60
 OFFLINE_SOURCE = "offline:help"
 # Said (not shown) after an answer the skills cannot give: the window shows the whole list.
 SPOKEN_HELP_HINT = "Ask me what I can do, or see the window for how to add a language model."
@@ -49,12 +52,28 @@ def default_skills() -> tuple[Skill, ...]:
     )
 
 
-def command_phrases(skills: Sequence[Skill]) -> list[str]:
-    """Every phrase the skills list, once each, in order: the recogniser's command grammar."""
-    phrases: list[str] = []
-    for skill in skills:
-        phrases.extend(skill.phrases())
+def command_phrases(skills: Sequence[Skill], per_template: int = PHRASES_PER_TEMPLATE) -> list[str]:
+    """Sentences the skills' templates make (all of a template's, or `per_template` drawn with a fixed
+    seed), once each: what the recogniser's domain language model is made from."""
+    rng = random.Random(0)  # noqa: S311 - a fixed sample, not a secret
+    phrases = (sentence for skill in skills for _, sentence in skill.templates.sample(rng, per_template))
     return list(dict.fromkeys(phrases))
+
+
+def best_match(skills: Sequence[Skill], said: Utterance) -> tuple[Skill, Match] | None:
+    """The most confident skill's match (on a tie, the skill listed first); None when no skill matches."""
+    found = [(match.confidence, index, skill, match) for index, skill in enumerate(skills)
+             if (match := skill.match(said)) is not None]  # fmt: skip
+    if not found:
+        return None
+    _, _, skill, match = max(found, key=lambda item: (item[0], -item[1]))
+    return skill, match
+
+
+def understood(skills: Sequence[Skill], text: str) -> bool:
+    """Whether a skill is sure enough of `text` to answer it."""
+    best = best_match(skills, utterance(text))
+    return best is not None and best[1].confidence >= SKILL_THRESHOLD
 
 
 class Assistant:
@@ -85,22 +104,16 @@ class Assistant:
         return command_phrases(self._skills)
 
     def best_match(self, text: str) -> tuple[Skill, Match] | None:
-        return self._best_match(utterance(text))
+        return best_match(self._skills, utterance(text))
 
-    def _best_match(self, said: Utterance) -> tuple[Skill, Match] | None:
-        found = [(match.confidence, index, skill, match) for index, skill in enumerate(self._skills)
-                 if (match := skill.match(said)) is not None]  # fmt: skip
-        if not found:
-            return None
-        # Most confident first; on a tie, the skill listed first.
-        _, _, skill, match = max(found, key=lambda item: (item[0], -item[1]))
-        return skill, match
+    def understands(self, text: str) -> bool:
+        return understood(self._skills, text)
 
     def reply(
         self, text: str, conversation_id: int, cancel: threading.Event | None = None
     ) -> Generator[ReplyPiece, None, None]:
         said = utterance(text)
-        best = self._best_match(said)
+        best = best_match(self._skills, said)
         model = self._model if self._model is not None and self._model.usable() else None
         if best is not None and best[1].confidence >= SKILL_THRESHOLD:
             skill, match = best

@@ -12,8 +12,13 @@ import re
 from dataclasses import dataclass
 
 _REMEMBER = re.compile(
-    r"^(?:please\s+)?(?:remember|note|don't forget|do not forget)(?:\s+(?:this|that))?\s*[:,]?\s+(.+)$",
+    r"^(?:please\s+)?(?:remember|note|make a note|don't forget|do not forget)(?:\s+(?:of\s+)?(?:this|that))?\s*[:,]?"
+    r"\s+(.+)$",
     re.IGNORECASE,
+)
+# The fact first: "my favourite colour is blue, remember that".
+_REMEMBER_AFTER = re.compile(
+    r"^(.+?)[\s,.;:-]+(?:please\s+)?(?:remember|note|don't forget|do not forget)\s+(?:that|this|it)$", re.IGNORECASE
 )
 _FORGET = re.compile(r"^(?:please\s+)?forget(?:\s+(?:this|that|about))?\s*[:,]?\s+(.+)$", re.IGNORECASE)
 _ALL_ABOUT_ME = re.compile(
@@ -61,7 +66,7 @@ def content_words(text: str) -> frozenset[str]:
 
 def fact_to_remember(said: str) -> str | None:
     """The fact in "remember that my sister is called Ana", as said (first person), or None."""
-    match = _REMEMBER.match(_clean(said))
+    match = _REMEMBER.match(_clean(said)) or _REMEMBER_AFTER.match(_clean(said))
     if match is None:
         return None
     fact = match.group(1).strip(" :,")

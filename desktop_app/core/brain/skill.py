@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfoNotFoundError
 import tzlocal
 
 from desktop_app.core.brain.numbers import normalise_words
+from desktop_app.core.brain.templates import Templates
 from desktop_app.core.ports import AlarmBook, ConversationStore, ReplyAction
 
 # Said before or around a request without changing it: "um", "hey", "can you", "please", "thanks".
@@ -125,8 +126,10 @@ class Skill(Protocol):
         """What it does, for "what can you do?": "set, list and cancel timers"."""
         ...
 
-    def phrases(self) -> list[str]:
-        """What people say to it, for the recogniser's command grammar and the help answer."""
+    @property
+    def templates(self) -> Templates:
+        """What people say to it: for the recogniser's domain language model, the help answer and the phrase
+        corpus that checks the skill understands every sentence its templates make."""
         ...
 
     def match(self, said: Utterance) -> Match | None: ...

@@ -17,6 +17,7 @@ UNITS = {
     "minute": 60, "minutes": 60, "min": 60, "mins": 60,
     "hour": 3600, "hours": 3600, "hr": 3600, "hrs": 3600,
     "day": 86400, "days": 86400,
+    "week": 604800, "weeks": 604800, "fortnight": 1209600, "fortnights": 1209600,
 }  # fmt: skip
 TIME_PREPOSITIONS = frozenset({"at", "for", "by", "until", "till", "tomorrow", "to", "remind"})
 PERIOD_WORDS = {

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from desktop_app.core.brain.arithmetic import CalculationError, calculate, format_number
 from desktop_app.core.brain.skill import Answer, Match, SkillContext, Utterance
+from desktop_app.core.brain.templates import Templates
 from desktop_app.core.brain.units import ConversionError, convert, parse_conversion
 
 
@@ -15,25 +16,29 @@ def rounded(value: float) -> str:
     return format_number(round(value, 2))
 
 
+_TEMPLATES = Templates(
+    {
+        "sum": [
+            "<what_is> {number} (plus|minus|times|multiplied by|divided by) {number}",
+            "{number} (plus|minus|times|divided by) {number}",
+            "add {count} and {count}",
+            "<what_is> {few} to the power of {few}",
+            "<what_is> {percent} percent of {number}",
+            "(what is|what's) a {percent} percent tip on {number} dollars",
+            "<what_is> {fraction} of {number}",
+            "<what_is> the square root of {number}",
+            "<what_is> {number} squared",
+            "subtract {number} from {number}",
+        ],
+    },
+    example="what is twelve times seven",
+)
+
+
 class CalculatorSkill:
     name = "calculator"
     summary = "do sums"
-
-    def phrases(self) -> list[str]:
-        return [
-            "what is twelve times seven",
-            "what is five plus three",
-            "what is ten minus four",
-            "what is one hundred divided by four",
-            "what is fifteen percent of eighty",
-            "what is the square root of eighty one",
-            "what is two to the power of ten",
-            "what is {number} times {number}",
-            "what is {number} plus {number}",
-            "what is {number} minus {number}",
-            "what is {number} divided by {number}",
-            "what is {number} percent of {number}",
-        ]
+    templates = _TEMPLATES
 
     def match(self, said: Utterance) -> Match | None:
         try:
@@ -51,18 +56,28 @@ class CalculatorSkill:
         return Answer(f"{question[0].upper()}{question[1:]} is {format_number(match.data['value'])}.")
 
 
+_UNIT_TEMPLATES = Templates(
+    {
+        "convert": [
+            "convert {number} ({length} (to|into) {length}|{weight} (to|into) {weight}|{volume} (to|into) {volume})",
+            "(what is|what's) {number} ({length} in {length}|{weight} in {weight}|{volume} in {volume})",
+            "how many ({length} are in|{length} in) {number} {length}",
+            "how many ({weight} are in|{weight} in) {number} {weight}",
+            "how many ({volume} are in|{volume} in) {number} {volume}",
+            "how many {length} in (a|one) {length}",
+            "how many {weight} in (a|one) {weight}",
+            "(what is|what's) {number} degrees {temperature} in {temperature}",
+            "convert {number} degrees {temperature} to {temperature}",
+        ],
+    },
+    example="convert five miles to kilometres",
+)
+
+
 class UnitsSkill:
     name = "units"
     summary = "convert units"
-
-    def phrases(self) -> list[str]:
-        return [
-            "convert five miles to kilometres",
-            "how many grams in a pound",
-            "what is one hundred fahrenheit in celsius",
-            "how many cups in a litre",
-            "convert ten kilograms to pounds",
-        ]
+    templates = _UNIT_TEMPLATES
 
     def match(self, said: Utterance) -> Match | None:
         request = parse_conversion(said.words)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from desktop_app.core.brain.skill import Answer, Match, SkillContext, Utterance, first
 from desktop_app.core.brain.spoken import spoken_date, spoken_time
+from desktop_app.core.brain.templates import Templates
 
 # Whole questions only: "what time does the shop close" or "the date of easter" are not about the clock
 # here and now, so they go on to the language model.
@@ -17,24 +18,35 @@ _INTENTS = (
 )  # fmt: skip
 
 
+_TEMPLATES = Templates(
+    {
+        "time": [
+            "what time is it [right now|now]",
+            "(what is|what's) the time [now|please]",
+            "tell me the time [please]",
+            "do you know what time it is",
+            "[the] time",
+        ],
+        "date": [
+            "(what is|what's) the date [today]",
+            "(what is|what's) today's date",
+            "what date is it [today]",
+            "tell me (the|today's) date",
+            "what is the date today",
+        ],
+        "day": [
+            "(what|which) day is it [today]",
+            "what day is today",
+            "what day of the week is it [today]",
+        ],
+    }
+)
+
+
 class ClockSkill:
     name = "clock"
     summary = "tell the time and the date"
-
-    def phrases(self) -> list[str]:
-        return [
-            "what time is it",
-            "what is the time",
-            "what's the time",
-            "tell me the time",
-            "what time is it now",
-            "what's the date",
-            "what is the date today",
-            "what is today's date",
-            "what day is it",
-            "what day is it today",
-            "what day of the week is it",
-        ]
+    templates = _TEMPLATES
 
     def match(self, said: Utterance) -> Match | None:
         intent = first(_INTENTS, said)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from desktop_app.core.brain.skill import Answer, Match, SkillContext, Utterance
-from desktop_app.core.grammar import example_of
+from desktop_app.core.brain.templates import Templates
 from desktop_app.core.models import Role
 from desktop_app.core.ports import ReplyAction
 
@@ -34,23 +34,36 @@ OFFLINE_HELP = (
 )
 
 
+_TEMPLATES = Templates(
+    {
+        "stop": [
+            "(stop|cancel|never mind|forget it|be quiet|quiet|stop talking|stop it|that's enough|enough|hush)",
+        ],
+        "repeat": [
+            "(repeat that|repeat it|say that again|say it again|repeat the last answer|repeat your answer)",
+            "what did you [just] say",
+            "(come again|pardon|what was that)",
+        ],
+        "new": [
+            "[let's] start a new (conversation|chat)",
+            "new (conversation|chat)",
+            "(start over|start again|clear the conversation)",
+        ],
+        "help": [
+            "(help|help me)",
+            "what can you do [for me]",
+            "what (can|should) i (ask|say) [you]",
+            "what are your (skills|abilities)",
+            "(how do you work|what else can you do)",
+        ],
+    }
+)
+
+
 class ControlSkill:
     name = "control"
     summary = "repeat my last answer, stop, or start a new conversation"
-
-    def phrases(self) -> list[str]:
-        return [
-            "stop",
-            "cancel",
-            "never mind",
-            "repeat that",
-            "say that again",
-            "what did you say",
-            "start a new conversation",
-            "new conversation",
-            "what can you do",
-            "help",
-        ]
+    templates = _TEMPLATES
 
     def match(self, said: Utterance) -> Match | None:
         text = said.text
@@ -81,6 +94,6 @@ def help_text(context: SkillContext, examples: bool = False) -> str:
     listed = ", ".join(abilities[:-1]) + f" and {abilities[-1]}" if len(abilities) > 1 else "".join(abilities)
     text = f"I can {listed}."
     if examples:
-        tries = [example_of(skill.phrases()[0]) for skill in shown if skill.phrases()]
+        tries = [skill.templates.example() for skill in shown]
         text += " Try saying: " + "; ".join(tries) + ". I can also repeat my last answer or start a new conversation."
     return text

@@ -101,15 +101,7 @@ def read_day(text: str, today: date) -> date | None:
 class DatesSkill:
     name = "dates"
     summary = "count the days to a date"
-
-    def phrases(self) -> list[str]:
-        return [
-            "how many days until christmas",
-            "how long until new year's day",
-            "how many days until friday",
-            "what time will it be in {number} {unit}",
-            "what's the date in {number} {unit}",
-        ]
+    templates = _TEMPLATES
 
     def match(self, said: Utterance) -> Match | None:
         found = _TEMPLATES.recognise(said.text)

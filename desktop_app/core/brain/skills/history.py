@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 from desktop_app.core.brain.memory import content_words
 from desktop_app.core.brain.skill import Answer, Match, SkillContext, Utterance, start_of_day
+from desktop_app.core.brain.templates import Templates
 from desktop_app.core.models import Role
 
 MAX_LISTED = 5
@@ -56,19 +57,28 @@ def period(text: str, now: datetime) -> tuple[datetime, datetime, str] | None:
     return None
 
 
+_TEMPLATES = Templates(
+    {
+        "recall": [
+            "what did (i ask you|we talk about|i say|we discuss) [{earlier}]",
+            "what (have we|did we) (discussed|talked about|discuss|talk about) [{earlier}]",
+            "what did i (ask|tell) you about {topic}",
+            "what were we talking about",
+        ],
+        "last": [
+            "what did i just (ask|say) [you]",
+            "what was my last question",
+            "what was the last thing i (asked|said)",
+        ],
+    },
+    example="what did i ask you yesterday",
+)
+
+
 class HistorySkill:
     name = "history"
     summary = "recall what we talked about"
-
-    def phrases(self) -> list[str]:
-        return [
-            "what did i ask you yesterday",
-            "what did we talk about this morning",
-            "what did i ask you earlier",
-            "what did we talk about today",
-            "what did i just ask you",
-            "what was my last question",
-        ]
+    templates = _TEMPLATES
 
     def match(self, said: Utterance) -> Match | None:
         if _LAST.search(said.text):

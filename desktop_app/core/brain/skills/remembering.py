@@ -13,21 +13,34 @@ from desktop_app.core.brain.memory import (
     second_person,
 )
 from desktop_app.core.brain.skill import Answer, Match, SkillContext, Utterance
+from desktop_app.core.brain.templates import Templates
+
+_TEMPLATES = Templates(
+    {
+        "remember": [
+            "remember [that|this] {fact}",
+            "(don't forget|please remember|make a note that|note that) {fact}",
+            "{fact} [please] remember that",
+        ],
+        "forget": [
+            "forget [that|about] {fact}",
+        ],
+        "recall": [
+            "(what|who) is my {subject}",
+            "(what's|who's) my {subject}",
+            "what do i like",
+            "what do you (know|remember) about me",
+            "what have i told you",
+        ],
+    },
+    example="remember that i like python",
+)
 
 
 class MemorySkill:
     name = "memory"
     summary = "remember what you tell me"
-
-    def phrases(self) -> list[str]:
-        return [
-            "remember this i like python",
-            "remember that my sister is called ana",
-            "what do i like",
-            "who is my sister",
-            "what do you know about me",
-            "forget that i like python",
-        ]
+    templates = _TEMPLATES
 
     def match(self, said: Utterance) -> Match | None:
         fact = fact_to_remember(said.raw) or fact_to_remember(said.text)

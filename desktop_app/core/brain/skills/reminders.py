@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from desktop_app.core.brain.memory import second_person
 from desktop_app.core.brain.skill import Answer, Match, SkillContext, Utterance, pick_by_words
 from desktop_app.core.brain.spoken import when_phrase
+from desktop_app.core.brain.templates import Templates
 from desktop_app.core.brain.when import WEEKDAYS, parse_clock_time, parse_duration
 from desktop_app.core.models import Alarm, AlarmKind, AlarmStatus
 
@@ -50,18 +51,37 @@ def split_task(rest: str, now: datetime) -> tuple[str, datetime | None]:
     return "", _when(rest, now)
 
 
+_TEMPLATES = Templates(
+    {
+        "set": [
+            "remind me to {task} (at|by) {clock}",
+            "remind me to {task} {day}",
+            "remind me to {task} (in|after) {duration}",
+            "remind me (in|after) {duration} to {task}",
+            "remind me (at|on) ({clock}|{weekday}) to {task}",
+            "remind me {day} to {task}",
+            "remind me to {task} on {weekday} [at {clock}]",
+            "(set|create|make) a reminder to {task} (at {clock}|in {duration}|{day})",
+        ],
+        "list": [
+            "(what are|list|show me|read me) my reminders",
+            "<do_i_have> any reminders",
+            "what reminders do i have",
+            "how many reminders do i have",
+        ],
+        "cancel": [
+            "(cancel|delete|remove|clear) [all] [the|my] reminders",
+            "(cancel|delete|remove) the reminder (to|about) {task}",
+            "(cancel|delete|remove) my reminder to {task}",
+        ],
+    }
+)
+
+
 class ReminderSkill:
     name = "reminder"
     summary = "set reminders"
-
-    def phrases(self) -> list[str]:
-        return [
-            "remind me to call mum at five pm",
-            "remind me in ten minutes to check the oven",
-            "what are my reminders",
-            "list my reminders",
-            "cancel my reminders",
-        ]
+    templates = _TEMPLATES
 
     def match(self, said: Utterance) -> Match | None:
         text = said.text

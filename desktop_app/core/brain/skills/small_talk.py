@@ -42,9 +42,7 @@ _GREETING_OF_THE_DAY = ("Good morning", "Good afternoon", "Good evening")
 class SmallTalkSkill:
     name = "small_talk"
     summary = "answer a greeting or a thank-you"
-
-    def phrases(self) -> list[str]:
-        return _TEMPLATES.phrases()
+    templates = _TEMPLATES
 
     def match(self, said: Utterance) -> Match | None:
         # The words as said too: a greeting is what the utterance drops as a filler before other words

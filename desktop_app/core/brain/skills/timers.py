@@ -9,6 +9,7 @@ from datetime import timedelta
 from desktop_app.core.brain.numbers import read_number
 from desktop_app.core.brain.skill import Answer, Match, SkillContext, Utterance, pick_by_words
 from desktop_app.core.brain.spoken import spoken_duration
+from desktop_app.core.brain.templates import Templates
 from desktop_app.core.brain.when import UNITS, parse_duration
 from desktop_app.core.models import Alarm, AlarmKind, AlarmStatus
 
@@ -83,27 +84,42 @@ def _find(alarms: list[Alarm], said_name: str) -> list[Alarm]:
     return [alarms[index] for index in pick_by_words(said_name, [a.label for a in alarms])]
 
 
+_TEMPLATES = Templates(
+    {
+        "set": [
+            "<set> a <timer> for {duration} [called {timer_name}]",
+            "<set> a {timer_name} <timer> for {duration}",
+            "<set> a {duration} <timer> [for the {timer_name}]",
+            "<set> a {count} minute <timer> [for [the] {timer_name}]",
+            "<set> a <timer> for {duration} for the {timer_name}",
+            "<set> a <timer> for the {timer_name} for {duration}",
+            "{duration} <timer>",
+        ],
+        "left": [
+            "how (much time|long) is left [on the <timer>]",
+            "how (much time|long) is left on the {timer_name} [<timer>]",
+            "how much longer [on (my|the) <timer>]",
+            "how much longer on the {timer_name} [<timer>]",
+        ],
+        "list": [
+            "(what|which) timers do i have [running]",
+            "(list|show me) [all] my timers",
+            "<do_i_have> any timers [running|set]",
+            "how many timers do i have",
+        ],
+        "cancel": [
+            "<cancel> the [{timer_name}] <timer>",
+            "<cancel> [all] [my|the] timers",
+            "<cancel> all [of] [my|the] timers",
+        ],
+    }
+)
+
+
 class TimerSkill:
     name = "timer"
     summary = "run named timers"
-
-    def phrases(self) -> list[str]:
-        return [
-            "set a timer for five minutes",
-            "set a timer for ten minutes",
-            "set a pasta timer for ten minutes",
-            "start a timer for one minute",
-            "set a timer for an hour",
-            "set a timer for {number} {unit}",
-            "set a {number} minute timer",
-            "start a timer for {number} {unit}",
-            "how much time is left",
-            "how long is left on the timer",
-            "what timers do i have",
-            "list my timers",
-            "cancel the timer",
-            "cancel all timers",
-        ]
+    templates = _TEMPLATES
 
     def match(self, said: Utterance) -> Match | None:
         text = said.text
