@@ -43,6 +43,8 @@ Engine = Literal["vosk", "pocketsphinx"]
 ChosenBy = Literal["engine", "model", "language", "fallback"]
 
 DEFAULT_LANGUAGE = "en"
+# The language of the skills' sentence templates.
+SENTENCE_LANGUAGE = "en"
 # The settings the choice depends on: a change to any of them means loading again (`Recognition.reload`).
 RECOGNITION_SETTINGS = frozenset({"speech.engine", "speech.vosk_model", "speech.language"})
 # The built-in recogniser: PocketSphinx with the US English model its wheel ships.
@@ -383,9 +385,13 @@ class Recognition:
 
     def _build(self, choice: RecogniserChoice) -> Recognizer:
         if choice.engine == "vosk" and choice.path is not None:
-            from desktop_app.speech.vosk_recognizer import VoskRecognizer, load_model
+            from desktop_app.speech.vosk_recognizer import VoskRecognizer, has_runtime_graph, load_model
 
-            recognizer: Recognizer = VoskRecognizer(load_model(choice.path), self._phrases, self._understands)
+            # The assistant's sentences are English: a grammar of them only helps an English model.
+            domain = same_language(choice.language, SENTENCE_LANGUAGE) and has_runtime_graph(choice.path)
+            recognizer: Recognizer = VoskRecognizer(
+                load_model(choice.path), self._phrases if domain else (), self._understands
+            )
         else:
             from desktop_app.speech.pocketsphinx_recognizer import PocketSphinxRecognizer
 

@@ -1,4 +1,11 @@
-"""Vosk: streaming recognition with downloadable models (any language the user installs)."""
+"""Vosk: streaming recognition with downloadable models (any language the user installs).
+
+With a model whose graph is built at run time (the small models: graph/HCLr.fst and Gr.fst) in the
+language of the assistant's sentences, a second recogniser listens with a grammar of those sentences
+(Vosk's runtime grammar, "[unk]" standing for any other word), as the PocketSphinx recogniser does with its
+domain language model: its transcript wins when the assistant understands it, the model's own otherwise.
+A model with a fixed graph (HCLG.fst, the large ones) cannot take a grammar, and decodes alone.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +24,28 @@ SAMPLE_RATE = 16_000
 # the microphone delivers: the transcript depends only on the sound (and partials still update 10 times a
 # second).
 STEP_BYTES = SAMPLE_RATE // 10 * 2
+UNKNOWN = "[unk]"
+
+
+def has_runtime_graph(path: Path) -> bool:
+    """Whether the model in `path` can decode with a grammar given at run time."""
+    return any((folder / "HCLr.fst").is_file() and (folder / "Gr.fst").is_file() for folder in (path, path / "graph"))
+
+
+def grammar_for(model: vosk.Model, phrases: Sequence[str]) -> str | None:
+    """Vosk's grammar (JSON) of the phrases whose words the model knows, plus "[unk]" (any other word) when
+    the model has it; None when no phrase is known."""
+    known: dict[str, bool] = {}
+
+    def knows(word: str) -> bool:
+        if word not in known:
+            known[word] = model.vosk_model_find_word(word) != -1
+        return known[word]
+
+    kept = [phrase for phrase in dict.fromkeys(phrases) if phrase and all(knows(w) for w in phrase.split())]
+    if not kept:
+        return None
+    return json.dumps([*kept, UNKNOWN] if knows(UNKNOWN) else kept, ensure_ascii=False)
 
 
 def load_model(path: Path) -> vosk.Model:
@@ -35,12 +64,19 @@ class VoskRecognizer:
     name = "vosk"
 
     def __init__(
-        self, model: vosk.Model, command_phrases: Sequence[str] = (), understands: Callable[[str], bool] | None = None
+        self,
+        model: vosk.Model,
+        command_phrases: Sequence[str] = (),
+        understands: Callable[[str], bool] | None = None,
     ) -> None:
-        """`command_phrases` and `understands` are for a domain-biased decode, which is not done yet: the
-        model's own graph decides (see docs/benchmarks.md)."""
-        del command_phrases, understands
+        """`command_phrases` (the assistant's sentences) given: they are decoded for too, with a grammar (only
+        pass them for a model with a runtime graph in their language); `understands` judges that transcript."""
         self._model = model
+        self._understands = understands
+        grammar = grammar_for(model, command_phrases) if command_phrases else None
+        # Compiling the grammar takes a moment, so one recogniser serves every utterance (reset in between).
+        self._commands = vosk.KaldiRecognizer(model, SAMPLE_RATE, grammar) if grammar else None
+        self._command_text: list[str] = []
         self._recognizer: vosk.KaldiRecognizer | None = None
         self._done: list[str] = []
         self._confidences: list[float] = []
@@ -50,6 +86,9 @@ class VoskRecognizer:
     def start_utterance(self) -> None:
         self._recognizer = vosk.KaldiRecognizer(self._model, SAMPLE_RATE)
         self._recognizer.SetWords(True)
+        if self._commands is not None:
+            self._commands.Reset()
+        self._command_text = []
         self._done = []
         self._confidences = []
         self._partial = ""
@@ -67,6 +106,8 @@ class VoskRecognizer:
             step = bytes(self._pending[:STEP_BYTES])
             del self._pending[:STEP_BYTES]
             current = self._accept(recognizer, step)
+            if self._commands is not None and self._commands.AcceptWaveform(step):
+                self._command_text.append(json.loads(self._commands.Result()).get("text", ""))
         if current != self._partial:
             self._partial = current
             return current
@@ -78,10 +119,21 @@ class VoskRecognizer:
             return Transcript("", None)
         if self._pending:
             self._accept(recognizer, bytes(self._pending))
+            if self._commands is not None:
+                self._commands.AcceptWaveform(bytes(self._pending))
             self._pending.clear()
         self._take(json.loads(recognizer.FinalResult()))
         confidence = sum(self._confidences) / len(self._confidences) if self._confidences else None
+        command = self._final_command()
+        if command and UNKNOWN not in command.split() and (self._understands is None or self._understands(command)):
+            return Transcript(command, confidence)
         return Transcript(" ".join(self._done), confidence)
+
+    def _final_command(self) -> str:
+        if self._commands is None:
+            return ""
+        self._command_text.append(json.loads(self._commands.FinalResult()).get("text", ""))
+        return " ".join(" ".join(self._command_text).split())
 
     def cancel(self) -> None:
         self._recognizer = None
