@@ -167,3 +167,47 @@ def test_an_older_database_is_upgraded_at_start_up_and_keeps_its_data(tmp_path: 
             assert hits == 50
     finally:
         engine.dispose()
+
+
+def _alarm_rows(engine: object) -> list[tuple[object, ...]]:
+    with engine.connect() as connection:  # type: ignore[attr-defined]
+        return [tuple(row) for row in connection.execute(text("SELECT id, kind, label FROM alarms ORDER BY id"))]
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_alarms_come_in_at_revision_0003_keeping_every_timer_and_reminder(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    if backend == "sqlite":
+        url = sqlite_url(tmp_path / "assistant.db")
+    else:
+        server = request.getfixturevalue("postgres_server")
+        name = server.create_database()
+        request.addfinalizer(lambda: server.drop_database(name))
+        url = server.url(name)
+    engine = create_store_engine(url)
+    with engine.begin() as connection:
+        command.upgrade(alembic_config(connection), "0002")
+        for kind, label in (("timer", "pasta"), ("reminder", "call mum"), ("timer", "eggs")):
+            connection.execute(
+                text(
+                    "INSERT INTO alarms (user_id, kind, label, created_at, due_at, status) "
+                    "VALUES ('local', :kind, :label, '2026-12-01 10:00:00', '2026-12-01 11:00:00', 'pending')"
+                ),
+                {"kind": kind, "label": label},
+            )
+        connection.execute(text("DELETE FROM alarms WHERE label = 'eggs'"))  # id 3 was handed out once
+    with engine.begin() as connection:
+        command.upgrade(alembic_config(connection), "0003")
+        connection.execute(
+            text(
+                "INSERT INTO alarms (user_id, kind, label, created_at, due_at, status) "
+                "VALUES ('local', 'alarm', '', '2026-12-01 10:00:00', '2026-12-02 07:00:00', 'pending')"
+            )
+        )
+    assert _alarm_rows(engine) == [(1, "timer", "pasta"), (2, "reminder", "call mum"), (4, "alarm", "")]
+    with engine.begin() as connection:
+        command.downgrade(alembic_config(connection), "0002")
+    # An alarm is kept as a reminder, which the older schema knows.
+    assert _alarm_rows(engine) == [(1, "timer", "pasta"), (2, "reminder", "call mum"), (4, "reminder", "alarm")]
+    engine.dispose()

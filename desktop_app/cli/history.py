@@ -199,9 +199,10 @@ def kept_after_deleting(store: _HistoryStore, facts_kept: bool) -> list[str]:
                 "`voice-assistant facts list`, forget them with `voice-assistant facts forget --all --yes`."
             )
     pending = store.alarms.pending()
-    timers = sum(alarm.kind is AlarmKind.TIMER for alarm in pending)
-    reminders = len(pending) - timers
-    kinds = [(timers, "timer", "timers"), (reminders, "reminder", "reminders")]
+    kinds = [
+        (sum(alarm.kind is kind for alarm in pending), kind.value, f"{kind.value}s")
+        for kind in (AlarmKind.TIMER, AlarmKind.REMINDER, AlarmKind.ALARM)
+    ]
     for count, word, words in kinds:
         if count:
             lines.append(

@@ -157,6 +157,7 @@ class AuditEntry:
 class AlarmKind(StrEnum):
     TIMER = "timer"
     REMINDER = "reminder"
+    ALARM = "alarm"
 
 
 class AlarmStatus(StrEnum):
@@ -171,7 +172,8 @@ MAX_ALARM_LABEL_CHARS = 200
 
 @dataclass(frozen=True, slots=True)
 class Alarm:
-    """A timer ("pasta", ten minutes) or a reminder ("call mum", at five pm). Times are aware UTC."""
+    """A timer ("pasta", ten minutes), a reminder ("call mum", at five pm) or an alarm (seven am tomorrow,
+    its label a name or empty). Times are aware UTC."""
 
     id: int
     kind: AlarmKind

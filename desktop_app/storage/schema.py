@@ -150,7 +150,7 @@ class LlmUsageRow(Base):
 
 
 class AlarmRow(Base):
-    """A timer or a reminder. Pending ones survive restarts; one that ran out while the app was closed is
+    """A timer, a reminder or an alarm. Pending ones survive restarts; one that ran out while the app was closed is
     announced as missed at the next start."""
 
     __tablename__ = "alarms"
@@ -167,7 +167,7 @@ class AlarmRow(Base):
     conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversations.id", ondelete="SET NULL"))
 
     __table_args__ = (
-        CheckConstraint("kind IN ('timer', 'reminder')", name="kind"),
+        CheckConstraint("kind IN ('timer', 'reminder', 'alarm')", name="kind"),
         CheckConstraint("status IN ('pending', 'fired', 'missed', 'cancelled')", name="status"),
         # The scheduler's question: which pending alarms are due next.
         Index("ix_alarms_status_due", "status", "due_at"),

@@ -23,7 +23,7 @@ from desktop_app.core.ports import AlarmBook
 
 log = logging.getLogger(__name__)
 
-ALARM_SOURCE = {AlarmKind.TIMER: "skill:timer", AlarmKind.REMINDER: "skill:reminder"}
+ALARM_SOURCE = {AlarmKind.TIMER: "skill:timer", AlarmKind.REMINDER: "skill:reminder", AlarmKind.ALARM: "skill:alarm"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +40,11 @@ def announcement_text(alarm: Alarm, now: datetime, missed: bool) -> str:
         if missed:
             return f"While I was closed, {timer_name(alarm)} ran out {when_phrase(due, now)}."
         return f"Time's up: {timer_name(alarm)} is done."
+    if alarm.kind is AlarmKind.ALARM:
+        named = f"your {alarm.label} alarm" if alarm.label else "your alarm"
+        if missed:
+            return f"While I was closed, {named} for {clock_phrase(due)} went off {when_phrase(due, now)}."
+        return f"It's {clock_phrase(due)}: {named}."
     if missed:
         return f"While I was closed, you had a reminder {when_phrase(due, now)}: {alarm.label}."
     return f"Reminder: {alarm.label}. (Set for {clock_phrase(due)}.)"

@@ -11,6 +11,7 @@ from datetime import datetime
 
 from desktop_app.core.brain.language_model import LanguageModel
 from desktop_app.core.brain.skill import Match, Skill, SkillContext, Utterance, local_now, utterance
+from desktop_app.core.brain.skills.alarms import AlarmSkill
 from desktop_app.core.brain.skills.calculator import CalculatorSkill, UnitsSkill
 from desktop_app.core.brain.skills.clock import ClockSkill
 from desktop_app.core.brain.skills.control import OFFLINE_HELP, ControlSkill, help_text
@@ -40,6 +41,7 @@ _FALL_BACK_OFFLINE = frozenset({ErrorCode.LLM_UNREACHABLE, ErrorCode.LLM_TIMEOUT
 def default_skills() -> tuple[Skill, ...]:
     return (
         ClockSkill(),
+        AlarmSkill(),
         TimerSkill(),
         ReminderSkill(),
         CalculatorSkill(),
