@@ -204,8 +204,8 @@ def test_repeat_new_conversation_stop_and_help(chat: Conversation) -> None:
     assert chat.say("never mind") == "Okay."
     assert chat.last_pieces[-1].action is ReplyAction.STOP
     help_answer = chat.say("what can you do")
-    assert help_answer.startswith("I can tell the time and the date, run named timers, set reminders")
-    assert "Try saying: what time is it; set a timer for five minutes" in help_answer
+    assert help_answer.startswith("I can tell the time and the date, set alarms, run named timers, set reminders")
+    assert "Try saying: what time is it; set an alarm for seven am; set a timer for five minutes" in help_answer
     assert chat.source == "skill:control"
 
 
@@ -264,7 +264,7 @@ def test_days_until_a_date_and_the_time_in_a_while(chat: Conversation, said: str
 
 def test_a_day_it_cannot_read_is_left_to_the_language_model_or_said_so(chat: Conversation) -> None:
     answer = chat.say("how many days until my birthday")
-    assert answer == "I don't know which day my birthday is. Try a date, like the 4th of July."
+    assert answer == "I don't know which day your birthday is. Try a date, like the 4th of July."
     assert chat.say("what is the time in tokyo").startswith("I can't answer that offline")  # not a span of time
 
 

@@ -22,8 +22,19 @@ _REMEMBER_AFTER = re.compile(
 )
 _FORGET = re.compile(r"^(?:please\s+)?forget(?:\s+(?:this|that|about))?\s*[:,]?\s+(.+)$", re.IGNORECASE)
 _ALL_ABOUT_ME = re.compile(
-    r"^(?:tell me )?(?:what do you know about me|what have i told you(?: about me)?|what do you remember"
-    r"(?: about me)?|what do you know of me)$"
+    r"^(?:tell me )?(?:what (?:do )?you know about me|what have i told you(?: about me)?|what (?:do )?you remember"
+    r"(?: about me)?|what do you know of me|everything you know about me)$"
+)
+# A question about the user's own things ("where did I park my car", "when is my sister's birthday", "am I
+# allergic to anything"): asked by meaning, so any wording that names the thing finds the fact.
+_ABOUT_MINE = re.compile(
+    r"^(?:(?:do you know|can you tell me|remind me|tell me)\s+)?(?:what|who|where|when|which|how|whose)\b.*"
+    r"\b(?:my|mine|i|i'm)\b|^(?:am i|do i|did i|is my|are my|was my|have i)\b"
+)
+# Questions about the user that other skills answer, or that are not about something they told.
+_NOT_RECALL = re.compile(
+    r"\b(?:should|could|would|can|shall|will)\s+i\b|\bwhat (?:do|did) i (?:ask|say|said)\b"
+    r"|\bhow (?:many|long|soon)\b.*\b(?:until|till|til|before)\b"
 )
 _WHAT_DO_I = re.compile(r"^(?:what|who|which)\s+(?:do|did)\s+i\s+(.+)$")
 _WHO_IS_MY = re.compile(r"^(?:what|who)(?:'s|\s+is|\s+are)\s+my\s+(.+?)(?:\s+called|\s+named)?$")
@@ -33,7 +44,39 @@ _STOP_TEXT = (
     "which about please"
 )
 # Words that mean the same thing in a fact and a question ("my dog is called Rex", "what's my dog's name").
-_SAME = {"called": "name", "named": "name", "names": "name"}
+_SAME = {
+    "called": "name", "named": "name", "names": "name", "call": "name",
+    "color": "colour", "favorite": "favourite", "like": "favourite", "best": "favourite", "love": "favourite",
+    "prefer": "favourite",
+    "floor": "level", "storey": "level",
+    "mum": "mother", "mom": "mother", "mummy": "mother", "dad": "father", "daddy": "father",
+    "born": "birthday", "bday": "birthday",
+    "home": "live", "address": "live", "stay": "live",
+    "job": "work", "office": "work",
+    "code": "number", "pin": "number", "combination": "number",
+    "wife": "partner", "husband": "partner", "girlfriend": "partner", "boyfriend": "partner",
+}  # fmt: skip
+# Question words and verbs of asking: they say how something is asked, not what about.
+_ASKING = frozenset(
+    [
+        "where",
+        "when",
+        "which",
+        "whose",
+        "how",
+        "again",
+        "anything",
+        "know",
+        "tell",
+        "remind",
+        "go",
+        "put",
+        "leave",
+        "left",
+        "keep",
+        "kept",
+    ]
+)
 STOP = frozenset(_STOP_TEXT.split(" "))
 _NOT_A_FACT = frozenset({"when", "how", "what", "where", "why", "who", "whether", "if"})
 SWAP = {"i": "you", "me": "you", "my": "your", "mine": "yours", "am": "are", "i'm": "you're", "myself": "yourself"}
@@ -45,6 +88,8 @@ class Recall:
 
     words: frozenset[str]
     everything: bool = False
+    # Asked in other words than the fact's ("where did I park my car"): facts sharing most words are found.
+    by_meaning: bool = False
 
 
 def _clean(text: str) -> str:
@@ -52,16 +97,18 @@ def _clean(text: str) -> str:
     return " ".join(text.replace("?", " ").replace("!", " ").split()).rstrip(".")
 
 
-def _stem(word: str) -> str:
-    for suffix in ("ing", "ed", "es", "s"):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            return word[: -len(suffix)]
-    return word
+def lemma(word: str) -> str:
+    """The dictionary form ("parked" -> "park", "colours" -> "colour"), by simplemma's English tables, with
+    words of the same meaning made one ("favorite", "like" -> "favourite")."""
+    import simplemma  # its English tables load on first use (about 0.3 s), not at start-up
+
+    word = _SAME.get(word, word)
+    return _SAME.get(found := simplemma.lemmatize(word, lang="en").lower(), found)
 
 
 def content_words(text: str) -> frozenset[str]:
     words = (w.removesuffix("'s").strip("'") for w in re.findall(r"[a-z0-9']+", text.lower()))
-    return frozenset(_SAME.get(w, _stem(w)) for w in words if w and w not in STOP)
+    return frozenset(lemma(w) for w in words if w and w not in STOP)
 
 
 def fact_to_remember(said: str) -> str | None:
@@ -87,10 +134,13 @@ def recall_question(said: str) -> Recall | None:
     if _ALL_ABOUT_ME.search(text):
         return Recall(frozenset(), everything=True)
     match = _WHAT_DO_I.match(text) or _WHO_IS_MY.match(text)
-    if match is None:
-        return None
-    words = content_words(match.group(1))
-    return Recall(words) if words else None
+    if match is not None:
+        words = content_words(match.group(1))
+        return Recall(words) if words else None
+    if _ABOUT_MINE.search(text) and not _NOT_RECALL.search(text):
+        words = content_words(text) - _ASKING
+        return Recall(words, by_meaning=True) if words else None
+    return None
 
 
 def best_match(text: str, facts: list[str]) -> int | None:
@@ -109,6 +159,12 @@ def matching_facts(recall: Recall, facts: list[str]) -> list[str]:
     if recall.everything:
         return list(facts)
     words_of = [(content_words(fact), fact) for fact in facts]
+    if recall.by_meaning:
+        # At least half the words asked about (one of one or two), the most shared first.
+        shared = [(len(recall.words & words), -len(words - recall.words), fact) for words, fact in words_of]
+        enough = max(1, (len(recall.words) + 1) // 2)
+        best = max(((count, extra) for count, extra, _ in shared), default=(0, 0))
+        return [fact for count, extra, fact in shared if count >= enough and (count, extra) == best]
     full = [(len(words - recall.words), fact) for words, fact in words_of if recall.words <= words]
     fewest = min((extra for extra, _ in full), default=0)
     return [fact for extra, fact in full if extra == fewest]

@@ -14,6 +14,7 @@ from datetime import date, datetime, timedelta
 from functools import cache
 from string import capwords
 
+from desktop_app.core.brain.memory import Recall, content_words, matching_facts
 from desktop_app.core.brain.skill import Answer, Match, SkillContext, Utterance
 from desktop_app.core.brain.spoken import clock_phrase, date_words, day_phrase, ordinal, plural
 from desktop_app.core.brain.templates import Templates
@@ -98,6 +99,18 @@ def read_day(text: str, today: date) -> date | None:
     return found.date() if found is not None else None
 
 
+def _day_told(named: str, context: SkillContext) -> date | None:
+    """The day a remembered fact gives for "my birthday" ("my birthday is on the third of march")."""
+    if not re.search(r"\b(my|our)\b", named):
+        return None
+    facts = matching_facts(Recall(content_words(named), by_meaning=True), [f.text for f in context.store.list_facts()])
+    for fact in facts:
+        said_day = re.search(r"\b(?:is|are|was|falls)(?: on)?\s+(.+)$", fact.lower())
+        if said_day is not None and (day := read_day(said_day.group(1), context.now.date())) is not None:
+            return day
+    return None
+
+
 class DatesSkill:
     name = "dates"
     summary = "count the days to a date"
@@ -131,8 +144,8 @@ class DatesSkill:
                 )
             return Answer(f"In {match.data['span']} it will be {date_words(later)}.")
         named = match.data.get("when", "")
-        day = read_day(named, now.date())
-        shown = capwords(named) if named in _HOLIDAYS else said.as_said(named)
+        day = read_day(named, now.date()) or _day_told(named, context)
+        shown = capwords(named) if named in _HOLIDAYS else re.sub(r"\bmy\b", "your", said.as_said(named))
         if day is None:
             return Answer(f"I don't know which day {shown} is. Try a date, like the 4th of July.", last_resort=True)
         days = (day - now.date()).days

@@ -51,7 +51,9 @@ class MemorySkill:
             return Match(0.9, "forget", {"fact": forget})
         recall = recall_question(said.text)
         if recall is not None:
-            return Match(0.85 if not recall.everything else 0.95, "recall", {"recall": recall})
+            # Asked by meaning, the question is looser: a skill that knows the words better wins.
+            confidence = 0.95 if recall.everything else 0.7 if recall.by_meaning else 0.85
+            return Match(confidence, "recall", {"recall": recall})
         return None
 
     def run(self, match: Match, said: Utterance, context: SkillContext) -> Answer:
