@@ -9,6 +9,7 @@ for a sum. Results stay within sane bounds: no power beyond 1e100.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
 from desktop_app.core.brain.numbers import Number, normalise_words, read_number
@@ -16,6 +17,7 @@ from desktop_app.core.brain.numbers import Number, normalise_words, read_number
 LEADS = (
     ("what", "is"), ("what's",), ("whats",), ("how", "much", "is"), ("calculate",), ("compute",),
     ("what", "does"), ("tell", "me"), ("can", "you", "tell", "me"), ("please",),
+    ("what", "do", "you", "get", "if", "you"), ("what", "do", "i", "get", "if", "i"), ("how", "much", "should", "i"),
 )  # fmt: skip
 TRAILS = ("please", "equal", "equals", "make")
 MAX_MAGNITUDE = 1e100
@@ -23,7 +25,7 @@ MAX_MAGNITUDE = 1e100
 # Operator phrases, longest first so "multiplied by" wins over a bare word.
 ADD = (("plus",), ("+",), ("and",))
 SUBTRACT = (("minus",), ("-",), ("take", "away"), ("less",))
-MULTIPLY = (("multiplied", "by"), ("times",), ("x",), ("*",))
+MULTIPLY = (("multiplied", "by"), ("times",), ("x",), ("*",), ("of",))  # "of": "2/3 of 90"
 DIVIDE = (("divided", "by"), ("over",), ("/",))
 POWER = (("to", "the", "power", "of"), ("to", "the", "power"), ("raised", "to"), ("^",))
 # "half of", "two thirds of", "three quarters of": the parts a whole is said to be cut into.
@@ -37,7 +39,7 @@ PERCENT_OF = (
     ("percent", "tip", "for"), ("percent", "on"),
 )  # fmt: skip
 # Money named after an amount changes nothing in the sum.
-CURRENCY = frozenset({"dollars", "dollar", "euros", "euro", "bucks", "quid", "cents"})
+CURRENCY = frozenset({"dollars", "dollar", "euros", "euro", "bucks", "quid", "cents", "pounds", "bill"})
 
 
 class CalculationError(ValueError):
@@ -114,12 +116,14 @@ class _Parser:
             whole = self.fraction_of(1 if not self.at("half", "of") else None)
             if whole is not None:
                 return whole
+        if self.words[self.index : self.index + 1] in (["a"], ["an"]) and read_number(self.words, self.index + 1):
+            self.index += 1  # "a 15 percent tip on a 60 dollar bill"
         number = read_number(self.words, self.index)
         if number is None:
             raise _NotArithmetic
         self.index += number.words_used
         value = number.value
-        if self.index < len(self.words) and self.words[self.index] in CURRENCY:
+        while self.index < len(self.words) and self.words[self.index] in CURRENCY:  # "sixty five dollar bill"
             self.index += 1
         part = self.fraction_of(value, counted=True)
         if part is not None:
@@ -156,12 +160,31 @@ def _strip(words: list[str]) -> list[str]:
         if tuple(words[: len(lead)]) == lead:
             words = words[len(lead) :]
             break
-    if words[:1] == ["a"] and read_number(words, 1) is not None:  # "a 15 percent tip on 60"
+    if words[:1] in (["a"], ["an"], ["the"]) and read_number(words, 1) is not None:  # "a 15 percent tip on 60"
         words = words[1:]
     while words and words[-1] in TRAILS:
         words = words[:-1]
+    if words[:2] == ["take", "away"]:
+        words = ["subtract", *words[2:]]
+    if words[:3] == ["the", "sum", "of"] or words[:2] == ["sum", "of"]:
+        words = ["add", *words[words.index("of") + 1 :]]
+    if words[:1] in (["double"], ["twice"]):
+        return ["two", "times", *words[1:]]
     if words[:1] in (["add"], ["multiply"], ["divide"], ["subtract"]):
         return _verb_first(words)
+    return _tip_or_share(words)
+
+
+def _tip_or_share(words: list[str]) -> list[str]:
+    """ "the tip on fifty dollars at eighteen percent" -> "eighteen percent of fifty"; "what percentage is
+    thirty of one hundred and twenty" -> "thirty over one hundred and twenty times one hundred"."""
+    text = " ".join(words)
+    tip = re.fullmatch(r"(?:the )?tip (?:on|for) (?:a |an )?(.+?) (?:at|with) (.+) percent", text)
+    if tip is not None:
+        return [*tip.group(2).split(), "percent", "of", *tip.group(1).split()]
+    share = re.fullmatch(r"(?:what|which) (?:percentage|percent) is (.+?) of (.+)", text)
+    if share is not None:
+        return [*share.group(1).split(), "over", *share.group(2).split(), "times", "one", "hundred"]
     return words
 
 
@@ -183,7 +206,7 @@ def _verb_first(words: list[str]) -> list[str]:
 def calculate(text: str) -> Calculation | None:
     """The value of a spoken sum, or None when the text is not one. CalculationError for sums with no
     answer (division by zero, too large)."""
-    words = _strip(normalise_words(text))
+    words = _strip(normalise_words(re.sub(r"(\d)/(\d)", r"\1 / \2", text.replace("$", ""))))
     if not words:
         return None
     parser = _Parser(words)

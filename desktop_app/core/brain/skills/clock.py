@@ -10,11 +10,13 @@ from desktop_app.core.brain.templates import Templates
 # here and now, so they go on to the language model.
 _NOW = r"( right)?( now)?( please)?"
 _INTENTS = (
-    (rf"^(what|which) day (is it|is today|of the week is it|of the week is today)( today)?{_NOW}$|^what day$", "day"),
-    (rf"^((what|what's|whats) (is )?(the date|today's date|todays date|the date today)|what date is it( today)?|"
-     rf"(tell me )?(the|today's|todays) date){_NOW}$", "date"),
-    (rf"^((what|what's|whats) (is )?the time|what time is it|tell me the time|(do you know )?what time it is|"
-     rf"(the )?time){_NOW}$", "time"),
+    (rf"^((what|which) day (is it|is today|of the week is it|of the week is today)( today)?{_NOW}|what day|"
+     rf"(remind me |tell me )?what day it is( today)?|is it (monday|tuesday|wednesday|thursday|friday|saturday|"
+     rf"sunday)( today)?)$", "day"),
+    (rf"^((what|what's|whats) (is )?(the date|today's date|todays date|the date today|the date of today)|"
+     rf"what date is it( today)?|(tell me )?(the|today's|todays) date|what (month|year) is it( now)?){_NOW}$", "date"),
+    (rf"^((what|what's|whats) (is )?the (current )?time|what time is it|tell me the time|"
+     rf"(do you know )?what time it is|(have you )?got the time|what time have you got|(the )?time){_NOW}$", "time"),
 )  # fmt: skip
 
 

@@ -10,20 +10,23 @@ from desktop_app.core.models import Role
 from desktop_app.core.ports import ReplyAction
 
 _STOP = re.compile(
-    r"^(stop|cancel|never ?mind|forget it|be quiet|quiet|shut up|stop talking|stop it|that's all|thats all|"
-    r"that's enough|enough|silence|hush|nothing)$"
+    r"^((no|ok|okay) )?(stop|cancel|never ?mind( that)?|forget it|be quiet|quiet|shut up|stop talking|stop it|"
+    r"that's all|thats all|that's enough|enough|silence|hush|nothing|stop stop)$"
 )
 _REPEAT = re.compile(
-    r"^(repeat|repeat that|repeat it|say that again|say it again|repeat the last answer|repeat your answer|"
-    r"what did you (just )?say|come again|pardon|sorry what|what was that|repeat the answer|again)$"
+    r"^((sorry|pardon) )?(repeat|repeat that|repeat it|say that again|say it again|repeat the last answer|"
+    r"repeat your answer|what did you (just )?say|come again|pardon( me)?|what|what was that( again)?|"
+    r"repeat the answer|again|one more time|say again|i didn't catch that|i missed that|i didn't hear( that| you)?)$"
 )
 _NEW = re.compile(
     r"\b(start|begin|open)( a)? (new|fresh) (conversation|chat|topic)\b|^new (conversation|chat|topic)$|"
-    r"\b(start over|start again|let's start over|clear the conversation|reset the conversation)\b"
+    r"\b(start over|start again|let's start over|clear the conversation|reset the conversation|change the subject)\b|"
+    r"^(let's )?talk about something else$"
 )
 _HELP = re.compile(
-    r"^(help|help me|what can you do( for me)?|what (can|should) i (ask|say)( you)?|what are your (skills|abilities)|"
-    r"what do you do|how do you work|what else can you do)$"
+    r"^(help|help me|i need help|what can you (do|help( me)? with)( for me)?|what (can|should) i (ask|say)( you)?|"
+    r"what are your (skills|abilities)|what are you able to do|what commands do you (know|understand)|"
+    r"what things can i (ask|say)( you)?|how do i use you|what do you do|how do you work|what else can you do)$"
 )
 # Skills the help answer does not list as things to ask for: this one (it adds its own sentence) and small
 # talk, which nobody needs to be taught.
@@ -38,16 +41,21 @@ _TEMPLATES = Templates(
     {
         "stop": [
             "(stop|cancel|never mind|forget it|be quiet|quiet|stop talking|stop it|that's enough|enough|hush)",
+            "(no|okay) stop",
         ],
         "repeat": [
             "(repeat that|repeat it|say that again|say it again|repeat the last answer|repeat your answer)",
             "what did you [just] say",
             "(come again|pardon|what was that)",
+            "sorry what was that",
+            "i didn't catch that",
+            "one more time",
         ],
         "new": [
             "[let's] start a new (conversation|chat)",
             "new (conversation|chat)",
-            "(start over|start again|clear the conversation)",
+            "(start over|start again|clear the conversation|change the subject)",
+            "let's talk about something else",
         ],
         "help": [
             "(help|help me)",
@@ -55,6 +63,8 @@ _TEMPLATES = Templates(
             "what (can|should) i (ask|say) [you]",
             "what are your (skills|abilities)",
             "(how do you work|what else can you do)",
+            "what can you help me with",
+            "(i need help|how do i use you)",
         ],
     }
 )

@@ -11,13 +11,16 @@ _TEMPLATES = Templates(
     {
         "greet": [
             "(hello|hi|hey|hiya|howdy|greetings|yo) [there|assistant|computer|you]",
-            "good (morning|afternoon|evening|day)",
+            "[good] (morning|afternoon|evening|day)",
             "hey there",
+            "(hello|hi) again",
         ],
         "thank": [
             "(thank you|thanks|many thanks|thank u|ta|cheers) [(very|so) much|a lot|a bunch|again|for that|for "
             "your help|for the help]",
             "(that's|that is) (great|perfect|helpful|brilliant|lovely) [thank you|thanks]",
+            "(great|perfect|brilliant|lovely|awesome|excellent|nice one) (thank you|thanks|cheers)",
+            "(thank you|thanks) that (was|is) (helpful|great|perfect|brilliant|useful)",
             "much appreciated",
             "i appreciate it",
         ],
@@ -29,9 +32,13 @@ _TEMPLATES = Templates(
             "how have you been",
             "are you (ok|okay|alright|well)",
             "what's up",
+            "how's your day [going|been]",
+            "(you|are you) alright",
         ],
         "goodbye": [
             "(goodbye|bye|bye bye|see you|see you later|see ya|good night|night night|farewell)",
+            "(talk to you|catch you|speak to you) (later|soon|tomorrow)",
+            "(thanks|thank you|okay|ok) (bye|goodbye|bye bye)",
             "that's all for (now|today)",
         ],
     }
@@ -48,10 +55,13 @@ class SmallTalkSkill:
         # The words as said too: a greeting is what the utterance drops as a filler before other words
         # ("hello there" would be left as "there").
         found = _TEMPLATES.recognise(said.text)
+        if found is not None:
+            return Match(0.9, found.intent, found.slots)
         as_said = normalise_phrase(said.raw)
-        if found is None and as_said != said.text:
-            found = _TEMPLATES.recognise(as_said)
-        return Match(0.9, found.intent, found.slots) if found is not None else None
+        found = _TEMPLATES.recognise(as_said) if as_said != said.text else None
+        # The whole utterance is small talk: surer than any skill that heard only what the fillers left
+        # ("hello again" left as "again", which alone would ask for a repeat).
+        return Match(0.97, found.intent, found.slots) if found is not None else None
 
     def run(self, match: Match, said: Utterance, context: SkillContext) -> Answer:
         if match.intent == "greet":

@@ -15,18 +15,24 @@ from desktop_app.core.models import Alarm, AlarmKind, AlarmStatus
 
 MAX_TIMER = timedelta(days=1)
 # Words around a timer's name that are not part of it: "set a new ten minute pasta timer".
-_NOT_NAME_TEXT = "set start make create put on a an the new me my another one for timer and half quarter of"
+_NOT_NAME_TEXT = "set start make create put on a an the new me my another one for timer and half quarter of time every"
 _NOT_NAME = frozenset(_NOT_NAME_TEXT.split(" ")) | frozenset(UNITS)
 # "how much time is left" alone, or asked of a timer; not "how much time is left in the game".
 _TIME_LEFT = (
-    r"^(how (much time|long) (is )?(left|remaining)|how much longer|(how much )?time left|how long left)"
-    r"( on (the|my) [a-z' ]+)?$"
+    r"^(how (much time|long|many minutes|many seconds) (is |are )?(left|remaining)|how much longer|"
+    r"(how much )?time left|how long left)( (on|for) (the|my) [a-z' ]+)?$"
+    r"|^how long until the [a-z' ]+ (is|are) (done|ready|finished)$|^how long on the [a-z' ]+$"
+    r"|^(check|how's|how is) (the |my )?([a-z' ]+ )?timer( doing)?$"
 )
 _LIST = (
-    r"^((what|which) timers|(list|show)( me)?( all)?( my| the)? timers|(do i have|are there|is there|have i got)"
-    r"( any)?( a)? timers?( running| set| going| on)?|how many timers|(my |any )?timers?( running)?)\b"
+    r"^((what|which) timers|(list|show|check|read|tell)( me)?( all)?( my| the)? timers|(do i have|are there|is there|"
+    r"have i got)( any)?( a)? timers?( running| set| going| on)?|how many timers|(my |any )?timers?( running)?|"
+    r"what are (my|the) timers)\b"
 )
-_CANCEL = r"\b(cancel|stop|delete|remove|clear|turn off|kill|end|never ?mind)\b"
+_CANCEL = r"\b(cancel|stop|delete|remove|clear|turn off|switch off|kill|end|never ?mind|get rid of|don't need)\b"
+_ALL = r"\b(all|every|everything|both)\b"
+# Asking about timers rather than setting one: "timer for five minutes" sets, "what timers" lists.
+_ASKING = r"^(what|which|list|show|check|read|tell|do i|are there|is there|have i|how many)\b"
 
 
 def timer_name(alarm: Alarm) -> str:
@@ -46,9 +52,15 @@ def _name_from(words: list[str]) -> str:
     after a "for" that is not the duration ("a ten minute timer for the pizza")."""
     for marker in ("called", "named"):
         if marker in words:
-            return " ".join(w for w in words[words.index(marker) + 1 :] if w not in _NOT_NAME)
+            after = words[words.index(marker) + 1 :]
+            named = after[: after.index("for")] if "for" in after else after  # "called tea for four minutes"
+            return " ".join(w for w in named if w not in _NOT_NAME)
+    if words[:1] == ["time"] and "for" in words:  # "time the rice for twelve minutes"
+        before = words[1 : words.index("for")]
+        if not parse_duration(" ".join(before)):  # not "time ten minutes for the rice"
+            return " ".join(w for w in before if w not in _NOT_NAME)
     if "timer" not in words:
-        return ""
+        return _name_after_for(words)
     before: list[str] = []
     for word in reversed(words[: words.index("timer")]):
         if word in _NOT_NAME or read_number([word]) is not None:
@@ -64,14 +76,20 @@ def _name_after_on(words: list[str]) -> str:
     return " ".join(w for w in words[len(words) - words[::-1].index("on") :] if w not in _NOT_NAME)
 
 
+def _name_until(words: list[str]) -> str:
+    """ "the eggs" in "how long until the eggs are done"; "the pizza" in "how long on the pizza"."""
+    found = re.search(r"\b(?:until|on) the ([a-z' ]+?)(?: (?:is|are) (?:done|ready|finished))?$", " ".join(words))
+    return " ".join(w for w in found.group(1).split() if w not in _NOT_NAME) if found else ""
+
+
 def _name_after_for(words: list[str]) -> str:
     """ "for the pizza" in "... timer for the pizza" or "... timer for ten minutes for the rice"; a "for"
     followed by a number or a duration is the timer's length, not its name."""
     for index, word in enumerate(words):
         tail = words[index + 1 :]
-        if word != "for" or not tail or read_number(tail) is not None or parse_duration(" ".join(tail)):
-            continue
         named = tail[: tail.index("for")] if "for" in tail else tail
+        if word != "for" or not named or read_number(named) is not None or parse_duration(" ".join(named)):
+            continue
         name = " ".join(w for w in named if w not in _NOT_NAME)
         if name:
             return name
@@ -126,15 +144,16 @@ class TimerSkill:
         words = said.words
         about_a_timer = "timer" in text
         if about_a_timer and re.search(_CANCEL, text):
-            everything = bool(re.search(r"\b(all|every|everything)\b", text))
-            return Match(0.9, "cancel", {"all": everything, "name": _name_from(words)})
+            everything = bool(re.search(_ALL, text))
+            return Match(0.9, "cancel", {"all": everything, "name": _name_from(words), "length": parse_duration(text)})
         if re.search(_TIME_LEFT, text) or (about_a_timer and re.search(r"\b(how (much|long)|left|remaining)\b", text)):
-            return Match(0.9, "left", {"name": _name_from(words) or _name_after_on(words)})
+            return Match(0.9, "left", {"name": _name_from(words) or _name_after_on(words) or _name_until(words)})
+        duration = parse_duration(text)
+        setting = about_a_timer and not re.search(_ASKING, text)
+        if duration is not None and (setting or re.search(r"^(set|start|time)\b.*\bfor\b", text)):
+            return Match(0.95, "set", {"seconds": int(duration.total_seconds()), "name": _name_from(words)})
         if about_a_timer and re.search(_LIST, text):
             return Match(0.85, "list", {})
-        duration = parse_duration(text)
-        if duration is not None and (about_a_timer or re.search(r"^(set|start)\b.*\bfor\b", text)):
-            return Match(0.95, "set", {"seconds": int(duration.total_seconds()), "name": _name_from(words)})
         if re.search(r"^(set|start|make|create)\b.*\btimer$", text):
             return Match(0.7, "set", {"seconds": None, "name": _name_from(words)})
         # "what is a timer", "how do egg timers work": about timers, but not for this skill.
@@ -148,6 +167,9 @@ class TimerSkill:
         if match.intent == "list":
             return Answer(self._listing(timers, context), last_resort=not timers and "timer" not in said.text)
         chosen = _find(timers, name)
+        length = match.data.get("length")
+        if not name and length is not None:  # "cancel the ten minute timer"
+            chosen = [t for t in timers if t.duration_seconds == int(length.total_seconds())] or chosen
         if not timers:
             # "how much time is left in the game" is not about a timer when none is running.
             return Answer("You have no timers running.", last_resort="timer" not in said.text)
