@@ -56,9 +56,9 @@ def _name_from(words: list[str]) -> str:
             named = after[: after.index("for")] if "for" in after else after  # "called tea for four minutes"
             return " ".join(w for w in named if w not in _NOT_NAME)
     if words[:1] == ["time"] and "for" in words:  # "time the rice for twelve minutes"
-        before = words[1 : words.index("for")]
-        if not parse_duration(" ".join(before)):  # not "time ten minutes for the rice"
-            return " ".join(w for w in before if w not in _NOT_NAME)
+        timed = words[1 : words.index("for")]
+        if not parse_duration(" ".join(timed)):  # not "time ten minutes for the rice"
+            return " ".join(w for w in timed if w not in _NOT_NAME)
     if "timer" not in words:
         return _name_after_for(words)
     before: list[str] = []
