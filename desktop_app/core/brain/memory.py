@@ -34,7 +34,7 @@ _ABOUT_MINE = re.compile(
 # Questions about the user that other skills answer, or that are not about something they told.
 _NOT_RECALL = re.compile(
     r"\b(?:should|could|would|can|shall|will)\s+i\b|\bwhat (?:do|did) i (?:ask|say|said)\b"
-    r"|\bhow (?:many|long|soon)\b.*\b(?:until|till|til|before)\b"
+    r"|\bhow (?:many|long|soon)\b.*\b(?:until|till|til|before|to|away|off)\b"
 )
 _WHAT_DO_I = re.compile(r"^(?:what|who|which)\s+(?:do|did)\s+i\s+(.+)$")
 _WHO_IS_MY = re.compile(r"^(?:what|who)(?:'s|\s+is|\s+are)\s+my\s+(.+?)(?:\s+called|\s+named)?$")

@@ -44,9 +44,11 @@ _TEMPLATES = Templates(
     example="set an alarm for seven am",
 )
 _SET = re.compile(
-    r"^((set|make|create|add|put on)( me)?( an?)?( new)? alarm\b|alarm (for|at)\b|wake me( up)?\b|"
+    r"^((set|make|create|add|put on)( me)?( an?| my)?( new)?( wake up)? alarm\b|alarm (for|at)\b|wake me( up)?\b|"
     r"i need to (wake|get|be) up\b)"
 )
+# Said with a time, these fix its half of the day; without one, an alarm is for the morning.
+_HALF_OF_DAY = re.compile(r"\b(am|pm|a\.m|p\.m|morning|afternoon|evening|tonight|night|noon|midday|midnight)\b")
 _CANCEL = re.compile(r"\b(cancel|delete|remove|clear|turn off|switch off|stop|don't need|do not need)\b")
 _LIST = re.compile(
     r"\b(what|which|list|show|any|when is|what time is|is my alarm|is there|do i have|have i got|how many)\b"
@@ -62,7 +64,12 @@ def due_time(words: str, now: datetime) -> datetime | None:
         delay = parse_duration(words)
         if delay is not None:
             return now + delay
-    return parse_clock_time(words, now)
+    due = parse_clock_time(words, now)
+    if due is not None and due.hour >= 12 and not _HALF_OF_DAY.search(words):
+        # An alarm at a bare "seven" is for the morning: this one if it is still ahead, else tomorrow's.
+        morning = due - timedelta(hours=12)
+        return morning if morning > now else due + timedelta(hours=12)
+    return due
 
 
 def alarm_name(alarm: Alarm, now: datetime) -> str:

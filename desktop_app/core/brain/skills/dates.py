@@ -23,7 +23,8 @@ from desktop_app.core.brain.when import parse_duration
 _TEMPLATES = Templates(
     {
         "days_until": [
-            "how many (days|sleeps|weeks) [are there|is it|left] (until|till|til|to|before) {when}",
+            "how many [more] (days|sleeps|weeks) [are there|is it|left|to go] (until|till|til|to|before) {when}",
+            "how long [is it] to go (until|till|til) {when}",
             "how (long|soon) [is it] (until|till|til|before) {when}",
             "how many days (away|off) is {when}",
             "days (until|till|to) {when}",
@@ -31,11 +32,19 @@ _TEMPLATES = Templates(
         ],
         "time_in": [
             "what time will it be in {span}",
+            "what will the time be in {span}",
+            "what time (is it going to|would it|will it) be in {span}",
+            "what's the time going to be in {span}",
+            "what time is it in {span}",
             "what (is|will be) the time in {span}",
             "what's the time in {span}",
         ],
         "date_in": [
             "what (day|date) will it be in {span}",
+            "what will the (day|date) be in {span}",
+            "what (day|date) is it in {span}",
+            "what day of the week will it be in {span}",
+            "(what's|what is|what will be) the date {span} from now",
             "what (is|will be) the date in {span}",
             "what's the date in {span}",
         ],
@@ -54,6 +63,8 @@ _HOLIDAYS = {
     "new year's day": (1, 1),
     "new years day": (1, 1),
     "new year's eve": (12, 31),
+    "the end of the year": (12, 31),
+    "end of the year": (12, 31),
     "new years eve": (12, 31),
     "halloween": (10, 31),
     "valentine's day": (2, 14),

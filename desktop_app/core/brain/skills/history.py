@@ -14,15 +14,18 @@ MAX_LISTED = 5
 MAX_SCANNED = 200  # the latest questions looked at; "and at least N more" beyond
 _QUESTION = re.compile(
     r"\bwhat (did|have) (i|we) (ask|asked|say|said|talk about|talked about|discuss|discussed|tell|told)\b"
-    r"|\bwhat were we talking about\b|\bwhat was i asking\b"
+    r"(?! (you )?(my|to remind))"
+    r"|\bwhat were we talking about\b|\bwhat was i asking\b|\bwhat have we been (talking about|discussing)\b"
+    r"|\bwhat questions (have|did) i asked?\b|\bdid i ask (you )?anything about\b"
 )
 
 
 # "What did I just ask you?": the question before this one, in this conversation.
 _LAST = re.compile(
-    r"^(what (did|was it) i (just|last) (ask|asked|say|said)( you| to you| me)?( just now)?"
-    r"|what was (my|the) last (question|thing i (asked|said))|what did i (ask|say)( you)? (just now|a moment ago)"
-    r"|what was i just asking( you)?)$"
+    r"^((sorry |remind me )?what (did|was it) i (just|last) (ask|asked|say|said)( you| to you| me)?( just now)?"
+    r"|what was (my|the) (last|previous) (question|thing i (asked|said))"
+    r"|what did i (ask|say)( you)? (just now|a moment ago)"
+    r"|what was i just asking( you)?|remind me what i (just )?(asked|said)|what was the question i just asked)$"
 )
 
 
@@ -31,7 +34,9 @@ def _topic(text: str) -> frozenset[str]:
     found = re.search(r"\babout (.+)$", text)
     if found is None:
         return frozenset()
-    words = content_words(re.sub(r"\b(yesterday|today|this \w+|last \w+|earlier|recently)\b", " ", found.group(1)))
+    words = content_words(
+        re.sub(r"\b(yesterday( \w+)?|today|this \w+|last \w+|earlier|recently)\b", " ", found.group(1))
+    )
     return words
 
 

@@ -3,6 +3,8 @@ and not a round trip to a language model."""
 
 from __future__ import annotations
 
+import re
+
 from desktop_app.core.brain.skill import Answer, Match, SkillContext, Utterance
 from desktop_app.core.brain.templates import Templates
 from desktop_app.core.grammar import normalise_phrase
@@ -67,7 +69,9 @@ class SmallTalkSkill:
         if match.intent == "greet":
             hour = context.now.hour
             greeting = (
-                _GREETING_OF_THE_DAY[0 if hour < 12 else 1 if hour < 18 else 2] if "good" in said.text else "Hello"
+                _GREETING_OF_THE_DAY[0 if hour < 12 else 1 if hour < 18 else 2]
+                if re.search(r"\b(good|morning|afternoon|evening)\b", said.raw.lower())
+                else "Hello"
             )
             return Answer(f"{greeting}! What can I do for you?")
         if match.intent == "thank":
