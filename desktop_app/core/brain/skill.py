@@ -18,6 +18,7 @@ import tzlocal
 
 from desktop_app.core.brain.numbers import normalise_words
 from desktop_app.core.brain.templates import Templates
+from desktop_app.core.models import Alarm, AlarmStatus
 from desktop_app.core.ports import AlarmBook, ConversationStore, ReplyAction
 
 # Said before or around a request without changing it: "um", "hey", "can you", "please", "thanks".
@@ -149,6 +150,27 @@ def pick_by_words(said: str, labels: list[str]) -> list[int]:
     scores = [len(set(wanted) & set(label.lower().split())) for label in labels]
     best = max(scores, default=0)
     return [index for index, score in enumerate(scores) if score == best] if best else []
+
+
+def cancel_alarms(
+    chosen: list[Alarm],
+    pending: list[Alarm],
+    everything: bool,
+    context: SkillContext,
+    *,
+    ask_which: str,
+    said_one: Callable[[Alarm], str],
+    plural: str,
+) -> Answer:
+    """Cancels what was named (`chosen`), or every pending one when "all" was said or there is only one;
+    asks `ask_which` when that leaves more than one and "all" was not said."""
+    if not chosen and (everything or len(pending) == 1):
+        chosen = pending
+    if not chosen or (len(chosen) > 1 and not everything):
+        return Answer(ask_which)
+    for alarm in chosen:
+        context.alarms.claim(alarm.id, AlarmStatus.CANCELLED, context.now)
+    return Answer(f"Cancelled {said_one(chosen[0])}." if len(chosen) == 1 else f"Cancelled {len(chosen)} {plural}.")
 
 
 def first(patterns: tuple[tuple[str, str], ...], said: Utterance) -> str | None:

@@ -7,11 +7,11 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 
-from desktop_app.core.brain.skill import Answer, Match, SkillContext, Utterance
+from desktop_app.core.brain.skill import Answer, Match, SkillContext, Utterance, cancel_alarms
 from desktop_app.core.brain.spoken import when_phrase
 from desktop_app.core.brain.templates import Templates
 from desktop_app.core.brain.when import parse_clock_time, parse_duration
-from desktop_app.core.models import Alarm, AlarmKind, AlarmStatus
+from desktop_app.core.models import Alarm, AlarmKind
 
 MAX_AHEAD = timedelta(days=7)
 _TEMPLATES = Templates(
@@ -106,16 +106,15 @@ class AlarmSkill:
             said_alarms = "; ".join(alarm_name(alarm, context.now).removeprefix("your ") for alarm in alarms)
             count = f"{len(alarms)} alarms" if len(alarms) > 1 else "one alarm"
             return Answer(f"You have {count}: {said_alarms}.")
-        chosen = _chosen(alarms, match.data["when"], context.now)
-        if not chosen and (match.data["all"] or len(alarms) == 1):
-            chosen = alarms
-        if not chosen or (len(chosen) > 1 and not match.data["all"]):
-            return Answer("Which alarm? Say for example: cancel the seven am alarm, or: cancel all alarms.")
-        for alarm in chosen:
-            context.alarms.claim(alarm.id, AlarmStatus.CANCELLED, context.now)
-        if len(chosen) == 1:
-            return Answer(f"Cancelled {alarm_name(chosen[0], context.now)}.")
-        return Answer(f"Cancelled {len(chosen)} alarms.")
+        return cancel_alarms(
+            _chosen(alarms, match.data["when"], context.now),
+            alarms,
+            match.data["all"],
+            context,
+            ask_which="Which alarm? Say for example: cancel the seven am alarm, or: cancel all alarms.",
+            said_one=lambda alarm: alarm_name(alarm, context.now),
+            plural="alarms",
+        )
 
     def _set(self, when: str, name: str, context: SkillContext) -> Answer:
         due = due_time(re.sub(r"\b(called|named)\b.*$", "", when).strip(), context.now) if when else None

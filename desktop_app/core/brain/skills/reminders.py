@@ -7,11 +7,11 @@ import re
 from datetime import datetime, timedelta
 
 from desktop_app.core.brain.memory import second_person
-from desktop_app.core.brain.skill import Answer, Match, SkillContext, Utterance, pick_by_words
+from desktop_app.core.brain.skill import Answer, Match, SkillContext, Utterance, cancel_alarms, pick_by_words
 from desktop_app.core.brain.spoken import when_phrase
 from desktop_app.core.brain.templates import Templates
 from desktop_app.core.brain.when import WEEKDAYS, parse_clock_time, parse_duration
-from desktop_app.core.models import Alarm, AlarmKind, AlarmStatus
+from desktop_app.core.models import Alarm, AlarmKind
 
 # Where the task ends and the time begins: "call mum | at five pm", "check the oven | in ten minutes".
 _TIME_STARTS = frozenset(
@@ -112,16 +112,15 @@ class ReminderSkill:
             parts = "; ".join(f"{when_phrase(r.due_at, context.now)}, {_task(r)}" for r in reminders)
             return Answer(f"You have {len(reminders)} reminder{'s' if len(reminders) > 1 else ''}: {parts}.")
         topic = " ".join(w for w in match.data.get("topic", "").split() if w not in ("the", "my", "a", "to"))
-        chosen = [reminders[index] for index in pick_by_words(topic, [r.label for r in reminders])]
-        if not chosen and (match.data.get("all") or len(reminders) == 1):
-            chosen = reminders
-        if not chosen or (len(chosen) > 1 and not match.data.get("all")):
-            return Answer("Which reminder? Say for example: cancel the reminder to call mum, or: cancel all reminders.")
-        for reminder in chosen:
-            context.alarms.claim(reminder.id, AlarmStatus.CANCELLED, context.now)
-        if len(chosen) == 1:
-            return Answer(f"Cancelled the reminder {when_phrase(chosen[0].due_at, context.now)}: {_task(chosen[0])}.")
-        return Answer(f"Cancelled {len(chosen)} reminders.")
+        return cancel_alarms(
+            [reminders[index] for index in pick_by_words(topic, [r.label for r in reminders])],
+            reminders,
+            bool(match.data.get("all")),
+            context,
+            ask_which="Which reminder? Say for example: cancel the reminder to call mum, or: cancel all reminders.",
+            said_one=lambda reminder: f"the reminder {when_phrase(reminder.due_at, context.now)}: {_task(reminder)}",
+            plural="reminders",
+        )
 
     def _set(self, rest: str, said: Utterance, context: SkillContext) -> Answer:
         task, due = split_task(rest, context.now)
