@@ -50,7 +50,7 @@ def test_main_window_lists_recent_conversations(qtbot, tmp_path: Path, monkeypat
         texts = [window.conversations.item(i).text() for i in range(window.conversations.count())]
         assert texts[0].startswith("holiday plans") and texts[1].startswith("groceries")
         assert "about groceries" in texts[1]
-        assert window.statusBar().currentMessage().startswith("Ready")
+        assert window.store_status.text().startswith("Ready")
         assert not window.windowIcon().isNull()
         assert window.windowIcon().pixmap(32, 32).width() == 32
     finally:

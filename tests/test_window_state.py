@@ -198,7 +198,7 @@ def test_the_app_started_on_a_read_only_data_folder_shows_the_history_and_says_i
     def look_then_quit() -> None:
         for widget in QApplication.topLevelWidgets():
             if isinstance(widget, MainWindow):
-                seen["status"] = widget.statusBar().currentMessage()
+                seen["status"] = widget.store_status.text()
                 seen["list"] = "\n".join(
                     widget.conversations.item(i).text() for i in range(widget.conversations.count())
                 )

@@ -132,13 +132,11 @@ class MainWindow(QMainWindow):
         ):
             layout.addWidget(widget)
         self.setCentralWidget(central)
+        self.store_status = self._store_status_label()
         if voice is not None:
             self._show_state(TurnState.IDLE)
 
-        quit_action = QAction("&Quit", self)
-        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
-        quit_action.triggered.connect(self.close)
-        self.addAction(quit_action)
+        self._add_quit_action()
 
         # Ctrl+Space anywhere in the window, or Space on the focused talk button: one hold is one turn,
         # however the keyboard repeats it. Caught before any widget sees it, so the button does not
@@ -269,6 +267,20 @@ class MainWindow(QMainWindow):
         cursor.insertText(line)
         self.transcript.setTextCursor(cursor)
 
+    def _add_quit_action(self) -> None:
+        quit_action = QAction("&Quit", self)
+        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+        quit_action.triggered.connect(self.close)
+        self.addAction(quit_action)
+
+    def _store_status_label(self) -> QLabel:
+        """The store's state, kept in view at the status bar's end; notices ("Listening with …") come and go
+        beside it, so a read-only store is never hidden by the speech model finishing loading."""
+        label = QLabel("", self)
+        label.setObjectName("store_status")
+        self.statusBar().addPermanentWidget(label)
+        return label
+
     # -- history ----------------------------------------------------------------------------------------
 
     def refresh(self) -> None:
@@ -282,8 +294,7 @@ class MainWindow(QMainWindow):
         if self.conversations.count() == 0:
             self.conversations.addItem("No conversations yet.")
         health = self._store.health()
-        status = health.message if not health.writable else f"Ready · version {__version__}"
-        self.statusBar().showMessage(status or "")
+        self.store_status.setText((health.message or "") if not health.writable else f"Ready · version {__version__}")
 
     def show_notices(self) -> None:
         for notice in self._store.health().notices:
