@@ -440,6 +440,11 @@ class Router:
     # What each intent's match tells, read from Match.data; intents not listed have no slots beyond the intent.
     SLOTS_READ: ClassVar[dict[str, str]] = {
         "timer.set": "seconds, name",
+        "alarm.set": "due",
+        "alarm.cancel": "all",
+        "dates.days_until": "when",
+        "dates.time_in": "span",
+        "dates.date_in": "span",
         "timer.left": "name",
         "timer.cancel": "name, all",
         "reminder.set": "task, due (the reminder skill's own split of the request into task and time)",
@@ -482,6 +487,14 @@ def _read_slots(intent: str, data: dict[str, Any]) -> dict[str, Any]:
 
         task, due = split_task(data.get("rest", ""), NOW)
         return {"task": task, "due": due}
+    if intent == "alarm.set":
+        from desktop_app.core.brain.skills.alarms import due_time
+
+        return {"due": due_time(data.get("when", ""), NOW)}
+    if intent == "alarm.cancel":
+        return {"all": bool(data.get("all"))}
+    if intent.startswith("dates."):
+        return {"when": data.get("when", ""), "span": data.get("span", "")}
     if intent == "calculator.sum":
         return {"value": data.get("value")}
     if intent == "units.convert":
