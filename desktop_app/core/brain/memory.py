@@ -28,12 +28,13 @@ _ALL_ABOUT_ME = re.compile(
 # A question about the user's own things ("where did I park my car", "when is my sister's birthday", "am I
 # allergic to anything"): asked by meaning, so any wording that names the thing finds the fact.
 _ABOUT_MINE = re.compile(
-    r"^(?:(?:do you know|can you tell me|remind me|tell me)\s+)?(?:what|who|where|when|which|how|whose)\b.*"
+    r"^(?:(?:do you know|can you tell me|remind me|tell me)\s+)?(?:what|who|where|when|which|whose)\b.*"
     r"\b(?:my|mine|i|i'm)\b|^(?:am i|do i|did i|is my|are my|was my|have i)\b"
+    r"|^how\b.*\b(?:my|mine)\b"
 )
 # Questions about the user that other skills answer, or that are not about something they told.
 _NOT_RECALL = re.compile(
-    r"\b(?:should|could|would|can|shall|will)\s+i\b|\bwhat (?:do|did) i (?:ask|say|said)\b"
+    r"\b(?:should|could|would|can|shall|will)\s+i\b|\bwhat (?:do|did) i (?:ask|say|said)\b|^how (?:do|to) i\b"
     r"|\bhow (?:many|long|soon)\b.*\b(?:until|till|til|before|to|away|off)\b"
 )
 _WHAT_DO_I = re.compile(r"^(?:what|who|which)\s+(?:do|did)\s+i\s+(.+)$")
