@@ -141,10 +141,9 @@ def _chosen(alarms: list[Alarm], said: str, now: datetime) -> list[Alarm]:
     due = next((found for i in range(len(words)) if (found := parse_clock_time(" ".join(words[i:]), now))), None)
     if due is None:
         return []
-    local = due.astimezone(now.tzinfo)
-    same_time = [
-        a
-        for a in alarms
-        if (a.due_at.astimezone(now.tzinfo).hour, a.due_at.astimezone(now.tzinfo).minute) == (local.hour, local.minute)
-    ]
-    return same_time
+
+    def clock(moment: datetime) -> tuple[int, int]:
+        local = moment.astimezone(now.tzinfo)
+        return local.hour, local.minute
+
+    return [alarm for alarm in alarms if clock(alarm.due_at) == clock(due)]
