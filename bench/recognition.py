@@ -1,17 +1,20 @@
 """Recognition: how well the app hears commands and questions, and whether what it hears reaches the right skill.
 
-Speech is synthesised with espeak-ng in eight English voices (accents, rates and pitches), each utterance
-with 0.3 s of a microphone's noise floor before and after it as push-to-talk records it, clean and with pink
-noise mixed in at 10 dB SNR, and recognised in-process by the recogniser the app itself
-loads (`speech.recognition.Recognition`, default settings: the built-in PocketSphinx one, nothing to
-download), fed in 20 ms steps as `voice-assistant transcribe` feeds a file. Each transcript is then given to
-the assistant's own skill router (`Assistant.best_match`, with the threshold the assistant answers at).
+Speech is synthesised in twelve English voices: eight of espeak-ng's (accents, rates and pitches; formant
+synthesis, made by rule) and four of flite's (made from recordings of people), each utterance with 0.3 s of
+a microphone's noise floor before and after it as push-to-talk records it, clean and with pink noise mixed
+in at 10 dB SNR. Each voice is one user: the recogniser the app itself loads (`speech.recognition.Recognition`,
+default settings: the built-in PocketSphinx one, nothing to download) is loaded afresh for each voice and
+condition, as when that user starts the app, and hears that voice's sentences in turn, fed in 20 ms steps as
+`voice-assistant transcribe` feeds a file. Each transcript is then given to the assistant's own skill router
+(`Assistant.best_match`, with the threshold the assistant answers at). Every number is also given for each
+synthesiser (`per_synthesiser`).
 
 Material (bench/recognition_data/): command sentences expanded from patterns with slot values, with the
 skill, intent and slots each should lead to (commands.txt), and open questions for a language model
 (open_questions.txt). The expansion, the voice given to each sentence and the noise use a fixed seed.
 
-    python bench/recognition.py --json            # everything (about 13 minutes on 2 quiet cores)
+    python bench/recognition.py --json            # everything (about 15 minutes on 2 quiet cores)
     python bench/recognition.py --quick           # a few sentences per skill, under a minute
     python bench/recognition.py --limit 40        # at most 40 commands and 40 open questions
     python bench/recognition.py --vosk-model NAME # an installed Vosk model instead (see `models list`)
@@ -59,17 +62,29 @@ WORST_LISTED = 20
 
 @dataclass(frozen=True, slots=True)
 class Voice:
-    name: str  # espeak-ng voice, with a variant after "+"
-    wpm: int
-    pitch: int  # espeak-ng's 0-99, 50 by default
+    name: str  # espeak-ng voice, with a variant after "+", or a flite voice
+    wpm: int  # espeak-ng's rate; flite speaks at its own, stretched by `stretch`
+    pitch: int  # espeak-ng's 0-99, 50 by default; flite keeps the speaker's own
+    synthesiser: str = "espeak-ng"
+    stretch: float = 1.0  # flite's duration_stretch: above 1 is slower
 
     @property
     def label(self) -> str:
+        if self.synthesiser == "flite":
+            return f"flite {self.name} x{self.stretch:g}"
         return f"{self.name} {self.wpm}wpm p{self.pitch}"
+
+    def command(self, text: str, wav: Path) -> list[str]:
+        if self.synthesiser == "flite":
+            stretch = ["--setf", f"duration_stretch={self.stretch}"]
+            return ["flite", "-voice", self.name, *stretch, "-t", text, "-o", str(wav)]
+        return ["espeak-ng", "-v", self.name, "-s", str(self.wpm), "-p", str(self.pitch), "-w", str(wav), text]
 
 
 # Accents, sexes, rates and pitches, and both of espeak-ng's ways of making a voice (its own and, in the last,
-# the Klatt synthesiser); the voice the tests use (en-us+klatt4 at 150 wpm) is left out.
+# the Klatt synthesiser); the voice the tests use (en-us+klatt4 at 150 wpm) is left out. Then flite's voices,
+# which are made from recordings of people (slt: US female, rms: US male, awb: Scottish male, all statistical
+# parametric; kal16: US male, diphones) and so are nearer what a microphone hears than espeak-ng's rules.
 VOICES = (
     Voice("en-us", 175, 50),  # espeak-ng's own default rate and pitch
     Voice("en-gb", 160, 40),
@@ -79,7 +94,12 @@ VOICES = (
     Voice("en-029", 170, 45),
     Voice("en-gb-x-rp+f2", 145, 60),
     Voice("en-us-nyc+klatt2", 185, 50),
+    Voice("slt", 0, 0, "flite", 1.0),
+    Voice("rms", 0, 0, "flite", 0.9),
+    Voice("awb", 0, 0, "flite", 1.1),
+    Voice("kal16", 0, 0, "flite", 1.0),
 )
+SYNTHESISERS = ("espeak-ng", "flite")
 
 
 # -- material ---------------------------------------------------------------------------------------------------
@@ -327,12 +347,7 @@ def synthesise(item: Item, folder: Path, seed: int, snr_db: float) -> tuple[Path
     import soxr
 
     raw = folder / f"{item.id:04d}-raw.wav"
-    voice = item.voice
-    subprocess.run(
-        ["espeak-ng", "-v", voice.name, "-s", str(voice.wpm), "-p", str(voice.pitch), "-w", str(raw), item.text],
-        check=True,
-        capture_output=True,
-    )
+    subprocess.run(item.voice.command(item.text, raw), check=True, capture_output=True)
     audio, rate = soundfile.read(raw, dtype="float64", always_2d=True)
     raw.unlink()
     speech = with_room(soxr.resample(audio.mean(axis=1), rate, RATE), np.random.default_rng([seed, item.id, 1]))
@@ -402,8 +417,9 @@ def load_recognition(vosk_model: str | None, data_dir: str | None, empty_models:
     else:
         recognition = Recognition.from_settings(Settings(None), empty_models, phrases, on_event, understands)
     started = time.perf_counter()
-    recognition.load_in_background()
-    if not recognition.wait_until_loaded(timeout=300):
+    loading = recognition.load_in_background()
+    loading.join(timeout=300)
+    if loading.is_alive():
         raise SystemExit("The recogniser did not load within 5 minutes.")
     load_seconds = time.perf_counter() - started
     choice = recognition.choice
@@ -422,13 +438,13 @@ def load_recognition(vosk_model: str | None, data_dir: str | None, empty_models:
 def transcribe(recognizer: Any, path: Path) -> tuple[str, float, float]:
     """(transcript, audio seconds, decoding seconds), the file read and fed as `voice-assistant transcribe`
     does: 16 kHz 16-bit mono in 20 ms steps, as fast as the recogniser takes them."""
-    from desktop_app.cli.transcribe import STEP_BYTES, read_audio_16k_mono
+    from desktop_app.cli.transcribe import FEED_BYTES, read_speech_audio
 
-    pcm, seconds = read_audio_16k_mono(path)
+    pcm, seconds = read_speech_audio(path)
     started = time.perf_counter()
     recognizer.start_utterance()
-    for offset in range(0, len(pcm), STEP_BYTES):
-        recognizer.feed(pcm[offset : offset + STEP_BYTES])
+    for offset in range(0, len(pcm), FEED_BYTES):
+        recognizer.feed(pcm[offset : offset + FEED_BYTES])
     text = recognizer.finish().text
     return text, seconds, time.perf_counter() - started
 
@@ -591,7 +607,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="va-recognition-bench-") as tmp:
         folder = Path(args.keep_audio) if args.keep_audio else Path(tmp) / "audio"
         folder.mkdir(parents=True, exist_ok=True)
-        recognizer, about = load_recognition(args.vosk_model, args.data_dir, Path(tmp) / "no-models")
+        empty_models = Path(tmp) / "no-models"
+        recognizer, about = load_recognition(args.vosk_model, args.data_dir, empty_models)
         _say(f"recogniser: {about['description']} (loaded in {about['load_seconds']} s)")
         results: list[Heard] = []
         progress = threading.Lock()
@@ -607,27 +624,35 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
         # Speech is made ahead on two threads; decoding then has the machine to itself, so its time is fair.
         with ThreadPoolExecutor(max_workers=2) as pool:
-            audio = list(pool.map(make, items))
+            audio = dict(zip((item.id for item in items), pool.map(make, items), strict=True))
         decode_started = time.perf_counter()
         total = 2 * len(items)
-        for item, (clean, noisy) in zip(items, audio, strict=True):
-            for path, is_noisy in ((clean, False), (noisy, True)):
-                text, seconds, decoding = transcribe(recognizer, path)
-                said, heard = normalise(item.text), normalise(text)
-                result = Heard(
-                    item, is_noisy, text, seconds, decoding, edit_distance(said, heard), len(said), said == heard
-                )
-                if item.kind == "command":
-                    routed, slots = router.route(text)
-                    result.routed = routed
-                    result.intent_right, result.slots_right = understood(item, routed, slots)
-                else:
-                    result.routed = router.route(text)[0]
-                results.append(result)
-                if len(results) % 25 == 0 or len(results) == total:
-                    spent = time.perf_counter() - decode_started
-                    exact = _share(r.exact for r in results if r.item.kind == "command" and not r.noisy)
-                    _say(f"recognised {len(results)}/{total} in {spent:.0f} s; clean commands exact so far {exact}")
+        # One session per voice and condition: the recogniser is loaded afresh, as when that user starts the app,
+        # so what it learns of one voice (the cepstral mean) never helps or hurts the next.
+        for is_noisy in (False, True):
+            for voice in VOICES:
+                session = [item for item in items if item.voice == voice]
+                if not session:
+                    continue
+                if results:
+                    recognizer, _ = load_recognition(args.vosk_model, args.data_dir, empty_models)
+                for item in session:
+                    text, seconds, decoding = transcribe(recognizer, audio[item.id][is_noisy])
+                    said, heard = normalise(item.text), normalise(text)
+                    result = Heard(
+                        item, is_noisy, text, seconds, decoding, edit_distance(said, heard), len(said), said == heard
+                    )
+                    if item.kind == "command":
+                        routed, slots = router.route(text)
+                        result.routed = routed
+                        result.intent_right, result.slots_right = understood(item, routed, slots)
+                    else:
+                        result.routed = router.route(text)[0]
+                    results.append(result)
+                    if len(results) % 25 == 0 or len(results) == total:
+                        spent = time.perf_counter() - decode_started
+                        exact = _share(r.exact for r in results if r.item.kind == "command" and not r.noisy)
+                        _say(f"recognised {len(results)}/{total} in {spent:.0f} s; clean commands exact so far {exact}")
     about["machine"] = {
         "cpus": os.cpu_count(),
         # Other work on the machine slows decoding: rtf is only comparable between quiet runs.
@@ -645,7 +670,6 @@ def report(
         return [r for r in results if r.item.kind == kind and r.noisy == noisy]
 
     clean, noisy = pick("command", False), pick("command", True)
-    open_clean, open_noisy = pick("open", False), pick("open", True)
     per_voice: dict[str, dict[str, Any]] = {}
     for voice in VOICES:
         mine = [r for r in clean if r.item.voice == voice]
@@ -677,31 +701,19 @@ def report(
     decode_seconds = sum(r.decode_seconds for r in results)
     commands = [r.item for r in clean]
     return {
-        "command_sentence_accuracy": _share(r.exact for r in clean),
-        "command_wer": _wer(clean),
-        "noisy_command_sentence_accuracy": _share(r.exact for r in noisy),
-        "noisy_command_wer": _wer(noisy),
-        "open_wer": _wer(open_clean),
-        "noisy_open_wer": _wer(open_noisy),
-        "open_sentence_accuracy": _share(r.exact for r in open_clean),
-        "intent_accuracy": _share(r.slots_right for r in clean),
-        "noisy_intent_accuracy": _share(r.slots_right for r in noisy),
-        "intent_only_accuracy": _share(r.intent_right for r in clean),
-        "noisy_intent_only_accuracy": _share(r.intent_right for r in noisy),
-        "reference_intent_accuracy": _share(reference[item.id][1] for item in commands),
-        "open_taken_by_a_skill": _share(r.routed is not None for r in open_clean),
-        "noisy_open_taken_by_a_skill": _share(r.routed is not None for r in open_noisy),
-        "rtf": round(decode_seconds / audio_seconds, 4) if audio_seconds else None,
-        "rtf_clean_commands": _rtf(clean),
-        "rtf_noisy_commands": _rtf(noisy),
-        "rtf_open": _rtf(open_clean + open_noisy),
+        **_headline(results, reference),
+        "per_synthesiser": {
+            name: _headline([r for r in results if r.item.voice.synthesiser == name], reference)
+            for name in SYNTHESISERS
+            if any(r.item.voice.synthesiser == name for r in results)
+        },
         "audio_seconds": round(audio_seconds, 1),
         "decode_seconds": round(decode_seconds, 1),
         "wall_seconds": round(wall_seconds, 1),
         "recogniser": about,
         "counts": {
             "commands": len(clean),
-            "open_questions": len(open_clean),
+            "open_questions": len(pick("open", False)),
             "decodes": len(results),
             "voices": len(per_voice),
             "intents": dict(sorted(_count(item.intent or "" for item in commands).items())),
@@ -719,7 +731,8 @@ def report(
             for r in misses
         ],
         "how": {
-            "speech": "espeak-ng, one voice per sentence in turn, resampled to 16 kHz mono 16-bit with soxr",
+            "speech": "espeak-ng (8 voices) and flite (4), one voice per sentence in turn, resampled to 16 kHz "
+            "mono 16-bit with soxr; the recogniser loaded afresh for each voice and condition",
             "noise": f"pink noise mixed at {args.snr:g} dB SNR against the speech level (20 ms frames within 40 dB "
             f"of the loudest), seed {args.seed}",
             "decoding": "the recogniser the app loads (speech.recognition.Recognition), fed 20 ms steps of the "
@@ -738,6 +751,37 @@ def report(
             "now": NOW.isoformat(),
             "seed": args.seed,
         },
+    }
+
+
+def _headline(results: list[Heard], reference: dict[int, tuple[bool, bool]]) -> dict[str, Any]:
+    """The issue's numbers (and their noisy and open-question companions) over `results`."""
+
+    def pick(kind: str, noisy: bool) -> list[Heard]:
+        return [r for r in results if r.item.kind == kind and r.noisy == noisy]
+
+    clean, noisy = pick("command", False), pick("command", True)
+    open_clean, open_noisy = pick("open", False), pick("open", True)
+    audio_seconds = sum(r.audio_seconds for r in results)
+    return {
+        "command_sentence_accuracy": _share(r.exact for r in clean),
+        "command_wer": _wer(clean),
+        "noisy_command_sentence_accuracy": _share(r.exact for r in noisy),
+        "noisy_command_wer": _wer(noisy),
+        "open_wer": _wer(open_clean),
+        "noisy_open_wer": _wer(open_noisy),
+        "open_sentence_accuracy": _share(r.exact for r in open_clean),
+        "intent_accuracy": _share(r.slots_right for r in clean),
+        "noisy_intent_accuracy": _share(r.slots_right for r in noisy),
+        "intent_only_accuracy": _share(r.intent_right for r in clean),
+        "noisy_intent_only_accuracy": _share(r.intent_right for r in noisy),
+        "reference_intent_accuracy": _share(reference[r.item.id][1] for r in clean),
+        "open_taken_by_a_skill": _share(r.routed is not None for r in open_clean),
+        "noisy_open_taken_by_a_skill": _share(r.routed is not None for r in open_noisy),
+        "rtf": round(sum(r.decode_seconds for r in results) / audio_seconds, 4) if audio_seconds else None,
+        "rtf_clean_commands": _rtf(clean),
+        "rtf_noisy_commands": _rtf(noisy),
+        "rtf_open": _rtf(open_clean + open_noisy),
     }
 
 

@@ -49,6 +49,7 @@ TEST_PACKAGES=(
     pulseaudio-utils  # pactl, paplay, parecord
     alsa-utils
     sox               # converts and measures test speech
+    flite             # voices made from recordings of people, for bench/recognition.py
     postgresql      # a private, throw-away server per test session (tests/pg_server.py)
     xvfb            # a virtual screen for real windows (tests/xvfb_server.py)
     xdotool         # synthetic key presses and window queries
