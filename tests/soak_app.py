@@ -21,7 +21,7 @@ def main() -> int:
     import desktop_app.audio.capture as capture
     from desktop_app.core.pipeline import VoicePipeline
 
-    capture.BLOCK_MS = block_ms
+    capture.BLOCK_SECONDS = block_ms / 1000
     levels = 0
     deliver_level = VoicePipeline.on_level
 

@@ -15,13 +15,24 @@ import subprocess
 import sys
 import threading
 import time
-import wave
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 from conftest import start_or_fail
+from desktop_sound import (
+    HIGH,
+    LOW,
+    RATE,
+    as_float,
+    power_at,
+    read_wav,
+    reinitialise_portaudio,
+    tone_clip,
+    tone_wav,
+    use,
+)
 from pulse_server import (
     MICROPHONE,
     MICROPHONE_DESCRIPTION,
@@ -33,34 +44,15 @@ from pulse_server import (
     SPEAKER_DESCRIPTION,
     PulseAudioServer,
 )
+from test_playback import wait_idle
 from turn_events import TurnEvents
 
 from desktop_app.audio import sound_server
-from desktop_app.audio.capture import MicrophoneCapture, find_input_device, input_devices
+from desktop_app.audio.capture import MicrophoneCapture, find_input_device
 from desktop_app.audio.devices import SoundDevice, list_devices, match_by_name
-from desktop_app.audio.playback import AudioPlayer, PlaybackFailed, find_output_device, output_devices
+from desktop_app.audio.playback import AudioPlayer, PlaybackFailed, find_output_device
 from desktop_app.core.errors import AppError, ErrorCode
 from desktop_app.core.events import Event, Notice, TurnFailed
-
-RATE = 16_000
-LOW, HIGH = 440.0, 1000.0  # the tone played into each speaker
-
-
-def _reinitialise_portaudio() -> None:
-    import sounddevice
-
-    sounddevice._terminate()
-    sounddevice._initialize()
-
-
-def _use(server: PulseAudioServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[PulseAudioServer]:
-    monkeypatch.setenv("PULSE_SERVER", server.server)
-    _reinitialise_portaudio()  # PortAudio scans its devices once per initialisation
-    try:
-        yield server
-    finally:
-        monkeypatch.undo()
-        _reinitialise_portaudio()
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +67,7 @@ def two_pair_server() -> Iterator[PulseAudioServer]:
 @pytest.fixture
 def desktop(two_pair_server: PulseAudioServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[PulseAudioServer]:
     """This process uses the two-speaker, two-microphone server."""
-    yield from _use(two_pair_server, monkeypatch)
+    yield from use(two_pair_server, monkeypatch)
 
 
 @pytest.fixture
@@ -83,44 +75,16 @@ def own_desktop(monkeypatch: pytest.MonkeyPatch) -> Iterator[PulseAudioServer]:
     """A two-pair server of the test's own, for tests that unplug devices."""
     server = start_or_fail(lambda: PulseAudioServer.start(second_pair=True))
     try:
-        yield from _use(server, monkeypatch)
+        yield from use(server, monkeypatch)
     finally:
         server.stop()
-
-
-def _tone_wav(path: Path, freq: float, seconds: float, rate: int = 48_000) -> Path:
-    t = np.arange(int(seconds * rate)) / rate
-    samples = (0.5 * np.sin(2 * np.pi * freq * t) * 32767).astype("<i2")
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(rate)
-        out.writeframes(samples.tobytes())
-    return path
-
-
-def _tone_pcm(freq: float, seconds: float, rate: int = 22_050) -> bytes:
-    t = np.arange(int(seconds * rate)) / rate
-    return bytes((0.5 * np.sin(2 * np.pi * freq * t) * 32767).astype("<i2").tobytes())
-
-
-def _power_at(samples: np.ndarray, rate: int, freq: float) -> float:
-    """Spectral power within 20 Hz of `freq`."""
-    spectrum = np.abs(np.fft.rfft(samples * np.hanning(len(samples)))) ** 2
-    freqs = np.fft.rfftfreq(len(samples), 1 / rate)
-    return float(spectrum[np.abs(freqs - freq) < 20].sum())
-
-
-def _read_wav(path: Path) -> np.ndarray:
-    with wave.open(str(path)) as handle:
-        return np.frombuffer(handle.readframes(handle.getnframes()), dtype="<i2").astype(np.float32) / 32768
 
 
 def _capture_while_both_speakers_play(server: PulseAudioServer, device: str | None, tmp_path: Path) -> np.ndarray:
     """What a capture of `device` records while LOW plays into the Virtual Speaker and HIGH into the USB
     Headphones, at the same time."""
-    low = _tone_wav(tmp_path / "low.wav", LOW, 1.5)
-    high = _tone_wav(tmp_path / "high.wav", HIGH, 1.5)
+    low = tone_wav(tmp_path / "low.wav", LOW, 1.5)
+    high = tone_wav(tmp_path / "high.wav", HIGH, 1.5)
     frames: list[bytes] = []
     errors: list[AppError | None] = []
     capture = MicrophoneCapture(frames.append, None, errors.append, device=device)
@@ -138,26 +102,26 @@ def _capture_while_both_speakers_play(server: PulseAudioServer, device: str | No
     finally:
         capture.stop()
     assert errors == []
-    return np.frombuffer(b"".join(frames), dtype="<i2").astype(np.float32) / 32768
+    return as_float(b"".join(frames))
 
 
 # -- listing --------------------------------------------------------------------------------------------
 
 
 def test_the_servers_microphones_and_speakers_are_listed_by_their_names(desktop) -> None:
-    inputs = input_devices()
+    inputs = list_devices("input").devices
     assert [(d.name, d.server_name) for d in inputs] == [
         (MICROPHONE_DESCRIPTION, MICROPHONE),
         (SECOND_MICROPHONE_DESCRIPTION, SECOND_MICROPHONE),
     ]  # the speakers' monitors are not microphones
     assert [d.name for d in inputs if d.is_default] == [MICROPHONE_DESCRIPTION]
-    monitors = [d for d in input_devices(monitors=True) if d.is_monitor]
+    monitors = [d for d in list_devices("input", monitors=True).devices if d.is_monitor]
     assert {d.server_name for d in monitors} == {f"{SPEAKER}.monitor", f"{SECOND_SPEAKER}.monitor"}
     assert {d.name for d in monitors} == {
         f"Monitor of {SPEAKER_DESCRIPTION}",
         f"Monitor of {SECOND_SPEAKER_DESCRIPTION}",
     }
-    outputs = output_devices()
+    outputs = list_devices("output").devices
     assert [(d.name, d.server_name, d.is_default) for d in outputs] == [
         (SPEAKER_DESCRIPTION, SPEAKER, True),
         (SECOND_SPEAKER_DESCRIPTION, SECOND_SPEAKER, False),
@@ -265,18 +229,18 @@ def test_the_chosen_microphone_hears_its_own_speaker_and_not_the_other(desktop, 
         assert find_input_device(chosen).name == SECOND_MICROPHONE_DESCRIPTION
         heard = _capture_while_both_speakers_play(desktop, chosen, tmp_path)
         assert len(heard) > 1.2 * RATE and np.abs(heard).max() > 0.3
-        assert _power_at(heard, RATE, HIGH) > 1000 * _power_at(heard, RATE, LOW), chosen
+        assert power_at(heard, RATE, HIGH) > 1000 * power_at(heard, RATE, LOW), chosen
     assert "PULSE_SOURCE" not in os.environ  # the routing is put back after each opening
 
     default = _capture_while_both_speakers_play(desktop, None, tmp_path)
-    assert _power_at(default, RATE, LOW) > 1000 * _power_at(default, RATE, HIGH)
+    assert power_at(default, RATE, LOW) > 1000 * power_at(default, RATE, HIGH)
 
 
 def test_switching_microphones_while_capturing(desktop, tmp_path: Path) -> None:
     frames: list[bytes] = []
     errors: list[AppError | None] = []
     capture = MicrophoneCapture(frames.append, None, errors.append)
-    high = _tone_wav(tmp_path / "high.wav", HIGH, 1.0)
+    high = tone_wav(tmp_path / "high.wav", HIGH, 1.0)
     capture.start()
     try:
         time.sleep(0.3)
@@ -291,8 +255,8 @@ def test_switching_microphones_while_capturing(desktop, tmp_path: Path) -> None:
     finally:
         capture.stop()
     assert errors == []  # a switch is not a failure
-    heard = np.frombuffer(b"".join(frames), dtype="<i2").astype(np.float32) / 32768
-    assert _power_at(heard, RATE, HIGH) > 0 and np.abs(heard).max() > 0.3
+    heard = as_float(b"".join(frames))
+    assert power_at(heard, RATE, HIGH) > 0 and np.abs(heard).max() > 0.3
 
 
 def _play_and_record_both_speakers(
@@ -303,22 +267,22 @@ def _play_and_record_both_speakers(
     player = AudioPlayer(device)
     try:
         time.sleep(0.5)  # the recorders are running
-        player.play(_tone_pcm(HIGH, 0.8), 22_050)
-        assert player.wait_idle(5)
+        player.play(tone_clip(HIGH, 0.8))
+        assert wait_idle(player)
         time.sleep(0.3)
     finally:
         player.close()
         for recorder in recorders:
             recorder.terminate()
             recorder.wait(10)
-    return {name: _read_wav(path) for name, path in recordings.items()}
+    return {name: read_wav(path) for name, path in recordings.items()}
 
 
 def test_answers_play_on_the_chosen_speaker_only(desktop, tmp_path: Path) -> None:
     assert find_output_device("usb head").name == SECOND_SPEAKER_DESCRIPTION
     recorded = _play_and_record_both_speakers(desktop, SECOND_SPEAKER_DESCRIPTION, tmp_path)
     assert np.abs(recorded[SECOND_SPEAKER]).max() > 0.3
-    assert _power_at(recorded[SECOND_SPEAKER], RATE, HIGH) > 0
+    assert power_at(recorded[SECOND_SPEAKER], RATE, HIGH) > 0
     assert np.abs(recorded[SPEAKER]).max() < 0.001  # nothing on the other speaker
     assert "PULSE_SINK" not in os.environ
 
@@ -337,7 +301,7 @@ def test_a_missing_named_device_gives_a_clear_error(desktop) -> None:
     player = AudioPlayer("Bluetooth Speaker")
     try:
         with pytest.raises(AppError) as caught:
-            player.play(_tone_pcm(HIGH, 0.1), 22_050)
+            player.play(tone_clip(HIGH, 0.1))
     finally:
         player.close()
     assert caught.value.code is ErrorCode.AUDIO_OUTPUT_UNAVAILABLE
@@ -455,10 +419,10 @@ def test_unplugging_the_chosen_microphone_is_reported_not_replaced(own_desktop, 
         )
         assert back.wait(5), "capture should resume by itself when the microphone is back"
         frames.clear()
-        own_desktop.play(_tone_wav(tmp_path / "high.wav", HIGH, 0.8), SECOND_SPEAKER)
+        own_desktop.play(tone_wav(tmp_path / "high.wav", HIGH, 0.8), SECOND_SPEAKER)
     finally:
         capture.stop()
-    heard = np.frombuffer(b"".join(frames), dtype="<i2").astype(np.float32) / 32768
+    heard = as_float(b"".join(frames))
     assert np.abs(heard).max() > 0.3
 
 
@@ -473,14 +437,14 @@ def test_unplugging_the_chosen_speaker_is_reported(own_desktop) -> None:
 
     player = AudioPlayer(SECOND_SPEAKER_DESCRIPTION, listener)
     try:
-        player.play(_tone_pcm(HIGH, 4.0), 22_050)
+        player.play(tone_clip(HIGH, 4.0))
         time.sleep(0.4)
         own_desktop.pactl("unload-module", _module_of(own_desktop, f"sink_name={SECOND_SPEAKER}"))
         assert failed.wait(5), "the chosen speaker going away should be reported"
         assert failures[0].error.code is ErrorCode.AUDIO_OUTPUT_UNAVAILABLE
         assert SECOND_SPEAKER_DESCRIPTION in failures[0].error.message
         with pytest.raises(AppError) as caught:  # not played on another speaker instead
-            player.play(_tone_pcm(HIGH, 0.2), 22_050)
+            player.play(tone_clip(HIGH, 0.2))
         assert f"{SECOND_SPEAKER_DESCRIPTION!r} is not connected" in caught.value.message
     finally:
         player.close()
@@ -494,13 +458,13 @@ def test_without_a_sound_server_portaudios_own_list_is_used(monkeypatch: pytest.
     started = time.monotonic()
     assert sound_server.query_devices() is None
     assert time.monotonic() - started < 0.5  # nothing listens: it fails at once
-    _reinitialise_portaudio()
+    reinitialise_portaudio()
     try:
         listed = list_devices("input")
         assert listed.system == "PortAudio" and listed.devices == []
     finally:
         monkeypatch.undo()
-        _reinitialise_portaudio()
+        reinitialise_portaudio()
 
 
 def test_a_sound_server_that_does_not_answer_costs_one_short_wait(desktop, tmp_path: Path) -> None:

@@ -220,8 +220,8 @@ def test_transcribe_refuses_absurd_formats_before_reading(tmp_path: Path) -> Non
 READ_ALL = """
 import sys
 from pathlib import Path
-from desktop_app.cli.transcribe import iter_audio_16k_mono
-blocks, seconds = iter_audio_16k_mono(Path(sys.argv[1]))
+from desktop_app.cli.transcribe import iter_speech_audio
+blocks, seconds = iter_speech_audio(Path(sys.argv[1]))
 total = sum(len(block) for block in blocks)
 peak_kb = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:"))
 print(total, seconds, peak_kb)

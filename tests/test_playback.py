@@ -11,24 +11,35 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from desktop_app.audio.playback import (
-    AudioPlayer,
-    ClipFinished,
-    ClipStarted,
-    PlaybackFailed,
-    find_output_device,
-    output_device_names,
-    output_devices,
-)
+from desktop_app.audio.devices import list_devices
+from desktop_app.audio.playback import AudioPlayer, ClipFinished, ClipStarted, find_output_device
+from desktop_app.core.audio_format import AudioChunk, AudioFormat
 from desktop_app.core.errors import AppError, ErrorCode
 
 RECORD_RATE = 16_000
 
 
-def tone(seconds: float, rate: int = 22_050, channels: int = 1, freq: float = 440.0, level: float = 0.5) -> bytes:
+def tone(seconds: float, rate: int = 22_050, channels: int = 1, freq: float = 440.0, level: float = 0.5) -> AudioChunk:
+    """A sine as 16-bit PCM."""
     t = np.arange(int(seconds * rate)) / rate
     wave_ = (level * np.sin(2 * np.pi * freq * t) * 32767).astype("<i2")
-    return np.repeat(wave_[:, None], channels, axis=1).tobytes()
+    return AudioChunk(np.repeat(wave_[:, None], channels, axis=1).tobytes(), AudioFormat(rate, 2, channels))
+
+
+def wait_idle(player: AudioPlayer, timeout: float = 5.0) -> bool:
+    """Waits until every clip queued on `player` has finished; False on timeout."""
+    deadline = time.monotonic() + timeout
+    while player.is_playing():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.005)
+    return True
+
+
+def stream_specs(server) -> list[str]:
+    """The sample format of each stream playing on the server, as it reports them ("float32le 2ch 44100Hz")."""
+    lines = server.pactl("list", "sink-inputs").stdout.splitlines()
+    return [line.split(":", 1)[1].strip() for line in lines if "Sample Specification:" in line]
 
 
 def read_wav(path: Path) -> tuple[np.ndarray, int]:
@@ -94,9 +105,9 @@ def player(pulse_audio):
 
 
 def test_output_devices_are_listed_by_name(pulse_audio) -> None:
-    devices = output_devices()
+    devices = list_devices("output").devices
     assert devices
-    assert output_device_names() == [d.name for d in devices]
+    assert all(d.name for d in devices)
     default = find_output_device(None)
     assert default.is_default or default == devices[0]
     assert find_output_device(devices[0].name) == devices[0]
@@ -105,14 +116,16 @@ def test_output_devices_are_listed_by_name(pulse_audio) -> None:
 def test_a_clip_is_converted_to_the_device_rate_and_heard(player, pulse_audio, tmp_path: Path) -> None:
     audio, events = player
     recording = Recording(pulse_audio, tmp_path / "out.wav")
-    audio.play(tone(0.5, rate=22_050, freq=440), 22_050, tag="mono")
-    assert audio.wait_idle(5)
+    audio.play(tone(0.5, rate=22_050, freq=440), tag="mono")
     time.sleep(0.2)
-    audio.play(tone(0.5, rate=48_000, channels=2, freq=660), 48_000, channels=2, tag="stereo")
-    assert audio.wait_idle(5)
+    device = find_output_device(None)
+    assert stream_specs(pulse_audio) == [f"float32le {min(2, device.channels)}ch {device.default_rate}Hz"]
+    assert wait_idle(audio)
+    time.sleep(0.2)
+    audio.play(tone(0.5, rate=48_000, channels=2, freq=660), tag="stereo")
+    assert wait_idle(audio)
     samples, rate = recording.finish()
 
-    assert audio.stream_rate == find_output_device(None).default_rate
     assert [e.tag for e in events.of(ClipStarted)] == ["mono", "stereo"]
     assert [(e.tag, e.interrupted) for e in events.of(ClipFinished)] == [("mono", False), ("stereo", False)]
     segments = sound_segments(samples, rate)
@@ -128,8 +141,8 @@ def test_queued_clips_play_back_to_back(player, pulse_audio, tmp_path: Path) -> 
     audio, events = player
     recording = Recording(pulse_audio, tmp_path / "out.wav")
     for name in ("a", "b", "c"):
-        audio.play(tone(0.3), 22_050, tag=name)
-    assert audio.wait_idle(5)
+        audio.play(tone(0.3), tag=name)
+    assert wait_idle(audio)
     samples, rate = recording.finish()
 
     starts = {e.tag: e.at for e in events.of(ClipStarted)}
@@ -152,8 +165,8 @@ def test_queued_clips_play_back_to_back(player, pulse_audio, tmp_path: Path) -> 
 def test_stop_fades_out_within_50_ms_and_drops_the_queue(player, pulse_audio, tmp_path: Path) -> None:
     audio, events = player
     recording = Recording(pulse_audio, tmp_path / "out.wav")
-    audio.play(tone(3.0), 22_050, tag="long")
-    audio.play(tone(1.0), 22_050, tag="queued")
+    audio.play(tone(3.0), tag="long")
+    audio.play(tone(1.0), tag="queued")
     assert events.wait_for(lambda ev: ev.of(ClipStarted))
     time.sleep(0.5)
     report = audio.stop()
@@ -162,8 +175,8 @@ def test_stop_fades_out_within_50_ms_and_drops_the_queue(player, pulse_audio, tm
     assert report.latency < 0.05
     time.sleep(0.4)
     # A clip after the stop plays normally: it anchors the recording to the player's timeline.
-    audio.play(tone(0.3), 22_050, tag="after")
-    assert audio.wait_idle(5)
+    audio.play(tone(0.3), tag="after")
+    assert wait_idle(audio)
     samples, rate = recording.finish()
 
     assert [(e.tag, e.interrupted) for e in events.of(ClipFinished)] == [
@@ -195,14 +208,14 @@ def test_a_missing_device_is_a_clear_error_and_the_default_still_works(pulse_aud
     audio = AudioPlayer(device="No Such Speaker")
     try:
         with pytest.raises(AppError) as caught:
-            audio.play(tone(0.1), 22_050)
+            audio.play(tone(0.1))
         assert caught.value.code is ErrorCode.AUDIO_OUTPUT_UNAVAILABLE
         assert "No Such Speaker" in caught.value.message
         assert "Settings > Audio" in caught.value.message
         assert not audio.is_playing()
         audio.set_device(None)
-        audio.play(tone(0.1), 22_050)
-        assert audio.wait_idle(5)
+        audio.play(tone(0.1))
+        assert wait_idle(audio)
     finally:
         audio.close()
 
@@ -216,7 +229,7 @@ def test_without_an_audio_server_there_is_no_device(monkeypatch: pytest.MonkeyPa
     audio = AudioPlayer()
     try:
         with pytest.raises(AppError) as caught:
-            audio.play(tone(0.1), 22_050)
+            audio.play(tone(0.1))
         assert caught.value.code is ErrorCode.AUDIO_OUTPUT_UNAVAILABLE
     finally:
         audio.close()
@@ -225,9 +238,15 @@ def test_without_an_audio_server_there_is_no_device(monkeypatch: pytest.MonkeyPa
         sounddevice._initialize()
 
 
-def test_bad_input_is_refused(player) -> None:
-    audio, _ = player
-    with pytest.raises(AppError) as caught:
-        audio.play(b"\0\0", 0)
-    assert caught.value.code is ErrorCode.INVALID_ARGUMENT
-    assert PlaybackFailed  # (the failure event itself is exercised in test_playback_device_loss.py)
+def test_a_clip_of_32_bit_samples_is_heard_like_one_of_16(player, pulse_audio, tmp_path: Path) -> None:
+    audio, events = player
+    recording = Recording(pulse_audio, tmp_path / "out.wav")
+    wide = tone(0.4, freq=440)
+    samples16 = np.frombuffer(wide.audio, dtype="<i2").astype("<i4") << 16
+    audio.play(AudioChunk(samples16.tobytes(), AudioFormat(wide.format.rate, 4, 1)), tag="wide")
+    assert wait_idle(audio)
+    samples, rate = recording.finish()
+    assert [(e.tag, e.interrupted) for e in events.of(ClipFinished)] == [("wide", False)]
+    ((start, end),) = sound_segments(samples, rate)
+    assert end - start == pytest.approx(0.4, abs=0.02 + 0.05 * audio.underflows)
+    assert np.abs(samples).max() == pytest.approx(0.5, abs=0.05)

@@ -8,7 +8,7 @@ import time
 
 import pytest
 from pulse_server import PulseAudioServer
-from test_playback import Events, tone
+from test_playback import Events, tone, wait_idle
 
 from desktop_app.audio.playback import AudioPlayer, ClipFinished, ClipStarted, PlaybackFailed
 from desktop_app.core.errors import AppError, ErrorCode
@@ -41,8 +41,8 @@ def test_the_player_reports_a_lost_device_and_recovers(own_pulse: PulseAudioServ
     events = Events()
     player = AudioPlayer(listener=events)
     try:
-        player.play(tone(3.0), 22_050, tag="cut")
-        player.play(tone(1.0), 22_050, tag="never")
+        player.play(tone(3.0), tag="cut")
+        player.play(tone(1.0), tag="never")
         assert events.wait_for(lambda ev: ev.of(ClipStarted))
         time.sleep(0.3)
         own_pulse.kill()
@@ -55,12 +55,13 @@ def test_the_player_reports_a_lost_device_and_recovers(own_pulse: PulseAudioServ
         assert not player.is_playing()
 
         with pytest.raises(AppError) as caught:  # still gone
-            player.play(tone(0.2), 22_050)
+            player.play(tone(0.2))
         assert caught.value.code is ErrorCode.AUDIO_OUTPUT_UNAVAILABLE
 
         own_pulse.restart()
-        player.play(tone(0.2), 22_050, tag="back")
-        assert player.wait_idle(5)
+        player.play(tone(0.2), tag="back")
+        assert wait_idle(player)
+        assert events.wait_for(lambda ev: ev.of(ClipFinished)[-1].tag == "back")
         assert [e.tag for e in events.of(ClipStarted)] == ["cut", "back"]
         assert events.of(ClipFinished)[-1].interrupted is False
     finally:
@@ -88,14 +89,16 @@ def test_speech_reports_a_lost_device_then_speaks_again(own_pulse: PulseAudioSer
         assert wait_for(lambda ev: any(isinstance(e, SpeakingFinished) for e in ev))
         kinds = [type(e) for e in events]
         assert kinds == [SpeakingStarted, TurnFailed, SpeakingFinished]
-        assert events[1].code == ErrorCode.AUDIO_OUTPUT_UNAVAILABLE.value
-        assert events[2].interrupted is True
+        failed, finished = events[1], events[2]
+        assert isinstance(failed, TurnFailed) and failed.code == ErrorCode.AUDIO_OUTPUT_UNAVAILABLE.value
+        assert isinstance(finished, SpeakingFinished) and finished.interrupted is True
 
         own_pulse.restart()
         events.clear()
         speech.speak("Back again.")
         assert wait_for(lambda ev: any(isinstance(e, SpeakingFinished) for e in ev))
         assert [type(e) for e in events] == [SpeakingStarted, SpeakingFinished]
-        assert events[1].interrupted is False
+        again = events[1]
+        assert isinstance(again, SpeakingFinished) and again.interrupted is False
     finally:
         speech.close()

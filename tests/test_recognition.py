@@ -40,7 +40,8 @@ def test_loading_happens_in_the_background_and_says_so(tmp_path: Path) -> None:
     recognition = Recognition(tmp_path / "models", ["what time is it"], events.append)
     assert recognition.current() is None
     recognition.load_in_background().join(timeout=30)
-    assert recognition.current() is not None and recognition.current().name == "pocketsphinx"
+    current = recognition.current()
+    assert current is not None and current.name == "pocketsphinx"
     notices = [e.code for e in events if isinstance(e, Notice)]
     assert notices == ["speech_model_loading", "speech_model_ready"]
 
@@ -51,7 +52,8 @@ def test_a_vosk_model_is_used_when_installed_and_a_broken_one_falls_back(tmp_pat
     events: list[object] = []
     recognition = Recognition(models, ["what time is it"], events.append, language="ko")
     recognition.load_in_background().join(timeout=60)
-    assert recognition.current() is not None and recognition.current().name == "vosk"
+    current = recognition.current()
+    assert current is not None and current.name == "vosk"
     assert "vosk-model-small-ko-0.22" in recognition.description
     # A model folder that stops loading (files gone): an error event, and the app still listens.
     for entry in korean.iterdir():
@@ -59,5 +61,6 @@ def test_a_vosk_model_is_used_when_installed_and_a_broken_one_falls_back(tmp_pat
     (korean / "am").mkdir()
     broken = Recognition(models, ["what time is it"], events.append, language="ko")
     broken.load_in_background().join(timeout=60)
-    assert broken.current() is not None and broken.current().name == "pocketsphinx"
+    fallback = broken.current()
+    assert fallback is not None and fallback.name == "pocketsphinx"
     assert any(isinstance(e, TurnFailed) and e.code == "speech_model_unavailable" for e in events)

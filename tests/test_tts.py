@@ -13,11 +13,12 @@ import pytest
 from pocketsphinx import Decoder
 from test_playback import Recording, sound_segments
 
-from desktop_app.core.errors import ErrorCode
+from desktop_app.core.audio_format import AudioChunk, AudioFormat
+from desktop_app.core.errors import AppError, ErrorCode
 from desktop_app.core.events import Notice, SpeakingFinished, SpeakingStarted, TurnFailed
 from desktop_app.core.ports import Speaker
 from desktop_app.core.settings import Settings
-from desktop_app.speech.tts import SpeechOutput, _wait_for_wav
+from desktop_app.speech.tts import RenderedSpeech, ReplyTimings, SpeechOutput, _wait_for_wav
 from desktop_app.speech.tts_cache import TtsCache
 
 PHRASES = (
@@ -55,6 +56,18 @@ class Listener:
         with self.changed:
             assert self.changed.wait_for(lambda: self.of(SpeakingStarted), timeout), self.events
             return self.of(SpeakingStarted)[-1]
+
+
+def render(output: SpeechOutput, text: str) -> RenderedSpeech:
+    """One sentence rendered with the current voice settings (through the cache), on the engine's thread,
+    without playing it."""
+    return output._call(lambda engine: output._render(engine, text))
+
+
+def pcm_samples(rendered: RenderedSpeech) -> np.ndarray:
+    audio_format = rendered.audio.format
+    assert (audio_format.width, audio_format.channels) == (2, 1)  # what espeak-ng writes
+    return np.frombuffer(rendered.audio.audio, "<i2").astype(np.float32) / 32768
 
 
 def recognise(samples: np.ndarray, rate: int) -> str:
@@ -114,10 +127,10 @@ def test_a_spoken_time_is_heard_and_recognised(speech, pulse_audio, tmp_path: Pa
 
     # Speech energy at the right time. The recording's last sample was taken when the recorder stopped:
     # that anchors it to the clock. The sound must be where the events and the rendered audio put it.
-    rendered = output.render("It is five past three.")  # the same audio, from the cache
+    rendered = render(output, "It is five past three.")  # the same audio, from the cache
     assert rendered.cached
-    clip = np.frombuffer(rendered.pcm, "<i2").astype(np.float32) / 32768
-    (clip_start, clip_end), *_ = sound_segments(clip, rendered.rate, threshold=0.01, join=10)
+    clip = pcm_samples(rendered)
+    (clip_start, clip_end), *_ = sound_segments(clip, rendered.audio.format.rate, threshold=0.01, join=10)
     segments = sound_segments(samples, rate, threshold=0.01, join=0.3)
     assert len(segments) == 1, segments
     start, end = segments[0]
@@ -212,7 +225,7 @@ def test_the_cache_makes_a_repeated_phrase_start_sooner(speech) -> None:
     output, listener = speech
     output.speak("It is ten to four.")  # the device is open and warm for both measurements
     listener.wait_finished()
-    numbers = []
+    numbers: list[ReplyTimings] = []
     for _ in range(2):
         output.speak("Good morning.")
         listener.wait_finished(len(numbers) + 2)
@@ -222,11 +235,13 @@ def test_the_cache_makes_a_repeated_phrase_start_sooner(speech) -> None:
     uncached, cached = numbers
     assert uncached.first_cached is False
     assert cached.first_cached is True
-    assert cached.first_render_seconds < uncached.first_render_seconds
+    slow, fast = uncached.first_render_seconds, cached.first_render_seconds
+    slow_start, fast_start = uncached.first_audio_latency, cached.first_audio_latency
+    assert slow is not None and fast is not None and slow_start is not None and fast_start is not None
+    assert fast < slow
     print(
-        f"render {uncached.first_render_seconds * 1000:.1f} ms -> {cached.first_render_seconds * 1000:.2f} ms; "
-        f"add_text -> first audio {uncached.first_audio_latency * 1000:.0f} ms -> "
-        f"{cached.first_audio_latency * 1000:.0f} ms"
+        f"render {slow * 1000:.1f} ms -> {fast * 1000:.2f} ms; "
+        f"add_text -> first audio {slow_start * 1000:.0f} ms -> {fast_start * 1000:.0f} ms"
     )
 
 
@@ -261,30 +276,30 @@ def test_rate_and_volume_settings_take_effect(speech, settings: Settings) -> Non
     output, _ = speech
     text = "Set a timer for five minutes."
     settings.set("voice.rate", 120)
-    slow = output.render(text)
+    slow = render(output, text)
     settings.set("voice.rate", 300)
-    fast = output.render(text)
+    fast = render(output, text)
     assert not slow.cached
     assert not fast.cached
     assert slow.duration > 1.8 * fast.duration
 
     settings.set("voice.volume", 0.2)
-    quiet = output.render(text)
+    quiet = render(output, text)
     settings.set("voice.volume", 1.0)
-    loud = output.render(text)
+    loud = render(output, text)
     assert not quiet.cached
 
-    def rms(pcm: bytes) -> float:
-        return float(np.sqrt(np.mean((np.frombuffer(pcm, "<i2").astype(np.float64)) ** 2)))
+    def rms(rendered: RenderedSpeech) -> float:
+        return float(np.sqrt(np.mean(pcm_samples(rendered).astype(np.float64) ** 2)))
 
-    assert rms(quiet.pcm) < 0.4 * rms(loud.pcm)
-    assert output.render(text).cached  # the same settings again: from the cache
+    assert rms(quiet) < 0.4 * rms(loud)
+    assert render(output, text).cached  # the same settings again: from the cache
 
 
 def test_an_unknown_voice_is_reported_and_the_default_speaks(speech, settings: Settings) -> None:
     output, listener = speech
     settings.set("voice.name", "no-such-voice")
-    rendered = output.render("Good morning.")
+    rendered = render(output, "Good morning.")
     assert rendered.duration > 0.3
     (notice,) = listener.of(Notice)
     assert notice.code == ErrorCode.VOICE_UNAVAILABLE.value
@@ -336,6 +351,21 @@ def test_waiting_for_a_wav_that_is_still_being_written(tmp_path: Path) -> None:
 
     writer = threading.Thread(target=write_slowly)
     writer.start()
-    pcm, rate, channels = _wait_for_wav(path, finished, time.monotonic() + 5)
+    audio = _wait_for_wav(path, finished, time.monotonic() + 5)
     writer.join()
-    assert (pcm, rate, channels) == (frames, 22_050, 1)
+    assert audio == AudioChunk(frames, AudioFormat(22_050, 2, 1))
+
+
+def test_a_wav_the_player_cannot_play_is_a_render_failure(tmp_path: Path) -> None:
+    path = tmp_path / "eight-bit.wav"
+    with wave.open(str(path), "wb") as out:  # 8-bit PCM is unsigned: it would play as noise
+        out.setnchannels(1)
+        out.setsampwidth(1)
+        out.setframerate(22_050)
+        out.writeframes(bytes(2205))
+    finished = threading.Event()
+    finished.set()
+    with pytest.raises(AppError) as caught:
+        _wait_for_wav(path, finished, time.monotonic() + 5)
+    assert caught.value.code is ErrorCode.TTS_RENDER_FAILED
+    assert "unexpected format" in caught.value.message

@@ -1,20 +1,26 @@
-"""Microphone capture: the device's own rate and channels in, 16 kHz mono 16-bit out, with levels.
+"""Microphone capture: the device's own rate and channels in, SPEECH_FORMAT out, with levels.
 
-The PortAudio callback only copies each block into a bounded queue. A converter thread downmixes,
-resamples with soxr (a maintained, high-quality streaming resampler; no hand-written filter), converts
-to 16-bit and hands frames on, measuring RMS and peak levels for the meter. When the device fails or
-disappears the capture reports one error, keeps trying to reopen it, and says when it is back.
+The PortAudio callback only copies each block into a bounded queue. The capture's own thread (one for each
+start()) opens and closes the streams, downmixes, resamples with soxr (a maintained, high-quality
+streaming resampler; no hand-written filter), converts to SPEECH_FORMAT and hands frames on, measuring RMS
+and peak levels for the meter. When the device fails or disappears the capture reports one error, keeps
+trying to reopen it, and says when it is back.
+
+Another microphone chosen while capturing is opened before the old one is closed, and what the old one had
+recorded by then is handed on before the new one's sound: the listener hears one stream, with no failure
+and nothing lost. The controls (start, stop, set_device) never open or close a stream themselves and hold
+no lock while the capture's thread does; stop() waits a bounded time for it.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import math
 import queue
 import threading
 import time
 from collections.abc import Callable
+from contextlib import suppress
 from typing import Any
 
 import numpy as np
@@ -22,13 +28,12 @@ import sounddevice as sd
 import soxr
 
 from desktop_app.audio.devices import SoundDevice, choose_device, list_devices, not_connected, still_connected
+from desktop_app.core.audio_format import SPEECH_CHUNK_SECONDS, SPEECH_FORMAT
 from desktop_app.core.errors import AppError, ErrorCode
 
 log = logging.getLogger(__name__)
 
-TARGET_RATE = 16_000
-BLOCK_MS = 20
-LEVEL_INTERVAL_S = 0.0  # a level for every 20 ms block: 50 a second; the meter may show fewer
+BLOCK_SECONDS = SPEECH_CHUNK_SECONDS  # each device block is converted and handed on as it comes
 SILENCE_DBFS = -120.0
 # No audio for this long from a running stream means the device is gone (PortAudio does not always say).
 STALL_S = 1.0
@@ -36,21 +41,17 @@ RETRY_S = 0.5
 # How often a chosen sound-server microphone is checked for: when it goes, the server moves its streams
 # to another microphone, so the sound never stops and nothing else would tell.
 WATCH_S = 1.0
+# stop() waits at most this long for the capture's thread to close its stream.
+STOP_WAIT_S = 0.5
+# A new start() lets the last one's stream close first, waiting at most this long (on its own thread).
+HANDOVER_WAIT_S = 2.0
+QUEUED_BLOCKS = 200  # 4 s of device blocks: enough to bridge opening another microphone
 
-FramesListener = Callable[[bytes], None]
+FramesListener = Callable[[bytes], None]  # PCM in SPEECH_FORMAT
 LevelListener = Callable[[float, float], None]
 ErrorListener = Callable[[AppError | None], None]
 
-_WAKE = np.zeros((0, 1), dtype=np.float32)  # queued by set_device() so the converter notices at once
-
-
 InputDevice = SoundDevice
-
-
-def input_devices(*, monitors: bool = False) -> list[InputDevice]:
-    """The microphones by the names people see (the sound server's sources when there is one; its
-    monitors of speakers only with `monitors`), else PortAudio's; empty when there is no audio system."""
-    return list_devices("input", monitors=monitors).devices
 
 
 def find_input_device(name: str | None) -> InputDevice:
@@ -79,28 +80,30 @@ def levels_dbfs(samples: np.ndarray) -> tuple[float, float]:
 
 
 class BlockConverter:
-    """Device blocks (float32, any rate, one or more channels) to 16 kHz mono 16-bit PCM, streaming.
+    """Device blocks (float32, any rate, one or more channels) to SPEECH_FORMAT PCM (mono), streaming.
 
     soxr's streaming resampler gives the same samples as resampling the whole recording at once, so
     how the audio was cut into blocks never changes what the recogniser hears.
     """
 
     def __init__(self, in_rate: int) -> None:
-        self._resampler = soxr.ResampleStream(in_rate, TARGET_RATE, 1, dtype="float32")
+        self._resampler = soxr.ResampleStream(in_rate, SPEECH_FORMAT.rate, SPEECH_FORMAT.channels, dtype="float32")
 
     def convert(self, block: np.ndarray, last: bool = False) -> tuple[bytes, np.ndarray]:
-        """(16 kHz PCM, the block's mono samples at the device rate for level metering)."""
+        """(SPEECH_FORMAT PCM, the block's mono samples at the device rate for level metering)."""
         mono = block.mean(axis=1, dtype=np.float32) if block.ndim == 2 and block.shape[1] > 1 else block.reshape(-1)
         converted = self._resampler.resample_chunk(mono, last=last)
         return to_pcm16(converted), mono
 
 
 def to_pcm16(samples: np.ndarray) -> bytes:
-    return bytes((np.clip(samples, -1.0, 1.0) * 32767).astype("<i2").tobytes())
+    """Float samples in [-1, 1] as SPEECH_FORMAT PCM."""
+    scale = SPEECH_FORMAT.full_scale - 1
+    return bytes((np.clip(samples, -1.0, 1.0) * scale).astype(SPEECH_FORMAT.sample_type).tobytes())
 
 
 class MicrophoneCapture:
-    """Runs until stop(); frames, levels and errors arrive on the converter thread."""
+    """Runs from start() to stop(); frames, levels and errors arrive on the capture's thread."""
 
     def __init__(
         self,
@@ -112,40 +115,49 @@ class MicrophoneCapture:
         self._on_frames = on_frames
         self._on_level = on_level
         self._on_error = on_error
+        self._lock = threading.Lock()  # the fields below; never held while a stream opens or closes
         self._device_name = device
-        self._blocks: queue.Queue[np.ndarray | None] = queue.Queue(maxsize=200)
-        self._running = threading.Event()
-        self._switch = threading.Event()  # set_device() asked for another microphone
-        self._thread: threading.Thread | None = None
-        self._stream: Any = None
-        self._watched: InputDevice | None = None  # the chosen sound-server microphone, while it is open
+        self._run: _Run | None = None
+        self._last_run: _Run | None = None
         self._check_failed = False  # check_device() reported the microphone missing
         self.device: InputDevice | None = None
         self.overflows = 0
 
     def start(self) -> None:
-        if self._thread is not None:
-            return
-        self._running.set()
-        self._thread = threading.Thread(target=self._run, name="mic-capture", daemon=True)
-        self._thread.start()
+        """Starts capturing (the device opens on the capture's thread); returns at once."""
+        with self._lock:
+            if self._run is not None:
+                return
+            run = self._run = _Run(self, self._last_run)
+            self._last_run = run
+        run.thread.start()
 
-    def stop(self) -> None:
-        self._running.clear()
-        with contextlib.suppress(queue.Full):
-            self._blocks.put_nowait(None)
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-        self._close_stream()
+    def stop(self, timeout: float = STOP_WAIT_S) -> bool:
+        """Stops capturing. Waits at most `timeout` for the capture's thread to close the stream and end:
+        True when it has (nothing more is handed on), False when not yet (it still will, handing on nothing
+        new)."""
+        with self._lock:
+            run, self._run = self._run, None
+        if run is None:
+            return True
+        run.stop()
+        if run.thread is threading.current_thread():
+            return False  # a listener stopped it: the thread closes the stream as it returns
+        closed = run.join(timeout)
+        if not closed:
+            log.warning("the microphone's stream was still closing after %.1f s", timeout)
+        return closed
 
     def set_device(self, name: str | None) -> None:
-        """Switches to another microphone (by name) at the next block; returns at once (the capture's
-        thread closes the old stream and opens the new one)."""
-        self._device_name = name
-        self._switch.set()
-        with contextlib.suppress(queue.Full):
-            self._blocks.put_nowait(_WAKE)
+        """Switches to another microphone (by name; None: the default); returns at once. While capturing,
+        the capture's thread opens the new one before it closes the old one."""
+        with self._lock:
+            if name == self._device_name:
+                return
+            self._device_name = name
+            run = self._run
+        if run is not None:
+            run.switch()
 
     def check_device(self) -> None:
         """Looks for the chosen microphone without opening it and reports through the error listener, as
@@ -155,11 +167,11 @@ class MicrophoneCapture:
 
         def check() -> None:
             try:
-                find_input_device(self._device_name)
+                find_input_device(self.device_name)
                 error = None
             except AppError as missing:
                 error = missing
-            if self._thread is not None:
+            if self._run is not None:
                 return  # a running capture reports for itself
             if error is not None:
                 self._check_failed = True
@@ -170,50 +182,140 @@ class MicrophoneCapture:
 
         threading.Thread(target=check, name="mic-check", daemon=True).start()
 
-    # -- converter thread ---------------------------------------------------------------------------
+    @property
+    def device_name(self) -> str | None:
+        with self._lock:
+            return self._device_name
 
-    def _run(self) -> None:
+    def _report(self, error: AppError | None) -> None:
+        if error is not None:
+            log.warning("%s", error.message)
+        if self._on_error is not None:
+            self._on_error(error)
+
+
+class _Source:
+    """One open input stream, and the converter its blocks go through."""
+
+    def __init__(self, device: InputDevice, routed: bool) -> None:
+        self.device = device
+        self.routed = routed  # opened on the chosen sound-server device: watched for (see WATCH_S)
+        self.converter = BlockConverter(device.default_rate)
+        self.stream: Any = None
+
+
+_Item = tuple[_Source, np.ndarray] | None  # None only wakes the thread up
+
+
+class _Run:
+    """One start() to stop(): a thread that owns the streams it opens and hands their sound on."""
+
+    def __init__(self, capture: MicrophoneCapture, previous: _Run | None) -> None:
+        self._capture = capture
+        self._previous = previous
+        self._blocks: queue.Queue[_Item] = queue.Queue(maxsize=QUEUED_BLOCKS)
+        self._stopping = threading.Event()
+        self._switching = threading.Event()
+        self._wake = threading.Event()
+        self.thread = threading.Thread(target=self._main, name="mic-capture", daemon=True)
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._poke()
+
+    def switch(self) -> None:
+        self._switching.set()
+        self._poke()
+
+    def join(self, timeout: float) -> bool:
+        self.thread.join(timeout)
+        return not self.thread.is_alive()
+
+    def _poke(self) -> None:
+        self._wake.set()
+        with suppress(queue.Full):
+            self._blocks.put_nowait(None)
+
+    # -- the capture's thread ----------------------------------------------------------------------------
+
+    def _main(self) -> None:
+        previous, self._previous = self._previous, None
+        if previous is not None and not previous.join(HANDOVER_WAIT_S):
+            log.warning("the last microphone stream is still closing; opening anyway")
+        source: _Source | None = None
         failed: AppError | None = None
-        while self._running.is_set():
-            self._switch.clear()
-            try:
-                converter = self._open()
-            except AppError as error:
-                if failed is None or failed.message != error.message:
-                    failed = error
-                    self._report(error)
-                self._switch.wait(RETRY_S)  # a device chosen meanwhile is tried at once
-                continue
-            if failed is not None:
-                failed = None
-                self._report(None)  # back again
-            lost = self._convert(converter)
-            self._close_stream()
-            if lost is not None and self._running.is_set():
-                failed = lost
-                self._report(lost)
+        try:
+            while not self._stopping.is_set():
+                if source is None:
+                    source, failed = self._reopen(failed)
+                    continue
+                lost = self._pump(source)
+                if lost is not None:
+                    self._close(source)
+                    source = None
+                    if not self._stopping.is_set():
+                        failed = lost
+                        self._capture._report(lost)
+                elif self._switching.is_set() and not self._stopping.is_set():
+                    source, failed = self._switch(source)
+        finally:
+            if source is not None:
+                self._close(source)
 
-    def _open(self) -> BlockConverter:
-        device = find_input_device(self._device_name)
-        channels = min(2, device.channels)
+    def _reopen(self, failed: AppError | None) -> tuple[_Source | None, AppError | None]:
+        """Opens the chosen microphone; while it fails, says so once and tries again every RETRY_S (at once
+        when another one is chosen)."""
+        self._wake.clear()
+        self._switching.clear()
+        try:
+            source = self._open()
+        except AppError as error:
+            if failed is None or failed.message != error.message:
+                self._capture._report(error)
+            self._wake.wait(RETRY_S)
+            return None, error
+        if failed is not None:
+            self._capture._report(None)  # back again
+        return source, None
+
+    def _switch(self, old: _Source) -> tuple[_Source | None, AppError | None]:
+        """Opens the newly chosen microphone, then closes the old one, handing on what it had recorded
+        before the new one's first sound."""
+        self._switching.clear()
+        try:
+            new = self._open()
+        except AppError as error:
+            self._close(old, hand_on=True)  # what it recorded counts; listening on to it would not
+            self._capture._report(error)
+            return None, error
+        for _, block in self._close(old, hand_on=True):
+            self._hand_on(new, block)
+        return new, None
+
+    def _open(self) -> _Source:
+        name = self._capture.device_name
+        device = find_input_device(name)
+        source = _Source(device, routed=name is not None and device.server_name is not None)
+        capture = self._capture
+        blocks = self._blocks
 
         def callback(indata: np.ndarray, frames: int, _time: Any, status: sd.CallbackFlags) -> None:
             if status.input_overflow:
-                self.overflows += 1
+                capture.overflows += 1
             try:
-                self._blocks.put_nowait(indata.copy())
+                blocks.put_nowait((source, indata.copy()))
             except queue.Full:
-                self.overflows += 1
+                capture.overflows += 1
 
-        routed = self._device_name is not None and device.server_name is not None
+        channels = min(2, device.channels)
         try:
-            with device.opening("input", route=routed):
+            with device.opening("input", route=source.routed):
                 stream = sd.InputStream(
                     device=device.index,
                     samplerate=device.default_rate,
                     channels=channels,
                     dtype="float32",
-                    blocksize=device.default_rate * BLOCK_MS // 1000,
+                    blocksize=int(device.default_rate * BLOCK_SECONDS),
                     callback=callback,
                 )
                 stream.start()
@@ -223,65 +325,62 @@ class MicrophoneCapture:
                 f"The microphone {device.name!r} could not be opened ({error}). It may be in use by another "
                 "program; close it, or pick another microphone in Settings > Audio.",
             ) from error
-        self._stream = stream
-        self.device = device
-        self._watched = device if routed else None
+        source.stream = stream
+        capture.device = device
         log.info("capturing from %r at %d Hz, %d channel(s)", device.name, device.default_rate, channels)
-        return BlockConverter(device.default_rate)
+        return source
 
-    def _convert(self, converter: BlockConverter) -> AppError | None:
-        last_level = 0.0
+    def _pump(self, source: _Source) -> AppError | None:
+        """Hands on the source's sound until a stop or a switch is asked for (None), or the device is lost."""
         last_watch = time.monotonic()
-        while self._running.is_set():
-            watched = self._watched
-            if watched is not None and time.monotonic() - last_watch >= WATCH_S:
+        while not self._stopping.is_set() and not self._switching.is_set():
+            if source.routed and time.monotonic() - last_watch >= WATCH_S:
                 last_watch = time.monotonic()
-                if not still_connected("input", watched):
-                    named = self._device_name or watched.name  # as find_input_device says it, said once
+                if not still_connected("input", source.device):
+                    named = self._capture.device_name or source.device.name  # as find_input_device says it
                     return AppError(ErrorCode.AUDIO_INPUT_UNAVAILABLE, not_connected("microphone", named))
-            if self._switch.is_set():
-                return None
             try:
-                block = self._blocks.get(timeout=STALL_S)
+                item = self._blocks.get(timeout=STALL_S)
             except queue.Empty:
                 return AppError(
                     ErrorCode.AUDIO_INPUT_UNAVAILABLE,
                     "The microphone stopped sending sound (unplugged?). Plug it back in, or pick another "
                     "in Settings > Audio; listening resumes by itself.",
                 )
-            if block is None:
-                return None
-            if block is _WAKE:
-                continue
-            pcm, mono = converter.convert(block)
-            if pcm:
-                self._on_frames(pcm)
-            now = time.monotonic()
-            if self._on_level is not None and now - last_level >= LEVEL_INTERVAL_S:
-                last_level = now
-                self._on_level(*levels_dbfs(mono))
+            if item is not None and item[0] is source:
+                self._hand_on(source, item[1])
         return None
 
-    def _close_stream(self) -> None:
-        stream, self._stream = self._stream, None
-        self._watched = None
-        if stream is not None:
+    def _close(self, source: _Source, hand_on: bool = False) -> list[tuple[_Source, np.ndarray]]:
+        """Closes the source's stream. What it had queued is handed on with `hand_on`, else dropped; blocks
+        of other sources (the one opened to replace it) are returned, in order."""
+        try:
+            source.stream.abort()
+            source.stream.close()
+        except sd.PortAudioError:
+            log.debug("closing the input stream failed", exc_info=True)
+        others: list[tuple[_Source, np.ndarray]] = []
+        while True:  # the stream is closed: all its blocks are queued
             try:
-                stream.abort()
-                stream.close()
-            except sd.PortAudioError:
-                log.debug("closing the input stream failed", exc_info=True)
-        while True:  # what is queued belongs to the old stream
-            try:
-                block = self._blocks.get_nowait()
+                item = self._blocks.get_nowait()
             except queue.Empty:
                 break
-            if block is None:
-                self._blocks.put_nowait(None)
-                break
+            if item is None:
+                continue
+            if item[0] is not source:
+                others.append(item)
+            elif hand_on:
+                self._hand_on(source, item[1])
+        if hand_on:
+            self._hand_on(source, np.zeros((0, 1), dtype=np.float32), last=True)  # the resampler's tail
+        return others
 
-    def _report(self, error: AppError | None) -> None:
-        if error is not None:
-            log.warning("%s", error.message)
-        if self._on_error is not None:
-            self._on_error(error)
+    def _hand_on(self, source: _Source, block: np.ndarray, last: bool = False) -> None:
+        if self._stopping.is_set():
+            return
+        capture = self._capture
+        pcm, mono = source.converter.convert(block, last=last)
+        if pcm:
+            capture._on_frames(pcm)
+        if capture._on_level is not None and mono.size:
+            capture._on_level(*levels_dbfs(mono))

@@ -16,14 +16,15 @@ from typing import TYPE_CHECKING, TextIO
 import numpy as np
 
 from desktop_app.cli.errors import EXIT_OK, CommandError
+from desktop_app.core.audio_format import SPEECH_CHUNK_SECONDS, SPEECH_FORMAT
 from desktop_app.paths import AppPaths, file_kind
 
 if TYPE_CHECKING:
     import soundfile
 
 Action = Callable[[TextIO], int]
-STEP_BYTES = 640  # 20 ms at 16 kHz: the size the microphone hands on
-TARGET_RATE = 16_000
+# A recording is fed to the recogniser in the pieces the microphone hands on.
+FEED_BYTES = SPEECH_FORMAT.bytes_for(SPEECH_CHUNK_SECONDS)
 # What a recording may declare; anything outside is refused before a sample is read.
 MIN_SAMPLE_RATE = 8_000
 MAX_SAMPLE_RATE = 192_000
@@ -65,8 +66,8 @@ def _invalid_audio(path: Path, error: object) -> CommandError:
     return CommandError("invalid_audio", f"{path} is not an audio file this app can read ({error}). Try WAV or FLAC.")
 
 
-def iter_audio_16k_mono(path: Path) -> tuple[Iterator[bytes], float]:
-    """The recording as 16 kHz mono 16-bit PCM in blocks of about a second, and its length in seconds.
+def iter_speech_audio(path: Path) -> tuple[Iterator[bytes], float]:
+    """The recording as SPEECH_FORMAT PCM in blocks of about a second, and its length in seconds.
     Read with soundfile (libsndfile): WAV of any sample format, FLAC and Ogg alike. Only a regular file is
     opened; a sample rate outside 8,000-192,000 Hz, more than 8 channels or more than MAX_AUDIO_SECONDS is
     refused before any sample is read. Memory stays bounded: one block is read and resampled at a time."""
@@ -118,7 +119,10 @@ def _resampled(path: Path, audio: soundfile.SoundFile, rate: int) -> Iterator[by
 
     from desktop_app.audio.capture import to_pcm16
 
-    resampler = None if rate == TARGET_RATE else soxr.ResampleStream(rate, TARGET_RATE, 1, dtype="float32")
+    target = SPEECH_FORMAT
+    resampler = (
+        None if rate == target.rate else soxr.ResampleStream(rate, target.rate, target.channels, dtype="float32")
+    )
     limit = MAX_AUDIO_SECONDS * rate  # also when the header understates the length
     read = 0
     while True:
@@ -137,9 +141,9 @@ def _resampled(path: Path, audio: soundfile.SoundFile, rate: int) -> Iterator[by
             return
 
 
-def read_audio_16k_mono(path: Path) -> tuple[bytes, float]:
-    """The whole recording as 16 kHz mono 16-bit PCM, and its length in seconds (see iter_audio_16k_mono)."""
-    blocks, seconds = iter_audio_16k_mono(path)
+def read_speech_audio(path: Path) -> tuple[bytes, float]:
+    """The whole recording as SPEECH_FORMAT PCM, and its length in seconds (see iter_speech_audio)."""
+    blocks, seconds = iter_speech_audio(path)
     return b"".join(blocks), seconds
 
 
@@ -156,7 +160,7 @@ def prepare_transcribe(args: argparse.Namespace) -> Action:
         from desktop_app.core.settings import Settings
         from desktop_app.speech.recognition import choose_engine
 
-        blocks, seconds = iter_audio_16k_mono(path)
+        blocks, seconds = iter_speech_audio(path)
         paths = AppPaths.resolve(args.data_dir)
         language: str = Settings(paths.settings_file).get("speech.language")
         chosen, model_path = choose_engine(engine, model_name, paths.models_dir, language)
@@ -177,9 +181,9 @@ def prepare_transcribe(args: argparse.Namespace) -> Action:
         pending = b""
         for block in blocks:
             pending += block
-            whole = len(pending) - len(pending) % STEP_BYTES
-            for offset in range(0, whole, STEP_BYTES):
-                recognizer.feed(pending[offset : offset + STEP_BYTES])
+            whole = len(pending) - len(pending) % FEED_BYTES
+            for offset in range(0, whole, FEED_BYTES):
+                recognizer.feed(pending[offset : offset + FEED_BYTES])
             pending = pending[whole:]
         if pending:
             recognizer.feed(pending)

@@ -6,33 +6,34 @@ from __future__ import annotations
 import threading
 from collections import deque
 
-SAMPLE_RATE = 16_000
-BYTES_PER_SAMPLE = 2
+from desktop_app.core.audio_format import SPEECH_FORMAT, AudioFormat
 
 
 class PrerollBuffer:
-    def __init__(self, keep_ms: int = 500, sample_rate: int = SAMPLE_RATE) -> None:
-        self.keep_bytes = keep_ms * sample_rate // 1000 * BYTES_PER_SAMPLE
+    """Keeps the last `keep_ms` of PCM in `audio_format` (what the microphone hands on)."""
+
+    def __init__(self, keep_ms: int = 500, audio_format: AudioFormat = SPEECH_FORMAT) -> None:
+        self.format = audio_format
+        self.keep_bytes = audio_format.bytes_for(keep_ms / 1000)
         self._chunks: deque[bytes] = deque()
         self._size = 0
         self._lock = threading.Lock()
 
-    def add(self, pcm16: bytes) -> None:
+    def add(self, pcm: bytes) -> None:
         with self._lock:
-            self._chunks.append(pcm16)
-            self._size += len(pcm16)
+            self._chunks.append(pcm)
+            self._size += len(pcm)
             while self._chunks and self._size - len(self._chunks[0]) >= self.keep_bytes:
                 self._size -= len(self._chunks.popleft())
 
     def take(self) -> bytes:
-        """Everything kept (at most `keep_ms`, whole samples), emptying the buffer."""
+        """Everything kept (at most `keep_ms`, whole frames), emptying the buffer."""
         with self._lock:
             data = b"".join(self._chunks)
             self._chunks.clear()
             self._size = 0
-        excess = max(0, len(data) - self.keep_bytes)
-        excess += excess % BYTES_PER_SAMPLE
-        return data[excess:]
+        kept = self.format.bytes_for_frames(self.format.frames(min(len(data), self.keep_bytes)))
+        return data[len(data) - kept :]
 
     def clear(self) -> None:
         with self._lock:
@@ -41,4 +42,4 @@ class PrerollBuffer:
 
     def duration_ms(self) -> float:
         with self._lock:
-            return min(self._size, self.keep_bytes) / BYTES_PER_SAMPLE / SAMPLE_RATE * 1000
+            return self.format.milliseconds(min(self._size, self.keep_bytes))

@@ -22,24 +22,28 @@ from pathlib import Path
 import numpy as np
 from pocketsphinx import Decoder
 
+from desktop_app.core.audio_format import SPEECH_CHUNK_SECONDS, SPEECH_FORMAT
 from desktop_app.core.ports import Transcript
 from desktop_app.speech.domain_model import write_domain_model
 
 log = logging.getLogger(__name__)
 
-SAMPLE_RATE = 16_000
 # An utterance teaches the decoders its cepstral mean when this many of its chunks have sound in them (about
-# half a second in the 20 ms steps audio comes in), each louder than SOUND_RMS (about -50 dBFS).
-MIN_SOUNDING_CHUNKS = 25
-SOUND_RMS = 100.0
+# half a second in the steps audio comes in), each with an RMS level above SOUND_DBFS.
+MIN_SOUNDING_CHUNKS = round(0.5 / SPEECH_CHUNK_SECONDS)
+SOUND_DBFS = -50.3
 # PocketSphinx's log base for scores (its -logbase default) and what it gives a word it does not know.
 _LOG_BASE = 1.0001
 _UNKNOWN = -1e8
 
 
 def _has_sound(pcm16: bytes) -> bool:
-    samples = np.frombuffer(pcm16[: len(pcm16) // 2 * 2], dtype="<i2").astype(np.float32)
-    return bool(samples.size) and float(np.sqrt(np.mean(samples * samples))) > SOUND_RMS
+    whole = SPEECH_FORMAT.bytes_for_frames(SPEECH_FORMAT.frames(len(pcm16)))
+    samples = np.frombuffer(pcm16[:whole], dtype=SPEECH_FORMAT.sample_type).astype(np.float32)
+    if not samples.size:
+        return False
+    rms = float(np.sqrt(np.mean(samples * samples))) / SPEECH_FORMAT.full_scale
+    return rms > 10 ** (SOUND_DBFS / 20)
 
 
 class PocketSphinxRecognizer:
@@ -49,7 +53,7 @@ class PocketSphinxRecognizer:
         """`command_phrases`: the sentences the skills' templates make; `understands`: whether the assistant
         takes a transcript as a command (None: any confident command transcript is)."""
         self._understands = understands
-        self._general = Decoder(samprate=SAMPLE_RATE, loglevel="FATAL")
+        self._general = Decoder(samprate=SPEECH_FORMAT.rate, loglevel="FATAL")
         general_lm = self._general.get_lm()
 
         def log10_probability(word: str) -> float | None:
@@ -60,7 +64,9 @@ class PocketSphinxRecognizer:
             lm_path, dict_path = write_domain_model(
                 Path(folder), command_phrases, Path(self._general.config["dict"]), log10_probability
             )
-            self._commands = Decoder(samprate=SAMPLE_RATE, loglevel="FATAL", lm=str(lm_path), dict=str(dict_path))
+            self._commands = Decoder(
+                samprate=SPEECH_FORMAT.rate, loglevel="FATAL", lm=str(lm_path), dict=str(dict_path)
+            )
         # The cepstral mean (the sound of the voice and microphone, which the decoders subtract) carries over
         # from one utterance to the next, as PocketSphinx's live decoding intends: the first words of a
         # turn are heard with the mean the last turns taught rather than the model's generic one, which

@@ -303,7 +303,6 @@ class Recognition:
         self._vosk_model = vosk_model
         self._language = language
         self._current: Recognizer | None = None
-        self._loaded = threading.Event()
         self._lock = threading.Lock()
         self.description = ""
         self.choice: RecogniserChoice | None = None
@@ -340,20 +339,17 @@ class Recognition:
     def current(self) -> Recognizer | None:
         return self._current
 
-    def wait_until_loaded(self, timeout: float | None = None) -> bool:
-        return self._loaded.wait(timeout)
-
     def load_in_background(
         self, engine: str | None = None, vosk_model: str | None = None, language: str | None = None
     ) -> threading.Thread:
-        """(Re)loads with new settings; the old recogniser keeps working until the new one is ready."""
+        """(Re)loads with new settings; the old recogniser keeps working until the new one is ready. The
+        thread returned ends when the loading has (join it to wait)."""
         with self._lock:
             if engine is not None:
                 self._engine = engine
             self._vosk_model = vosk_model if vosk_model is not None else self._vosk_model
             if language is not None:
                 self._language = language
-            self._loaded.clear()
         thread = threading.Thread(target=self._load, name="speech-model-loader", daemon=True)
         thread.start()
         return thread
@@ -374,10 +370,8 @@ class Recognition:
             if self._current is None:  # nothing to listen with: fall back to the built-in one
                 recognizer = self._build(built_in("fallback", "the chosen model did not load"))
             else:
-                self._loaded.set()
                 return
         self._current = recognizer
-        self._loaded.set()
         said = f"Listening with {self.description}"
         if self.choice is not None and self.choice.by == "fallback" and not same_language(language, BUILT_IN_LANGUAGE):
             said += f": {self.choice.reason}"  # the chosen language has no model yet

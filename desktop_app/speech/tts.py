@@ -13,7 +13,7 @@ Threads:
     busy from the last utterance, silently dropping a change made just before (measured: every rate
     change after the first was lost when sentences were rendered back to back);
   * the player's threads (desktop_app.audio.playback) play the clips back to back and report when each
-    starts and ends;
+    starts and ends; a speaker chosen in the settings while a sentence plays takes over where it is;
   * one event thread hands SpeakingStarted, SpeakingFinished, TurnFailed and Notice to the listener, in
     the order they happened.
 
@@ -53,12 +53,13 @@ from desktop_app.audio.playback import (
     PlayerEvent,
     StopReport,
 )
+from desktop_app.core.audio_format import SPEECH_FORMAT, AudioChunk, AudioFormat
 from desktop_app.core.errors import AppError, ErrorCode
 from desktop_app.core.events import Notice, SpeakingFinished, SpeakingStarted, TurnFailed
 from desktop_app.core.ports import EventListener, VoiceInfo
 from desktop_app.core.privacy import for_log
 from desktop_app.core.sentences import DEFAULT_MAX_CHARS, SentenceSplitter
-from desktop_app.core.settings import Settings
+from desktop_app.core.settings import AUDIO_OUTPUT_DEVICE, Settings
 from desktop_app.paths import RunFolder
 from desktop_app.speech.tts_cache import TtsCache, cache_key
 
@@ -79,15 +80,13 @@ _ESPEAK_OWNER = threading.Lock()
 @dataclass(frozen=True, slots=True)
 class RenderedSpeech:
     text: str
-    pcm: bytes  # 16-bit little-endian
-    rate: int
-    channels: int
+    audio: AudioChunk
     cached: bool
     render_seconds: float  # from the request on the engine thread to PCM in hand (cache lookups included)
 
     @property
     def duration(self) -> float:
-        return len(self.pcm) / (2 * self.channels * self.rate)
+        return self.audio.duration
 
 
 @dataclass
@@ -158,12 +157,11 @@ class SpeechOutput:
         self._max_sentence_chars = max_sentence_chars
         self._render_timeout = render_timeout
         self._lock = threading.Lock()  # reply state; never held while calling the player or the listener
-        self._play_lock = threading.Lock()  # a clip is queued only for the reply that is current
         self._reply_ids = itertools.count(1)
         self._reply: _Reply | None = None
         self._last_timings: ReplyTimings | None = None
         self.last_stop: StopReport | None = None
-        self._wanted_device: str | None = settings.get("audio.output_device")
+        self._wanted_device: str | None = settings.get(AUDIO_OUTPUT_DEVICE)
         self._device_fallback = False
         self._device_lock = threading.Lock()
         self._events: queue.SimpleQueue[object | None] = queue.SimpleQueue()
@@ -183,6 +181,7 @@ class SpeechOutput:
         self._utterances = itertools.count(1)
         self._closed = False
         self.player = AudioPlayer(self._wanted_device, self._on_player_event)
+        self._device_subscription = settings.subscribe(AUDIO_OUTPUT_DEVICE, self._on_output_device)
         self._event_thread = threading.Thread(target=self._dispatch_events, name="tts-events", daemon=True)
         self._event_thread.start()
         self._engine_thread = threading.Thread(target=self._engine_main, name="tts-engine", daemon=True)
@@ -191,14 +190,12 @@ class SpeechOutput:
     # -- core.ports.Speaker ----------------------------------------------------------------------------
 
     def start_reply(self) -> None:
-        with self._play_lock:
-            with self._lock:
-                old = self._reply
-                self._reply = _Reply(next(self._reply_ids), SentenceSplitter(self._max_sentence_chars))
-            self._interrupt(old)
+        with self._lock:
+            old = self._reply
+            self._reply = _Reply(next(self._reply_ids), SentenceSplitter(self._max_sentence_chars))
+        self._interrupt(old)
         self._sync_device(retry_fallback=True)
-        with contextlib.suppress(AppError):  # reported when the first sentence is played
-            self.player.open()
+        self.player.prepare()  # a missing speaker is reported when the first sentence is played
 
     def add_text(self, text: str) -> None:
         now = time.monotonic()
@@ -221,10 +218,9 @@ class SpeechOutput:
             self._conclude_if_done(reply, now)
 
     def stop(self) -> None:
-        with self._play_lock:
-            with self._lock:
-                reply = self._reply
-            self._interrupt(reply)
+        with self._lock:
+            reply = self._reply
+        self._interrupt(reply)
 
     def is_speaking(self) -> bool:
         """Sound is playing or a sentence is on its way to the speaker."""
@@ -242,6 +238,7 @@ class SpeechOutput:
         if self._closed:
             return
         self._closed = True
+        self._device_subscription.unsubscribe()
         self.stop()
         self._jobs.put(None)
         self._engine_thread.join(timeout=15)
@@ -257,10 +254,6 @@ class SpeechOutput:
         self.start_reply()
         self.add_text(text)
         self.end_reply()
-
-    def render(self, text: str) -> RenderedSpeech:
-        """Renders one sentence with the current voice settings (through the cache) without playing it."""
-        return self._call(lambda engine: self._render(engine, text))
 
     def last_reply_timings(self) -> ReplyTimings | None:
         with self._lock:
@@ -309,8 +302,9 @@ class SpeechOutput:
             self._events.put(SpeakingFinished(interrupted, at=at))
 
     def _interrupt(self, reply: _Reply | None) -> None:
-        """Silences the player and ends `reply` as interrupted. Called with self._play_lock held, so no
-        clip of it can be queued after this."""
+        """Ends `reply` as interrupted and silences the player. No clip of it is queued after this: its
+        sentences are dropped from now on, and one already on its way to the player carries the player's
+        generation from before the stop (see _speak_sentence)."""
         with self._lock:
             live = reply is not None and not reply.concluded
             if reply is not None and live:
@@ -324,13 +318,12 @@ class SpeechOutput:
                 self._report_finished(reply, interrupted=True, at=report.silent_at or report.requested_at)
 
     def _fail(self, reply_id: int, error: AppError) -> None:
-        with self._play_lock:
-            with self._lock:
-                reply = self._reply
-                if reply is None or reply.id != reply_id or reply.concluded:
-                    return
-                self._events.put(TurnFailed(error.code.value, error.message))
-            self._interrupt(reply)
+        with self._lock:
+            reply = self._reply
+            if reply is None or reply.id != reply_id or reply.concluded:
+                return
+            self._events.put(TurnFailed(error.code.value, error.message))
+        self._interrupt(reply)
 
     def _current(self, reply_id: int) -> _Reply | None:
         reply = self._reply
@@ -360,7 +353,7 @@ class SpeechOutput:
                     reply.started = True
                     reply.timings.first_audio_at = event.at
                     self._events.put(SpeakingStarted(tag.text, at=event.at))
-            elif isinstance(event, ClipFinished):  # played, or cut by a change of device: over either way
+            elif isinstance(event, ClipFinished):  # played, or cut short: over either way
                 reply.timings.clip_ends.append(event.at)
                 reply.done += 1
                 self._conclude_if_done(reply, event.at)
@@ -457,23 +450,25 @@ class SpeechOutput:
             return
         if sentence.index == 0:
             self._sync_device(retry_fallback=False)
-        with self._play_lock:
-            with self._lock:
-                reply = self._current(sentence.reply_id)
-                if reply is None:
-                    return
-                now = time.monotonic()
-                reply.timings.rendered_at.append(now)
-                if sentence.index == 0:
-                    reply.timings.first_render_seconds = rendered.render_seconds
-                    reply.timings.first_cached = rendered.cached
-            failure = self._play(rendered, sentence)
+        with self._lock:
+            reply = self._current(sentence.reply_id)
+            if reply is None:
+                return
+            # Read while the reply is known to be live: a stop() after this changes it, and the player
+            # then drops the clip (it is played outside the lock, so stop() never waits for a device).
+            generation = self.player.generation
+            now = time.monotonic()
+            reply.timings.rendered_at.append(now)
+            if sentence.index == 0:
+                reply.timings.first_render_seconds = rendered.render_seconds
+                reply.timings.first_cached = rendered.cached
+        failure = self._play(rendered, sentence, generation)
         if failure is not None:
             self._fail(sentence.reply_id, failure)
 
-    def _play(self, rendered: RenderedSpeech, sentence: _Sentence) -> AppError | None:
+    def _play(self, rendered: RenderedSpeech, sentence: _Sentence, generation: int) -> AppError | None:
         try:
-            self.player.play(rendered.pcm, rendered.rate, rendered.channels, tag=sentence)
+            self.player.play(rendered.audio, sentence, generation=generation)
             return None
         except AppError as error:
             if error.code is not ErrorCode.AUDIO_OUTPUT_UNAVAILABLE or self.player.device is None:
@@ -484,16 +479,24 @@ class SpeechOutput:
                 self._device_fallback = True
                 self.player.set_device(None)
         try:
-            self.player.play(rendered.pcm, rendered.rate, rendered.channels, tag=sentence)
+            self.player.play(rendered.audio, sentence, generation=generation)
             return None
         except AppError as error:
             return error
+
+    def _on_output_device(self, name: str | None) -> None:
+        """The audio.output_device setting changed (on the changing thread): the player moves there at
+        once, also in the middle of a sentence."""
+        with self._device_lock:
+            self._wanted_device = name
+            self._device_fallback = False
+            self.player.set_device(name)
 
     def _sync_device(self, retry_fallback: bool) -> None:
         """Follows the audio.output_device setting; after falling back to the default, the chosen device
         is tried again at the next reply."""
         with self._device_lock:
-            wanted = self._settings.get("audio.output_device")
+            wanted = self._settings.get(AUDIO_OUTPUT_DEVICE)
             if wanted != self._wanted_device or (retry_fallback and self._device_fallback):
                 self._wanted_device = wanted
                 self._device_fallback = False
@@ -502,18 +505,18 @@ class SpeechOutput:
     def _render(self, engine: Any, text: str) -> RenderedSpeech:
         started = time.monotonic()
         if not any(char.isalnum() for char in text):
-            return RenderedSpeech(text, b"", 22_050, 1, False, 0.0)  # nothing to say
+            return RenderedSpeech(text, AudioChunk(b"", SPEECH_FORMAT), False, 0.0)  # nothing to say
         voice, rate, volume = self._apply_voice(engine)
         key = cache_key(f"pyttsx3-{DRIVER}", voice, rate, volume, text)
         if self._cache is not None:
             hit = self._cache.get(key)
             if hit is not None:
-                return RenderedSpeech(text, hit.pcm, hit.rate, hit.channels, True, time.monotonic() - started)
+                return RenderedSpeech(text, hit, True, time.monotonic() - started)
         self._engine_errors.clear()
-        pcm, sample_rate, channels = self._synthesise(engine, text, self._render_timeout)
+        audio = self._synthesise(engine, text, self._render_timeout)
         if self._cache is not None and not self._engine_errors:
-            self._cache.put(key, pcm, sample_rate, channels)
-        return RenderedSpeech(text, pcm, sample_rate, channels, False, time.monotonic() - started)
+            self._cache.put(key, audio)
+        return RenderedSpeech(text, audio, False, time.monotonic() - started)
 
     def _apply_voice(self, engine: Any) -> tuple[str | None, int, float]:
         """Sets voice, rate and volume from the settings when they changed (on the engine thread, before
@@ -545,8 +548,8 @@ class SpeechOutput:
         self._engine_errors.clear()
         return None
 
-    def _synthesise(self, engine: Any, text: str, timeout: float) -> tuple[bytes, int, int]:
-        """One utterance per runAndWait(), then the finished WAV's PCM, rate and channel count."""
+    def _synthesise(self, engine: Any, text: str, timeout: float) -> AudioChunk:
+        """One utterance per runAndWait(), then the finished WAV's audio."""
         path = self._work_dir / f"utterance-{next(self._utterances)}.wav"
         self._finished.clear()
         # Voice, rate and volume just set are commands in espeak-ng's queue. runAndWait() cancels that
@@ -599,9 +602,9 @@ def _log_driver_output(*args: object, **_: object) -> None:
     log.debug(" ".join(str(arg) for arg in args))
 
 
-def _wait_for_wav(path: Path, finished: threading.Event, deadline: float) -> tuple[bytes, int, int]:
+def _wait_for_wav(path: Path, finished: threading.Event, deadline: float) -> AudioChunk:
     """Waits until the WAV at `path` is complete (a valid RIFF header whose sizes match the file, and a
-    size that has stopped changing), then returns its PCM, sample rate and channel count."""
+    size that has stopped changing), then returns its audio."""
     last_size = -1
     while True:
         try:
@@ -621,9 +624,13 @@ def _wait_for_wav(path: Path, finished: threading.Event, deadline: float) -> tup
     # cannot start while the driver still counts this one as running.
     finished.wait(FINISH_GRACE_SECONDS)
     with wave.open(str(path), "rb") as handle:
-        if handle.getsampwidth() != 2:
-            raise AppError(ErrorCode.TTS_RENDER_FAILED, "The speech engine wrote audio in an unexpected format.")
-        return handle.readframes(handle.getnframes()), handle.getframerate(), handle.getnchannels()
+        try:
+            audio_format = AudioFormat(handle.getframerate(), handle.getsampwidth(), handle.getnchannels())
+            return AudioChunk(handle.readframes(handle.getnframes()), audio_format)
+        except ValueError as error:
+            raise AppError(
+                ErrorCode.TTS_RENDER_FAILED, f"The speech engine wrote audio in an unexpected format ({error})."
+            ) from error
 
 
 def _wav_complete(path: Path, size: int) -> bool:

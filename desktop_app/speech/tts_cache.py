@@ -3,8 +3,8 @@
 An entry is keyed by a hash of everything that changes the sound: the engine, the voice, the rate, the
 volume and the text. Changing a voice setting therefore simply misses; nothing needs to be invalidated.
 
-Each entry is one file: a small header (magic, sample rate, channels, length, BLAKE2 digest of the audio)
-followed by 16-bit PCM. A file that is short, damaged or does not match its digest counts as a miss and is
+Each entry is one file: a small header (magic, the audio's format, length, BLAKE2 digest of the audio)
+followed by the PCM. A file that is short, damaged or does not match its digest counts as a miss and is
 deleted, so the phrase is rendered again. Files are written to a private temporary name and renamed into
 place, so a reader never sees half an entry, and two threads or processes writing the same entry both
 leave a whole one.
@@ -25,33 +25,16 @@ import struct
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
+
+from desktop_app.core.audio_format import AudioChunk, AudioFormat
 
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
-_MAGIC = b"VATTS\x01"
-_HEADER = struct.Struct("<6sIHQ32s")  # magic, rate, channels, PCM byte count, blake2b-256 of the PCM
+_MAGIC = b"VATTS\x02"  # entries of another version are misses, like damaged ones
+_HEADER = struct.Struct("<6sIHHQ32s")  # magic, rate, sample width, channels, PCM byte count, blake2b-256 of it
 _SUFFIX = ".pcm"
-
-
-@dataclass(frozen=True, slots=True)
-class CachedAudio:
-    pcm: bytes
-    rate: int
-    channels: int
-
-
-@dataclass(frozen=True, slots=True)
-class CacheStats:
-    entries: int
-    bytes: int
-    max_bytes: int
-    hits: int
-    misses: int
-    evictions: int
-    corrupt: int
 
 
 def cache_key(engine: str, voice: str | None, rate: int, volume: float, text: str) -> str:
@@ -69,32 +52,27 @@ class TtsCache:
         self._lock = threading.Lock()
         self._entries: dict[str, tuple[int, float]] = {}  # key -> (size, last use)
         self._total = 0
-        self._hits = self._misses = self._evictions = self._corrupt = 0
         self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         with self._lock:
             self._rescan()
 
-    def get(self, key: str) -> CachedAudio | None:
+    def get(self, key: str) -> AudioChunk | None:
         """The audio stored under `key`, or None (never there, evicted, or damaged: then deleted)."""
         path = self._path(key)
         try:
             data = path.read_bytes()
         except OSError:
             with self._lock:
-                self._misses += 1
                 self._forget(key)
             return None
         audio = _decode(data)
         with self._lock:
             if audio is None:
-                self._misses += 1
-                self._corrupt += 1
                 log.warning("damaged speech cache entry %s; it will be rendered again", path.name)
                 with contextlib.suppress(OSError):
                     path.unlink()
                 self._forget(key)
                 return None
-            self._hits += 1
             now = time.time()
             with contextlib.suppress(OSError):
                 os.utime(path, (now, now))
@@ -103,10 +81,10 @@ class TtsCache:
             self._total += len(data)
         return audio
 
-    def put(self, key: str, pcm: bytes, rate: int, channels: int = 1) -> None:
+    def put(self, key: str, audio: AudioChunk) -> None:
         """Stores audio under `key`, evicting the least recently used entries beyond the cap. An entry
         larger than the whole cap is not stored. Errors writing (a full disk) are logged, not raised."""
-        data = _encode(pcm, rate, channels)
+        data = _encode(audio)
         if len(data) > self.max_bytes:
             return
         path = self._path(key)
@@ -140,18 +118,6 @@ class TtsCache:
                     self._path(key).unlink()
             self._entries.clear()
             self._total = 0
-
-    def stats(self) -> CacheStats:
-        with self._lock:
-            return CacheStats(
-                len(self._entries),
-                self._total,
-                self.max_bytes,
-                self._hits,
-                self._misses,
-                self._evictions,
-                self._corrupt,
-            )
 
     # -- internals (called with the lock held) ---------------------------------------------------------
 
@@ -194,21 +160,25 @@ class TtsCache:
                 self._path(key).unlink()
             self._entries.pop(key)
             self._total -= size
-            self._evictions += 1
 
 
-def _encode(pcm: bytes, rate: int, channels: int) -> bytes:
-    digest = hashlib.blake2b(pcm, digest_size=32).digest()
-    return _HEADER.pack(_MAGIC, rate, channels, len(pcm), digest) + pcm
+def _encode(audio: AudioChunk) -> bytes:
+    digest = hashlib.blake2b(audio.audio, digest_size=32).digest()
+    audio_format = audio.format
+    header = _HEADER.pack(
+        _MAGIC, audio_format.rate, audio_format.width, audio_format.channels, len(audio.audio), digest
+    )
+    return header + audio.audio
 
 
-def _decode(data: bytes) -> CachedAudio | None:
+def _decode(data: bytes) -> AudioChunk | None:
     if len(data) < _HEADER.size:
         return None
-    magic, rate, channels, length, digest = _HEADER.unpack_from(data)
+    magic, rate, width, channels, length, digest = _HEADER.unpack_from(data)
     pcm = data[_HEADER.size :]
-    if magic != _MAGIC or rate <= 0 or channels <= 0 or length != len(pcm):
+    if magic != _MAGIC or length != len(pcm) or hashlib.blake2b(pcm, digest_size=32).digest() != digest:
         return None
-    if hashlib.blake2b(pcm, digest_size=32).digest() != digest:
+    try:
+        return AudioChunk(pcm, AudioFormat(rate, width, channels))
+    except ValueError:  # a format this app does not play, or not whole frames
         return None
-    return CachedAudio(pcm, rate, channels)

@@ -15,15 +15,16 @@ from pathlib import Path
 
 import vosk
 
+from desktop_app.core.audio_format import SPEECH_FORMAT
 from desktop_app.core.errors import AppError, ErrorCode
 from desktop_app.core.ports import Transcript
 
-SAMPLE_RATE = 16_000
 # Vosk decides where an utterance segment ends each time it is given audio, so the same sound cut into
 # different pieces can come out differently. Audio is handed to it in fixed 100 ms steps, whatever size
 # the microphone delivers: the transcript depends only on the sound (and partials still update 10 times a
 # second).
-STEP_BYTES = SAMPLE_RATE // 10 * 2
+STEP_SECONDS = 0.1
+STEP_BYTES = SPEECH_FORMAT.bytes_for(STEP_SECONDS)
 UNKNOWN = "[unk]"
 
 
@@ -75,7 +76,7 @@ class VoskRecognizer:
         self._understands = understands
         grammar = grammar_for(model, command_phrases) if command_phrases else None
         # Compiling the grammar takes a moment, so one recogniser serves every utterance (reset in between).
-        self._commands = vosk.KaldiRecognizer(model, SAMPLE_RATE, grammar) if grammar else None
+        self._commands = vosk.KaldiRecognizer(model, SPEECH_FORMAT.rate, grammar) if grammar else None
         self._command_text: list[str] = []
         self._recognizer: vosk.KaldiRecognizer | None = None
         self._done: list[str] = []
@@ -84,7 +85,7 @@ class VoskRecognizer:
         self._pending = bytearray()
 
     def start_utterance(self) -> None:
-        self._recognizer = vosk.KaldiRecognizer(self._model, SAMPLE_RATE)
+        self._recognizer = vosk.KaldiRecognizer(self._model, SPEECH_FORMAT.rate)
         self._recognizer.SetWords(True)
         if self._commands is not None:
             self._commands.Reset()

@@ -189,14 +189,6 @@ def _components(archive: Path, raw: str) -> tuple[str, ...]:
     return parts
 
 
-def inspect_archive(archive: Path, *, max_unpacked: int = MAX_UNPACKED) -> ArchivePlan:
-    """Checks every entry of `archive` without unpacking anything. ModelError(UNSAFE_ARCHIVE) for anything that
-    could write outside the target or blow up, ModelError(INVALID_ARCHIVE) for a damaged or unusable one (or
-    for something that is not a regular file)."""
-    with _open_zip(archive) as (bundle, archive_size):
-        return _plan(archive, bundle, archive_size, max_unpacked)
-
-
 @contextlib.contextmanager
 def _open_zip(archive: Path) -> Iterator[tuple[zipfile.ZipFile, int]]:
     """The archive open for reading, with its size. Only a regular file is opened: its type is checked before
