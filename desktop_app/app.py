@@ -113,11 +113,13 @@ def _run_gui(options: AppOptions) -> int:
         log.exception("voice services could not start")
     brain.alarm_watch.missed_since_last_run()
     brain.alarm_watch.start()
+    settings.watch()  # after the services subscribed: changes made meanwhile arrive at the first look
     try:
         from desktop_app.ui.main_window import run_main_window
 
         return run_main_window(store, hub, voice)
     finally:
+        settings.close()
         brain.close()
         if voice is not None:
             voice.close()

@@ -19,7 +19,7 @@ from typing import Any, TextIO
 
 from desktop_app.cli import output
 from desktop_app.cli.errors import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, CommandError
-from desktop_app.core.settings import BY_KEY, SETTINGS, Settings
+from desktop_app.core.settings import BY_KEY, SETTINGS, SPEECH_LANGUAGE, SPEECH_VOSK_MODEL, Settings
 from desktop_app.paths import AppPaths
 
 Action = Callable[[TextIO], int]
@@ -83,6 +83,9 @@ def _set_speech(settings: Settings, key: str, value: Any, models_dir: Path, out:
     from desktop_app.cli.models import recogniser_in_use
     from desktop_app.speech.recognition import installed_vosk_models, language_name, model_language, same_language
 
+    # The language and the model are saved in one write, so a running app never sees them disagree.
+    changes: dict[str, Any] = {key: value}
+    said = [f"{key} = {_shown(value)}"]
     if key == "speech.vosk_model" and value is not None:
         model = next((path for path in installed_vosk_models(models_dir) if path.name == value), None)
         if model is None:
@@ -92,26 +95,21 @@ def _set_speech(settings: Settings, key: str, value: Any, models_dir: Path, out:
                 "the installed ones. Nothing was changed.",
                 EXIT_FAILURE,
             )
-        settings.set(key, value)
-        out.write(f"{key} = {_shown(value)}\n")
         own = model_language(model)
-        if own is not None and not same_language(own, settings.get("speech.language")):
-            settings.set("speech.language", own)
-            out.write(f"speech.language = {_shown(own)} (the language of {output.one_line(value)})\n")
+        if own is not None and not same_language(own, settings.get(SPEECH_LANGUAGE)):
+            changes["speech.language"] = own
+            said.append(f"speech.language = {_shown(own)} (the language of {output.one_line(value)})")
     elif key == "speech.language":
-        settings.set(key, value)
-        out.write(f"{key} = {_shown(value)}\n")
-        chosen = settings.get("speech.vosk_model")
+        chosen = settings.get(SPEECH_VOSK_MODEL)
         path = models_dir / chosen if chosen else None
         own = model_language(path) if path is not None and path.is_dir() else None
         if chosen and own is not None and not same_language(own, value):
-            settings.set("speech.vosk_model", None)
-            out.write(
+            changes["speech.vosk_model"] = None
+            said.append(
                 f"speech.vosk_model = null ({output.one_line(chosen)} is {language_name(own)}, "
-                f"not {language_name(value)})\n"
+                f"not {language_name(value)})"
             )
-    else:
-        settings.set(key, value)
-        out.write(f"{key} = {_shown(value)}\n")
+    settings.update(changes)
+    out.write("".join(line + "\n" for line in said))
     choice = recogniser_in_use(settings, models_dir)
     out.write(f"Listening with {output.one_line(choice.name)}, because {output.one_line(choice.reason)}.\n")
