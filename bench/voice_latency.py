@@ -20,6 +20,7 @@ import tempfile
 import threading
 import time
 import wave
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
@@ -40,6 +41,8 @@ def run(turns: int, work: Path) -> dict[str, object]:
     os.environ["PULSE_SERVER"] = server.server
     # Imported after PULSE_SERVER is set: PortAudio scans the devices once, when it is first loaded.
     from desktop_app.audio.capture import MicrophoneCapture
+    from desktop_app.cli.transcribe import FEED_BYTES
+    from desktop_app.core.audio_format import SPEECH_FORMAT, AudioChunk, AudioFormat
     from desktop_app.core.brain.assistant import Assistant, command_phrases, default_skills
     from desktop_app.core.events import FinalTranscript, TurnFailed, TurnFinished
     from desktop_app.core.pipeline import VoicePipeline
@@ -52,17 +55,20 @@ def run(turns: int, work: Path) -> dict[str, object]:
 
     question = say_to_wav(QUESTION, work / "question.wav")
     with wave.open(str(question)) as handle:
-        question_pcm = handle.readframes(handle.getnframes())
-    question_seconds = len(question_pcm) / 32000
+        spoken = AudioFormat(handle.getframerate(), handle.getsampwidth(), handle.getnchannels())
+        question_audio = AudioChunk(handle.readframes(handle.getnframes()), spoken)
+    if spoken != SPEECH_FORMAT:
+        raise SystemExit(f"{question} is {spoken}; the recogniser takes {SPEECH_FORMAT}")
+    question_pcm, question_seconds = question_audio.audio, question_audio.duration
 
     recognizer = PocketSphinxRecognizer(command_phrases(default_skills()))
-    # ASR real-time factor: decoding time over audio time, the recogniser alone, 20 ms chunks.
+    # ASR real-time factor: decoding time over audio time, the recogniser alone, fed as the microphone feeds it.
     decode_times = []
     for _ in range(5):
         started = time.perf_counter()
         recognizer.start_utterance()
-        for offset in range(0, len(question_pcm), 640):
-            recognizer.feed(question_pcm[offset : offset + 640])
+        for offset in range(0, len(question_pcm), FEED_BYTES):
+            recognizer.feed(question_pcm[offset : offset + FEED_BYTES])
         recognizer.finish()
         decode_times.append(time.perf_counter() - started)
 
@@ -80,16 +86,16 @@ def run(turns: int, work: Path) -> dict[str, object]:
             finished.set()
 
     settings = Settings(None)
-    pipeline_ref: list[VoicePipeline] = []
+    speakers: list[SpeechOutput] = []
 
-    def to_pipeline(event: object) -> None:  # the pipeline is made after the speaker it uses
-        pipeline_ref[0].on_speaker_event(event)
+    def make_speaker(report: Callable[[object], None]) -> SpeechOutput:
+        speakers.append(SpeechOutput(settings, report, cache=TtsCache(work / "tts-cache")))
+        return speakers[0]
 
-    speaker = SpeechOutput(settings, to_pipeline, cache=TtsCache(work / "tts-cache"))
-    speaker.wait_ready(30)
     store = SqlConversationStore.open(sqlite_url(work / "assistant.db"))
-    pipeline = VoicePipeline(lambda: recognizer, Assistant(store, store.alarms), speaker, store, on_event)
-    pipeline_ref.append(pipeline)
+    pipeline = VoicePipeline(lambda: recognizer, Assistant(store, store.alarms), make_speaker, store, on_event)
+    speaker = speakers[0]
+    speaker.wait_ready(30)
     capture = MicrophoneCapture(pipeline.on_audio, pipeline.on_level)
     capture.start()
     time.sleep(0.5)

@@ -2,19 +2,33 @@
 
 Start-up order: recogniser loading starts first (it is the slowest), then the speaker, the turn and the
 microphone. Shutdown runs the other way round: stop capture, cancel the turn, close the speaker.
+
+The services follow the settings they use while running, one subscription per key: the microphone, preroll,
+talk mode and recogniser here; voice, rate, volume and speaker are read by the speaker at each answer
+(whether answers are spoken at all is decided at start). A change from the command line reaches them once
+the settings are watched (`Settings.watch`).
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
 
 from desktop_app.audio.capture import MicrophoneCapture
 from desktop_app.core.events import EventHub
-from desktop_app.core.pipeline import VoicePipeline
+from desktop_app.core.pipeline import SpeakerFactory, SpeakerReports, TalkMode, VoicePipeline
 from desktop_app.core.ports import Brain, ConversationStore, Speaker
-from desktop_app.core.settings import Settings
+from desktop_app.core.settings import (
+    AUDIO_INPUT_DEVICE,
+    AUDIO_PREROLL,
+    SPEECH_ENGINE,
+    SPEECH_LANGUAGE,
+    SPEECH_VOSK_MODEL,
+    TALK_MODE,
+    VOICE_SPEAK_REPLIES,
+    Settings,
+    Subscription,
+)
 from desktop_app.paths import AppPaths
 from desktop_app.speech.recognition import RECOGNITION_SETTINGS, Recognition
 
@@ -30,6 +44,9 @@ class VoiceServices:
     pipeline: VoicePipeline
     capture: MicrophoneCapture
     armed: bool = False
+    subscriptions: list[Subscription] = field(default_factory=list)
+    # The recogniser choice last asked for: one reload when several of its settings change together.
+    _recognising: tuple[str, str | None, str] | None = field(default=None, init=False, repr=False)
 
     @property
     def toggle_mode(self) -> bool:
@@ -59,22 +76,41 @@ class VoiceServices:
             self.capture.stop()
 
     def close(self) -> None:
+        for subscription in self.subscriptions:
+            subscription.unsubscribe()
         self.capture.stop()
         self.pipeline.close()
         if self.speaker is not None:
             self.speaker.close()
 
-    def _on_setting(self, key: str, value: Any) -> None:
-        if key == "audio.input_device":
-            self.capture.set_device(value)
-            if not self.armed:
-                self.capture.check_device()  # the microphone stays closed; a missing one is reported now
-        elif key == "audio.preroll":
-            self.arm(bool(value))
-        elif key == "talk.mode":
-            self.pipeline.mode = str(value)
-        elif key in RECOGNITION_SETTINGS:
+    def follow_settings(self) -> None:
+        """Subscribes to each setting the services react to (called on the thread that changes it)."""
+        settings = self.settings
+        self._recognising = self._recogniser_wanted()
+        self.subscriptions = [
+            settings.subscribe(AUDIO_INPUT_DEVICE, self._input_device_changed),
+            settings.subscribe(AUDIO_PREROLL, self.arm),
+            settings.subscribe(TALK_MODE, self._talk_mode_changed),
+            *(settings.subscribe(key, self._recogniser_changed) for key in sorted(RECOGNITION_SETTINGS)),
+        ]
+
+    def _input_device_changed(self, name: str | None) -> None:
+        self.capture.set_device(name)
+        if not self.armed:
+            self.capture.check_device()  # the microphone stays closed; a missing one is reported now
+
+    def _talk_mode_changed(self, mode: str) -> None:
+        self.pipeline.mode = TalkMode(mode)
+
+    def _recogniser_changed(self, _value: object) -> None:
+        wanted = self._recogniser_wanted()
+        if wanted != self._recognising:
+            self._recognising = wanted
             self.recognition.reload(self.settings)
+
+    def _recogniser_wanted(self) -> tuple[str, str | None, str]:
+        settings = self.settings
+        return settings.get(SPEECH_ENGINE), settings.get(SPEECH_VOSK_MODEL), settings.get(SPEECH_LANGUAGE)
 
 
 def start_voice(
@@ -90,34 +126,29 @@ def start_voice(
         settings, paths.models_dir, brain.command_phrases(), hub.publish, brain.understands
     )
     recognition.load_in_background()
-    pipeline_ref: list[VoicePipeline] = []
-
-    def to_pipeline(event: object) -> None:
-        if pipeline_ref:
-            pipeline_ref[0].on_speaker_event(event)
-
-    speaker: Speaker | None = None
-    if speak and settings.get("voice.speak_replies"):
+    make_speaker: SpeakerFactory | None = None
+    if speak and settings.get(VOICE_SPEAK_REPLIES):
         from desktop_app.speech.tts import SpeechOutput
         from desktop_app.speech.tts_cache import TtsCache
 
-        speaker = SpeechOutput(settings, to_pipeline, cache=TtsCache(paths.cache_dir / "speech"))
+        def make_speaker(report: SpeakerReports) -> Speaker:
+            return SpeechOutput(settings, report, cache=TtsCache(paths.cache_dir / "speech"))
+
     pipeline = VoicePipeline(
         recognition.current,
         brain,
-        speaker,
+        make_speaker,
         store,
         hub.publish,
-        mode=settings.get("talk.mode"),
-        keep_preroll=settings.get("audio.preroll"),
+        mode=settings.get(TALK_MODE),
+        keep_preroll=settings.get(AUDIO_PREROLL),
     )
-    pipeline_ref.append(pipeline)
     capture = MicrophoneCapture(
-        pipeline.on_audio, pipeline.on_level, pipeline.on_device_error, device=settings.get("audio.input_device")
+        pipeline.on_audio, pipeline.on_level, pipeline.on_device_error, device=settings.get(AUDIO_INPUT_DEVICE)
     )
-    services = VoiceServices(hub, settings, recognition, speaker, pipeline, capture)
-    services.arm(settings.get("audio.preroll"))
+    services = VoiceServices(hub, settings, recognition, pipeline.speaker, pipeline, capture)
+    services.arm(settings.get(AUDIO_PREROLL))
     if not services.armed:
         capture.check_device()  # the microphone stays closed; a missing one is reported now
-    settings.on_change(services._on_setting)
+    services.follow_settings()
     return services

@@ -8,6 +8,7 @@ import wave
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -61,17 +62,12 @@ class Talking:
 @pytest.fixture
 def talking(pulse_audio, tmp_path: Path) -> Iterator[Talking]:
     store = SqlConversationStore.open(sqlite_url(tmp_path / "assistant.db"))
-    pipeline_ref: list[VoicePipeline] = []
-
-    def to_pipeline(event: object) -> None:
-        pipeline_ref[0].on_speaker_event(event)
-
-    speaker = SpeechOutput(Settings(None), to_pipeline)
-    speaker.wait_ready(30)
     recognizer = PocketSphinxRecognizer(command_phrases(default_skills()))
     heard = Heard()
-    pipeline = VoicePipeline(lambda: recognizer, Talkative(), speaker, store, heard)
-    pipeline_ref.append(pipeline)
+    pipeline = VoicePipeline(lambda: recognizer, Talkative(), partial(SpeechOutput, Settings(None)), store, heard)
+    speaker = pipeline.speaker
+    assert isinstance(speaker, SpeechOutput)
+    speaker.wait_ready(30)
     try:
         yield Talking(pipeline, speaker, heard)
     finally:
@@ -195,8 +191,11 @@ def test_a_tap_while_the_assistant_speaks_means_stop_and_the_answer_is_kept(
     assert pipeline.state is TurnState.IDLE
     assert len([e for e in events if isinstance(e, TurnStarted)]) == 2
     assert [e.text for e in events if isinstance(e, FinalTranscript)] == ["what time is it"]
-    # The answer was interrupted; the tap itself is not reported as "I did not catch that".
-    assert [e.code for e in events if isinstance(e, TurnFailed)] == ["turn_cancelled"]
+    # The answer was interrupted (turn 1); the tap (turn 2) ended as "stopped", not as "I did not catch that".
+    assert [(e.code, e.turn_id) for e in events if isinstance(e, TurnFailed)] == [
+        ("turn_cancelled", 1),
+        ("turn_stopped", 2),
+    ]
     history = _history(talking, tmp_path / "assistant.db")
     assert [m.role.value for m in history] == ["user", "assistant"]
     answer = history[1]

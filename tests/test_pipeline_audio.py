@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import time
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -255,21 +256,16 @@ def test_the_spoken_answer_is_heard_and_recognised_back(pulse_audio, sphinx, tmp
 
     store = SqlConversationStore.open(sqlite_url(tmp_path / "assistant.db"))
     recorder = TurnEvents()
-    pipeline_ref: list[VoicePipeline] = []
-
-    def to_pipeline(event: object) -> None:
-        pipeline_ref[0].on_speaker_event(event)
-
     settings = Settings(None)
     settings.set("voice.name", "gmw/en-us")  # PocketSphinx's model is American English
-    speaker = SpeechOutput(settings, to_pipeline)
-    speaker.wait_ready(30)
     # The answer is the time of day: fixed here, so what is said (and recognised) does not depend on the
     # hour the test runs at (PocketSphinx failed to recognise espeak's "in the afternoon" answers).
     at_ten_past = datetime(2026, 12, 1, 10, 10, tzinfo=UTC)
     brain = Assistant(store, store.alarms, now=lambda: at_ten_past)
-    pipeline = VoicePipeline(lambda: sphinx, brain, speaker, store, recorder)
-    pipeline_ref.append(pipeline)
+    pipeline = VoicePipeline(lambda: sphinx, brain, partial(SpeechOutput, settings), store, recorder)
+    speaker = pipeline.speaker
+    assert isinstance(speaker, SpeechOutput)
+    speaker.wait_ready(30)
     capture = MicrophoneCapture(pipeline.on_audio)
     capture.start()
     heard = tmp_path / "answer.wav"

@@ -37,6 +37,9 @@ class ErrorCode(StrEnum):
     AUDIO_INPUT_UNAVAILABLE = "audio_input_unavailable"
     SPEECH_MODEL_UNAVAILABLE = "speech_model_unavailable"
     TURN_CANCELLED = "turn_cancelled"
+    TURN_STOPPED = "turn_stopped"  # a tap that only stopped the assistant
+    TURN_FAILED = "turn_failed"  # a fault in the turn itself (a bug), reported rather than hidden
+    SPEECH_TIMED_OUT = "speech_timed_out"
     QT_BINDING_DEFECTIVE = "qt_binding_defective"
     NOTHING_HEARD = "nothing_heard"
     AUDIO_OUTPUT_UNAVAILABLE = "audio_output_unavailable"

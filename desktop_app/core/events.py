@@ -92,15 +92,27 @@ class TurnFinished(Event):
 
 @dataclass(frozen=True, slots=True)
 class TurnFailed(Event):
-    """A turn (or a device, a model) failed; `code` is stable, `message` says what to do."""
+    """A turn (or a device, a model) failed; `code` is stable, `message` says what to do. `turn_id` names the
+    turn it ended (each turn ends with exactly one TurnFinished or TurnFailed); None for a failure outside a
+    turn (a device lost while idle, the speaker)."""
 
     code: str
     message: str
+    turn_id: int | None = field(default=None, kw_only=True)
+
+
+class NoticeCode(StrEnum):
+    """What a notice is about (failures have an ErrorCode instead)."""
+
+    SPEECH_MODEL_LOADING = "speech_model_loading"
+    SPEECH_MODEL_READY = "speech_model_ready"
+    AUDIO_INPUT_BACK = "audio_input_back"
 
 
 @dataclass(frozen=True, slots=True)
 class Notice(Event):
-    """Something the user should see that is not a failure: "loading speech model", "microphone back"."""
+    """Something the user should see that is not a failure ("loading speech model", "microphone back"), or a
+    failure that did not end a turn (a voice that is missing): then `code` is its ErrorCode."""
 
     code: str
     message: str

@@ -7,6 +7,12 @@ Threads: the microphone's converter thread calls `on_audio`; the UI or the hotke
 and `cancel`; one turn worker owns the recogniser, asks the brain and feeds the speaker; the speaker
 reports back through `on_speaker_event`. Everything that happens goes out through one event listener as
 the records of core.events, with the monotonic time it happened.
+
+Locks: one, guarding the turn's state, and nothing is called while it is held. Under it the state changes
+and the events that say so are queued (core.delivery.Outbox); they are delivered after it is released, in
+order. The speaker is only ever driven through one serial worker (stopping audio waits for the device), so
+`press`, `release`, `cancel` and `announce` return at once from any thread. Every wait has a bound; a bound
+that runs out is logged and reported as the turn's failure.
 """
 
 from __future__ import annotations
@@ -16,8 +22,14 @@ import queue
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
+from enum import StrEnum
+from functools import partial
 
+from desktop_app.core.audio_format import SPEECH_FORMAT
+from desktop_app.core.delivery import Outbox, SerialCalls
 from desktop_app.core.errors import AppError, ErrorCode
 from desktop_app.core.events import (
     Announced,
@@ -25,6 +37,7 @@ from desktop_app.core.events import (
     Event,
     FinalTranscript,
     Notice,
+    NoticeCode,
     PartialTranscript,
     ReplyChunk,
     SpeakingFinished,
@@ -42,11 +55,11 @@ from desktop_app.core.ports import (
     ConversationStore,
     Recognizer,
     ReplyAction,
-    ReplyPiece,
     Speaker,
 )
 from desktop_app.core.preroll import PrerollBuffer
 from desktop_app.core.privacy import for_log
+from desktop_app.core.turn_diary import TurnDiary
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +71,28 @@ ECHO_TAIL_S = 0.3
 # After a barge-in the turn hears the user at once, but not while the stopped speech is still fading out.
 BARGE_IN_TAIL_S = 0.1
 
+# Bounds on waits. Speaking an answer: a generous rate (espeak-ng says about 15 characters a second) plus a
+# margin for a slow first sentence; the store making a conversation; closing down.
+SPEECH_BOUND_BASE_S = 30.0
+SPEECH_BOUND_PER_CHAR_S = 0.25
+STORE_BOUND_S = 10.0
+CLOSE_BOUND_S = 10.0
+
+
+class TalkMode(StrEnum):
+    HOLD = "hold"  # speak while the key is held
+    TOGGLE = "toggle"  # press to start, press again to stop
+
+
+def speech_bound_s(text: str) -> float:
+    return SPEECH_BOUND_BASE_S + SPEECH_BOUND_PER_CHAR_S * len(text)
+
+
 Listener = Callable[[Event], None]
+# The speaker reports (SpeakingStarted, SpeakingFinished, TurnFailed, notices) to the pipeline that uses it, so
+# the pipeline makes it: it is given a function that makes the speaker from where to report.
+SpeakerReports = Callable[[object], None]
+SpeakerFactory = Callable[[SpeakerReports], Speaker]
 # Returns the recogniser to use, or None while its model is still loading.
 RecognizerSource = Callable[[], Recognizer | None]
 
@@ -102,20 +136,20 @@ class VoicePipeline:
         self,
         recognizer: RecognizerSource,
         brain: Brain,
-        speaker: Speaker | None,
+        speaker: SpeakerFactory | None,
         store: ConversationStore,
         on_event: Listener,
         *,
-        mode: str = "hold",
+        mode: TalkMode | str = TalkMode.HOLD,
         preroll_ms: int = 500,
         keep_preroll: bool = True,
     ) -> None:
         self._recognizer_source = recognizer
         self._brain = brain
-        self._speaker = speaker
+        self._speaker: Speaker | None = None
         self._store = store
-        self._emit = on_event
-        self.mode = mode
+        self._listener = on_event
+        self.mode = TalkMode(mode)
         self.keep_preroll = keep_preroll
         self._preroll = PrerollBuffer(preroll_ms)
         # What the speaker last reported (it started or stopped playing) and when: the microphone hears it
@@ -127,76 +161,118 @@ class VoicePipeline:
         self._turn: _Turn | None = None
         self._turn_ids = 0
         self._conversation_id: int | None = None
+        self._conversation_pending: Future[int] | None = None
+        self._conversation_generation = 0
+        self.diary = TurnDiary()
+        self._events: Outbox[Event] = Outbox(self._deliver)
+        self._speech = SerialCalls("voice-speaker")
+        self._announcements = SerialCalls("voice-announce")
         self._work: queue.SimpleQueue[tuple[_Turn, bytes | _Finish] | _Stop] = queue.SimpleQueue()
+        self._speaker = speaker(self.on_speaker_event) if speaker is not None else None
         self._worker = threading.Thread(target=self._run, name="voice-turn", daemon=True)
         self._worker.start()
 
-    # -- controls (any thread) ------------------------------------------------------------------------
+    @property
+    def speaker(self) -> Speaker | None:
+        return self._speaker
+
+    # -- controls (any thread; each returns at once) -------------------------------------------------------
 
     @property
     def state(self) -> TurnState:
         return self._state
 
     @property
+    def mode(self) -> TalkMode:
+        return self._mode
+
+    @mode.setter
+    def mode(self, mode: TalkMode | str) -> None:
+        self._mode = TalkMode(mode)  # an unknown mode is refused here, not silently treated as "hold"
+
+    @property
     def conversation_id(self) -> int | None:
         return self._conversation_id
 
     def new_conversation(self) -> None:
-        self._conversation_id = None
+        with self._lock:
+            self._conversation_id = None
+            self._conversation_generation += 1
 
     def press(self) -> None:
         """Push-to-talk pressed: start listening (interrupting an answer), or, in toggle mode while
         listening, stop listening."""
+        # Read before taking the lock: both reach into other objects.
+        speaker_busy = self._speaker is not None and self._speaker.is_speaking()
+        recognizer = self._recognizer_source()
         with self._lock:
-            if self.mode == "toggle" and self._state is TurnState.LISTENING:
-                self._release_locked()
-                return
-            if self._state is TurnState.LISTENING:
-                return
-            barged_in = self._state is not TurnState.IDLE
-            if barged_in:
-                self._cancel_locked("interrupted")
-            elif self._speaker is not None and self._speaker.is_speaking():
-                barged_in = True
-                self._speaker.stop()  # an announcement ("Time's up…") is silenced like an answer
-            recognizer = self._recognizer_source()
-            if recognizer is None:
-                self._emit(Notice("speech_model_loading", "Loading speech model… try again in a moment."))
-                return
-            self._turn_ids += 1
-            turn = _Turn(self._turn_ids, time.monotonic(), barged_in=barged_in)
-            self._turn = turn
-            # The preroll is only ever the user's own sound: none of it while the assistant was speaking.
-            preroll = self._preroll.take() if self.keep_preroll and self._preroll_is_clean() else b""
-            self._preroll.clear()
-            turn.preroll_ms = len(preroll) / 32
-            log.info("turn %d: listening (%.0f ms of preroll)", turn.turn_id, turn.preroll_ms)
-            self._emit(TurnStarted(turn.turn_id, at=turn.pressed_at))
-            self._set_state(TurnState.LISTENING)
-            if preroll:
-                self._work.put((turn, preroll))
+            self._press_locked(speaker_busy, recognizer is not None)
+        self._events.flush()
+
+    def _press_locked(self, speaker_busy: bool, recognizer_ready: bool) -> None:
+        if self._mode is TalkMode.TOGGLE and self._state is TurnState.LISTENING:
+            self._release_locked()
+            return
+        if self._state is TurnState.LISTENING:
+            return
+        barged_in = self._state is not TurnState.IDLE
+        if barged_in:
+            self._cancel_locked("interrupted")
+        elif speaker_busy and self._speaker is not None:
+            barged_in = True
+            self._speech.submit(self._speaker.stop)  # an announcement ("Time's up…") is silenced like an answer
+        if not recognizer_ready:
+            self._events.put(Notice(NoticeCode.SPEECH_MODEL_LOADING, "Loading speech model… try again in a moment."))
+            return
+        self._turn_ids += 1
+        turn = _Turn(self._turn_ids, time.monotonic(), barged_in=barged_in)
+        self._turn = turn
+        # The preroll is only ever the user's own sound: none of it while the assistant was speaking.
+        clean = not speaker_busy and self._quiet_for(ECHO_TAIL_S)
+        preroll = self._preroll.take() if self.keep_preroll and clean else b""
+        self._preroll.clear()
+        turn.preroll_ms = SPEECH_FORMAT.milliseconds(len(preroll))
+        log.info("turn %d: listening (%.0f ms of preroll)", turn.turn_id, turn.preroll_ms)
+        self._events.put(TurnStarted(turn.turn_id, at=turn.pressed_at))
+        self._set_state(TurnState.LISTENING)
+        if preroll:
+            self._work.put((turn, preroll))
 
     def release(self) -> None:
         """Push-to-talk released (hold mode): stop listening and recognise what was said."""
         with self._lock:
-            if self.mode != "hold" or self._state is not TurnState.LISTENING:
-                return
-            turn = self._turn
-            if turn is not None and turn.barged_in and time.monotonic() - turn.pressed_at < TAP_S:
-                # A tap that stopped the assistant: it was "stop", not a question.
-                self._cancel_locked("stopped by a tap", report=False)
-                return
-            self._release_locked()
+            if self._mode is TalkMode.HOLD and self._state is TurnState.LISTENING:
+                turn = self._turn
+                if turn is not None and turn.barged_in and time.monotonic() - turn.pressed_at < TAP_S:
+                    # A tap that stopped the assistant: it was "stop", not a question.
+                    self._cancel_locked("stopped by a tap", ErrorCode.TURN_STOPPED, "Stopped.")
+                else:
+                    self._release_locked()
+        self._events.flush()
 
     def cancel(self) -> None:
         with self._lock:
             if self._state is not TurnState.IDLE:
                 self._cancel_locked("cancelled")
+        self._events.flush()
+
+    def announce(self, text: str, source: str) -> None:
+        """Says something unprompted (a timer ran out): stored in the current conversation, shown, and
+        spoken unless the user is talking or being answered (then it is shown and kept only). When it cannot
+        be kept (the store is read-only or full), it is still shown and said. Returns at once: the store is
+        written on a worker of its own."""
+        self._announcements.submit(lambda: self._announce(text, source))
 
     def close(self) -> None:
         self.cancel()
         self._work.put(_Stop())
-        self._worker.join(timeout=10)
+        self._worker.join(timeout=CLOSE_BOUND_S)
+        for name, worker in (("announcements", self._announcements), ("speaker", self._speech)):
+            if not worker.close(CLOSE_BOUND_S):
+                log.error("the %s worker did not stop within %.0f s", name, CLOSE_BOUND_S)
+        if self._worker.is_alive():
+            log.error("the voice turn worker did not stop within %.0f s", CLOSE_BOUND_S)
+        self._events.flush()
 
     # -- audio side (the microphone's thread) ---------------------------------------------------------
 
@@ -211,22 +287,27 @@ class VoicePipeline:
 
     def _preroll_is_clean(self, tail_s: float = ECHO_TAIL_S) -> bool:
         """No assistant speech now or in the last `tail_s` (the speaker's own reports say when)."""
-        if self._speaking or (self._speaker is not None and self._speaker.is_speaking()):
+        if self._speaker is not None and self._speaker.is_speaking():
             return False
-        return time.monotonic() - self._quiet_since >= tail_s
+        return self._quiet_for(tail_s)
+
+    def _quiet_for(self, tail_s: float) -> bool:
+        return not self._speaking and time.monotonic() - self._quiet_since >= tail_s
 
     def on_level(self, rms_dbfs: float, peak_dbfs: float) -> None:
-        self._emit(AudioLevel(rms_dbfs, peak_dbfs))
+        self._events.put(AudioLevel(rms_dbfs, peak_dbfs))
+        self._events.flush()
 
     def on_device_error(self, error: AppError | None) -> None:
         """The microphone failed (or, with None, came back)."""
-        if error is None:
-            self._emit(Notice("audio_input_back", "Microphone available again."))
-            return
-        self._emit(TurnFailed(error.code.value, error.message))
         with self._lock:
-            if self._state is TurnState.LISTENING:
-                self._cancel_locked("device lost", report=False)
+            if error is None:
+                self._events.put(Notice(NoticeCode.AUDIO_INPUT_BACK, "Microphone available again."))
+            elif self._state is TurnState.LISTENING:
+                self._cancel_locked("device lost", error.code, error.message)
+            else:
+                self._events.put(TurnFailed(error.code.value, error.message))
+        self._events.flush()
 
     # -- speaker side (the speaker's threads) ----------------------------------------------------------
 
@@ -236,27 +317,37 @@ class VoicePipeline:
             self._speaking = isinstance(event, SpeakingStarted)
             self._quiet_since = time.monotonic()
             self._preroll.clear()
-        if isinstance(event, SpeakingStarted):
-            if turn is not None and self._state in (TurnState.THINKING, TurnState.SPEAKING):
-                turn.spoken.append(event.text)
-            if turn is not None and turn.first_audio_at is None:
-                turn.first_audio_at = event.at
-                with self._lock:
+        with self._lock:
+            if isinstance(event, SpeakingStarted):
+                if turn is not None and self._state in (TurnState.THINKING, TurnState.SPEAKING):
+                    turn.spoken.append(event.text)
+                if turn is not None and turn.first_audio_at is None:
+                    turn.first_audio_at = event.at
                     if self._turn is turn and self._state is TurnState.THINKING:
                         self._set_state(TurnState.SPEAKING)
-            self._emit(event)
-        elif isinstance(event, SpeakingFinished | TurnFailed):
-            self._emit(event)
-            if turn is not None:
-                turn.speech_done.set()
-        elif isinstance(event, Event):  # notices: speaker missing, voice missing, back again
-            self._emit(event)
+                self._events.put(event)
+            elif isinstance(event, SpeakingFinished | TurnFailed):
+                self._events.put(event)
+                if turn is not None:
+                    turn.speech_done.set()
+            elif isinstance(event, Event):  # notices: speaker missing, voice missing, back again
+                self._events.put(event)
+        self._events.flush()
 
-    # -- internals --------------------------------------------------------------------------------------
+    # -- internals (under the lock: state and queued events only) ------------------------------------------
+
+    def _deliver(self, event: Event) -> None:
+        self.diary.record(event)
+        self._listener(event)
+
+    def _emit(self, event: Event) -> None:
+        """For the worker threads, which hold no lock."""
+        self._events.put(event)
+        self._events.flush()
 
     def _set_state(self, state: TurnState) -> None:
         self._state = state
-        self._emit(StateChanged(state))
+        self._events.put(StateChanged(state))
 
     def _release_locked(self) -> None:
         turn = self._turn
@@ -267,7 +358,8 @@ class VoicePipeline:
         self._set_state(TurnState.RECOGNISING)
         self._work.put((turn, _Finish()))
 
-    def _cancel_locked(self, why: str, report: bool = True) -> None:
+    def _cancel_locked(self, why: str, code: ErrorCode = ErrorCode.TURN_CANCELLED, message: str | None = None) -> None:
+        """Ends the turn under way (reported as its failure with `code`) and silences the speaker."""
         turn = self._turn
         if turn is not None:
             log.info("turn %d: %s", turn.turn_id, why)
@@ -275,11 +367,18 @@ class VoicePipeline:
             turn.cancel.set()
             turn.speech_done.set()
         if self._speaker is not None:
-            self._speaker.stop()
+            self._speech.submit(self._speaker.stop)
         self._turn = None
-        if report:
-            self._emit(TurnFailed(ErrorCode.TURN_CANCELLED.value, f"Turn {why}."))
+        if turn is not None:
+            self._events.put(TurnFailed(code.value, message or f"Turn {why}.", turn_id=turn.turn_id))
         self._set_state(TurnState.IDLE)
+
+    def _speak(self, turn: _Turn, call: Callable[[], object]) -> None:
+        """Runs a speaker call for `turn` on the speaker's worker, in order with every stop, unless the turn has
+        been cancelled by the time its turn comes (then the stop already silenced it)."""
+        self._speech.submit(lambda: None if turn.cancelled else call())
+
+    # -- the turn worker ------------------------------------------------------------------------------------
 
     def _run(self) -> None:
         active: _Turn | None = None
@@ -291,76 +390,57 @@ class VoicePipeline:
                     recognizer.cancel()
                 return
             turn, payload = item
-            if turn.cancelled:
+            if turn.cancelled or self._turn is not turn:  # ended (cancelled, failed): its audio is dropped
                 if active is turn and recognizer is not None:
                     recognizer.cancel()
                     active = None
                 continue
-            if active is not turn:
-                if recognizer is not None and active is not None:
-                    recognizer.cancel()
-                recognizer = self._recognizer_source()
-                if recognizer is None:
-                    continue
-                recognizer.start_utterance()
-                active = turn
-            assert recognizer is not None
             try:
+                if active is not turn:
+                    if recognizer is not None and active is not None:
+                        recognizer.cancel()
+                    active, recognizer = None, self._recognizer_source()
+                    if recognizer is not None:
+                        recognizer.start_utterance()
+                        active = turn
+                if recognizer is None:  # unloaded since the press (a model being switched)
+                    raise AppError(
+                        ErrorCode.SPEECH_MODEL_UNAVAILABLE, "The speech model is being loaded. Try again soon."
+                    )
                 if isinstance(payload, _Finish):
                     active = None
                     self._finish_turn(turn, recognizer)
                 else:
-                    partial = recognizer.feed(payload)
-                    if partial is not None and not turn.cancelled:
-                        self._emit(PartialTranscript(partial))
+                    heard_so_far = recognizer.feed(payload)
+                    if heard_so_far is not None and not turn.cancelled:
+                        self._emit(PartialTranscript(heard_so_far))
             except AppError as error:
                 active = None
                 self._fail(turn, error.code.value, error.message)
             except Exception as error:  # a recogniser or brain bug must not kill the worker
                 log.exception("voice turn failed")
                 active = None
-                self._fail(turn, "turn_failed", f"Something went wrong in this turn: {error}")
+                self._fail(turn, ErrorCode.TURN_FAILED.value, f"Something went wrong in this turn: {error}")
 
     def _finish_turn(self, turn: _Turn, recognizer: Recognizer) -> None:
-        transcript = recognizer.finish()
-        turn.final_at = time.monotonic()
-        if turn.cancelled:
+        text = self._hear(turn, recognizer)
+        if text is None:
             return
-        log.info("turn %d: heard %s", turn.turn_id, for_log(transcript.text))
-        self._emit(FinalTranscript(transcript.text, transcript.confidence, at=turn.final_at))
-        if not transcript.text.strip():
-            self._fail(turn, ErrorCode.NOTHING_HEARD.value, "I did not catch that. Hold the key and try again.")
-            return
-        turn.transcript = transcript.text
         # Shown, so kept: the question is stored before anything else can stop the turn.
         conversation_id = self._conversation()
-        self._store.add_message(conversation_id, Role.USER, transcript.text)
+        self._store.add_message(conversation_id, Role.USER, text)
         with self._lock:
-            if turn.cancelled:
-                return
-            self._set_state(TurnState.THINKING)
-        speaker = self._speaker
-        if speaker is not None:
-            # An interrupted announcement may still report that it finished: only this reply's end counts.
-            turn.speech_done.clear()
-            if turn.cancelled:  # cancelled just now: its wake-up must not be lost
-                return
-            speaker.start_reply()
-        answer = self._brain.reply(transcript.text, conversation_id, turn.cancel)
+            if not turn.cancelled:
+                self._set_state(TurnState.THINKING)
+        self._events.flush()
+        if turn.cancelled:
+            return
         try:
-            for piece in answer:
-                if turn.cancelled:
-                    break
-                turn.reply.add(piece)
-                self._show_and_say(turn, piece, speaker)
-        finally:
-            answer.close()  # a cancelled turn closes the brain's stream (and a model's connection) now
-        if not turn.cancelled:
-            if turn.reply.action is ReplyAction.STOP and speaker is not None:
-                speaker.stop()
-            elif speaker is not None:
-                speaker.end_reply()
-                turn.speech_done.wait()
+            spoken_in_time = self._answer(turn, text, conversation_id)
+        except Exception:
+            # The brain failed part-way: what the window already showed of the answer is kept all the same.
+            self._store_interrupted_answer(turn, conversation_id)
+            raise
         if turn.cancelled:  # stopped while it was written or spoken: kept as far as it was shown
             self._store_interrupted_answer(turn, conversation_id)
             return
@@ -369,11 +449,70 @@ class VoicePipeline:
         self._store_answer(turn, conversation_id, timings)
         if turn.reply.action is ReplyAction.NEW_CONVERSATION:
             self.new_conversation()
+        if not spoken_in_time:
+            bound = speech_bound_s(turn.reply.text)
+            log.error("turn %d: the answer was not spoken within %.0f s", turn.turn_id, bound)
+            if self._speaker is not None:
+                self._speech.submit(self._speaker.stop)
+            self._fail(turn, ErrorCode.SPEECH_TIMED_OUT.value, "The answer is shown, but speaking it took too long.")
+            return
         with self._lock:
             if self._turn is turn:
                 self._turn = None
-                self._emit(TurnFinished(turn.turn_id, timings, at=done))
+                self._events.put(TurnFinished(turn.turn_id, timings, at=done))
                 self._set_state(TurnState.IDLE)
+        self._events.flush()
+
+    def _hear(self, turn: _Turn, recognizer: Recognizer) -> str | None:
+        """The final transcript, shown; None when the turn ends here (cancelled, or nothing was heard)."""
+        transcript = recognizer.finish()
+        turn.final_at = time.monotonic()
+        if turn.cancelled:
+            return None
+        log.info("turn %d: heard %s", turn.turn_id, for_log(transcript.text))
+        self._emit(FinalTranscript(transcript.text, transcript.confidence, at=turn.final_at))
+        if not transcript.text.strip():
+            self._fail(turn, ErrorCode.NOTHING_HEARD.value, "I did not catch that. Hold the key and try again.")
+            return None
+        turn.transcript = transcript.text
+        return transcript.text
+
+    def _answer(self, turn: _Turn, text: str, conversation_id: int) -> bool:
+        """Asks the brain, shows and says the answer as it comes; False when saying it outlasted its bound."""
+        speaker = self._speaker
+        if speaker is not None:
+
+            def begin_reply() -> None:
+                # An interrupted announcement may still report that it finished: only this reply's end counts.
+                turn.speech_done.clear()
+                if turn.cancelled:  # cancelled just now: its wake-up must not be lost
+                    turn.speech_done.set()
+                    return
+                speaker.start_reply()
+
+            self._speak(turn, begin_reply)
+        answer = self._brain.reply(text, conversation_id, turn.cancel)
+        try:
+            for piece in answer:
+                with self._lock:  # shown and kept together: a cancel cannot fall between the two
+                    if turn.cancelled:
+                        break
+                    turn.reply.add(piece)
+                    if piece.text:
+                        turn.first_reply_at = turn.first_reply_at or time.monotonic()
+                        self._events.put(ReplyChunk(piece.text, piece.source))
+                self._events.flush()
+                if speaker is not None and piece.text and piece.to_say:
+                    self._speak(turn, partial(speaker.add_text, piece.to_say))
+        finally:
+            answer.close()  # a cancelled turn closes the brain's stream (and a model's connection) now
+        if turn.cancelled or speaker is None:
+            return True
+        if turn.reply.action is ReplyAction.STOP:
+            self._speech.submit(speaker.stop)
+            return True
+        self._speak(turn, speaker.end_reply)
+        return turn.speech_done.wait(speech_bound_s(turn.reply.text))
 
     def _store_answer(self, turn: _Turn, conversation_id: int, timings: dict[str, float]) -> None:
         self._store.add_message(
@@ -398,15 +537,6 @@ class VoicePipeline:
         log.info("turn %d: stored the interrupted answer", turn.turn_id)
         self._store_answer(turn, conversation_id, timings)
 
-    def _show_and_say(self, turn: _Turn, piece: ReplyPiece, speaker: Speaker | None) -> None:
-        if not piece.text:
-            return
-        if turn.first_reply_at is None:
-            turn.first_reply_at = time.monotonic()
-        self._emit(ReplyChunk(piece.text, piece.source))
-        if speaker is not None and piece.to_say:
-            speaker.add_text(piece.to_say)
-
     def _timings(self, turn: _Turn, done: float) -> dict[str, float]:
         released = turn.released_at or turn.pressed_at
 
@@ -423,10 +553,7 @@ class VoicePipeline:
         }
         return {key: value for key, value in values.items() if value is not None}
 
-    def announce(self, text: str, source: str) -> None:
-        """Says something unprompted (a timer ran out): stored in the current conversation, shown, and
-        spoken unless the user is talking or being answered (then it is shown and kept only). When it cannot
-        be kept (the store is read-only or full), it is still shown and said."""
+    def _announce(self, text: str, source: str) -> None:
         conversation_id: int | None
         try:
             conversation_id = self._conversation()
@@ -434,23 +561,56 @@ class VoicePipeline:
         except AppError as error:
             log.warning("an announcement could not be kept: %s", error.message)
             conversation_id = None
-        self._emit(Announced(text, source, conversation_id))
+        speaker = self._speaker
         with self._lock:
-            idle = self._state is TurnState.IDLE
-        if idle and self._speaker is not None:
-            self._speaker.start_reply()
-            self._speaker.add_text(text)
-            self._speaker.end_reply()
+            self._events.put(Announced(text, source, conversation_id))
+            if self._state is TurnState.IDLE and speaker is not None:
+                # Queued under the lock (a queue put, not a call), so a press after this stops it in order.
+                self._speech.submit(lambda: _say_alone(speaker, text))
+        self._events.flush()
 
     def _conversation(self) -> int:
-        if self._conversation_id is None:
-            self._conversation_id = self._store.create_conversation().id
-        return self._conversation_id
+        """The current conversation, made when there is none. Made once however many threads ask at the same
+        time (a turn and an announcement), and never while the lock is held."""
+        with self._lock:
+            if self._conversation_id is not None:
+                return self._conversation_id
+            pending = self._conversation_pending
+            generation = self._conversation_generation
+            if pending is None:
+                pending = self._conversation_pending = Future()
+                owner = True
+            else:
+                owner = False
+        if not owner:
+            try:
+                return pending.result(timeout=STORE_BOUND_S)
+            except FutureTimeout:
+                raise AppError(ErrorCode.DB_BUSY, "The conversation could not be started in time.") from None
+        try:
+            made = self._store.create_conversation().id
+        except BaseException as error:
+            with self._lock:
+                self._conversation_pending = None
+            pending.set_exception(error)
+            raise
+        with self._lock:
+            self._conversation_pending = None
+            if self._conversation_generation == generation:  # no "new conversation" asked meanwhile
+                self._conversation_id = made
+        pending.set_result(made)
+        return made
 
     def _fail(self, turn: _Turn, code: str, message: str) -> None:
         with self._lock:
-            if self._turn is not turn:
-                return
-            self._turn = None
-            self._emit(TurnFailed(code, message))
-            self._set_state(TurnState.IDLE)
+            if self._turn is turn:
+                self._turn = None
+                self._events.put(TurnFailed(code, message, turn_id=turn.turn_id))
+                self._set_state(TurnState.IDLE)
+        self._events.flush()
+
+
+def _say_alone(speaker: Speaker, text: str) -> None:
+    speaker.start_reply()
+    speaker.add_text(text)
+    speaker.end_reply()

@@ -41,7 +41,8 @@ class VoiceInfo:
 
 
 class Recognizer(Protocol):
-    """Streaming speech recognition over 16 kHz mono 16-bit audio. Used from one thread at a time."""
+    """Streaming speech recognition over audio in SPEECH_FORMAT (core.audio_format). Used from one thread at a
+    time."""
 
     name: str
 
