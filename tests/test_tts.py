@@ -18,8 +18,10 @@ from desktop_app.core.errors import AppError, ErrorCode
 from desktop_app.core.events import Notice, SpeakingFinished, SpeakingStarted, TurnFailed
 from desktop_app.core.ports import Speaker
 from desktop_app.core.settings import Settings
-from desktop_app.speech.tts import RenderedSpeech, ReplyTimings, SpeechOutput, _wait_for_wav
+from desktop_app.speech.reply_queue import ReplyTimings
+from desktop_app.speech.tts import SpeechOutput
 from desktop_app.speech.tts_cache import TtsCache
+from desktop_app.speech.tts_engine import RenderedSpeech, wait_for_wav
 
 PHRASES = (
     "it is five past three",
@@ -61,7 +63,7 @@ class Listener:
 def render(output: SpeechOutput, text: str) -> RenderedSpeech:
     """One sentence rendered with the current voice settings (through the cache), on the engine's thread,
     without playing it."""
-    return output._call(lambda engine: output._render(engine, text))
+    return output._engine.call(lambda renderer: output._render(renderer, text))
 
 
 def pcm_samples(rendered: RenderedSpeech) -> np.ndarray:
@@ -351,7 +353,7 @@ def test_waiting_for_a_wav_that_is_still_being_written(tmp_path: Path) -> None:
 
     writer = threading.Thread(target=write_slowly)
     writer.start()
-    audio = _wait_for_wav(path, finished, time.monotonic() + 5)
+    audio = wait_for_wav(path, finished, time.monotonic() + 5)
     writer.join()
     assert audio == AudioChunk(frames, AudioFormat(22_050, 2, 1))
 
@@ -366,6 +368,6 @@ def test_a_wav_the_player_cannot_play_is_a_render_failure(tmp_path: Path) -> Non
     finished = threading.Event()
     finished.set()
     with pytest.raises(AppError) as caught:
-        _wait_for_wav(path, finished, time.monotonic() + 5)
+        wait_for_wav(path, finished, time.monotonic() + 5)
     assert caught.value.code is ErrorCode.TTS_RENDER_FAILED
     assert "unexpected format" in caught.value.message
