@@ -368,7 +368,7 @@ def with_room(speech: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     microphone gives."""
     pad = np.zeros(int(PAD_SECONDS * RATE))
     padded = np.concatenate([pad, speech, pad])
-    return cast(np.ndarray, padded + rng.standard_normal(len(padded)) * 10 ** (ROOM_DBFS / 20))
+    return padded + rng.standard_normal(len(padded)) * 10 ** (ROOM_DBFS / 20)
 
 
 def pink_noise(length: int, rng: np.random.Generator) -> np.ndarray:

@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import BinaryIO
 from urllib.parse import unquote
 
 _RANGE = re.compile(r"bytes=(\d+)-(\d*)")
@@ -209,7 +210,7 @@ class _Handler(BaseHTTPRequestHandler):
         return status, sent
 
     @staticmethod
-    def _open(found: _File) -> contextlib.AbstractContextManager:  # type: ignore[type-arg]
+    def _open(found: _File) -> contextlib.AbstractContextManager[BinaryIO]:
         if found.path is not None:
             return open(found.path, "rb")
         import io

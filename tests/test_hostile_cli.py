@@ -35,7 +35,7 @@ class Run:
 def run(
     data_dir: Path,
     *args: str | bytes,
-    stdout: int | object = subprocess.PIPE,
+    stdout: int | BinaryIO | None = subprocess.PIPE,
     before: Callable[[], None] | None = None,
 ) -> Run:
     """`python -m desktop_app --data-dir DIR ARGS`; arguments may be bytes (not UTF-8), stdout anything."""

@@ -31,7 +31,7 @@ def _schema_objects(url: str) -> dict[str, object]:
     try:
         with engine.connect() as connection:
             inspector = inspect(connection)
-            tables = {}
+            tables: dict[str, object] = {}
             for table in sorted(inspector.get_table_names()):
                 tables[table] = {
                     "columns": [(c["name"], str(c["type"]), c["nullable"]) for c in inspector.get_columns(table)],

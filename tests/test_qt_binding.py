@@ -14,6 +14,7 @@ import pytest
 
 from desktop_app.core.events import (
     AudioLevel,
+    Event,
     EventHub,
     FinalTranscript,
     PartialTranscript,
@@ -37,7 +38,7 @@ def _singleton_counts() -> dict[str, int]:
     return {"True": sys.getrefcount(True), "False": sys.getrefcount(False), "None": sys.getrefcount(None)}
 
 
-def _turn_events(turn_id: int) -> list[object]:
+def _turn_events(turn_id: int) -> list[Event]:
     """The events of one short voice turn, as the pipeline publishes them."""
     return [
         TurnStarted(turn_id),
@@ -55,7 +56,9 @@ def _turn_events(turn_id: int) -> list[object]:
 
 
 @pytest.mark.gui
-def test_ten_thousand_events_through_the_real_bridge_and_window_keep_reference_counts(qtbot, tmp_path: Path) -> None:
+def test_ten_thousand_events_through_the_real_bridge_and_window_keep_reference_counts(
+    qtbot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from desktop_app.ui.main_window import MainWindow
 
     store = SqlConversationStore.open(sqlite_url(tmp_path / "assistant.db"))
@@ -66,7 +69,8 @@ def test_ten_thousand_events_through_the_real_bridge_and_window_keep_reference_c
     delivered: list[int] = []
     assert window._bridge is not None
     window._bridge.add_handler(lambda _event: delivered.append(1))
-    window.refresh = lambda: None  # the history list is not what this test is about; 900 reloads would be slow
+    # The history list is not what this test is about; 900 reloads would be slow.
+    monkeypatch.setattr(window, "refresh", lambda: None)
     published = 0
 
     def publish_from_a_worker() -> None:

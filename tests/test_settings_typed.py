@@ -147,7 +147,12 @@ def test_subscribers_run_outside_the_lock_in_order_and_a_failing_one_stops_nothi
     settings.subscribe(VOICE_RATE, follow_rate)
     settings.subscribe(TALK_MODE, lambda mode: order.append(f"mode {mode}"))
     done = threading.Event()
-    worker = threading.Thread(target=lambda: (settings.set(VOICE_RATE, 300), done.set()))
+
+    def set_rate() -> None:
+        settings.set(VOICE_RATE, 300)
+        done.set()
+
+    worker = threading.Thread(target=set_rate)
     worker.start()
     assert done.wait(5), "a subscriber that uses the settings waited forever"
     worker.join(5)

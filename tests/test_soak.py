@@ -59,7 +59,7 @@ def test_the_window_survives_twenty_thousand_level_events_and_still_answers(
         status = first
         while status.get("levels", 0) < LEVEL_EVENTS:
             assert app.poll() is None, (
-                f"the app ended after {status.get('levels')} level events: {app.stderr.read()[-3000:]}"
+                f"the app ended after {status.get('levels')} level events: {app.communicate()[1][-3000:]}"
             )
             assert time.monotonic() < deadline, f"only {status.get('levels')} level events"
             time.sleep(1)

@@ -387,7 +387,7 @@ def test_a_database_that_reaches_its_size_limit_says_disk_full_then_recovers(tmp
     store = SqlConversationStore.open(sqlite_url(tmp_path / "assistant.db"))
     try:
         conversation = store.create_conversation()
-        pages = store._writer.run(lambda c: c.exec_driver_sql("PRAGMA page_count").scalar())
+        pages = store._writer.run(lambda c: c.exec_driver_sql("PRAGMA page_count").scalar_one())
         store._writer.run(lambda c: c.exec_driver_sql(f"PRAGMA max_page_count={pages + 3}"))
         saved = []
         with pytest.raises(StorageError) as caught:

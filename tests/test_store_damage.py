@@ -60,7 +60,8 @@ def _flip_inside_search_index(path: Path) -> None:
     (record,) = _rows(
         path, "SELECT block FROM messages_fts_data WHERE id > 10 AND length(block) < 200 ORDER BY id LIMIT 1"
     )
-    block = bytes(record[0])  # type: ignore[arg-type]
+    block = record[0]
+    assert isinstance(block, bytes)
     raw = bytearray(path.read_bytes())
     assert raw.count(block[:24]) == 1
     at = raw.index(block[:24]) + 4

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from turn_harness import ScriptedBrain, ScriptedRecognizer, word
 
+from desktop_app.core.errors import ErrorCode
 from desktop_app.core.events import Event, FinalTranscript, TurnFailed, TurnFinished, TurnStarted
 from desktop_app.core.pipeline import VoicePipeline
 from desktop_app.core.turn_diary import TURNS_KEPT, TurnDiary
@@ -59,7 +60,7 @@ def test_a_cancelled_turn_is_not_a_fault_and_only_the_last_turns_are_kept(caplog
         for turn_id in range(1, TURNS_KEPT + 6):
             diary.record(TurnStarted(turn_id))
             diary.record(FinalTranscript("hello", 1.0))
-            diary.record(TurnFailed("turn_cancelled", "Turn cancelled.", turn_id=turn_id))
+            diary.record(TurnFailed(ErrorCode.TURN_CANCELLED, "Turn cancelled.", turn_id=turn_id))
     assert not caplog.records
     turns = diary.turns()
     assert len(turns) == TURNS_KEPT
