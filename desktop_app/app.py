@@ -14,7 +14,6 @@ from desktop_app.core.brain.alarm_watch import Announcement
 from desktop_app.core.errors import AppError, ErrorCode
 from desktop_app.core.events import Announced, EventHub
 from desktop_app.core.history_cache import CacheLimits
-from desktop_app.core.models import Role
 from desktop_app.core.settings import Settings
 from desktop_app.paths import DATABASE_URL_ENV, AppPaths
 from desktop_app.storage.engine import sqlite_url
@@ -95,13 +94,10 @@ def _run_gui(options: AppOptions) -> int:
     def announce(item: Announcement) -> None:
         if voice is not None:
             voice.pipeline.announce(item.text, item.source)
-        else:  # no voice: still kept (when the store can) and shown
-            kept: int | None = None
-            try:
-                kept = store.create_conversation("Timers and reminders").id
-                store.add_message(kept, Role.ASSISTANT, item.text, source=item.source)
-            except AppError as error:
-                log.warning("an announcement could not be kept: %s", error.message)
+        else:  # no voice: still kept (when the store can), in the one "Timers and reminders" conversation, and shown
+            from desktop_app.core.turn_runner import keep_announcement
+
+            kept = keep_announcement(store, item.text, item.source)
             hub.publish(Announced(item.text, item.source, kept))
 
     brain = build_brain(settings, store, announce)

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from desktop_app.core.brain.alarm_watch import AlarmWatch, Announcement
+from desktop_app.core.brain.alarm_watch import POLL_SECONDS, AlarmWatch, Announcement
 from desktop_app.core.brain.assistant import Assistant
 from desktop_app.core.brain.language_model import LanguageModel, ModelConfig
 from desktop_app.core.brain.skill import local_now
@@ -52,13 +52,14 @@ def build_brain(
     now: Callable[[], datetime] = local_now,
     keys: KeyStore | None = None,
     connect: Callable[[ModelConfig, str | None], ChatModel] = connect_model,
+    alarm_poll_seconds: float = POLL_SECONDS,
 ) -> BrainServices:
     """The alarm watch is made but not started: the window starts it (and announces missed alarms first);
     a one-shot command only checks once."""
     language_model = LanguageModel(
         settings, store, store.keys, keys=keys if keys is not None else _LazyKeyStore(), connect=connect, now=now
     )
-    watch = AlarmWatch(store.alarms, announce, now=now)
+    watch = AlarmWatch(store.alarms, announce, now=now, poll_seconds=alarm_poll_seconds)
     assistant = Assistant(store, store.alarms, language_model=language_model, now=now, on_alarm_set=watch.wake)
     return BrainServices(assistant, language_model, watch)
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import socket
+import sqlite3
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -61,17 +63,15 @@ def test_json_answer_is_stored_with_its_source_and_continues_the_conversation(da
 def test_a_timer_that_ran_out_between_runs_is_announced_once(data_dir: Path) -> None:
     ask(data_dir, "set a pasta timer for ten minutes")
     store = SqlConversationStore.open(sqlite_url(data_dir / "assistant.db"))
-    try:  # the ten minutes pass while nothing runs: move the timer's due time into the past
+    try:
         timer = store.alarms.pending(AlarmKind.TIMER)[0]
-        store.run_write(
-            lambda c: c.exec_driver_sql(
-                "UPDATE alarms SET due_at = ? WHERE id = ?",
-                ((datetime.now(UTC) - timedelta(minutes=1)).replace(tzinfo=None), timer.id),
-            ),
-            "test",
-        )
     finally:
         store.close()
+    # The ten minutes pass while nothing runs: the timer's due time is moved into the past, in the database
+    # file itself (kept as UTC without a zone, as SQLite's own adapter writes it).
+    due = str((datetime.now(UTC) - timedelta(minutes=1)).replace(tzinfo=None))
+    with closing(sqlite3.connect(data_dir / "assistant.db")) as connection, connection:
+        connection.execute("UPDATE alarms SET due_at = ? WHERE id = ?", (due, timer.id))
     run = ok(cli("--data-dir", str(data_dir), "ask", "what time is it"))
     lines = run.out.splitlines()
     assert lines[0].startswith("While I was closed, the pasta timer ran out at ")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 import wave
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
@@ -32,9 +32,14 @@ class Talkative:
     def command_phrases(self) -> list[str]:
         return command_phrases(default_skills())
 
-    def reply(self, text: str, conversation_id: int, cancel: threading.Event | None = None) -> Iterator[ReplyPiece]:
+    def reply(
+        self, text: str, conversation_id: int, cancel: threading.Event | None = None
+    ) -> Generator[ReplyPiece, None, None]:
         for n in range(1, 6):
             yield ReplyPiece(f"This is sentence number {n} of a long and winding answer about nothing much. ", "test")
+
+    def understands(self, text: str) -> bool:
+        return False
 
 
 @dataclass

@@ -15,10 +15,12 @@ import pytest
 from assistant_setup import Clock, Conversation
 from openai_server import Fail, OpenAIServer, Reply, prompt_tokens, split_tokens
 
-from desktop_app.core.brain.language_model import build_context, estimate_tokens
+from desktop_app.core.brain.language_model import build_context
+from desktop_app.core.chat import ChatMessage
 from desktop_app.core.models import Message, Role
 from desktop_app.core.ports import ReplyPiece
 from desktop_app.core.settings import Settings
+from desktop_app.core.tokens import estimate_prompt_tokens, estimate_tokens
 
 
 class Setup(Conversation):
@@ -169,14 +171,29 @@ def test_cancelling_mid_stream_stops_at_once_and_closes_the_connection(setup: Se
     assert time.monotonic() - stopped_at < 0.3
     assert 2 <= len(got) <= 3 and time.monotonic() - started < 2
     assert server.wait_for_disconnect().disconnected
-    # The abandoned request still counts (for the limits), charged an estimate of what was used.
+    # The abandoned request still counts (for the limits), charged an estimate of what was used: the
+    # messages sent and each piece received, as the client estimates a request its server did not count.
     now = datetime.now(UTC)
     usage = setup.store.keys.usage(None, now, now - timedelta(hours=1))
-    assert usage.requests_last_minute == 1 and usage.tokens_today > 0
+    sent = [ChatMessage(m["role"], m["content"]) for m in server.chat_requests[0].messages]
+    charged = estimate_prompt_tokens(sent) + sum(estimate_tokens(piece.text) for piece in got)
+    assert usage.requests_last_minute == 1 and usage.tokens_today == charged
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def test_token_estimates_round_up() -> None:
+    """A key's daily token limit is enforced with the estimates, so they never round down."""
+    assert [estimate_tokens("x" * n) for n in (0, 1, 3, 4, 5, 8, 9)] == [0, 1, 1, 1, 2, 2, 3]
+    # Counted piece by piece, an answer costs at least as much as counted whole, and at least a token a piece.
+    pieces = ["The ", "quick ", "brown ", "fox", " 的", "猫", "。"]
+    by_piece = sum(estimate_tokens(piece) for piece in pieces)
+    assert by_piece >= estimate_tokens("".join(pieces)) and by_piece >= len(pieces)
+    # Each message also costs its role and separators.
+    messages = [ChatMessage("system", "Be brief."), ChatMessage("user", "hi")]
+    assert estimate_prompt_tokens(messages) == 3 + 4 + 1 + 4
 
 
 def test_a_memory_question_with_nothing_remembered_goes_to_the_model(setup: Setup, server: OpenAIServer) -> None:

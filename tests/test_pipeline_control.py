@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -34,10 +34,15 @@ class SlowBrain:
     def command_phrases(self) -> list[str]:
         return self._assistant.command_phrases()
 
-    def reply(self, text: str, conversation_id: int, cancel: threading.Event | None = None) -> Iterator[ReplyPiece]:
+    def reply(
+        self, text: str, conversation_id: int, cancel: threading.Event | None = None
+    ) -> Generator[ReplyPiece, None, None]:
         self.thinking.set()
         time.sleep(1.0)
         yield from self._assistant.reply(text, conversation_id, cancel)
+
+    def understands(self, text: str) -> bool:
+        return self._assistant.understands(text)
 
 
 @pytest.fixture(scope="module")
@@ -157,15 +162,27 @@ def test_pressing_while_the_model_loads_says_so(store) -> None:
 
 
 def test_a_bound_method_can_be_unsubscribed_from_the_hub() -> None:
-    from desktop_app.core.events import EventHub, Notice
+    from desktop_app.core.events import EventHub, Notice, NoticeCode
 
     hub = EventHub()
     heard = TurnEvents()
     hub.subscribe(heard.__call__)
-    hub.publish(Notice("one", "first"))
+    hub.publish(Notice(NoticeCode.SPEECH_MODEL_LOADING, "first"))
     hub.unsubscribe(heard.__call__)  # a new bound-method object, equal to the subscribed one
-    hub.publish(Notice("two", "second"))
-    assert [e.code for e in heard.events if isinstance(e, Notice)] == ["one"]
+    hub.publish(Notice(NoticeCode.SPEECH_MODEL_READY, "second"))
+    assert [e.code for e in heard.events if isinstance(e, Notice)] == [NoticeCode.SPEECH_MODEL_LOADING]
+
+
+def test_the_hub_refuses_anything_but_an_event() -> None:
+    from desktop_app.core.events import EventHub
+
+    hub = EventHub()
+    heard = TurnEvents()
+    hub.subscribe(heard)
+    for wrong in ("speech_model_ready", None, {"code": "turn_failed"}):
+        with pytest.raises(TypeError, match="takes an Event"):
+            hub.publish(wrong)  # type: ignore[arg-type]
+    assert heard.events == []
 
 
 @contextmanager

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from desktop_app.core.events import EventHub, Notice, StateChanged, TurnFailed, TurnState
+from desktop_app.core.errors import ErrorCode
+from desktop_app.core.events import EventHub, Notice, NoticeCode, StateChanged, TurnFailed, TurnState
 from desktop_app.storage.engine import sqlite_url
 from desktop_app.storage.store import SqlConversationStore
 
@@ -44,13 +45,13 @@ def test_events_before_anyone_listens_reach_the_first_listener_in_order() -> Non
     from desktop_app.core.events import AudioLevel
 
     hub = EventHub()
-    hub.publish(Notice("speech_model_loading", "Loading speech model…"))
+    hub.publish(Notice(NoticeCode.SPEECH_MODEL_LOADING, "Loading speech model…"))
     hub.publish(AudioLevel(-20.0, -10.0))  # stale at once: not kept
-    hub.publish(TurnFailed("audio_input_unavailable", "The microphone 'USB Microphone' is not connected."))
+    hub.publish(TurnFailed(ErrorCode.AUDIO_INPUT_UNAVAILABLE, "The microphone 'USB Microphone' is not connected."))
     first: list[object] = []
     second: list[object] = []
     hub.subscribe(first.append)
-    hub.publish(Notice("speech_model_ready", "Ready."))
+    hub.publish(Notice(NoticeCode.SPEECH_MODEL_READY, "Ready."))
     hub.subscribe(second.append)
     hub.publish(StateChanged(TurnState.IDLE))
     assert [type(e).__name__ for e in first] == ["Notice", "TurnFailed", "Notice", "StateChanged"]
@@ -66,12 +67,12 @@ def test_a_missing_microphone_stays_on_screen_until_it_is_back(qtbot, store) -> 
     window.show()
     assert not window.problems.isVisible() and window.state_label.text().startswith("Ready")
     message = "The microphone 'USB Microphone' is not connected. Plug it in, or pick another in Settings > Audio."
-    window.on_event(TurnFailed("audio_input_unavailable", message))
+    window.on_event(TurnFailed(ErrorCode.AUDIO_INPUT_UNAVAILABLE, message))
     window.on_event(StateChanged(TurnState.IDLE))
     window.refresh()  # the status bar is rewritten; the problem is not
     assert window.problems.isVisible() and window.problems.text() == message
     assert window.state_label.text().startswith("Not listening")
-    window.on_event(Notice("audio_input_back", "Microphone available again."))
+    window.on_event(Notice(NoticeCode.AUDIO_INPUT_BACK, "Microphone available again."))
     assert not window.problems.isVisible()
     assert window.state_label.text().startswith("Ready")
 

@@ -7,6 +7,8 @@ fed since the utterance started. The brain answers from the question's words, wh
     "stop"   a control reply that silences (ReplyAction.STOP)
     "new"    a reply that starts a new conversation
     "fail"   raises an AppError after its first piece
+    "refused" answers with a failure's message (ReplyPiece.failure), as the assistant does when a model
+             refuses the request
     "bug"    raises a plain exception (a bug) before answering
     "slow"   takes `slow_s` between pieces
     else     answers "You said <words>." in two pieces
@@ -16,11 +18,12 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 
 from desktop_app.core.errors import AppError, ErrorCode
 from desktop_app.core.events import Event, SpeakingFinished, SpeakingStarted, TurnFailed
-from desktop_app.core.ports import ReplyAction, ReplyPiece, Transcript, VoiceInfo
+from desktop_app.core.ports import CollectedReply, ReplyAction, ReplyPiece, Transcript, VoiceInfo
+from desktop_app.core.turn_runner import TurnTimings
 
 # How long a stuck part waits for its gate before giving up, so a test that forgets to open it still ends.
 GATE_BOUND_S = 20.0
@@ -71,7 +74,9 @@ class ScriptedBrain:
     def __init__(self, slow_s: float = 0.005) -> None:
         self.slow_s = slow_s
 
-    def reply(self, text: str, conversation_id: int, cancel: threading.Event | None = None) -> Iterator[ReplyPiece]:
+    def reply(
+        self, text: str, conversation_id: int, cancel: threading.Event | None = None
+    ) -> Generator[ReplyPiece, None, None]:
         words = text.split()
         if "bug" in words:
             raise RuntimeError("a scripted bug")
@@ -80,6 +85,9 @@ class ScriptedBrain:
             return
         if "new" in words:
             yield ReplyPiece("Starting a new conversation.", "control", action=ReplyAction.NEW_CONVERSATION)
+            return
+        if "refused" in words:
+            yield ReplyPiece.failure(ErrorCode.LLM_KEY_REJECTED, "The scripted model refused the key.")
             return
         yield ReplyPiece("You said ", "scripted")
         if "fail" in words:
@@ -172,6 +180,65 @@ class ScriptedSpeaker:
                 return
             self._playing = False
         if fail:
-            self._on_event(TurnFailed(ErrorCode.AUDIO_OUTPUT_UNAVAILABLE.value, "The scripted speaker was lost."))
+            self._on_event(TurnFailed(ErrorCode.AUDIO_OUTPUT_UNAVAILABLE, "The scripted speaker was lost."))
         else:
             self._on_event(SpeakingFinished(interrupted=False))
+
+
+class ScriptedFront:
+    """A turn runner's front end (core.turn_runner.TurnFront) that records what it was shown. `stop_at_thinking`
+    stops the turn before the brain is asked; `stop_after` sets `cancel` once that many pieces with text were
+    shown (as a press would); `refuse_after` refuses the next piece once that many were shown (as a cancel
+    that comes while a piece is on its way); `spoken` are the sentences it reports as said."""
+
+    def __init__(
+        self,
+        cancel: threading.Event | None = None,
+        *,
+        stop_at_thinking: bool = False,
+        stop_after: int | None = None,
+        refuse_after: int | None = None,
+        spoken: tuple[str, ...] = (),
+    ) -> None:
+        self.cancel = cancel if cancel is not None else threading.Event()
+        self.stop_at_thinking = stop_at_thinking
+        self.stop_after = stop_after
+        self.refuse_after = refuse_after
+        self.spoken = spoken
+        self.shown: list[ReplyPiece] = []
+        self.calls: list[str] = []
+        self.started = time.monotonic()
+        self.stopped_at: float | None = None
+
+    @property
+    def text(self) -> str:
+        return "".join(piece.text for piece in self.shown)
+
+    def thinking(self) -> bool:
+        self.calls.append("thinking")
+        if self.stop_at_thinking:
+            self._stop()
+        return not self.cancel.is_set()
+
+    def show(self, piece: ReplyPiece) -> bool:
+        if self.cancel.is_set() or (self.refuse_after is not None and len(self.shown) >= self.refuse_after):
+            self.calls.append("refused")
+            return False
+        self.shown.append(piece)
+        self.calls.append("show")
+        if self.stop_after is not None and len([p for p in self.shown if p.text]) >= self.stop_after:
+            self._stop()
+        return True
+
+    def answered(self, reply: CollectedReply) -> None:
+        self.calls.append("answered")
+
+    def timings(self, stopped: bool) -> TurnTimings:
+        end = (self.stopped_at or time.monotonic()) if stopped else time.monotonic()
+        return TurnTimings(
+            {"scripted_ms": 1.0}, "scripted_total_ms", round((end - self.started) * 1000, 1), self.spoken
+        )
+
+    def _stop(self) -> None:
+        self.stopped_at = time.monotonic()
+        self.cancel.set()

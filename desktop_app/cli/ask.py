@@ -16,10 +16,9 @@ from typing import Any, TextIO
 from desktop_app.cli import output
 from desktop_app.cli.errors import EXIT_FAILURE, EXIT_OK
 from desktop_app.core.brain.alarm_watch import Announcement
-from desktop_app.core.brain.assistant import Assistant
-from desktop_app.core.models import Role
-from desktop_app.core.ports import CollectedReply, ConversationStore, ReplyAction, Speaker
+from desktop_app.core.ports import CollectedReply, ConversationStore, ReplyAction, ReplyPiece, Speaker
 from desktop_app.core.settings import Settings
+from desktop_app.core.turn_runner import TurnRunner, TurnTimings
 from desktop_app.core.validation import clean_content, parse_id
 from desktop_app.paths import AppPaths
 from desktop_app.storage.store import SqlConversationStore
@@ -27,6 +26,8 @@ from desktop_app.storage.store import SqlConversationStore
 # Without --conversation or --new, a question continues the latest conversation if it was active this
 # recently (so a few questions in a row read as one conversation), and starts a new one otherwise.
 CONTINUE_WITHIN = timedelta(hours=1)
+# The answer's time, from the question to the end of the answer, as kept with it and shown by --json.
+ANSWER_MS = "answer_ms"
 
 
 def prepare_ask(args: argparse.Namespace) -> Any:
@@ -44,36 +45,19 @@ def prepare_ask(args: argparse.Namespace) -> Any:
         settings = Settings(paths.settings_file)
         announced: list[Announcement] = []
         conversation_id = _conversation(store, wanted, start_new)
-
-        def keep(item: Announcement) -> None:
-            store.add_message(conversation_id, Role.ASSISTANT, item.text, source=item.source)
-            announced.append(item)
-
-        brain = build_brain(settings, store, keep)
+        brain = build_brain(settings, store, announced.append)
+        runner = TurnRunner(brain.assistant, store, conversation_id=conversation_id)
         speaker = _speaker(settings, paths) if speak else None
         printer = _Printer(out)
         try:
             brain.alarm_watch.missed_since_last_run()
-            if not as_json:
-                for item in announced:
+            for item in announced:  # kept in this conversation, and shown even when they could not be kept
+                runner.announce(item.text, item.source)
+                if not as_json:
                     printer.write(f"{output.terminal_text(item.text)}\n")
-            started = time.perf_counter()
-            store.add_message(conversation_id, Role.USER, question)
-            answer = _answer(
-                brain.assistant, question, conversation_id, out=printer, speaker=speaker, stream=not as_json
-            )
-            elapsed_ms = round((time.perf_counter() - started) * 1000, 1)
-            store.add_message(
-                conversation_id,
-                Role.ASSISTANT,
-                answer.text,
-                source=answer.source,
-                tokens_input=answer.tokens_input,
-                tokens_output=answer.tokens_output,
-                timings={"answer_ms": elapsed_ms},
-            )
-            if answer.action is ReplyAction.NEW_CONVERSATION:
-                store.create_conversation()
+            outcome = runner.run(question, _Terminal(printer, speaker, stream=not as_json))
+            if outcome.reply.action is ReplyAction.NEW_CONVERSATION:
+                runner.conversation()  # made now, so the next `ask` continues the new one
             if speaker is not None:
                 speaker.finish()
         finally:
@@ -81,25 +65,25 @@ def prepare_ask(args: argparse.Namespace) -> Any:
             if speaker is not None:
                 speaker.close()
         printer.raise_failure()  # the answer is stored; now say that it could not be shown
+        answer = outcome.reply
         if as_json:
             output.print_json(
                 {
-                    "conversation_id": conversation_id,
+                    "conversation_id": outcome.conversation_id,
                     "question": question,
                     "answer": answer.text,
                     "source": answer.source,
                     "tokens_input": answer.tokens_input,
                     "tokens_output": answer.tokens_output,
-                    "elapsed_ms": elapsed_ms,
+                    "elapsed_ms": outcome.timings[ANSWER_MS],
                     "announcements": [{"text": a.text, "source": a.source, "missed": a.missed} for a in announced],
                 },
                 out,
             )
-        failed = answer.source.startswith("error:")
-        if failed:
-            code = output.one_line(answer.source.removeprefix("error:"))
-            print(f"error: {output.one_line(answer.text)} [{code}]", file=sys.stderr)
-        return EXIT_FAILURE if failed else EXIT_OK
+        if outcome.failure is not None:
+            print(f"error: {output.one_line(answer.text)} [{outcome.failure.value}]", file=sys.stderr)
+            return EXIT_FAILURE
+        return EXIT_OK
 
     return action
 
@@ -136,30 +120,36 @@ class _Printer:
             raise self._failure
 
 
-def _answer(
-    assistant: Assistant,
-    question: str,
-    conversation_id: int,
-    *,
-    out: _Printer,
-    speaker: _CliSpeaker | None,
-    stream: bool,
-) -> CollectedReply:
-    """Runs the brain; with `stream`, prints the answer as it arrives (a model's words appear as they come)."""
-    answer = CollectedReply()
-    if speaker is not None:
-        speaker.speaker.start_reply()
-    for piece in assistant.reply(question, conversation_id):
-        answer.add(piece)
-        if piece.text and stream:
-            out.write(output.terminal_text(piece.text))
-        if piece.to_say and speaker is not None:
-            speaker.speaker.add_text(piece.to_say)
-    if stream:
-        out.write("\n")
-    if speaker is not None:
-        speaker.speaker.end_reply()
-    return answer
+class _Terminal:
+    """The turn as `ask` shows it (core.turn_runner.TurnFront): with `stream`, printed as it comes (a model's
+    words appear as they arrive), and said with --speak. Nothing stops it part-way."""
+
+    def __init__(self, out: _Printer, speaker: _CliSpeaker | None, *, stream: bool) -> None:
+        self._out = out
+        self._speaker = speaker
+        self._stream = stream
+        self._started = time.perf_counter()
+
+    def thinking(self) -> bool:
+        if self._speaker is not None:
+            self._speaker.speaker.start_reply()
+        return True
+
+    def show(self, piece: ReplyPiece) -> bool:
+        if piece.text and self._stream:
+            self._out.write(output.terminal_text(piece.text))
+        if piece.to_say and self._speaker is not None:
+            self._speaker.speaker.add_text(piece.to_say)
+        return True
+
+    def answered(self, reply: CollectedReply) -> None:
+        if self._stream:
+            self._out.write("\n")
+        if self._speaker is not None:
+            self._speaker.speaker.end_reply()
+
+    def timings(self, stopped: bool) -> TurnTimings:
+        return TurnTimings({}, ANSWER_MS, round((time.perf_counter() - self._started) * 1000, 1))
 
 
 class _CliSpeaker:

@@ -14,6 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from desktop_app.core.errors import ErrorCode
+
 
 class TurnState(StrEnum):
     IDLE = "idle"
@@ -96,7 +98,7 @@ class TurnFailed(Event):
     turn it ended (each turn ends with exactly one TurnFinished or TurnFailed); None for a failure outside a
     turn (a device lost while idle, the speaker)."""
 
-    code: str
+    code: ErrorCode
     message: str
     turn_id: int | None = field(default=None, kw_only=True)
 
@@ -114,7 +116,7 @@ class Notice(Event):
     """Something the user should see that is not a failure ("loading speech model", "microphone back"), or a
     failure that did not end a turn (a voice that is missing): then `code` is its ErrorCode."""
 
-    code: str
+    code: ErrorCode | NoticeCode
     message: str
 
 
@@ -146,9 +148,9 @@ class EventHub:
         with self._lock:
             self._listeners = [x for x in self._listeners if x != listener]
 
-    def publish(self, event: object) -> None:
-        if not isinstance(event, Event):
-            return
+    def publish(self, event: Event) -> None:
+        if not isinstance(event, Event):  # a bug in the caller: said at once, not dropped in silence
+            raise TypeError(f"EventHub.publish takes an Event, not {type(event).__name__}")
         listeners = self._listeners
         if not listeners:
             with self._lock:

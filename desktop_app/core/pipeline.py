@@ -4,7 +4,8 @@ Push-to-talk drives it: press/release (hold) or press/press (toggle); every stag
 press while the assistant thinks or speaks interrupts it (barge-in) and starts listening at once.
 
 Threads: the microphone's converter thread calls `on_audio`; the UI or the hotkey calls `press`, `release`
-and `cancel`; one turn worker owns the recogniser, asks the brain and feeds the speaker; the speaker
+and `cancel`; one turn worker owns the recogniser, runs the turn (core.turn_runner keeps the question and
+the answer and asks the brain; this module shows and says each piece) and feeds the speaker; the speaker
 reports back through `on_speaker_event`. Everything that happens goes out through one event listener as
 the records of core.events, with the monotonic time it happened.
 
@@ -22,8 +23,6 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future
-from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import partial
@@ -48,18 +47,19 @@ from desktop_app.core.events import (
     TurnStarted,
     TurnState,
 )
-from desktop_app.core.models import INTERRUPTED_AT_MS, SPOKEN_CHARS, Role, spoken_prefix_length
 from desktop_app.core.ports import (
     Brain,
     CollectedReply,
     ConversationStore,
     Recognizer,
     ReplyAction,
+    ReplyPiece,
     Speaker,
 )
 from desktop_app.core.preroll import PrerollBuffer
 from desktop_app.core.privacy import for_log
 from desktop_app.core.turn_diary import TurnDiary
+from desktop_app.core.turn_runner import TurnRunner, TurnTimings
 
 log = logging.getLogger(__name__)
 
@@ -72,10 +72,9 @@ ECHO_TAIL_S = 0.3
 BARGE_IN_TAIL_S = 0.1
 
 # Bounds on waits. Speaking an answer: a generous rate (espeak-ng says about 15 characters a second) plus a
-# margin for a slow first sentence; the store making a conversation; closing down.
+# margin for a slow first sentence; closing down. (The store's bound is core.turn_runner's.)
 SPEECH_BOUND_BASE_S = 30.0
 SPEECH_BOUND_PER_CHAR_S = 0.25
-STORE_BOUND_S = 10.0
 CLOSE_BOUND_S = 10.0
 
 
@@ -105,8 +104,9 @@ class _Turn:
     final_at: float | None = None
     first_reply_at: float | None = None
     first_audio_at: float | None = None
+    done_at: float | None = None
     transcript: str = ""
-    reply: CollectedReply = field(default_factory=CollectedReply)
+    spoken_in_time: bool = True  # False when saying the answer outlasted its bound
     # Set when the turn is cancelled; the brain is given it too, so a language model's request is abandoned
     # at once.
     cancel: threading.Event = field(default_factory=threading.Event)
@@ -145,9 +145,8 @@ class VoicePipeline:
         keep_preroll: bool = True,
     ) -> None:
         self._recognizer_source = recognizer
-        self._brain = brain
+        self._runner = TurnRunner(brain, store)
         self._speaker: Speaker | None = None
-        self._store = store
         self._listener = on_event
         self.mode = TalkMode(mode)
         self.keep_preroll = keep_preroll
@@ -160,9 +159,6 @@ class VoicePipeline:
         self._state = TurnState.IDLE
         self._turn: _Turn | None = None
         self._turn_ids = 0
-        self._conversation_id: int | None = None
-        self._conversation_pending: Future[int] | None = None
-        self._conversation_generation = 0
         self.diary = TurnDiary()
         self._events: Outbox[Event] = Outbox(self._deliver)
         self._speech = SerialCalls("voice-speaker")
@@ -192,12 +188,10 @@ class VoicePipeline:
 
     @property
     def conversation_id(self) -> int | None:
-        return self._conversation_id
+        return self._runner.conversation_id
 
     def new_conversation(self) -> None:
-        with self._lock:
-            self._conversation_id = None
-            self._conversation_generation += 1
+        self._runner.new_conversation()
 
     def press(self) -> None:
         """Push-to-talk pressed: start listening (interrupting an answer), or, in toggle mode while
@@ -306,7 +300,7 @@ class VoicePipeline:
             elif self._state is TurnState.LISTENING:
                 self._cancel_locked("device lost", error.code, error.message)
             else:
-                self._events.put(TurnFailed(error.code.value, error.message))
+                self._events.put(TurnFailed(error.code, error.message))
         self._events.flush()
 
     # -- speaker side (the speaker's threads) ----------------------------------------------------------
@@ -370,7 +364,7 @@ class VoicePipeline:
             self._speech.submit(self._speaker.stop)
         self._turn = None
         if turn is not None:
-            self._events.put(TurnFailed(code.value, message or f"Turn {why}.", turn_id=turn.turn_id))
+            self._events.put(TurnFailed(code, message or f"Turn {why}.", turn_id=turn.turn_id))
         self._set_state(TurnState.IDLE)
 
     def _speak(self, turn: _Turn, call: Callable[[], object]) -> None:
@@ -416,50 +410,31 @@ class VoicePipeline:
                         self._emit(PartialTranscript(heard_so_far))
             except AppError as error:
                 active = None
-                self._fail(turn, error.code.value, error.message)
+                self._fail(turn, error.code, error.message)
             except Exception as error:  # a recogniser or brain bug must not kill the worker
                 log.exception("voice turn failed")
                 active = None
-                self._fail(turn, ErrorCode.TURN_FAILED.value, f"Something went wrong in this turn: {error}")
+                self._fail(turn, ErrorCode.TURN_FAILED, f"Something went wrong in this turn: {error}")
 
     def _finish_turn(self, turn: _Turn, recognizer: Recognizer) -> None:
         text = self._hear(turn, recognizer)
         if text is None:
             return
-        # Shown, so kept: the question is stored before anything else can stop the turn.
-        conversation_id = self._conversation()
-        self._store.add_message(conversation_id, Role.USER, text)
-        with self._lock:
-            if not turn.cancelled:
-                self._set_state(TurnState.THINKING)
-        self._events.flush()
-        if turn.cancelled:
+        # Shown, so kept: the runner keeps the question before anything else can stop the turn.
+        outcome = self._runner.run(text, _VoiceFront(self, turn), turn.cancel)
+        if outcome.stopped:
             return
-        try:
-            spoken_in_time = self._answer(turn, text, conversation_id)
-        except Exception:
-            # The brain failed part-way: what the window already showed of the answer is kept all the same.
-            self._store_interrupted_answer(turn, conversation_id)
-            raise
-        if turn.cancelled:  # stopped while it was written or spoken: kept as far as it was shown
-            self._store_interrupted_answer(turn, conversation_id)
-            return
-        done = time.monotonic()
-        timings = self._timings(turn, done)
-        self._store_answer(turn, conversation_id, timings)
-        if turn.reply.action is ReplyAction.NEW_CONVERSATION:
-            self.new_conversation()
-        if not spoken_in_time:
-            bound = speech_bound_s(turn.reply.text)
+        if not turn.spoken_in_time:
+            bound = speech_bound_s(outcome.reply.text)
             log.error("turn %d: the answer was not spoken within %.0f s", turn.turn_id, bound)
             if self._speaker is not None:
                 self._speech.submit(self._speaker.stop)
-            self._fail(turn, ErrorCode.SPEECH_TIMED_OUT.value, "The answer is shown, but speaking it took too long.")
+            self._fail(turn, ErrorCode.SPEECH_TIMED_OUT, "The answer is shown, but speaking it took too long.")
             return
         with self._lock:
             if self._turn is turn:
                 self._turn = None
-                self._events.put(TurnFinished(turn.turn_id, timings, at=done))
+                self._events.put(TurnFinished(turn.turn_id, outcome.timings, at=turn.done_at or time.monotonic()))
                 self._set_state(TurnState.IDLE)
         self._events.flush()
 
@@ -472,13 +447,20 @@ class VoicePipeline:
         log.info("turn %d: heard %s", turn.turn_id, for_log(transcript.text))
         self._emit(FinalTranscript(transcript.text, transcript.confidence, at=turn.final_at))
         if not transcript.text.strip():
-            self._fail(turn, ErrorCode.NOTHING_HEARD.value, "I did not catch that. Hold the key and try again.")
+            self._fail(turn, ErrorCode.NOTHING_HEARD, "I did not catch that. Hold the key and try again.")
             return None
         turn.transcript = transcript.text
         return transcript.text
 
-    def _answer(self, turn: _Turn, text: str, conversation_id: int) -> bool:
-        """Asks the brain, shows and says the answer as it comes; False when saying it outlasted its bound."""
+    # -- the turn as the runner runs it (the turn worker; see _VoiceFront) -----------------------------------
+
+    def _begin_answer(self, turn: _Turn) -> bool:
+        with self._lock:
+            if not turn.cancelled:
+                self._set_state(TurnState.THINKING)
+        self._events.flush()
+        if turn.cancelled:
+            return False
         speaker = self._speaker
         if speaker is not None:
 
@@ -491,76 +473,59 @@ class VoicePipeline:
                 speaker.start_reply()
 
             self._speak(turn, begin_reply)
-        answer = self._brain.reply(text, conversation_id, turn.cancel)
-        try:
-            for piece in answer:
-                with self._lock:  # shown and kept together: a cancel cannot fall between the two
-                    if turn.cancelled:
-                        break
-                    turn.reply.add(piece)
-                    if piece.text:
-                        turn.first_reply_at = turn.first_reply_at or time.monotonic()
-                        self._events.put(ReplyChunk(piece.text, piece.source))
-                self._events.flush()
-                if speaker is not None and piece.text and piece.to_say:
-                    self._speak(turn, partial(speaker.add_text, piece.to_say))
-        finally:
-            answer.close()  # a cancelled turn closes the brain's stream (and a model's connection) now
-        if turn.cancelled or speaker is None:
-            return True
-        if turn.reply.action is ReplyAction.STOP:
+        return True
+
+    def _show_piece(self, turn: _Turn, piece: ReplyPiece) -> bool:
+        with self._lock:  # checked and shown at once: a piece shown is kept, one refused is neither
+            if turn.cancelled:
+                return False
+            if piece.text:
+                turn.first_reply_at = turn.first_reply_at or time.monotonic()
+                self._events.put(ReplyChunk(piece.text, piece.source))
+        self._events.flush()
+        speaker = self._speaker
+        if speaker is not None and piece.text and piece.to_say:
+            self._speak(turn, partial(speaker.add_text, piece.to_say))
+        return True
+
+    def _end_answer(self, turn: _Turn, reply: CollectedReply) -> None:
+        """Says the rest of the answer and waits for it to be said, within its bound."""
+        speaker = self._speaker
+        if speaker is None:
+            return
+        if reply.action is ReplyAction.STOP:
             self._speech.submit(speaker.stop)
-            return True
+            return
         self._speak(turn, speaker.end_reply)
-        return turn.speech_done.wait(speech_bound_s(turn.reply.text))
+        turn.spoken_in_time = turn.speech_done.wait(speech_bound_s(reply.text))
 
-    def _store_answer(self, turn: _Turn, conversation_id: int, timings: dict[str, float]) -> None:
-        self._store.add_message(
-            conversation_id,
-            Role.ASSISTANT,
-            turn.reply.text,
-            timings=timings,
-            source=turn.reply.source,
-            tokens_input=turn.reply.tokens_input,
-            tokens_output=turn.reply.tokens_output,
-        )
-
-    def _store_interrupted_answer(self, turn: _Turn, conversation_id: int) -> None:
-        """What the window showed of a stopped answer is kept, marked with when it was stopped and how much
-        of it had been spoken (see core.models.Message.interrupted and .spoken_text)."""
-        if not turn.reply.parts:
-            return  # nothing was shown
-        stopped = turn.cancelled_at or time.monotonic()
-        timings = self._timings(turn, stopped)
-        timings[INTERRUPTED_AT_MS] = timings.pop("release_to_done_ms")
-        timings[SPOKEN_CHARS] = float(spoken_prefix_length(turn.reply.text, turn.spoken))
-        log.info("turn %d: stored the interrupted answer", turn.turn_id)
-        self._store_answer(turn, conversation_id, timings)
-
-    def _timings(self, turn: _Turn, done: float) -> dict[str, float]:
+    def _timings(self, turn: _Turn, stopped: bool) -> TurnTimings:
+        done = (turn.cancelled_at or time.monotonic()) if stopped else time.monotonic()
+        if not stopped:
+            turn.done_at = done
         released = turn.released_at or turn.pressed_at
 
         def since(moment: float | None) -> float | None:
             return None if moment is None else round((moment - released) * 1000, 1)
 
-        values = {
+        stages = {
             "release_to_final_ms": since(turn.final_at),
             "release_to_first_reply_ms": since(turn.first_reply_at),
             "release_to_first_audio_ms": since(turn.first_audio_at),
-            "release_to_done_ms": since(done),
             "listening_ms": round((released - turn.pressed_at) * 1000, 1),
             "preroll_ms": round(turn.preroll_ms, 1),
         }
-        return {key: value for key, value in values.items() if value is not None}
+        with self._lock:  # the speaker's reports add to it
+            spoken = list(turn.spoken)
+        return TurnTimings(
+            {key: value for key, value in stages.items() if value is not None},
+            "release_to_done_ms",
+            round((done - released) * 1000, 1),
+            spoken,
+        )
 
     def _announce(self, text: str, source: str) -> None:
-        conversation_id: int | None
-        try:
-            conversation_id = self._conversation()
-            self._store.add_message(conversation_id, Role.ASSISTANT, text, source=source)
-        except AppError as error:
-            log.warning("an announcement could not be kept: %s", error.message)
-            conversation_id = None
+        conversation_id = self._runner.announce(text, source)
         speaker = self._speaker
         with self._lock:
             self._events.put(Announced(text, source, conversation_id))
@@ -569,39 +534,7 @@ class VoicePipeline:
                 self._speech.submit(lambda: _say_alone(speaker, text))
         self._events.flush()
 
-    def _conversation(self) -> int:
-        """The current conversation, made when there is none. Made once however many threads ask at the same
-        time (a turn and an announcement), and never while the lock is held."""
-        with self._lock:
-            if self._conversation_id is not None:
-                return self._conversation_id
-            pending = self._conversation_pending
-            generation = self._conversation_generation
-            if pending is None:
-                pending = self._conversation_pending = Future()
-                owner = True
-            else:
-                owner = False
-        if not owner:
-            try:
-                return pending.result(timeout=STORE_BOUND_S)
-            except FutureTimeout:
-                raise AppError(ErrorCode.DB_BUSY, "The conversation could not be started in time.") from None
-        try:
-            made = self._store.create_conversation().id
-        except BaseException as error:
-            with self._lock:
-                self._conversation_pending = None
-            pending.set_exception(error)
-            raise
-        with self._lock:
-            self._conversation_pending = None
-            if self._conversation_generation == generation:  # no "new conversation" asked meanwhile
-                self._conversation_id = made
-        pending.set_result(made)
-        return made
-
-    def _fail(self, turn: _Turn, code: str, message: str) -> None:
+    def _fail(self, turn: _Turn, code: ErrorCode, message: str) -> None:
         with self._lock:
             if self._turn is turn:
                 self._turn = None
@@ -614,3 +547,23 @@ def _say_alone(speaker: Speaker, text: str) -> None:
     speaker.start_reply()
     speaker.add_text(text)
     speaker.end_reply()
+
+
+@dataclass(frozen=True, slots=True)
+class _VoiceFront:
+    """One voice turn as the turn runner sees it (core.turn_runner.TurnFront)."""
+
+    pipeline: VoicePipeline
+    turn: _Turn
+
+    def thinking(self) -> bool:
+        return self.pipeline._begin_answer(self.turn)
+
+    def show(self, piece: ReplyPiece) -> bool:
+        return self.pipeline._show_piece(self.turn, piece)
+
+    def answered(self, reply: CollectedReply) -> None:
+        self.pipeline._end_answer(self.turn, reply)
+
+    def timings(self, stopped: bool) -> TurnTimings:
+        return self.pipeline._timings(self.turn, stopped)

@@ -9,6 +9,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
+from desktop_app.core.errors import ErrorCode
 from desktop_app.core.models import (
     Alarm,
     AlarmKind,
@@ -92,12 +93,17 @@ class ReplyAction(StrEnum):
     STOP = "stop"  # "stop", "never mind": silence; the short reply is kept in the history but not spoken
 
 
+# The stored source of an answer that is a failure's message: "error:" and its code.
+ERROR_SOURCE_PREFIX = "error:"
+
+
 @dataclass(frozen=True, slots=True)
 class ReplyPiece:
     """Part of an answer as it is produced; `source` names the skill or model it came from. A language
     model's last piece carries the tokens the request used (empty text); a control skill's carries an
     action. `spoken` is what the speaker says instead of `text` when the two differ (a long paragraph is
-    shown in full and said in one sentence)."""
+    shown in full and said in one sentence). `error` is set when the piece says why no answer could be
+    given (see `failure`)."""
 
     text: str
     source: str
@@ -105,6 +111,12 @@ class ReplyPiece:
     tokens_output: int | None = None
     action: ReplyAction | None = None
     spoken: str | None = None
+    error: ErrorCode | None = None
+
+    @classmethod
+    def failure(cls, code: ErrorCode, message: str) -> ReplyPiece:
+        """The answer is the failure's message; it is kept with the source "error:<code>"."""
+        return cls(message, f"{ERROR_SOURCE_PREFIX}{code.value}", error=code)
 
     @property
     def to_say(self) -> str:
@@ -114,16 +126,19 @@ class ReplyPiece:
 @dataclass(slots=True)
 class CollectedReply:
     """A whole answer put together from its pieces: the text, where it came from, the tokens it used and
-    what the voice loop must do after it. The window's turn and `voice-assistant ask` both keep one."""
+    what the voice loop must do after it. core.turn_runner keeps one for every turn."""
 
     parts: list[str] = field(default_factory=list)
     source: str = ""
     tokens_input: int | None = None
     tokens_output: int | None = None
     action: ReplyAction | None = None
+    # Why the answer is a failure's message, when it is (the last piece decides, as for `source`).
+    error: ErrorCode | None = None
 
     def add(self, piece: ReplyPiece) -> None:
         self.source = piece.source
+        self.error = piece.error
         if piece.text:
             self.parts.append(piece.text)
         if piece.tokens_input is not None:

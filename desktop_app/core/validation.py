@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import unicodedata
 from datetime import datetime
@@ -52,6 +53,28 @@ def is_web_address(text: str, *, query: bool = True) -> bool:
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname or "#" in text:
         return False
     return query or (not parts.query and "?" not in text)
+
+
+def is_loopback_host(host: str | None) -> bool:
+    """Whether a URL's host (as `urlsplit(url).hostname` gives it) is this computer: "localhost" (with or
+    without the final dot, in any case) or a loopback address: 127.0.0.0/8, ::1, or a 127 address written as
+    IPv4-mapped IPv6 (::ffff:127.0.0.1), with or without brackets. A name that merely resolves there
+    ("127.0.0.1.nip.io", "localhost.example.com") is not: its address is up to whoever answers for the name.
+    The one definition of a local server (plain http allowed for keys, no proxy, local hints)."""
+    if not host:
+        return False
+    name = host.lower()
+    if name in ("localhost", "localhost."):
+        return True
+    if name.startswith("[") and name.endswith("]"):
+        name = name[1:-1]
+    try:
+        address = ipaddress.ip_address(name)  # strict: "127.1" and "0177.0.0.1" are refused, not guessed
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped.is_loopback  # Python 3.11's is_loopback says False for these
+    return address.is_loopback
 
 
 def parse_choice(kind: type[E], value: str, what: str, code: ErrorCode = ErrorCode.INVALID_ARGUMENT) -> E:

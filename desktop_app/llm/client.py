@@ -43,7 +43,8 @@ from tenacity import RetryCallState, Retrying, retry_if_exception_type, wait_exp
 
 from desktop_app.core.chat import ChatEvent, ChatMessage, ChatUsage, TextDelta
 from desktop_app.core.errors import AppError, ErrorCode
-from desktop_app.core.validation import is_web_address
+from desktop_app.core.tokens import estimate_prompt_tokens, estimate_tokens
+from desktop_app.core.validation import is_loopback_host, is_web_address
 from desktop_app.llm import wire
 from desktop_app.llm.failures import Failures, display_url
 
@@ -54,7 +55,6 @@ POLL_INTERVAL = 0.02  # how often the caller's side looks at `cancel` while it w
 JOIN_TIMEOUT = 1.0  # how long a stopped turn waits for its worker thread to end
 DRAIN_GRACE = 0.25  # after [DONE], how long the rest of the response may take before the connection is dropped
 MAX_ERROR_BODY = 64 * 1024
-_LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,7 +177,7 @@ class OpenAICompatibleChat:
             transport=transport,
             follow_redirects=False,
             # A server on this machine is reached directly, whatever proxy the environment names.
-            trust_env=urlsplit(base_url).hostname not in _LOOPBACK,
+            trust_env=not is_loopback_host(urlsplit(base_url).hostname),
         )
         self._sockets = _Sockets()
         self._lock = threading.Lock()
@@ -407,7 +407,7 @@ class _Turn:
 
     def _read(self, source: EventSource) -> None:
         events = source.iter_sse()
-        answer_chars = 0
+        answer_chars = answer_tokens = 0
         first_text_at: float | None = None
         usage: ChatUsage | None = None
         finish_seen = False
@@ -419,7 +419,7 @@ class _Turn:
             if event.event == "error":
                 raise self._failures.reported(wire.error_event_message(event.data))
             if wire.is_done(event.data):
-                self._finish(usage, answer_chars, first_text_at)
+                self._finish(usage, answer_chars, answer_tokens, first_text_at)
                 self._drain(events)
                 return
             if not event.data.strip():
@@ -436,15 +436,18 @@ class _Turn:
                 if first_text_at is None:
                     first_text_at = time.monotonic()
                 answer_chars += len(chunk.text)
+                answer_tokens += estimate_tokens(chunk.text)  # piece by piece, as the brain counts a stopped answer
                 self.items.put(TextDelta(chunk.text))
         if finish_seen:
             # The body ended cleanly after the model said it had finished: some servers leave out [DONE].
-            self._finish(usage, answer_chars, first_text_at)
+            self._finish(usage, answer_chars, answer_tokens, first_text_at)
             return
         raise self._failures.cut_off()
 
-    def _finish(self, usage: ChatUsage | None, answer_chars: int, first_text_at: float | None) -> None:
-        final = usage or wire.estimated_usage(self._messages, answer_chars)
+    def _finish(
+        self, usage: ChatUsage | None, answer_chars: int, answer_tokens: int, first_text_at: float | None
+    ) -> None:
+        final = usage or ChatUsage(estimate_prompt_tokens(self._messages), answer_tokens, estimated=True)
         now = time.monotonic()
         log.debug(
             "chat answer from %s: first text after %s, complete after %.0f ms, %d characters, %d+%d tokens%s",

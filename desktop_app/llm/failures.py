@@ -8,14 +8,13 @@ import re
 from urllib.parse import urlsplit, urlunsplit
 
 from desktop_app.core.errors import AppError, ErrorCode
+from desktop_app.core.validation import is_loopback_host
 from desktop_app.llm.wire import ErrorDetails, trim
 
 SETTINGS = "Settings > Language model"
 
 # Tokens that look like credentials: provider key prefixes (sk-, rk-, pk-, gsk_, xai-) and bearer values.
 _KEY_LIKE = re.compile(r"\b(?:sk|rk|pk|gsk|xai)[-_][A-Za-z0-9*_\-.]{6,}|(?i:bearer)\s+\S+")
-
-_LOOPBACK = {"localhost", "127.0.0.1", "::1"}
 
 _STATUS_NAMES = {
     400: "Bad Request",
@@ -61,7 +60,7 @@ class Failures:
 
     def __init__(self, base_url: str, model: str, api_key: str | None) -> None:
         self.server = display_url(base_url)
-        self._local = (urlsplit(base_url).hostname or "") in _LOOPBACK
+        self._local = is_loopback_host(urlsplit(base_url).hostname)
         self.model = model
         self._api_key = api_key
 

@@ -4,7 +4,6 @@ bodies. Pure functions over text and JSON; nothing here does input or output."""
 from __future__ import annotations
 
 import json
-import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -144,16 +143,6 @@ def trim(text: str, limit: int = MAX_SERVER_TEXT) -> str:
     if len(text) > limit:
         text = text[: limit - 1].rstrip() + "…"
     return text
-
-
-def estimate_tokens(characters: int) -> int:
-    """About four characters a token."""
-    return math.ceil(characters / 4)
-
-
-def estimated_usage(messages: Sequence[ChatMessage], answer_characters: int) -> ChatUsage:
-    prompt = sum(len(message.content) for message in messages)
-    return ChatUsage(estimate_tokens(prompt), estimate_tokens(answer_characters), estimated=True)
 
 
 def _usage(value: object) -> ChatUsage | None:

@@ -31,13 +31,13 @@ from pathlib import Path
 from typing import Literal
 
 from desktop_app.core.errors import AppError, ErrorCode
-from desktop_app.core.events import Notice, TurnFailed
+from desktop_app.core.events import Event, Notice, NoticeCode, TurnFailed
 from desktop_app.core.ports import Recognizer
 from desktop_app.core.settings import Settings
 
 log = logging.getLogger(__name__)
 
-Listener = Callable[[object], None]
+Listener = Callable[[Event], None]
 Engine = Literal["vosk", "pocketsphinx"]
 # What decided the choice: speech.engine, speech.vosk_model, speech.language, or nothing installed fitting.
 ChosenBy = Literal["engine", "model", "language", "fallback"]
@@ -355,18 +355,18 @@ class Recognition:
         return thread
 
     def _load(self) -> None:
-        self._emit(Notice("speech_model_loading", "Loading speech model…"))
+        self._emit(Notice(NoticeCode.SPEECH_MODEL_LOADING, "Loading speech model…"))
         with self._lock:
             engine, vosk_model, language = self._engine, self._vosk_model, self._language
         try:
             try:
                 choice = choose_recogniser(engine, vosk_model, self._models_dir, language)
             except AppError as error:
-                self._emit(TurnFailed(error.code.value, error.message))
+                self._emit(TurnFailed(error.code, error.message))
                 choice = built_in("fallback", "the chosen recogniser is not available")
             recognizer = self._build(choice)
         except AppError as error:
-            self._emit(TurnFailed(error.code.value, error.message))
+            self._emit(TurnFailed(error.code, error.message))
             if self._current is None:  # nothing to listen with: fall back to the built-in one
                 recognizer = self._build(built_in("fallback", "the chosen model did not load"))
             else:
@@ -375,7 +375,7 @@ class Recognition:
         said = f"Listening with {self.description}"
         if self.choice is not None and self.choice.by == "fallback" and not same_language(language, BUILT_IN_LANGUAGE):
             said += f": {self.choice.reason}"  # the chosen language has no model yet
-        self._emit(Notice("speech_model_ready", said + "."))
+        self._emit(Notice(NoticeCode.SPEECH_MODEL_READY, said + "."))
 
     def _build(self, choice: RecogniserChoice) -> Recognizer:
         if choice.engine == "vosk" and choice.path is not None:

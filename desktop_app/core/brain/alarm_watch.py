@@ -1,9 +1,10 @@
-"""Announces timers and reminders when they are due, and, at start-up, those that ran out while the app
-was closed ("missed").
+"""Announces timers, reminders and alarms when they are due, and, at start-up, those that ran out while the
+app was closed ("missed").
 
 Time comes from the caller (`now`), so tests move the clock instead of sleeping. The background thread
 sleeps until the next alarm is due, or at most `poll_seconds` (another process may have added one), and
-wakes at once when this process sets one.
+wakes at once when this process sets one: the assistant hands its skills a `WakingAlarmBook`, so whatever
+skill adds an alarm wakes the watch, without a list of skills that might.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from desktop_app.core.ports import AlarmBook
 
 log = logging.getLogger(__name__)
 
+POLL_SECONDS = 5.0
 ALARM_SOURCE = {AlarmKind.TIMER: "skill:timer", AlarmKind.REMINDER: "skill:reminder", AlarmKind.ALARM: "skill:alarm"}
 
 
@@ -57,7 +59,7 @@ class AlarmWatch:
         announce: Callable[[Announcement], None],
         *,
         now: Callable[[], datetime] = local_now,
-        poll_seconds: float = 5.0,
+        poll_seconds: float = POLL_SECONDS,
     ) -> None:
         self._alarms = alarms
         self._announce = announce
@@ -70,18 +72,18 @@ class AlarmWatch:
 
     def missed_since_last_run(self) -> list[Announcement]:
         """Alarms that came due while no app was running: claimed as missed and announced."""
-        return self._claim_due(AlarmStatus.MISSED)
+        return self._claim_due(AlarmStatus.MISSED, self._now())
 
     def check(self) -> list[Announcement]:
         """Announces what is due now."""
-        return self._claim_due(AlarmStatus.FIRED)
+        return self._claim_due(AlarmStatus.FIRED, self._now())
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="alarm-watch", daemon=True)
         self._thread.start()
 
     def wake(self) -> None:
-        """A timer or reminder was just set: look again now rather than after the poll interval."""
+        """An alarm (of any kind) was just set: look again now rather than after the poll interval."""
         self._wake.set()
 
     def stop(self) -> None:
@@ -90,8 +92,7 @@ class AlarmWatch:
         if self._thread is not None:
             self._thread.join(timeout=5)
 
-    def _claim_due(self, status: AlarmStatus) -> list[Announcement]:
-        now = self._now()
+    def _claim_due(self, status: AlarmStatus, now: datetime) -> list[Announcement]:
         made: list[Announcement] = []
         for alarm in self._alarms.due(now):
             if not self._claim(alarm, status, now):
@@ -119,17 +120,54 @@ class AlarmWatch:
 
     def _run(self) -> None:
         while not self._stop.is_set():
+            checked_at = self._now()
             try:
-                self.check()
+                self._claim_due(AlarmStatus.FIRED, checked_at)
                 next_due = self._alarms.next_due_at()
             except AppError as error:
                 log.warning("alarm check failed: %s", error.message)
                 next_due = None
             wait = self._poll
-            if next_due is not None:
-                until_due = (next_due - self._now()).total_seconds()
-                # One already due is one that could not be marked as told (the store cannot be written):
-                # looking again at once would spin; it waits for the next poll like everything else.
-                wait = min(wait, until_due) if until_due > 0 else wait
+            # One that was already due when checked could not be marked as told (the store cannot be
+            # written): looking again at once would spin, so it waits for the next poll. One that came due
+            # since the check is looked at at once.
+            if next_due is not None and next_due > checked_at:
+                wait = min(wait, max(0.0, (next_due - self._now()).total_seconds()))
             self._wake.wait(wait)
             self._wake.clear()
+
+
+class WakingAlarmBook:
+    """An alarm book that calls `on_add` after each alarm added through it (implements AlarmBook)."""
+
+    def __init__(self, book: AlarmBook, on_add: Callable[[], None]) -> None:
+        self._book = book
+        self._on_add = on_add
+
+    def add(
+        self,
+        kind: AlarmKind,
+        label: str,
+        due_at: datetime,
+        *,
+        duration_seconds: int | None = None,
+        conversation_id: int | None = None,
+    ) -> Alarm:
+        alarm = self._book.add(kind, label, due_at, duration_seconds=duration_seconds, conversation_id=conversation_id)
+        self._on_add()  # after the write, so the watch reads the new alarm when it looks
+        return alarm
+
+    def pending(self, kind: AlarmKind | None = None) -> list[Alarm]:
+        return self._book.pending(kind)
+
+    def due(self, now: datetime) -> list[Alarm]:
+        return self._book.due(now)
+
+    def next_due_at(self) -> datetime | None:
+        return self._book.next_due_at()
+
+    def claim(self, alarm_id: int, status: AlarmStatus, now: datetime) -> bool:
+        return self._book.claim(alarm_id, status, now)
+
+    def cancel(self, alarm_id: int, now: datetime) -> None:
+        self._book.cancel(alarm_id, now)

@@ -9,6 +9,7 @@ import threading
 from collections.abc import Callable, Generator, Iterator, Sequence
 from datetime import datetime
 
+from desktop_app.core.brain.alarm_watch import WakingAlarmBook
 from desktop_app.core.brain.language_model import LanguageModel
 from desktop_app.core.brain.skill import Match, Skill, SkillContext, Utterance, local_now, utterance
 from desktop_app.core.brain.skills.alarms import AlarmSkill
@@ -79,7 +80,8 @@ def understood(skills: Sequence[Skill], text: str) -> bool:
 
 
 class Assistant:
-    """Implements core.ports.Brain."""
+    """Implements core.ports.Brain. `on_alarm_set` is called after any skill adds a timer, reminder or alarm
+    (the alarm watch's `wake`)."""
 
     def __init__(
         self,
@@ -92,11 +94,10 @@ class Assistant:
         on_alarm_set: Callable[[], None] | None = None,
     ) -> None:
         self._store = store
-        self._alarms = alarms
+        self._alarms = alarms if on_alarm_set is None else WakingAlarmBook(alarms, on_alarm_set)
         self._model = language_model
         self._skills = tuple(skills) if skills is not None else default_skills()
         self._now = now
-        self._on_alarm_set = on_alarm_set
 
     @property
     def skills(self) -> tuple[Skill, ...]:
@@ -122,8 +123,6 @@ class Assistant:
             context = SkillContext(self._store, self._alarms, self._now(), conversation_id, self._skills)
             answer = skill.run(match, said, context)
             log.info("skill %s answered (%s, %.2f)", skill.name, match.intent, match.confidence)
-            if skill.name in ("timer", "reminder") and self._on_alarm_set is not None:
-                self._on_alarm_set()
             if not (answer.last_resort and model is not None):
                 yield ReplyPiece(answer.text, f"skill:{skill.name}", action=answer.action)
                 return
@@ -157,7 +156,7 @@ class Assistant:
                     spoken=SPOKEN_MODEL_UNREACHABLE,
                 )
             else:
-                yield ReplyPiece(error.message, f"error:{error.code.value}")
+                yield ReplyPiece.failure(error.code, error.message)
         finally:
             answer.close()  # the voice loop stopped listening: end the request and its accounting now
 

@@ -7,7 +7,6 @@ this module decides what to send, whether the key may be used now, and records w
 from __future__ import annotations
 
 import logging
-import math
 import threading
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
@@ -21,16 +20,10 @@ from desktop_app.core.keys import KeyStore
 from desktop_app.core.models import ApiKeyInfo, KeyUsage, Message, Role
 from desktop_app.core.ports import ConversationStore, KeyLedger, ReplyPiece
 from desktop_app.core.settings import Settings
+from desktop_app.core.tokens import TOKENS_PER_MESSAGE, estimate_prompt_tokens, estimate_tokens
+from desktop_app.core.validation import is_loopback_host
 
 log = logging.getLogger(__name__)
-
-CHARS_PER_TOKEN = 4
-
-
-def estimate_tokens(text: str) -> int:
-    """About four characters a token for English: close enough for a budget (the server reports the
-    real count afterwards)."""
-    return max(1, math.ceil(len(text) / CHARS_PER_TOKEN))
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +81,7 @@ def build_context(
     for message in reversed(history):
         if message.role is Role.SYSTEM:
             continue
-        cost = estimate_tokens(message.content) + 4
+        cost = estimate_tokens(message.content) + TOKENS_PER_MESSAGE
         if used + cost > budget:
             break
         recent.insert(0, ChatMessage("user" if message.role is Role.USER else "assistant", message.content))
@@ -121,9 +114,6 @@ def limit_check(key: ApiKeyInfo | None) -> Callable[[KeyUsage], None]:
     return allow
 
 
-_LOOPBACK_HOSTS = frozenset({"localhost", "::1"})
-
-
 def _same_server(a: str, b: str) -> bool:
     return a.strip().rstrip("/").lower() == b.strip().rstrip("/").lower()
 
@@ -137,8 +127,8 @@ def check_key_destination(key: ApiKeyInfo, base_url: str) -> None:
             "was not sent. Set llm.base_url to the key's server, or add a key for this server.",
         )
     parts = urlsplit(base_url)
-    host = (parts.hostname or "").lower()
-    if parts.scheme == "http" and host not in _LOOPBACK_HOSTS and not host.startswith("127."):
+    host = parts.hostname or ""
+    if parts.scheme == "http" and not is_loopback_host(host):
         raise AppError(
             ErrorCode.KEY_NEEDS_HTTPS,
             f"The key {key.name!r} would be sent unencrypted to {host} (http://), so it was not sent. Use an "
@@ -195,14 +185,14 @@ class LanguageModel:
         now, day_start = usage_window(self._now())
         usage_id = self._ledger.begin_request(key.id if key else None, config.model, now, day_start, limit_check(key))
         # Until the server reports the real counts, a stopped or failed request is charged an estimate.
-        tokens_in = sum(estimate_tokens(m.content) for m in messages)
+        tokens_in = estimate_prompt_tokens(messages)
         tokens_out = 0
         outcome = "failed"
         stream = client.stream_chat(messages, cancel=cancel)
         try:
             for event in stream:
                 if isinstance(event, TextDelta):
-                    tokens_out += estimate_tokens(event.text) if event.text else 0
+                    tokens_out += estimate_tokens(event.text)  # piece by piece, as the client counts
                     yield ReplyPiece(event.text, config.source)
                 elif isinstance(event, ChatUsage):
                     tokens_in, tokens_out = event.prompt_tokens, event.completion_tokens
