@@ -146,3 +146,21 @@ def system_keychain(keyring_session: KeyringSession, monkeypatch: pytest.MonkeyP
         monkeypatch.setenv(name, value)
     yield keyring_session
     keyring_session.clear(KEYCHAIN_SERVICE)
+
+
+@pytest.fixture(scope="module")
+def two_pair_server() -> Iterator[PulseAudioServer]:
+    """A private sound server with two speakers and two microphones, for a module's device tests."""
+    server = start_or_fail(lambda: PulseAudioServer.start(second_pair=True))
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def desktop(two_pair_server: PulseAudioServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[PulseAudioServer]:
+    """This process uses the two-speaker, two-microphone server."""
+    from desktop_sound import use
+
+    yield from use(two_pair_server, monkeypatch)

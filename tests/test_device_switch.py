@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
-from conftest import start_or_fail
-from desktop_sound import HIGH, LOW, RATE, as_float, power_at, read_wav, tone_clip, tone_wav, use
+from desktop_sound import HIGH, LOW, RATE, as_float, power_at, read_wav, tone_clip, tone_wav
 from pulse_server import (
     SECOND_MICROPHONE_DESCRIPTION,
     SECOND_SPEAKER,
@@ -27,6 +26,7 @@ from pulse_server import (
     SPEAKER,
     PulseAudioServer,
 )
+from recorder import Recorder
 from test_playback import Events, sound_segments, wait_idle
 from test_tts import pcm_samples, render
 from turn_events import TurnEvents
@@ -45,20 +45,6 @@ from desktop_app.speech.tts_cache import TtsCache
 WINDOW = RATE // 50  # 20 ms of captured sound
 # A control is "at once" when it returns within this (a loaded 2-core machine included).
 AT_ONCE_S = 0.05
-
-
-@pytest.fixture(scope="module")
-def two_pair_server() -> Iterator[PulseAudioServer]:
-    server = start_or_fail(lambda: PulseAudioServer.start(second_pair=True))
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture
-def desktop(two_pair_server: PulseAudioServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[PulseAudioServer]:
-    yield from use(two_pair_server, monkeypatch)
 
 
 def _slow(
@@ -358,30 +344,11 @@ def test_controls_return_at_once_while_a_speaker_is_slow_to_open(desktop, monkey
     assert not events.of(ClipStarted)  # stopped before it was queued: never heard
 
 
-class _Spoken:
-    def __init__(self) -> None:
-        self.events: list[object] = []
-        self.changed = threading.Condition()
-
-    def __call__(self, event: object) -> None:
-        with self.changed:
-            self.events.append(event)
-            self.changed.notify_all()
-
-    def wait_for(self, kind: type, count: int = 1, timeout: float = 20.0) -> bool:
-        with self.changed:
-            return self.changed.wait_for(lambda: sum(isinstance(e, kind) for e in self.events) >= count, timeout)
-
-    def kinds(self) -> list[type]:
-        with self.changed:
-            return [type(e) for e in self.events]
-
-
 def test_choosing_another_speaker_while_an_answer_is_spoken(desktop, tmp_path: Path) -> None:
     """The speaker chosen in the settings takes over in the middle of a sentence; the answer finishes
     normally, and the next one is spoken there from the start."""
     settings = Settings(None)
-    spoken = _Spoken()
+    spoken = Recorder()
     speech = SpeechOutput(settings, spoken, cache=TtsCache(tmp_path / "cache"))
     assert speech.wait_ready(30)
     text = "This sentence is long enough to still be playing when another speaker is chosen for it."
@@ -427,7 +394,7 @@ def test_stopping_speech_does_not_wait_for_a_speaker_that_is_slow_to_open(
     opening = threading.Event()
     slowed = _slow(playback_module.find_output_device, 1.0, lambda _name: True, opening)
     monkeypatch.setattr(playback_module, "find_output_device", slowed)
-    spoken = _Spoken()
+    spoken = Recorder()
     speech = SpeechOutput(Settings(None), spoken)
     try:
         assert speech.wait_ready(30)

@@ -55,21 +55,6 @@ from desktop_app.core.errors import AppError, ErrorCode
 from desktop_app.core.events import Event, Notice, TurnFailed
 
 
-@pytest.fixture(scope="module")
-def two_pair_server() -> Iterator[PulseAudioServer]:
-    server = start_or_fail(lambda: PulseAudioServer.start(second_pair=True))
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture
-def desktop(two_pair_server: PulseAudioServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[PulseAudioServer]:
-    """This process uses the two-speaker, two-microphone server."""
-    yield from use(two_pair_server, monkeypatch)
-
-
 @pytest.fixture
 def own_desktop(monkeypatch: pytest.MonkeyPatch) -> Iterator[PulseAudioServer]:
     """A two-pair server of the test's own, for tests that unplug devices."""

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from pocketsphinx import Decoder
+from recorder import Recorder
 from test_playback import Recording, sound_segments
 
 from desktop_app.core.audio_format import AudioChunk, AudioFormat
@@ -32,24 +33,7 @@ PHRASES = (
 )
 
 
-class Listener:
-    def __init__(self) -> None:
-        self.events: list[object] = []
-        self.changed = threading.Condition()
-
-    def __call__(self, event: object) -> None:
-        with self.changed:
-            self.events.append(event)
-            self.changed.notify_all()
-
-    def of(self, kind: type) -> list:
-        with self.changed:
-            return [e for e in self.events if isinstance(e, kind)]
-
-    def kinds(self) -> list[type]:
-        with self.changed:
-            return [type(e) for e in self.events]
-
+class Listener(Recorder):
     def wait_finished(self, count: int = 1, timeout: float = 20.0) -> None:
         with self.changed:
             assert self.changed.wait_for(lambda: len(self.of(SpeakingFinished)) >= count, timeout), self.events
