@@ -7,26 +7,18 @@ one atomic update from pending, so it is announced once, by whoever sees it due 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Protocol
 
 from sqlalchemy import ColumnElement, Connection, func, insert, select, update
 
 from desktop_app.core.errors import ErrorCode, NotFoundError, ValidationError
 from desktop_app.core.models import MAX_ALARM_LABEL_CHARS, Alarm, AlarmKind, AlarmStatus
 from desktop_app.core.validation import check_aware_time, parse_id
+from desktop_app.storage.handle import DatabaseHandle
+from desktop_app.storage.rows import AnyRow
 from desktop_app.storage.schema import alarms, utcnow
 
 
-class _Access(Protocol):
-    @property
-    def user_id(self) -> str: ...
-
-    def run_write(self, job: Any, doing: str) -> Any: ...
-
-    def run_read(self, query: Any, doing: str) -> Any: ...
-
-
-def _alarm(row: Any) -> Alarm:
+def _alarm(row: AnyRow) -> Alarm:
     return Alarm(
         id=row.id,
         kind=AlarmKind(row.kind),
@@ -43,8 +35,8 @@ def _alarm(row: Any) -> Alarm:
 class SqlAlarmBook:
     """Implements core.ports.AlarmBook on the conversation store's database and writer."""
 
-    def __init__(self, access: _Access) -> None:
-        self._access = access
+    def __init__(self, db: DatabaseHandle) -> None:
+        self._db = db
 
     def add(
         self,
@@ -66,7 +58,7 @@ class SqlAlarmBook:
             raise ValidationError(ErrorCode.INVALID_ARGUMENT, "A timer's length must be a whole number of seconds.")
         now = utcnow()
         values = {
-            "user_id": self._access.user_id,
+            "user_id": self._db.user_id,
             "kind": kind.value,
             "label": clean,
             "created_at": now,
@@ -80,8 +72,7 @@ class SqlAlarmBook:
             new_id = connection.execute(insert(alarms).values(values).returning(alarms.c.id)).scalar_one()
             return Alarm(new_id, kind, clean, now, due, AlarmStatus.PENDING, duration_seconds, None, conversation_id)
 
-        result: Alarm = self._access.run_write(job, "set the timer" if kind is AlarmKind.TIMER else "save the reminder")
-        return result
+        return self._db.write(job, "set the timer" if kind is AlarmKind.TIMER else "save the reminder")
 
     def pending(self, kind: AlarmKind | None = None) -> list[Alarm]:
         condition = [alarms.c.kind == AlarmKind(kind).value] if kind is not None else []
@@ -94,19 +85,16 @@ class SqlAlarmBook:
     def next_due_at(self) -> datetime | None:
         statement = select(func.min(alarms.c.due_at)).where(*self._is_pending())
         # min() keeps the column's type, so the answer comes back aware UTC like every other time.
-        result: datetime | None = self._access.run_read(lambda c: c.scalar(statement), "read the timers")
-        return result
+        due: datetime | None = self._db.read(lambda c: c.scalar(statement), "read the timers")
+        return due
 
     def _is_pending(self) -> tuple[ColumnElement[bool], ...]:
-        return alarms.c.status == AlarmStatus.PENDING.value, alarms.c.user_id == self._access.user_id
+        return alarms.c.status == AlarmStatus.PENDING.value, alarms.c.user_id == self._db.user_id
 
     def _pending_in_order(self, *conditions: ColumnElement[bool]) -> list[Alarm]:
         """This user's pending alarms that meet `conditions`, soonest first."""
         statement = select(alarms).where(*self._is_pending(), *conditions).order_by(alarms.c.due_at, alarms.c.id)
-        result: list[Alarm] = self._access.run_read(
-            lambda c: [_alarm(row) for row in c.execute(statement)], "read the timers"
-        )
-        return result
+        return self._db.read(lambda c: [_alarm(row) for row in c.execute(statement)], "read the timers")
 
     def claim(self, alarm_id: int, status: AlarmStatus, now: datetime) -> bool:
         """Moves a pending alarm to fired, missed or cancelled; False when another process got there first."""
@@ -124,8 +112,7 @@ class SqlAlarmBook:
             ).rowcount
             return bool(changed == 1)
 
-        claimed: bool = self._access.run_write(job, "update the timer")
-        return claimed
+        return self._db.write(job, "update the timer")
 
     def cancel(self, alarm_id: int, now: datetime) -> None:
         if not self.claim(alarm_id, AlarmStatus.CANCELLED, now):

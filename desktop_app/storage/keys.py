@@ -13,13 +13,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any, Protocol
 
 from sqlalchemy import Connection, delete, func, insert, select, update
 
 from desktop_app.core.errors import ErrorCode, NotFoundError, ValidationError
 from desktop_app.core.models import ApiKeyInfo, KeyUsage
 from desktop_app.core.validation import MAX_KEY_NAME_CHARS, is_blank
+from desktop_app.storage.handle import DatabaseHandle
+from desktop_app.storage.rows import AnyRow
 from desktop_app.storage.schema import api_keys, llm_usage, utcnow
 
 # Outcomes of a request the server refused before doing any work, or never received: no tokens are charged.
@@ -34,13 +35,7 @@ UNCHARGED_OUTCOMES = frozenset(
 )
 
 
-class _Access(Protocol):
-    def run_write(self, job: Any, doing: str) -> Any: ...
-
-    def run_read(self, query: Any, doing: str) -> Any: ...
-
-
-def _info(row: Any) -> ApiKeyInfo:
+def _info(row: AnyRow) -> ApiKeyInfo:
     return ApiKeyInfo(
         id=row.id,
         name=row.name,
@@ -88,8 +83,8 @@ def _usage(connection: Connection, key_id: int | None, now: datetime, day_start:
 class SqlKeyLedger:
     """Implements core.ports.KeyLedger."""
 
-    def __init__(self, access: _Access) -> None:
-        self._access = access
+    def __init__(self, db: DatabaseHandle) -> None:
+        self._db = db
 
     def add_key(
         self,
@@ -126,12 +121,11 @@ class SqlKeyLedger:
             connection.execute(insert(api_keys).values(values))
             return _info(connection.execute(select(api_keys).where(api_keys.c.name == clean)).one())
 
-        result: ApiKeyInfo = self._access.run_write(job, "save the key's details")
-        return result
+        return self._db.write(job, "save the key's details")
 
     def get_key(self, name: str) -> ApiKeyInfo:
         clean = clean_key_name(name)
-        row = self._access.run_read(
+        row = self._db.read(
             lambda c: c.execute(select(api_keys).where(api_keys.c.name == clean)).first(), "read the keys"
         )
         if row is None:
@@ -139,10 +133,9 @@ class SqlKeyLedger:
         return _info(row)
 
     def list_keys(self) -> list[ApiKeyInfo]:
-        result: list[ApiKeyInfo] = self._access.run_read(
+        return self._db.read(
             lambda c: [_info(row) for row in c.execute(select(api_keys).order_by(api_keys.c.name))], "read the keys"
         )
-        return result
 
     def delete_key(self, name: str) -> None:
         clean = clean_key_name(name)
@@ -151,7 +144,7 @@ class SqlKeyLedger:
             if connection.execute(delete(api_keys).where(api_keys.c.name == clean)).rowcount != 1:
                 raise NotFoundError(ErrorCode.KEY_NOT_FOUND, f"No key named {clean!r} is stored.")
 
-        self._access.run_write(job, "remove the key's details")
+        self._db.write(job, "remove the key's details")
 
     def set_limits(self, name: str, requests_per_minute: int | None, tokens_per_day: int | None) -> ApiKeyInfo:
         clean = clean_key_name(name)
@@ -165,12 +158,10 @@ class SqlKeyLedger:
                 raise NotFoundError(ErrorCode.KEY_NOT_FOUND, f"No key named {clean!r} is stored.")
             return _info(connection.execute(select(api_keys).where(api_keys.c.name == clean)).one())
 
-        result: ApiKeyInfo = self._access.run_write(job, "change the key's limits")
-        return result
+        return self._db.write(job, "change the key's limits")
 
     def usage(self, key_id: int | None, now: datetime, day_start: datetime) -> KeyUsage:
-        result: KeyUsage = self._access.run_read(lambda c: _usage(c, key_id, now, day_start), "read the key's usage")
-        return result
+        return self._db.read(lambda c: _usage(c, key_id, now, day_start), "read the key's usage")
 
     def begin_request(
         self,
@@ -197,8 +188,7 @@ class SqlKeyLedger:
                 connection.execute(update(api_keys).where(api_keys.c.id == key_id).values(last_used_at=now))
             return int(usage_id)
 
-        result: int = self._access.run_write(job, "count the request")
-        return result
+        return self._db.write(job, "count the request")
 
     def finish_request(self, usage_id: int, tokens_input: int, tokens_output: int, outcome: str) -> None:
         """Records how the request ended and the tokens it used: none when the server refused it (see
@@ -223,4 +213,4 @@ class SqlKeyLedger:
                     )
                 )
 
-        self._access.run_write(job, "record the tokens used")
+        self._db.write(job, "record the tokens used")
