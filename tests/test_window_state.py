@@ -4,6 +4,7 @@ while it was starting (a missed reminder, a missing microphone)."""
 from __future__ import annotations
 
 import os
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -15,6 +16,9 @@ from desktop_app.storage.engine import sqlite_url
 from desktop_app.storage.store import SqlConversationStore
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+# How long the started app may take to show what happened while it started (a busy CI machine included).
+_START_DEADLINE_S = 30.0
 
 
 class _Voice:
@@ -117,19 +121,28 @@ def test_the_started_app_shows_a_missed_reminder_and_a_missing_microphone(qtbot,
     finally:
         opened.close()
     seen: dict[str, str] = {}
+    started = time.monotonic()
 
-    def look_then_quit() -> None:
+    def look() -> None:
+        # Both arrive from other threads while the window is starting; on a busy machine that takes a while.
         windows = [w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow)]
         if windows:
             window = windows[0]
             seen["transcript"] = window.transcript.toPlainText()
             seen["problems"] = window.problems.text() if window.problems.isVisible() else ""
             seen["state"] = window.state_label.text()
+        both = "call mum" in seen.get("transcript", "") and seen.get("problems")
+        if not both and time.monotonic() - started < _START_DEADLINE_S:
+            return
+        for window in windows:
             window.close()
         QApplication.quit()
 
-    QTimer.singleShot(3000, look_then_quit)
+    poll = QTimer()
+    poll.timeout.connect(look)
+    poll.start(100)
     assert run_gui(AppOptions(data_dir=str(data_dir))) == 0
+    poll.stop()
     assert "call mum" in seen["transcript"], seen
     assert "USB Microphone That Is Not There" in seen["problems"], seen
     assert seen["state"].startswith("Not listening"), seen
@@ -194,7 +207,7 @@ def test_the_app_started_on_a_read_only_data_folder_shows_the_history_and_says_i
         for dialog in dialogs:
             seen["dialog"] = dialog.text()
             dialog.close()
-        QTimer.singleShot(1000, look_then_quit)
+        QTimer.singleShot(200, look_then_quit)
 
     def look_then_quit() -> None:
         for widget in QApplication.topLevelWidgets():
@@ -204,6 +217,10 @@ def test_the_app_started_on_a_read_only_data_folder_shows_the_history_and_says_i
                     widget.conversations.item(i).text() for i in range(widget.conversations.count())
                 )
                 seen["transcript"] = widget.transcript.toPlainText()
+        if "feed the cat" not in seen.get("transcript", "") and waited["s"] < 30:  # announced from another thread
+            waited["s"] += 0.2
+            QTimer.singleShot(200, look_then_quit)
+            return
         QApplication.quit()
 
     try:
