@@ -24,6 +24,7 @@ from report import percentile, print_results
 from desktop_app.brain import connect_model
 from desktop_app.core.brain.assistant import Assistant
 from desktop_app.core.brain.language_model import LanguageModel
+from desktop_app.core.reply_source import ReplySource
 from desktop_app.core.settings import Settings
 from desktop_app.storage.engine import sqlite_url
 from desktop_app.storage.store import SqlConversationStore
@@ -83,7 +84,7 @@ def run(rounds: int, work: Path) -> dict[str, object]:
                         first = time.perf_counter() - started
                 whole.append(time.perf_counter() - started)
                 first_piece.append(first or 0.0)
-                store.add_message(conversation, "assistant", MODEL_ANSWER, source="model:test-model")
+                store.add_message(conversation, "assistant", MODEL_ANSWER, source=ReplySource.model("test-model"))
     finally:
         model.close()
         store.close()

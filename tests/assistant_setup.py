@@ -71,7 +71,8 @@ class Conversation:
 
     @property
     def source(self) -> str:
-        return self.last_pieces[-1].source
+        """The last answer's source as stored ("skill:timer")."""
+        return self.last_pieces[-1].source.stored
 
     def close(self) -> None:
         if self.model is not None:

@@ -8,6 +8,7 @@ from assistant_setup import Clock, Conversation
 
 from desktop_app.core.brain.alarm_watch import AlarmWatch, Announcement
 from desktop_app.core.models import AlarmKind
+from desktop_app.core.reply_source import ReplySource
 from desktop_app.storage.engine import sqlite_url
 from desktop_app.storage.store import SqlConversationStore
 
@@ -62,7 +63,7 @@ def test_an_alarm_survives_a_restart_and_goes_off_once(chat: Conversation, clock
         watch = AlarmWatch(store.alarms, heard.append, now=clock)
         missed = watch.missed_since_last_run()
         assert [a.text for a in missed] == ["While I was closed, your standup alarm for 11 am went off at 11 am."]
-        assert missed[0].source == "skill:alarm"
+        assert missed[0].source == ReplySource.skill("alarm")
         clock.advance(hours=19)  # 7:00 the next morning
         fired = watch.check()
         assert [a.text for a in fired] == ["It's 7 am: your alarm."]

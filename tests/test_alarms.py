@@ -11,6 +11,7 @@ from assistant_setup import Clock, Conversation
 from desktop_app.core.brain.alarm_watch import AlarmWatch, Announcement
 from desktop_app.core.errors import ErrorCode, NotFoundError, ValidationError
 from desktop_app.core.models import AlarmKind, AlarmStatus
+from desktop_app.core.reply_source import ReplySource
 from desktop_app.storage.engine import sqlite_url
 from desktop_app.storage.store import SqlConversationStore
 
@@ -34,7 +35,7 @@ def test_a_timer_that_ran_out_while_closed_is_announced_as_missed_and_others_kee
         watch, heard = _watch(store, clock)
         missed = watch.missed_since_last_run()
         assert [a.text for a in missed] == ["While I was closed, the pasta timer ran out at 10:10 am."]
-        assert missed[0].missed and missed[0].source == "skill:timer"
+        assert missed[0].missed and missed[0].source == ReplySource.skill("timer")
         assert heard == missed
         # The egg timer survived the restart with its time left.
         pending = store.alarms.pending(AlarmKind.TIMER)
@@ -47,7 +48,7 @@ def test_a_timer_that_ran_out_while_closed_is_announced_as_missed_and_others_kee
         clock.advance(minutes=30)  # 11:00
         fired = watch.check()
         assert [a.text for a in fired] == ["Reminder: call mum. (Set for 11 am.)"]
-        assert fired[0].source == "skill:reminder" and not fired[0].missed
+        assert fired[0].source == ReplySource.skill("reminder") and not fired[0].missed
         assert store.alarms.pending() == []
         assert watch.missed_since_last_run() == [] and watch.check() == []  # each is announced once
     finally:

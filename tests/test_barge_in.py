@@ -19,6 +19,7 @@ from desktop_app.core.brain.assistant import command_phrases, default_skills
 from desktop_app.core.events import Event, SpeakingFinished, SpeakingStarted, StateChanged, TurnState
 from desktop_app.core.pipeline import VoicePipeline
 from desktop_app.core.ports import ReplyPiece
+from desktop_app.core.reply_source import ReplySource
 from desktop_app.core.settings import Settings
 from desktop_app.speech.pocketsphinx_recognizer import PocketSphinxRecognizer
 from desktop_app.speech.tts import SpeechOutput
@@ -36,7 +37,10 @@ class Talkative:
         self, text: str, conversation_id: int, cancel: threading.Event | None = None
     ) -> Generator[ReplyPiece, None, None]:
         for n in range(1, 6):
-            yield ReplyPiece(f"This is sentence number {n} of a long and winding answer about nothing much. ", "test")
+            yield ReplyPiece(
+                f"This is sentence number {n} of a long and winding answer about nothing much. ",
+                ReplySource.model("test"),
+            )
 
     def understands(self, text: str) -> bool:
         return False
@@ -130,7 +134,7 @@ def test_pressing_while_the_assistant_speaks_stops_it_within_50_ms(
 
 def test_pressing_while_an_announcement_plays_silences_it(talking: Talking) -> None:
     pipeline, speaker = talking.pipeline, talking.speaker
-    pipeline.announce("Time's up: the pasta timer is done. " * 4, "skill:timer")
+    pipeline.announce("Time's up: the pasta timer is done. " * 4, ReplySource.skill("timer"))
     assert talking.heard.speaking.wait(10)
     time.sleep(0.3)
     assert speaker.is_speaking()

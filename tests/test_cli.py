@@ -29,6 +29,7 @@ from desktop_app.cli.files import atomic_text_file
 from desktop_app.cli.parser import build_parser
 from desktop_app.core.errors import ErrorCode, StorageError
 from desktop_app.core.models import Conversation, ConversationSummary
+from desktop_app.core.reply_source import ReplySource
 from desktop_app.storage.engine import sqlite_url
 from desktop_app.storage.store import SqlConversationStore
 
@@ -81,7 +82,7 @@ def filled(data_dir: Path) -> Filled:
             tokens_input=12,
             tokens_output=6,
             timings={"stt": 0.2, "llm": 0.9},
-            source="ollama",
+            source=ReplySource.model("ollama"),
         )
         timers = store.create_conversation("Kitchen timers")
         store.add_message(timers.id, "user", "Set a timer for ten minutes")
@@ -169,7 +170,7 @@ def test_history_list_show_and_search_for_people_and_programs(filled: Filled) ->
     assert [m["content"] for m in document["messages"]] == filled.contents[filled.weather]
     answer = document["messages"][1]
     assert answer["role"] == "assistant"
-    assert (answer["tokens_input"], answer["tokens_output"], answer["source"]) == (12, 6, "ollama")
+    assert (answer["tokens_input"], answer["tokens_output"], answer["source"]) == (12, 6, "model:ollama")
     assert answer["timings"] == {"stt": 0.2, "llm": 0.9}
     assert answer["created_at"].endswith("Z")
 

@@ -38,6 +38,7 @@ from desktop_app.audio.playback import AudioPlayer, ClipFinished, ClipStarted, P
 from desktop_app.core.errors import AppError
 from desktop_app.core.events import Notice, SpeakingFinished, SpeakingStarted, TurnFailed, TurnFinished
 from desktop_app.core.ports import ReplyPiece, Transcript
+from desktop_app.core.reply_source import ReplySource
 from desktop_app.core.settings import AUDIO_OUTPUT_DEVICE, Settings
 from desktop_app.speech.tts import SpeechOutput
 from desktop_app.speech.tts_cache import TtsCache
@@ -183,7 +184,7 @@ class _Brief:
     def reply(
         self, text: str, conversation_id: int, cancel: threading.Event | None = None
     ) -> Generator[ReplyPiece, None, None]:
-        yield ReplyPiece("Noon.", "test")
+        yield ReplyPiece("Noon.", ReplySource.skill("clock"))
 
 
 def test_switching_microphones_while_a_turn_listens(desktop, tmp_path: Path) -> None:

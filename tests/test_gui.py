@@ -18,6 +18,7 @@ from gui_app import (
     xdotool,
 )
 
+from desktop_app.core.reply_source import ReplySource
 from desktop_app.storage.engine import sqlite_url
 from desktop_app.storage.store import SqlConversationStore
 
@@ -67,10 +68,10 @@ def test_a_streamed_answer_reads_as_one_line_and_announcements_show(qtbot, tmp_p
         qtbot.addWidget(window)
         window.on_event(TurnStarted(1))
         for piece in ("Rust is ", "a good ", "next step."):
-            window.on_event(ReplyChunk(piece, "model:test-model"))
+            window.on_event(ReplyChunk(piece, ReplySource.model("test-model")))
         window.on_event(TurnFinished(1, {}))
         conversation = store.create_conversation("Timers and reminders")
-        window.on_event(Announced("Time's up: the pasta timer is done.", "skill:timer", conversation.id))
+        window.on_event(Announced("Time's up: the pasta timer is done.", ReplySource.skill("timer"), conversation.id))
         lines = window.transcript.toPlainText().splitlines()
         assert lines == ["Assistant: Rust is a good next step.", "Assistant: Time's up: the pasta timer is done."]
     finally:

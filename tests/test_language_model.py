@@ -17,8 +17,10 @@ from openai_server import Fail, OpenAIServer, Reply, prompt_tokens, split_tokens
 
 from desktop_app.core.brain.language_model import build_context
 from desktop_app.core.chat import ChatMessage
+from desktop_app.core.errors import ErrorCode
 from desktop_app.core.models import Message, Role
 from desktop_app.core.ports import ReplyPiece
+from desktop_app.core.reply_source import OFFLINE_ANSWER, ReplySource, SourceKind
 from desktop_app.core.settings import Settings
 from desktop_app.core.tokens import estimate_prompt_tokens, estimate_tokens
 
@@ -56,7 +58,7 @@ def test_a_question_no_skill_answers_goes_to_the_model_with_facts_and_recent_mes
     assert server.chat_requests == []
     pieces = setup.ask("which language should I learn next")
     assert _text(pieces) == "You asked: which language should I learn next. That is all."
-    assert {p.source for p in pieces} == {"model:test-model"}
+    assert {p.source for p in pieces} == {ReplySource.model("test-model")}
     usage = pieces[-1]
     # The server's own counts (one token a word there), not the client's estimate.
     assert usage.text == "" and usage.tokens_output == len(split_tokens(_text(pieces)))
@@ -111,7 +113,7 @@ def test_an_unreachable_server_gets_the_offline_answer(tmp_path: Path) -> None:
     made = Setup(tmp_path / "assistant.db", f"http://127.0.0.1:{port}/v1")
     try:
         pieces = made.ask("tell me a joke")
-        assert pieces[-1].source == "offline:help"
+        assert pieces[-1].source == OFFLINE_ANSWER
         assert "cannot be reached" in _text(pieces) and "I can tell the time" in _text(pieces)
         # Said in one short sentence: not the address, not the list of skills again.
         said = " ".join(piece.to_say for piece in pieces if piece.to_say)
@@ -133,7 +135,7 @@ def test_model_errors_become_answers_that_say_what_to_do(
 ) -> None:
     server.script(plan)
     pieces = setup.ask("tell me a joke")
-    assert pieces[-1].source == f"error:{code}"
+    assert pieces[-1].source == ReplySource.failure(ErrorCode(code))
     assert words in _text(pieces).lower()
     assert setup.store.get_history(setup.conversation_id)[-1].source == f"error:{code}"
 
@@ -152,7 +154,7 @@ def test_offline_mode_makes_no_request(setup: Setup, server: OpenAIServer) -> No
     setup.settings.set("network.offline", True)
     pieces = setup.ask("tell me a joke")
     assert _text(pieces).startswith("Offline mode is on, so I can only use my built-in skills.")
-    assert pieces[-1].source == "offline:help"
+    assert pieces[-1].source == OFFLINE_ANSWER
     time.sleep(0.2)
     assert server.requests == []
 
@@ -198,14 +200,14 @@ def test_token_estimates_round_up() -> None:
 
 def test_a_memory_question_with_nothing_remembered_goes_to_the_model(setup: Setup, server: OpenAIServer) -> None:
     pieces = setup.ask("what do i need to buy")
-    assert pieces[-1].source == "model:test-model" and len(server.chat_requests) == 1
+    assert pieces[-1].source == ReplySource.model("test-model") and len(server.chat_requests) == 1
     setup.ask("remember that I need to buy milk")
     assert _text(setup.ask("what do i need to buy")) == "You need to buy milk."
     assert len(server.chat_requests) == 1  # the remembered fact answers without the model
 
 
 def test_a_timer_question_with_no_timer_running_goes_to_the_model(setup: Setup, server: OpenAIServer) -> None:
-    assert setup.ask("how much time is left in the game")[-1].source == "model:test-model"
+    assert setup.ask("how much time is left in the game")[-1].source == ReplySource.model("test-model")
     setup.ask("set a timer for five minutes")
     assert _text(setup.ask("how much time is left")) == "5 minutes left on the 5 minute timer."
     assert len(server.chat_requests) == 1
@@ -234,6 +236,6 @@ def test_general_questions_reach_the_model_even_with_timers_and_facts_stored(
 ) -> None:
     stored = ("set a pasta timer for ten minutes", "remember that i need to buy milk", "remember that i call my mum")
     for said in stored:
-        assert setup.ask(said)[-1].source.startswith("skill:")
-    assert setup.ask(question)[-1].source == "model:test-model"
+        assert setup.ask(said)[-1].source.kind is SourceKind.SKILL
+    assert setup.ask(question)[-1].source == ReplySource.model("test-model")
     assert len(server.chat_requests) == 1

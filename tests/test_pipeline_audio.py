@@ -17,6 +17,7 @@ from desktop_app.audio.capture import MicrophoneCapture
 from desktop_app.core.brain.assistant import Assistant, command_phrases, default_skills
 from desktop_app.core.events import FinalTranscript, PartialTranscript, ReplyChunk, TurnFailed, TurnFinished
 from desktop_app.core.pipeline import VoicePipeline
+from desktop_app.core.reply_source import ReplySource
 from desktop_app.speech.pocketsphinx_recognizer import PocketSphinxRecognizer
 from desktop_app.storage.engine import sqlite_url
 from desktop_app.storage.store import SqlConversationStore
@@ -52,7 +53,7 @@ def test_a_spoken_question_is_recognised_answered_and_stored(loop, tmp_path: Pat
     finals = recorder.of(FinalTranscript)
     assert [f.text for f in finals] == ["what time is it"]
     replies = recorder.of(ReplyChunk)
-    assert replies and replies[0].text.startswith("It is") and replies[0].source == "skill:clock"
+    assert replies and replies[0].text.startswith("It is") and replies[0].source == ReplySource.skill("clock")
     finished = recorder.of(TurnFinished)
     assert finished, recorder.of(TurnFailed)
     history = store.get_history(pipeline.conversation_id)

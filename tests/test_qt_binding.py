@@ -24,6 +24,7 @@ from desktop_app.core.events import (
     TurnStarted,
     TurnState,
 )
+from desktop_app.core.reply_source import ReplySource
 from desktop_app.storage.engine import sqlite_url
 from desktop_app.storage.store import SqlConversationStore
 
@@ -49,7 +50,7 @@ def _turn_events(turn_id: int) -> list[Event]:
         StateChanged(TurnState.RECOGNISING),
         FinalTranscript("what time is it", 0.9),
         StateChanged(TurnState.THINKING),
-        ReplyChunk("It is ten past four.", "skill:clock"),
+        ReplyChunk("It is ten past four.", ReplySource.skill("clock")),
         TurnFinished(turn_id, {"release_to_final_ms": 80.0}),
         StateChanged(TurnState.IDLE),
     ]

@@ -13,6 +13,7 @@ from assistant_setup import ZONE, Clock, Conversation
 
 from desktop_app.core.models import AlarmKind, NewConversation, NewMessage
 from desktop_app.core.ports import ReplyAction
+from desktop_app.core.reply_source import ReplySource
 
 
 @pytest.mark.parametrize(
@@ -202,7 +203,7 @@ def test_repeat_new_conversation_stop_and_help(chat: Conversation) -> None:
     assert chat.say("start a new conversation") == "Okay, starting a new conversation."
     assert chat.last_pieces[-1].action is ReplyAction.NEW_CONVERSATION
     assert chat.say("never mind") == "Okay."
-    assert chat.last_pieces[-1].action is ReplyAction.STOP
+    assert chat.last_pieces[-1].action is ReplyAction.STOP  # type: ignore[comparison-overlap]  # the call above changed it
     help_answer = chat.say("what can you do")
     assert help_answer.startswith("I can tell the time and the date, set alarms, run named timers, set reminders")
     assert "Try saying: what time is it; set an alarm for seven am; set a timer for five minutes" in help_answer
@@ -351,7 +352,7 @@ def test_memory_answers_only_what_it_was_told(chat: Conversation) -> None:
     # Questions that share a word with a fact but ask something else are not answered from memory.
     for question in ("what do i need to make pancakes", "what do i call a baby kangaroo"):
         assert chat.say(question).startswith("You haven't told me that yet."), question
-        assert chat.last_pieces[-1].source == "skill:memory"
+        assert chat.last_pieces[-1].source == ReplySource.skill("memory")
     chat.say("what do you remember about world war two")
     assert chat.source == "offline:help"
 

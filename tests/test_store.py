@@ -12,6 +12,7 @@ from sqlalchemy import text as text_
 from desktop_app.core.errors import ErrorCode, NotFoundError, StorageError, ValidationError
 from desktop_app.core.history_cache import CacheLimits
 from desktop_app.core.models import MAX_CONTENT_CHARS, NewConversation, NewMessage, Role
+from desktop_app.core.reply_source import ReplySource
 from desktop_app.storage.engine import sqlite_url
 from desktop_app.storage.store import SqlConversationStore
 
@@ -40,7 +41,7 @@ def test_messages_come_back_in_order_with_their_metadata(store: SqlConversationS
         tokens_input=12,
         tokens_output=7,
         timings={"release_to_final_ms": 81.5, "final_to_first_audio_ms": 120},
-        source="skill:clock",
+        source=ReplySource.skill("clock"),
     )
     history = store.get_history(conversation.id)
     assert [m.id for m in history] == [asked.id, answered.id]
@@ -151,9 +152,18 @@ def test_bad_counts_and_timings_are_refused(store: SqlConversationStore) -> None
         store.add_message(conversation.id, "assistant", "ok", tokens_input=-1)
     with pytest.raises(ValidationError):
         store.add_message(conversation.id, "assistant", "ok", timings={"stage": "fast"})  # type: ignore[dict-item]
-    with pytest.raises(ValidationError):
-        store.add_message(conversation.id, "assistant", "ok", source="s" * 121)
     assert store.get_history(conversation.id) == []
+
+
+def test_a_long_source_is_kept_cut_to_the_column_and_an_imported_one_is_refused(store: SqlConversationStore) -> None:
+    conversation = store.create_conversation()
+    store.add_message(conversation.id, "assistant", "ok", source=ReplySource.model("m" * 200))
+    (kept,) = store.get_history(conversation.id)
+    assert kept.source == "model:" + "m" * 114
+    too_long = NewConversation("imported", (NewMessage("assistant", "ok", source="s" * 121),))
+    with pytest.raises(ValidationError):
+        store.import_conversations([too_long])
+    assert [c.conversation.title for c in store.list_conversations()] == [conversation.title]
 
 
 def test_search_ranks_matches_and_marks_the_snippet(store: SqlConversationStore) -> None:

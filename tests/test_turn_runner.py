@@ -17,6 +17,7 @@ from turn_harness import ScriptedBrain, ScriptedFront
 from desktop_app.core.errors import AppError, ErrorCode, StorageError
 from desktop_app.core.models import INTERRUPTED_AT_MS, SPOKEN_CHARS, Conversation, Message, Role
 from desktop_app.core.ports import CollectedReply, ReplyAction, ReplyPiece
+from desktop_app.core.reply_source import OFFLINE_ANSWER, ReplySource
 from desktop_app.core.turn_runner import ANNOUNCEMENTS_TITLE, TurnRunner, TurnTimings, keep_announcement
 from desktop_app.storage.engine import sqlite_url
 from desktop_app.storage.store import SqlConversationStore
@@ -103,9 +104,9 @@ def returns_at_once(call: Callable[[], object]) -> None:
 
 def test_a_whole_answer_is_kept_with_its_source_tokens_and_timings(store: SqlConversationStore) -> None:
     brain = PiecesBrain(
-        ReplyPiece("Rust is ", "model:test"),
-        ReplyPiece("a good next step.", "model:test"),
-        ReplyPiece("", "model:test", tokens_input=40, tokens_output=7),
+        ReplyPiece("Rust is ", ReplySource.model("test")),
+        ReplyPiece("a good next step.", ReplySource.model("test")),
+        ReplyPiece("", ReplySource.model("test"), tokens_input=40, tokens_output=7),
     )
     runner = TurnRunner(brain, store)
     front = ScriptedFront()
@@ -134,13 +135,13 @@ def test_turns_continue_one_conversation_until_a_reply_starts_a_new_one(store: S
     assert after.conversation_id != first.conversation_id
     assert history(store, first.conversation_id) == [
         (Role.USER, "hello", None),
-        (Role.ASSISTANT, "You said hello.", "scripted"),
+        (Role.ASSISTANT, "You said hello.", "model:scripted"),
         (Role.USER, "new", None),
-        (Role.ASSISTANT, "Starting a new conversation.", "control"),
+        (Role.ASSISTANT, "Starting a new conversation.", "skill:control"),
     ]
     assert history(store, after.conversation_id) == [
         (Role.USER, "hello again", None),
-        (Role.ASSISTANT, "You said hello again.", "scripted"),
+        (Role.ASSISTANT, "You said hello again.", "model:scripted"),
     ]
 
 
@@ -154,9 +155,9 @@ def test_a_runner_continues_the_conversation_it_is_given(store: SqlConversationS
 
 def test_a_stopped_answer_is_kept_as_far_as_it_was_shown_with_what_was_said(store: SqlConversationStore) -> None:
     brain = PiecesBrain(
-        ReplyPiece("The sea is wide. ", "model:test"),
-        ReplyPiece("The sea is deep. ", "model:test"),
-        ReplyPiece("The end.", "model:test"),
+        ReplyPiece("The sea is wide. ", ReplySource.model("test")),
+        ReplyPiece("The sea is deep. ", ReplySource.model("test")),
+        ReplyPiece("The end.", ReplySource.model("test")),
     )
     runner = TurnRunner(brain, store)
     front = ScriptedFront(stop_after=2, spoken=("The sea is wide.",))
@@ -181,7 +182,7 @@ def test_a_piece_refused_without_the_cancel_event_still_stops_the_answer(store: 
 
 
 def test_a_turn_stopped_before_the_brain_is_asked_keeps_only_the_question(store: SqlConversationStore) -> None:
-    brain = PiecesBrain(ReplyPiece("Never shown.", "test"))
+    brain = PiecesBrain(ReplyPiece("Never shown.", ReplySource.model("test")))
     outcome = TurnRunner(brain, store).run("hello", ScriptedFront(stop_at_thinking=True))
     assert outcome.stopped and outcome.timings == {} and brain.asked == 0
     assert history(store, outcome.conversation_id) == [(Role.USER, "hello", None)]
@@ -205,7 +206,7 @@ def test_a_brain_failing_part_way_keeps_what_was_shown_and_raises(store: SqlConv
     assert front.calls == ["thinking", "show"]
     kept = store.get_history(runner.conversation())
     assert [(m.role, m.content) for m in kept] == [(Role.USER, "fail now"), (Role.ASSISTANT, "You said")]
-    assert kept[1].interrupted and kept[1].source == "scripted"
+    assert kept[1].interrupted and kept[1].source == "model:scripted"
 
 
 def test_a_brain_failing_before_it_answers_keeps_only_the_question(store: SqlConversationStore) -> None:
@@ -230,9 +231,9 @@ def test_an_answer_that_is_a_failure_carries_its_code_and_keeps_its_stored_sourc
 def test_the_last_piece_decides_whether_a_reply_is_a_failure() -> None:
     reply = CollectedReply()
     reply.add(ReplyPiece.failure(ErrorCode.LLM_TIMEOUT, "Too slow."))
-    assert (reply.error, reply.source) == (ErrorCode.LLM_TIMEOUT, "error:llm_timeout")
-    reply.add(ReplyPiece(" Here is what I know.", "offline:help"))
-    assert (reply.error, reply.source) == (None, "offline:help")
+    assert (reply.error, reply.source) == (ErrorCode.LLM_TIMEOUT, ReplySource.failure(ErrorCode.LLM_TIMEOUT))
+    reply.add(ReplyPiece(" Here is what I know.", OFFLINE_ANSWER))
+    assert (reply.error, reply.source) == (None, OFFLINE_ANSWER)
 
 
 # -- announcements --------------------------------------------------------------------------------------------
@@ -241,7 +242,7 @@ def test_the_last_piece_decides_whether_a_reply_is_a_failure() -> None:
 def test_announcements_are_kept_in_the_current_conversation(store: SqlConversationStore) -> None:
     runner = TurnRunner(ScriptedBrain(), store, announcements_title=ANNOUNCEMENTS_TITLE)
     turn = runner.run("hello", ScriptedFront())
-    assert runner.announce("Time's up: the pasta timer is done.", "skill:timer") == turn.conversation_id
+    assert runner.announce("Time's up: the pasta timer is done.", ReplySource.skill("timer")) == turn.conversation_id
     assert history(store, turn.conversation_id)[-1] == (
         Role.ASSISTANT,
         "Time's up: the pasta timer is done.",
@@ -253,7 +254,7 @@ def test_without_a_named_conversation_an_announcement_starts_the_one_the_next_tu
     store: SqlConversationStore,
 ) -> None:
     runner = TurnRunner(ScriptedBrain(), store)
-    kept = runner.announce("Reminder: tea.", "skill:reminder")
+    kept = runner.announce("Reminder: tea.", ReplySource.skill("reminder"))
     assert kept is not None and runner.conversation_id == kept
     assert runner.run("thanks", ScriptedFront()).conversation_id == kept
     assert [m.content for m in store.get_history(kept)] == ["Reminder: tea.", "thanks", "You said thanks."]
@@ -261,15 +262,15 @@ def test_without_a_named_conversation_an_announcement_starts_the_one_the_next_tu
 
 def test_with_no_conversation_announcements_share_one_named_conversation(store: SqlConversationStore) -> None:
     runner = TurnRunner(ScriptedBrain(), store, announcements_title=ANNOUNCEMENTS_TITLE)
-    first = runner.announce("Time's up: the pasta timer is done.", "skill:timer")
-    second = runner.announce("Reminder: tea.", "skill:reminder")
+    first = runner.announce("Time's up: the pasta timer is done.", ReplySource.skill("timer"))
+    second = runner.announce("Reminder: tea.", ReplySource.skill("reminder"))
     assert first is not None and first == second
     assert runner.conversation_id is None  # the named conversation is not where the next turn goes
     assert store.get_conversation(first).title == ANNOUNCEMENTS_TITLE
     # Another process (a new runner, the window without voice) keeps using the same one.
     later = TurnRunner(ScriptedBrain(), store, announcements_title=ANNOUNCEMENTS_TITLE)
-    assert later.announce("Time's up: the egg timer is done.", "skill:timer") == first
-    assert keep_announcement(store, "Reminder: stretch.", "skill:reminder") == first
+    assert later.announce("Time's up: the egg timer is done.", ReplySource.skill("timer")) == first
+    assert keep_announcement(store, "Reminder: stretch.", ReplySource.skill("reminder")) == first
     turn = runner.run("hello", ScriptedFront())
     assert turn.conversation_id != first
     titles = [s.conversation.title for s in store.list_conversations()]
@@ -286,8 +287,8 @@ def test_an_announcement_that_cannot_be_kept_is_reported_as_not_kept(store: SqlC
     full = WatchedStore(store)
     runner = TurnRunner(ScriptedBrain(), full, announcements_title=ANNOUNCEMENTS_TITLE)
     full.fail_adds = StorageError(ErrorCode.DISK_FULL, "The disk is full.")
-    assert runner.announce("Reminder: tea.", "skill:reminder") is None
-    assert keep_announcement(full, "Reminder: tea.", "skill:reminder") is None
+    assert runner.announce("Reminder: tea.", ReplySource.skill("reminder")) is None
+    assert keep_announcement(full, "Reminder: tea.", ReplySource.skill("reminder")) is None
 
 
 # -- threads ----------------------------------------------------------------------------------------------------
@@ -301,7 +302,7 @@ def test_a_turn_and_announcements_at_the_same_time_make_one_conversation(store: 
 
     def announce(n: int) -> None:
         start.wait()
-        kept.append(runner.announce(f"Reminder {n}.", "skill:reminder"))
+        kept.append(runner.announce(f"Reminder {n}.", ReplySource.skill("reminder")))
 
     def turn() -> None:
         start.wait()
@@ -359,9 +360,9 @@ def test_nothing_is_called_while_the_runner_holds_its_lock(store: SqlConversatio
             return super().timings(stopped)
 
     probing.before = probe
-    runner.announce("Reminder: tea.", "skill:reminder")
+    runner.announce("Reminder: tea.", ReplySource.skill("reminder"))
     runner.run("hello", ProbingFront())
-    runner.announce("Time's up.", "skill:timer")
+    runner.announce("Time's up.", ReplySource.skill("timer"))
     runner.run("new", ProbingFront(stop_after=1))
     assert len(probes) >= 12
 

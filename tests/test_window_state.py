@@ -12,6 +12,7 @@ import pytest
 
 from desktop_app.core.errors import ErrorCode
 from desktop_app.core.events import EventHub, Notice, NoticeCode, StateChanged, TurnFailed, TurnState
+from desktop_app.core.reply_source import ReplySource
 from desktop_app.storage.engine import sqlite_url
 from desktop_app.storage.store import SqlConversationStore
 
@@ -157,7 +158,7 @@ def test_a_turn_that_heard_nothing_leaves_no_empty_line(qtbot, store) -> None:
     qtbot.addWidget(window)
     window.on_event(TurnStarted(1))
     window.on_event(FinalTranscript("what time is it", 0.9))
-    window.on_event(ReplyChunk("It is ten past four.", "skill:clock"))
+    window.on_event(ReplyChunk("It is ten past four.", ReplySource.skill("clock")))
     window.on_event(TurnStarted(2))
     window.on_event(PartialTranscript("hm"))  # a partial guess, then nothing after all
     window.on_event(FinalTranscript("", 0.0))

@@ -23,7 +23,11 @@ from collections.abc import Callable, Generator
 from desktop_app.core.errors import AppError, ErrorCode
 from desktop_app.core.events import Event, SpeakingFinished, SpeakingStarted, TurnFailed
 from desktop_app.core.ports import CollectedReply, ReplyAction, ReplyPiece, Transcript, VoiceInfo
+from desktop_app.core.reply_source import CONTROL_SKILL, ReplySource
 from desktop_app.core.turn_runner import TurnTimings
+
+# Where the scripted brain says its echoes come from.
+SCRIPTED = ReplySource.model("scripted")
 
 # How long a stuck part waits for its gate before giving up, so a test that forgets to open it still ends.
 GATE_BOUND_S = 20.0
@@ -81,20 +85,20 @@ class ScriptedBrain:
         if "bug" in words:
             raise RuntimeError("a scripted bug")
         if "stop" in words:
-            yield ReplyPiece("Okay.", "control", action=ReplyAction.STOP)
+            yield ReplyPiece("Okay.", CONTROL_SKILL, action=ReplyAction.STOP)
             return
         if "new" in words:
-            yield ReplyPiece("Starting a new conversation.", "control", action=ReplyAction.NEW_CONVERSATION)
+            yield ReplyPiece("Starting a new conversation.", CONTROL_SKILL, action=ReplyAction.NEW_CONVERSATION)
             return
         if "refused" in words:
             yield ReplyPiece.failure(ErrorCode.LLM_KEY_REJECTED, "The scripted model refused the key.")
             return
-        yield ReplyPiece("You said ", "scripted")
+        yield ReplyPiece("You said ", SCRIPTED)
         if "fail" in words:
             raise AppError(ErrorCode.LLM_UNREACHABLE, "The scripted model is unreachable.")
         if "slow" in words and cancel is not None:
             cancel.wait(self.slow_s)
-        yield ReplyPiece(f"{text}.", "scripted")
+        yield ReplyPiece(f"{text}.", SCRIPTED)
 
     def command_phrases(self) -> list[str]:
         return []

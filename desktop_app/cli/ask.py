@@ -72,11 +72,13 @@ def prepare_ask(args: argparse.Namespace) -> Any:
                     "conversation_id": outcome.conversation_id,
                     "question": question,
                     "answer": answer.text,
-                    "source": answer.source,
+                    "source": None if answer.source is None else answer.source.stored,
                     "tokens_input": answer.tokens_input,
                     "tokens_output": answer.tokens_output,
                     "elapsed_ms": outcome.timings[ANSWER_MS],
-                    "announcements": [{"text": a.text, "source": a.source, "missed": a.missed} for a in announced],
+                    "announcements": [
+                        {"text": a.text, "source": a.source.stored, "missed": a.missed} for a in announced
+                    ],
                 },
                 out,
             )

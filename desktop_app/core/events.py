@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from desktop_app.core.errors import ErrorCode
+from desktop_app.core.reply_source import ReplySource
 
 
 class TurnState(StrEnum):
@@ -64,7 +65,7 @@ class FinalTranscript(Event):
 @dataclass(frozen=True, slots=True)
 class ReplyChunk(Event):
     text: str
-    source: str
+    source: ReplySource
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +73,7 @@ class Announced(Event):
     """Something the assistant says unprompted: a timer ran out, a reminder is due, one was missed."""
 
     text: str
-    source: str
+    source: ReplySource
     conversation_id: int | None  # None when it could not be kept (a read-only or full store): still shown
 
 

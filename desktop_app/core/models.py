@@ -7,6 +7,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from desktop_app.core.reply_source import ReplySource
+
 # Timing keys of an interrupted answer: when it was stopped (ms after the key was released) and how many of
 # its characters had been spoken by then.
 INTERRUPTED_AT_MS = "interrupted_at_ms"
@@ -50,7 +52,12 @@ class Message:
     tokens_input: int | None = None
     tokens_output: int | None = None
     timings: dict[str, float] | None = None
-    source: str | None = None
+    source: str | None = None  # as stored; see `origin`
+
+    @property
+    def origin(self) -> ReplySource | None:
+        """Where an answer came from (None for the user's words, and for a stored source of another form)."""
+        return ReplySource.parse(self.source)
 
     @property
     def interrupted(self) -> bool:

@@ -58,6 +58,7 @@ from desktop_app.core.ports import (
 )
 from desktop_app.core.preroll import PrerollBuffer
 from desktop_app.core.privacy import for_log
+from desktop_app.core.reply_source import ReplySource
 from desktop_app.core.turn_diary import TurnDiary
 from desktop_app.core.turn_runner import TurnRunner, TurnTimings
 
@@ -250,7 +251,7 @@ class VoicePipeline:
                 self._cancel_locked("cancelled")
         self._events.flush()
 
-    def announce(self, text: str, source: str) -> None:
+    def announce(self, text: str, source: ReplySource) -> None:
         """Says something unprompted (a timer ran out): stored in the current conversation, shown, and
         spoken unless the user is talking or being answered (then it is shown and kept only). When it cannot
         be kept (the store is read-only or full), it is still shown and said. Returns at once: the store is
@@ -524,7 +525,7 @@ class VoicePipeline:
             spoken,
         )
 
-    def _announce(self, text: str, source: str) -> None:
+    def _announce(self, text: str, source: ReplySource) -> None:
         conversation_id = self._runner.announce(text, source)
         speaker = self._speaker
         with self._lock:

@@ -26,6 +26,7 @@ from desktop_app.core.models import (
     StoreHealth,
     StoreStats,
 )
+from desktop_app.core.reply_source import ReplySource
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,30 +94,25 @@ class ReplyAction(StrEnum):
     STOP = "stop"  # "stop", "never mind": silence; the short reply is kept in the history but not spoken
 
 
-# The stored source of an answer that is a failure's message: "error:" and its code.
-ERROR_SOURCE_PREFIX = "error:"
-
-
 @dataclass(frozen=True, slots=True)
 class ReplyPiece:
     """Part of an answer as it is produced; `source` names the skill or model it came from. A language
     model's last piece carries the tokens the request used (empty text); a control skill's carries an
     action. `spoken` is what the speaker says instead of `text` when the two differ (a long paragraph is
-    shown in full and said in one sentence). `error` is set when the piece says why no answer could be
-    given (see `failure`)."""
+    shown in full and said in one sentence). A piece that says why no answer could be given has an error
+    source (see `failure`)."""
 
     text: str
-    source: str
+    source: ReplySource
     tokens_input: int | None = None
     tokens_output: int | None = None
     action: ReplyAction | None = None
     spoken: str | None = None
-    error: ErrorCode | None = None
 
     @classmethod
     def failure(cls, code: ErrorCode, message: str) -> ReplyPiece:
         """The answer is the failure's message; it is kept with the source "error:<code>"."""
-        return cls(message, f"{ERROR_SOURCE_PREFIX}{code.value}", error=code)
+        return cls(message, ReplySource.failure(code))
 
     @property
     def to_say(self) -> str:
@@ -129,16 +125,13 @@ class CollectedReply:
     what the voice loop must do after it. core.turn_runner keeps one for every turn."""
 
     parts: list[str] = field(default_factory=list)
-    source: str = ""
+    source: ReplySource | None = None  # the last piece's
     tokens_input: int | None = None
     tokens_output: int | None = None
     action: ReplyAction | None = None
-    # Why the answer is a failure's message, when it is (the last piece decides, as for `source`).
-    error: ErrorCode | None = None
 
     def add(self, piece: ReplyPiece) -> None:
         self.source = piece.source
-        self.error = piece.error
         if piece.text:
             self.parts.append(piece.text)
         if piece.tokens_input is not None:
@@ -146,6 +139,11 @@ class CollectedReply:
         if piece.tokens_output is not None:
             self.tokens_output = (self.tokens_output or 0) + piece.tokens_output
         self.action = piece.action or self.action
+
+    @property
+    def error(self) -> ErrorCode | None:
+        """Why the answer is a failure's message, when it is."""
+        return None if self.source is None else self.source.error
 
     @property
     def text(self) -> str:
@@ -189,7 +187,7 @@ class ConversationStore(Protocol):
         tokens_input: int | None = None,
         tokens_output: int | None = None,
         timings: Mapping[str, float] | None = None,
-        source: str | None = None,
+        source: ReplySource | None = None,
     ) -> Message: ...
 
     def get_history(self, conversation_id: int, limit: int | None = None) -> list[Message]: ...

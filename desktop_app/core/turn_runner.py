@@ -23,6 +23,7 @@ from typing import Protocol
 from desktop_app.core.errors import AppError, ErrorCode
 from desktop_app.core.models import INTERRUPTED_AT_MS, SPOKEN_CHARS, Role, spoken_prefix_length
 from desktop_app.core.ports import Brain, CollectedReply, ConversationStore, ReplyAction, ReplyPiece
+from desktop_app.core.reply_source import ReplySource
 
 log = logging.getLogger(__name__)
 
@@ -144,7 +145,7 @@ class TurnRunner:
             self.new_conversation()
         return TurnOutcome(conversation_id, reply, False, figures)
 
-    def announce(self, text: str, source: str) -> int | None:
+    def announce(self, text: str, source: ReplySource) -> int | None:
         """Keeps something said unprompted in the current conversation (or, when there is none and the
         runner has a conversation for announcements, in that one). Returns where it was kept; None when it
         could not be (a read-only or full store): it is still to be shown and said."""
@@ -207,7 +208,9 @@ def named_conversation(store: ConversationStore, title: str) -> int:
     return store.create_conversation(title).id
 
 
-def keep_announcement(store: ConversationStore, text: str, source: str, title: str = ANNOUNCEMENTS_TITLE) -> int | None:
+def keep_announcement(
+    store: ConversationStore, text: str, source: ReplySource, title: str = ANNOUNCEMENTS_TITLE
+) -> int | None:
     """An announcement with no turn runner around (the window without voice): kept in the conversation named
     `title`, as a runner made with that title keeps it. None when it could not be kept."""
     try:

@@ -26,6 +26,7 @@ from desktop_app.core.models import (
     StoreHealth,
     StoreStats,
 )
+from desktop_app.core.reply_source import ReplySource
 from desktop_app.core.validation import parse_id
 from desktop_app.storage.alarms import SqlAlarmBook
 from desktop_app.storage.audit import AuditLog
@@ -95,12 +96,18 @@ class SqlConversationStore:
         tokens_input: int | None = None,
         tokens_output: int | None = None,
         timings: Mapping[str, float] | None = None,
-        source: str | None = None,
+        source: ReplySource | None = None,
     ) -> Message:
         """Saves one message; when this returns, it is committed. Bad input raises and writes nothing."""
         cid = parse_id(conversation_id)  # a bad id is reported before a bad message
         message = NewMessage(
-            role, content, None, tokens_input, tokens_output, dict(timings) if timings else None, source
+            role,
+            content,
+            None,
+            tokens_input,
+            tokens_output,
+            dict(timings) if timings else None,
+            None if source is None else source.stored,
         )
         return self._history.add_message(cid, message)
 

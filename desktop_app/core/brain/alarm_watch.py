@@ -21,17 +21,18 @@ from desktop_app.core.brain.spoken import clock_phrase, when_phrase
 from desktop_app.core.errors import AppError, StorageError
 from desktop_app.core.models import Alarm, AlarmKind, AlarmStatus
 from desktop_app.core.ports import AlarmBook
+from desktop_app.core.reply_source import ReplySource
 
 log = logging.getLogger(__name__)
 
 POLL_SECONDS = 5.0
-ALARM_SOURCE = {AlarmKind.TIMER: "skill:timer", AlarmKind.REMINDER: "skill:reminder", AlarmKind.ALARM: "skill:alarm"}
+ALARM_SOURCE = {kind: ReplySource.skill(kind.value) for kind in AlarmKind}
 
 
 @dataclass(frozen=True, slots=True)
 class Announcement:
     text: str
-    source: str
+    source: ReplySource
     alarm: Alarm
     missed: bool
 

@@ -24,6 +24,7 @@ from desktop_app.core.brain.skills.small_talk import SmallTalkSkill
 from desktop_app.core.brain.skills.timers import TimerSkill
 from desktop_app.core.errors import AppError, ErrorCode
 from desktop_app.core.ports import AlarmBook, ConversationStore, ReplyPiece
+from desktop_app.core.reply_source import OFFLINE_ANSWER, ReplySource
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +32,6 @@ log = logging.getLogger(__name__)
 SKILL_THRESHOLD = 0.6
 # Enough sentences per template for the language model to see every word in every place, few enough to build fast.
 PHRASES_PER_TEMPLATE = 60
-OFFLINE_SOURCE = "offline:help"
 # Said (not shown) after an answer the skills cannot give: the window shows the whole list.
 SPOKEN_HELP_HINT = "Ask me what I can do, or see the window for how to add a language model."
 SPOKEN_MODEL_UNREACHABLE = "I can't reach the language model, so for now I can only use my built-in skills."
@@ -124,7 +124,7 @@ class Assistant:
             answer = skill.run(match, said, context)
             log.info("skill %s answered (%s, %.2f)", skill.name, match.intent, match.confidence)
             if not (answer.last_resort and model is not None):
-                yield ReplyPiece(answer.text, f"skill:{skill.name}", action=answer.action)
+                yield ReplyPiece(answer.text, ReplySource.skill(skill.name), action=answer.action)
                 return
         if model is not None:
             yield from self._from_model(model, text, conversation_id, cancel)
@@ -135,7 +135,7 @@ class Assistant:
         self, model: LanguageModel, text: str, conversation_id: int, cancel: threading.Event | None
     ) -> Iterator[ReplyPiece]:
         said_something = False
-        source = OFFLINE_SOURCE
+        source = OFFLINE_ANSWER
         answer = model.answer(text, conversation_id, cancel)
         try:
             for piece in answer:
@@ -152,7 +152,7 @@ class Assistant:
                 offline = self._offline_answer(conversation_id)
                 yield ReplyPiece(
                     f"{error.message} {offline.text}",
-                    OFFLINE_SOURCE,
+                    OFFLINE_ANSWER,
                     spoken=SPOKEN_MODEL_UNREACHABLE,
                 )
             else:
@@ -168,4 +168,4 @@ class Assistant:
             lead, shown = "Offline mode is on, so I can only use my built-in skills.", help_text(context)
         else:
             lead, shown = "I can't answer that offline.", f"{help_text(context)} {OFFLINE_HELP}"
-        return ReplyPiece(f"{lead} {shown}", OFFLINE_SOURCE, spoken=f"{lead} {SPOKEN_HELP_HINT}")
+        return ReplyPiece(f"{lead} {shown}", OFFLINE_ANSWER, spoken=f"{lead} {SPOKEN_HELP_HINT}")

@@ -19,6 +19,7 @@ from desktop_app.core.errors import AppError, ErrorCode
 from desktop_app.core.keys import KeyStore
 from desktop_app.core.models import ApiKeyInfo, KeyUsage, Message, Role
 from desktop_app.core.ports import ConversationStore, KeyLedger, ReplyPiece
+from desktop_app.core.reply_source import ReplySource
 from desktop_app.core.settings import Settings
 from desktop_app.core.tokens import TOKENS_PER_MESSAGE, estimate_prompt_tokens, estimate_tokens
 from desktop_app.core.validation import is_loopback_host
@@ -36,9 +37,9 @@ class ModelConfig:
     timeout_seconds: float
 
     @property
-    def source(self) -> str:
+    def source(self) -> ReplySource:
         """What the stored reply says it came from."""
-        return f"model:{self.model}"[:120]
+        return ReplySource.model(self.model)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ModelConfig | None:

@@ -119,7 +119,7 @@ class SkillContext:
 class Skill(Protocol):
     @property
     def name(self) -> str:
-        """Stored as the reply's source: "skill:<name>"."""
+        """The reply's source is `ReplySource.skill(name)`, stored as "skill:<name>"."""
         ...
 
     @property

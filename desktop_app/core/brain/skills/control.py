@@ -8,6 +8,7 @@ from desktop_app.core.brain.skill import Answer, Match, SkillContext, Utterance
 from desktop_app.core.brain.templates import Templates
 from desktop_app.core.models import Role
 from desktop_app.core.ports import ReplyAction
+from desktop_app.core.reply_source import CONTROL_SKILL, ReplySource
 
 _STOP = re.compile(
     r"^((no|ok|okay) )?(stop|cancel|never ?mind( that)?|forget it|be quiet|quiet|shut up|stop talking|stop it|"
@@ -91,7 +92,7 @@ class ControlSkill:
             return Answer(help_text(context, examples=True))
         history = context.store.get_history(context.conversation_id)
         for message in reversed(history):
-            if message.role is Role.ASSISTANT and not (message.source or "").endswith(":control"):
+            if message.role is Role.ASSISTANT and ReplySource.parse(message.source) != CONTROL_SKILL:
                 return Answer(message.content)
         return Answer("I haven't said anything yet in this conversation.")
 
