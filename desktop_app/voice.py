@@ -4,8 +4,8 @@ Start-up order: recogniser loading starts first (it is the slowest), then the sp
 microphone. Shutdown runs the other way round: stop capture, cancel the turn, close the speaker.
 
 The services follow the settings they use while running, one subscription per key: the microphone, preroll,
-talk mode and recogniser here; voice, rate, volume and speaker are read by the speaker at each answer
-(whether answers are spoken at all is decided at start). A change from the command line reaches them once
+talk mode, spoken answers and recogniser here; voice, rate, volume and speaker are read by the speaker at
+each answer. A change from the command line reaches them once
 the settings are watched (`Settings.watch`).
 """
 
@@ -15,8 +15,8 @@ import logging
 from dataclasses import dataclass, field
 
 from desktop_app.audio.capture import MicrophoneCapture
-from desktop_app.core.events import EventHub
-from desktop_app.core.pipeline import SpeakerFactory, SpeakerReports, TalkMode, VoicePipeline
+from desktop_app.core.events import EventHub, TalkMode
+from desktop_app.core.pipeline import SpeakerFactory, SpeakerReports, VoicePipeline
 from desktop_app.core.ports import Brain, ConversationStore, Speaker
 from desktop_app.core.settings import (
     AUDIO_INPUT_DEVICE,
@@ -40,7 +40,6 @@ class VoiceServices:
     hub: EventHub
     settings: Settings
     recognition: Recognition
-    speaker: Speaker | None
     pipeline: VoicePipeline
     capture: MicrophoneCapture
     armed: bool = False
@@ -51,7 +50,7 @@ class VoiceServices:
     @property
     def toggle_mode(self) -> bool:
         """Press to start and press again to send, instead of holding."""
-        return self.pipeline.mode == "toggle"
+        return self.pipeline.mode is TalkMode.TOGGLE
 
     def press(self) -> None:
         if not self.armed:
@@ -79,9 +78,7 @@ class VoiceServices:
         for subscription in self.subscriptions:
             subscription.unsubscribe()
         self.capture.stop()
-        self.pipeline.close()
-        if self.speaker is not None:
-            self.speaker.close()
+        self.pipeline.close()  # and the speaker it made
 
     def follow_settings(self) -> None:
         """Subscribes to each setting the services react to (called on the thread that changes it)."""
@@ -91,6 +88,7 @@ class VoiceServices:
             settings.subscribe(AUDIO_INPUT_DEVICE, self._input_device_changed),
             settings.subscribe(AUDIO_PREROLL, self.arm),
             settings.subscribe(TALK_MODE, self._talk_mode_changed),
+            settings.subscribe(VOICE_SPEAK_REPLIES, self._speak_replies_changed),
             *(settings.subscribe(key, self._recogniser_changed) for key in sorted(RECOGNITION_SETTINGS)),
         ]
 
@@ -101,6 +99,9 @@ class VoiceServices:
 
     def _talk_mode_changed(self, mode: str) -> None:
         self.pipeline.mode = TalkMode(mode)
+
+    def _speak_replies_changed(self, on: bool) -> None:
+        self.pipeline.speak_replies = on
 
     def _recogniser_changed(self, _value: object) -> None:
         wanted = self._recogniser_wanted()
@@ -127,7 +128,7 @@ def start_voice(
     )
     recognition.load_in_background()
     make_speaker: SpeakerFactory | None = None
-    if speak and settings.get(VOICE_SPEAK_REPLIES):
+    if speak:
         from desktop_app.speech.tts import SpeechOutput
         from desktop_app.speech.tts_cache import TtsCache
 
@@ -142,11 +143,12 @@ def start_voice(
         hub.publish,
         mode=settings.get(TALK_MODE),
         keep_preroll=settings.get(AUDIO_PREROLL),
+        speak_replies=settings.get(VOICE_SPEAK_REPLIES),
     )
     capture = MicrophoneCapture(
         pipeline.on_audio, pipeline.on_level, pipeline.on_device_error, device=settings.get(AUDIO_INPUT_DEVICE)
     )
-    services = VoiceServices(hub, settings, recognition, pipeline.speaker, pipeline, capture)
+    services = VoiceServices(hub, settings, recognition, pipeline, capture)
     services.arm(settings.get(AUDIO_PREROLL))
     if not services.armed:
         capture.check_device()  # the microphone stays closed; a missing one is reported now

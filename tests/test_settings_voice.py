@@ -13,7 +13,7 @@ from cli_runner import cli, ok
 
 from desktop_app.core.brain.assistant import Assistant
 from desktop_app.core.errors import ErrorCode
-from desktop_app.core.events import Event, EventHub, Notice, TurnFailed
+from desktop_app.core.events import Event, EventHub, Notice, TalkMode, TalkModeChanged, TurnFailed
 from desktop_app.core.settings import VOICE_RATE, Settings
 from desktop_app.paths import AppPaths
 from desktop_app.storage.engine import sqlite_url
@@ -62,6 +62,7 @@ def test_the_running_voice_services_follow_the_command_line(pulse_audio, data_di
 
         va("talk.mode", "toggle")
         wait_for(lambda: services.toggle_mode)
+        assert [e.mode for e in events.seen if isinstance(e, TalkModeChanged)] == [TalkMode.TOGGLE]  # to the window
 
         va("audio.preroll", "off")
         wait_for(lambda: not services.armed)

@@ -40,13 +40,14 @@ from desktop_app.core.events import (
     FinalTranscript,
     ReplyChunk,
     StateChanged,
+    TalkMode,
     TurnFailed,
     TurnFinished,
     TurnStarted,
     TurnState,
 )
 from desktop_app.core.models import Role
-from desktop_app.core.pipeline import TalkMode, VoicePipeline
+from desktop_app.core.pipeline import VoicePipeline
 from desktop_app.core.reply_source import ReplySource
 from desktop_app.storage.engine import sqlite_url
 from desktop_app.storage.store import SqlConversationStore

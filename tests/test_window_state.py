@@ -102,6 +102,20 @@ def test_the_talk_button_uses_the_words_of_the_talk_mode(qtbot, store, toggle: b
 
 
 @pytest.mark.gui
+def test_the_talk_button_follows_a_talk_mode_changed_while_running(qtbot, store) -> None:
+    from desktop_app.core.events import TalkMode, TalkModeChanged
+    from desktop_app.ui.main_window import MainWindow
+
+    voice = _Voice(toggle_mode=False)
+    window = MainWindow(store, None, voice)
+    qtbot.addWidget(window)
+    assert window.talk_button.text() == "Hold to talk"
+    voice.toggle_mode = True  # the settings changed (by the command line, say); the turn then says so
+    window.on_event(TalkModeChanged(TalkMode.TOGGLE))
+    assert window.talk_button.text() == "Click to talk" and "Click" in window.state_label.text()
+
+
+@pytest.mark.gui
 def test_the_started_app_shows_a_missed_reminder_and_a_missing_microphone(qtbot, pulse_audio, data_dir: Path) -> None:
     """The real start-up path (store, voice on the virtual devices, alarm watch, window), in this process:
     what happened before the window existed is in the window."""

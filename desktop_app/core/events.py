@@ -26,6 +26,11 @@ class TurnState(StrEnum):
     SPEAKING = "speaking"
 
 
+class TalkMode(StrEnum):
+    HOLD = "hold"  # speak while the key is held
+    TOGGLE = "toggle"  # press to start, press again to stop
+
+
 def _now() -> float:
     return time.monotonic()
 
@@ -38,6 +43,11 @@ class Event:
 @dataclass(frozen=True, slots=True)
 class StateChanged(Event):
     state: TurnState
+
+
+@dataclass(frozen=True, slots=True)
+class TalkModeChanged(Event):
+    mode: TalkMode
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,7 +24,6 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from enum import StrEnum
 from functools import partial
 
 from desktop_app.core.audio_format import SPEECH_FORMAT
@@ -42,6 +41,8 @@ from desktop_app.core.events import (
     SpeakingFinished,
     SpeakingStarted,
     StateChanged,
+    TalkMode,
+    TalkModeChanged,
     TurnFailed,
     TurnFinished,
     TurnStarted,
@@ -79,11 +80,6 @@ SPEECH_BOUND_PER_CHAR_S = 0.25
 CLOSE_BOUND_S = 10.0
 
 
-class TalkMode(StrEnum):
-    HOLD = "hold"  # speak while the key is held
-    TOGGLE = "toggle"  # press to start, press again to stop
-
-
 def speech_bound_s(text: str) -> float:
     return SPEECH_BOUND_BASE_S + SPEECH_BOUND_PER_CHAR_S * len(text)
 
@@ -118,6 +114,7 @@ class _Turn:
     cancelled_at: float | None = None
     # The reply's sentences as they started playing: what the user heard of it.
     spoken: list[str] = field(default_factory=list)
+    speaker: Speaker | None = None  # what says this turn's answer: chosen when the answer starts
 
     @property
     def cancelled(self) -> bool:
@@ -144,12 +141,13 @@ class VoicePipeline:
         mode: TalkMode | str = TalkMode.HOLD,
         preroll_ms: int = 500,
         keep_preroll: bool = True,
+        speak_replies: bool = True,
     ) -> None:
         self._recognizer_source = recognizer
         self._runner = TurnRunner(brain, store)
         self._speaker: Speaker | None = None
         self._listener = on_event
-        self.mode = TalkMode(mode)
+        self._mode = TalkMode(mode)
         self.keep_preroll = keep_preroll
         self._preroll = PrerollBuffer(preroll_ms)
         # What the speaker last reported (it started or stopped playing) and when: the microphone hears it
@@ -165,13 +163,45 @@ class VoicePipeline:
         self._speech = SerialCalls("voice-speaker")
         self._announcements = SerialCalls("voice-announce")
         self._work: queue.SimpleQueue[tuple[_Turn, bytes | _Finish] | _Stop] = queue.SimpleQueue()
-        self._speaker = speaker(self.on_speaker_event) if speaker is not None else None
+        self._make_speaker = speaker
+        self._speak_replies = speak_replies and speaker is not None
+        self._speaker = speaker(self.on_speaker_event) if self._speak_replies and speaker is not None else None
         self._worker = threading.Thread(target=self._run, name="voice-turn", daemon=True)
         self._worker.start()
 
     @property
     def speaker(self) -> Speaker | None:
+        """The speaker made from the factory: None until answers are first spoken. The pipeline closes it."""
         return self._speaker
+
+    @property
+    def speak_replies(self) -> bool:
+        return self._speak_replies
+
+    @speak_replies.setter
+    def speak_replies(self, on: bool) -> None:
+        """Off: what is being said stops now and answers are only shown. On: the next answer is spoken (the
+        speaker is made on its worker the first time, so this returns at once)."""
+        make = self._make_speaker
+        with self._lock:
+            self._speak_replies = on and make is not None
+            speaker = self._speaker
+        if not on and speaker is not None:
+            self._speech.submit(speaker.stop)
+        elif on and speaker is None and make is not None:
+            self._speech.submit(partial(self._create_speaker, make))
+
+    def _create_speaker(self, make: SpeakerFactory) -> None:
+        with self._lock:
+            if self._speaker is not None:
+                return
+        speaker = make(self.on_speaker_event)  # off the lock: an engine may take a moment to start
+        with self._lock:
+            self._speaker = speaker
+
+    def _voice_out(self) -> Speaker | None:
+        """The speaker to say an answer with, when answers are spoken."""
+        return self._speaker if self._speak_replies else None
 
     # -- controls (any thread; each returns at once) -------------------------------------------------------
 
@@ -185,7 +215,13 @@ class VoicePipeline:
 
     @mode.setter
     def mode(self, mode: TalkMode | str) -> None:
-        self._mode = TalkMode(mode)  # an unknown mode is refused here, not silently treated as "hold"
+        wanted = TalkMode(mode)  # an unknown mode is refused here, not silently treated as "hold"
+        with self._lock:
+            changed = wanted is not self._mode
+            self._mode = wanted
+            if changed:
+                self._events.put(TalkModeChanged(wanted))  # the window's words for the button follow it
+        self._events.flush()
 
     @property
     def conversation_id(self) -> int | None:
@@ -265,6 +301,8 @@ class VoicePipeline:
         for name, worker in (("announcements", self._announcements), ("speaker", self._speech)):
             if not worker.close(CLOSE_BOUND_S):
                 log.error("the %s worker did not stop within %.0f s", name, CLOSE_BOUND_S)
+        if self._speaker is not None:
+            self._speaker.close()
         if self._worker.is_alive():
             log.error("the voice turn worker did not stop within %.0f s", CLOSE_BOUND_S)
         self._events.flush()
@@ -462,7 +500,7 @@ class VoicePipeline:
         self._events.flush()
         if turn.cancelled:
             return False
-        speaker = self._speaker
+        speaker = turn.speaker = self._voice_out()
         if speaker is not None:
 
             def begin_reply() -> None:
@@ -484,14 +522,14 @@ class VoicePipeline:
                 turn.first_reply_at = turn.first_reply_at or time.monotonic()
                 self._events.put(ReplyChunk(piece.text, piece.source))
         self._events.flush()
-        speaker = self._speaker
+        speaker = turn.speaker if self._speak_replies else None  # switched off mid-answer: silent from now on
         if speaker is not None and piece.text and piece.to_say:
             self._speak(turn, partial(speaker.add_text, piece.to_say))
         return True
 
     def _end_answer(self, turn: _Turn, reply: CollectedReply) -> None:
         """Says the rest of the answer and waits for it to be said, within its bound."""
-        speaker = self._speaker
+        speaker = turn.speaker if self._speak_replies else None
         if speaker is None:
             return
         if reply.action is ReplyAction.STOP:
@@ -527,7 +565,7 @@ class VoicePipeline:
 
     def _announce(self, text: str, source: ReplySource) -> None:
         conversation_id = self._runner.announce(text, source)
-        speaker = self._speaker
+        speaker = self._voice_out()
         with self._lock:
             self._events.put(Announced(text, source, conversation_id))
             if self._state is TurnState.IDLE and speaker is not None:

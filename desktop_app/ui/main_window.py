@@ -18,6 +18,7 @@ from desktop_app.core.events import (
     PartialTranscript,
     ReplyChunk,
     StateChanged,
+    TalkModeChanged,
     TurnFailed,
     TurnFinished,
     TurnStarted,
@@ -210,6 +211,8 @@ class MainWindow(QMainWindow):
         elif isinstance(event, TurnFinished):
             self._replying = False
             self.refresh()
+        elif isinstance(event, TalkModeChanged):
+            self._show_state(self._state)  # the button's and the status line's words for the new mode
         elif isinstance(event, TurnFailed | Notice):
             self._note_problem(event.code, event.message)
             self.statusBar().showMessage(event.message, 8000)
