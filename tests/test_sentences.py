@@ -4,12 +4,28 @@ the promise that how the text is chunked never changes the sentences."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from desktop_app.core.sentences import SentenceSplitter, split_sentences, split_stream
+from desktop_app.core.sentences import DEFAULT_MAX_CHARS, SentenceSplitter
+
+
+def split_sentences(text: str, max_chars: int = DEFAULT_MAX_CHARS) -> list[str]:
+    """All the sentences of a complete text."""
+    splitter = SentenceSplitter(max_chars)
+    return splitter.feed(text) + splitter.flush()
+
+
+def split_stream(pieces: Iterable[str], max_chars: int = DEFAULT_MAX_CHARS) -> list[str]:
+    """The sentences of a text given in pieces, as the speaker gets them from a streamed answer."""
+    splitter = SentenceSplitter(max_chars)
+    sentences: list[str] = []
+    for piece in pieces:
+        sentences.extend(splitter.feed(piece))
+    return sentences + splitter.flush()
 
 
 def squash(text: str) -> str:

@@ -20,8 +20,6 @@ back apart from white space.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 DEFAULT_MAX_CHARS = 200
 
 _TERMINALS = frozenset(".!?…")
@@ -70,10 +68,6 @@ class SentenceSplitter:
         self._buffer = ""
         return sentences
 
-    def reset(self) -> None:
-        """Forgets any pending text."""
-        self._buffer = ""
-
     def _take(self, final: bool) -> list[str]:
         sentences: list[str] = []
         buffer = self._buffer
@@ -91,21 +85,6 @@ class SentenceSplitter:
             start = cut
         self._buffer = buffer[start:]
         return sentences
-
-
-def split_sentences(text: str, max_chars: int = DEFAULT_MAX_CHARS) -> list[str]:
-    """All the sentences of a complete text."""
-    splitter = SentenceSplitter(max_chars)
-    return splitter.feed(text) + splitter.flush()
-
-
-def split_stream(pieces: Iterable[str], max_chars: int = DEFAULT_MAX_CHARS) -> list[str]:
-    """The sentences of a text given in pieces (the same as split_sentences of the joined pieces)."""
-    splitter = SentenceSplitter(max_chars)
-    sentences: list[str] = []
-    for piece in pieces:
-        sentences.extend(splitter.feed(piece))
-    return sentences + splitter.flush()
 
 
 def _skip_space(text: str, index: int) -> int:

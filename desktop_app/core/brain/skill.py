@@ -58,9 +58,6 @@ class Utterance:
     def words(self) -> list[str]:
         return self.text.split()
 
-    def has(self, pattern: str) -> re.Match[str] | None:
-        return re.search(pattern, self.text)
-
     def as_said(self, part: str) -> str:
         """`part` of `text` with the casing it had in `raw` ("call ana" -> "call Ana"), when it can be found."""
         if not part:
