@@ -99,9 +99,10 @@ class TurnMachine(RuleBasedStateMachine):
     def _listen(self, event: Event) -> None:
         self.events.append(event)
         if self.calls_back and isinstance(event, StateChanged):
-            # As a window might: react to an event by calling the pipeline. Were an event delivered while the
+            # As a window might: react to an event by calling the pipeline (here re-applying the talk mode it
+            # shows, which takes the pipeline's lock and changes nothing). Were an event delivered while the
             # pipeline holds its lock, this would deadlock, and the control that caused it would never return.
-            self.pipeline.new_conversation()
+            self.pipeline.mode = self.pipeline.mode
 
     def _control(self, call: Callable[[], None], on_thread: bool) -> None:
         """Runs a control on the sequence's own caller thread (as a window's) or on a new one; it must return
