@@ -60,4 +60,9 @@ TEST_PACKAGES=(
     dbus            # a private session bus for the keychain tests (tests/keyring_session.py)
     gnome-keyring   # a real Secret Service on that bus, unlocked with a throw-away password
     libsecret-tools # secret-tool, to look a key up in the keychain from outside the app
+    libglib2.0-bin  # gsettings: the GNOME push-to-talk binding the app suggests is run for real
+    gnome-settings-daemon-common  # GNOME's media-keys schema, which that binding writes to
+    gcc             # pynput's evdev (the Windows/macOS hotkey backend's tests) is built from source
+    python3-dev
+    linux-libc-dev
 )

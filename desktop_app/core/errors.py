@@ -69,6 +69,21 @@ class ErrorCode(StrEnum):
     SYSTEM_LIBRARY_MISSING = "system_library_missing"
     QT_PLATFORM_UNAVAILABLE = "qt_platform_unavailable"
     OUTPUT_FAILED = "output_failed"
+    APP_NOT_RUNNING = "app_not_running"
+    REMOTE_UNAVAILABLE = "remote_unavailable"  # the remote-control endpoint could not be made or reached
+    REMOTE_DIR_UNSAFE = "remote_dir_unsafe"  # its folder is a link, someone else's, or open to others
+    REMOTE_ENDPOINT_BLOCKED = "remote_endpoint_blocked"  # something that is not the app's socket is in its place
+    REMOTE_BAD_REQUEST = "remote_bad_request"
+    REMOTE_UNKNOWN_COMMAND = "remote_unknown_command"
+    REMOTE_MESSAGE_TOO_LARGE = "remote_message_too_large"
+    REMOTE_TIMED_OUT = "remote_timed_out"
+    REMOTE_BUSY = "remote_busy"
+    REMOTE_BAD_REPLY = "remote_bad_reply"
+    REMOTE_COMMAND_FAILED = "remote_command_failed"
+    HOTKEY_INVALID = "hotkey_invalid"  # the push-to-talk key's text names no usable key combination
+    HOTKEY_TAKEN = "hotkey_taken"  # another program already holds that key combination
+    HOTKEY_UNAVAILABLE = "hotkey_unavailable"  # this desktop session offers no way to watch a global key
+    HOTKEY_REFUSED = "hotkey_refused"  # the desktop asked the user, who declined (or assigned no key)
 
 
 class AppError(Exception):
