@@ -6,6 +6,12 @@ import sys
 
 
 def main(argv: list[str] | None = None) -> int:
+    from desktop_app.cli.ptt import fast_path
+
+    # A desktop key binding runs `ptt press` on every key press: it skips the full command line's imports.
+    status = fast_path(sys.argv[1:] if argv is None else argv)
+    if status is not None:
+        return status
     from desktop_app.cli.main import run
 
     return run(argv)

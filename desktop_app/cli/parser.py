@@ -12,7 +12,7 @@ import sys
 from typing import Any, NoReturn
 
 from desktop_app import APP_NAME, __version__
-from desktop_app.cli import ask, facts, history, keys, models, output, settings, setup, transcribe
+from desktop_app.cli import ask, facts, history, keys, models, output, ptt, settings, setup, transcribe
 from desktop_app.cli.errors import EXIT_USAGE
 from desktop_app.core.errors import ErrorCode
 from desktop_app.core.export import ExportFormat
@@ -171,6 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_models_parser(commands, common)
     _add_transcribe_parser(commands, common)
     _add_setup_parsers(commands, common)
+    ptt.add_ptt_parser(commands, common)
     return parser
 
 
