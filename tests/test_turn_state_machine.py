@@ -61,7 +61,7 @@ SLOW_STOP_S = 0.4
 SETTLE_BOUND_S = 10.0
 
 EDGES = {
-    TurnState.IDLE: {TurnState.LISTENING},
+    TurnState.IDLE: {TurnState.LISTENING, TurnState.THINKING},  # thinking at once: a typed question
     TurnState.LISTENING: {TurnState.RECOGNISING, TurnState.IDLE},
     TurnState.RECOGNISING: {TurnState.THINKING, TurnState.IDLE},
     TurnState.THINKING: {TurnState.SPEAKING, TurnState.IDLE},
@@ -144,6 +144,13 @@ class TurnMachine(RuleBasedStateMachine):
     @rule(on_thread=st.booleans())
     def cancel(self, on_thread: bool) -> None:
         self._control(self.pipeline.cancel, on_thread)
+
+    @rule(words=st.lists(st.sampled_from(WORDS), min_size=1, max_size=3), on_thread=st.booleans())
+    def type_question(self, words: list[str], on_thread: bool) -> None:
+        def ask() -> None:
+            self.pipeline.ask(" ".join(words))
+
+        self._control(ask, on_thread)
 
     @rule(words=st.lists(st.sampled_from(WORDS), min_size=1, max_size=3))
     def speak(self, words: list[str]) -> None:

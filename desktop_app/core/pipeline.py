@@ -115,6 +115,9 @@ class _Turn:
     # The reply's sentences as they started playing: what the user heard of it.
     spoken: list[str] = field(default_factory=list)
     speaker: Speaker | None = None  # what says this turn's answer: chosen when the answer starts
+    # Set on the speaker's worker once this answer's reply has begun (anything said before it, such as an
+    # announcement still fading out, is not this answer's audio).
+    reply_begun: bool = False
 
     @property
     def cancelled(self) -> bool:
@@ -123,6 +126,11 @@ class _Turn:
 
 class _Finish:
     pass
+
+
+@dataclass(frozen=True, slots=True)
+class _Typed:
+    text: str
 
 
 class _Stop:
@@ -162,7 +170,7 @@ class VoicePipeline:
         self._events: Outbox[Event] = Outbox(self._deliver)
         self._speech = SerialCalls("voice-speaker")
         self._announcements = SerialCalls("voice-announce")
-        self._work: queue.SimpleQueue[tuple[_Turn, bytes | _Finish] | _Stop] = queue.SimpleQueue()
+        self._work: queue.SimpleQueue[tuple[_Turn, bytes | _Finish | _Typed] | _Stop] = queue.SimpleQueue()
         self._make_speaker = speaker
         self._speak_replies = speak_replies and speaker is not None
         self._speaker = speaker(self.on_speaker_event) if self._speak_replies and speaker is not None else None
@@ -287,6 +295,29 @@ class VoicePipeline:
                 self._cancel_locked("cancelled")
         self._events.flush()
 
+    def ask(self, text: str) -> None:
+        """A typed question: answered (and spoken, when answers are) like a spoken one, through the same turn.
+        It stops whatever the assistant was doing, as a press does. Returns at once."""
+        question = text.strip()
+        if not question:
+            return
+        speaker = self._speaker
+        speaker_busy = speaker is not None and speaker.is_speaking()  # read before the lock, as press does
+        with self._lock:
+            if self._state is not TurnState.IDLE:
+                self._cancel_locked("interrupted")
+            elif speaker_busy and speaker is not None:
+                self._speech.submit(speaker.stop)
+            self._turn_ids += 1
+            now = time.monotonic()
+            turn = _Turn(self._turn_ids, now, released_at=now)
+            self._turn = turn
+            log.info("turn %d: typed", turn.turn_id)
+            self._events.put(TurnStarted(turn.turn_id, at=now))
+            self._set_state(TurnState.THINKING)
+            self._work.put((turn, _Typed(question)))
+        self._events.flush()
+
     def announce(self, text: str, source: ReplySource) -> None:
         """Says something unprompted (a timer ran out): stored in the current conversation, shown, and
         spoken unless the user is talking or being answered (then it is shown and kept only). When it cannot
@@ -350,6 +381,8 @@ class VoicePipeline:
             self._speaking = isinstance(event, SpeakingStarted)
             self._quiet_since = time.monotonic()
             self._preroll.clear()
+        if turn is not None and not turn.reply_begun:
+            turn = None  # not this turn's answer: an announcement, or the end of an earlier answer
         with self._lock:
             if isinstance(event, SpeakingStarted):
                 if turn is not None and self._state in (TurnState.THINKING, TurnState.SPEAKING):
@@ -429,6 +462,12 @@ class VoicePipeline:
                     active = None
                 continue
             try:
+                if isinstance(payload, _Typed):
+                    if recognizer is not None and active is not None:
+                        recognizer.cancel()  # a spoken question cut short by the typed one
+                    active = None
+                    self._answer(turn, payload.text)
+                    continue
                 if active is not turn:
                     if recognizer is not None and active is not None:
                         recognizer.cancel()
@@ -459,6 +498,13 @@ class VoicePipeline:
         text = self._hear(turn, recognizer)
         if text is None:
             return
+        self._answer(turn, text)
+
+    def _answer(self, turn: _Turn, text: str) -> None:
+        if turn.final_at is None:  # typed: the question is final as it arrives
+            turn.final_at = time.monotonic()
+            turn.transcript = text
+            self._emit(FinalTranscript(text, 1.0, at=turn.final_at))
         # Shown, so kept: the runner keeps the question before anything else can stop the turn.
         outcome = self._runner.run(text, _VoiceFront(self, turn), turn.cancel)
         if outcome.stopped:
@@ -495,7 +541,7 @@ class VoicePipeline:
 
     def _begin_answer(self, turn: _Turn) -> bool:
         with self._lock:
-            if not turn.cancelled:
+            if not turn.cancelled and self._state is not TurnState.THINKING:  # a typed turn starts thinking
                 self._set_state(TurnState.THINKING)
         self._events.flush()
         if turn.cancelled:
@@ -510,6 +556,7 @@ class VoicePipeline:
                     turn.speech_done.set()
                     return
                 speaker.start_reply()
+                turn.reply_begun = True
 
             self._speak(turn, begin_reply)
         return True

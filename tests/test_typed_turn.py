@@ -1,0 +1,94 @@
+"""A typed question goes through the same turn as a spoken one: shown, answered, spoken, kept."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from turn_harness import ScriptedBrain, ScriptedRecognizer, ScriptedSpeaker, word
+
+from desktop_app.core.events import (
+    Event,
+    FinalTranscript,
+    ReplyChunk,
+    StateChanged,
+    TurnFailed,
+    TurnFinished,
+    TurnStarted,
+    TurnState,
+)
+from desktop_app.core.models import Role
+from desktop_app.core.pipeline import VoicePipeline
+from desktop_app.storage.engine import sqlite_url
+from desktop_app.storage.store import SqlConversationStore
+
+BOUND_S = 10.0
+
+
+def wait_until(condition: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + BOUND_S
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.002)
+    assert condition()
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[SqlConversationStore]:
+    opened = SqlConversationStore.open(sqlite_url(tmp_path / "assistant.db"))
+    yield opened
+    opened.close()
+
+
+def test_a_typed_question_is_answered_spoken_and_kept(store: SqlConversationStore) -> None:
+    events: list[Event] = []
+    pipeline = VoicePipeline(ScriptedRecognizer, ScriptedBrain(), ScriptedSpeaker, store, events.append)
+    speaker = pipeline.speaker
+    assert isinstance(speaker, ScriptedSpeaker)
+    try:
+        started = time.perf_counter()
+        pipeline.ask("  what time  ")
+        assert time.perf_counter() - started < 0.005  # returns at once; the answer comes on the turn's worker
+        wait_until(lambda: any(isinstance(e, TurnFinished) for e in events))
+        wait_until(lambda: pipeline.state is TurnState.IDLE)
+    finally:
+        pipeline.close()
+    kinds = [type(e) for e in events if not isinstance(e, StateChanged)]
+    assert kinds[:2] == [TurnStarted, FinalTranscript]
+    assert [e.text for e in events if isinstance(e, FinalTranscript)] == ["what time"]
+    assert "".join(e.text for e in events if isinstance(e, ReplyChunk)) == "You said what time."
+    assert speaker.said == ["You said ", "what time."]
+    (finished,) = [e for e in events if isinstance(e, TurnFinished)]
+    assert "listening_ms" in finished.timings and finished.timings["listening_ms"] == 0.0
+    conversation_id = pipeline.conversation_id
+    assert conversation_id is not None
+    kept = store.get_history(conversation_id)
+    assert [(m.role, m.content) for m in kept] == [(Role.USER, "what time"), (Role.ASSISTANT, "You said what time.")]
+
+
+def test_typing_while_speaking_to_it_ends_the_spoken_question(store: SqlConversationStore) -> None:
+    events: list[Event] = []
+    pipeline = VoicePipeline(ScriptedRecognizer, ScriptedBrain(), None, store, events.append)
+    try:
+        pipeline.press()
+        pipeline.on_audio(word("hello"))
+        wait_until(lambda: pipeline.state is TurnState.LISTENING)
+        pipeline.ask("what time")
+        wait_until(lambda: any(isinstance(e, TurnFinished) for e in events))
+    finally:
+        pipeline.close()
+    (failed,) = [e for e in events if isinstance(e, TurnFailed)]
+    (finished,) = [e for e in events if isinstance(e, TurnFinished)]
+    assert failed.turn_id == 1 and finished.turn_id == 2
+    assert [e.text for e in events if isinstance(e, FinalTranscript)] == ["what time"]  # "hello" was never sent
+
+
+def test_an_empty_typed_question_does_nothing(store: SqlConversationStore) -> None:
+    events: list[Event] = []
+    pipeline = VoicePipeline(ScriptedRecognizer, ScriptedBrain(), None, store, events.append)
+    try:
+        pipeline.ask("   \n")
+    finally:
+        pipeline.close()
+    assert events == [] and pipeline.conversation_id is None
