@@ -7,28 +7,29 @@ import logging
 import logging.handlers
 import os
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-from desktop_app.brain import build_brain
-from desktop_app.core.brain.alarm_watch import Announcement
 from desktop_app.core.errors import AppError, ErrorCode
-from desktop_app.core.events import Announced, EventHub
+from desktop_app.core.events import EventHub
 from desktop_app.core.history_cache import CacheLimits
 from desktop_app.core.settings import Settings
+from desktop_app.core.talk_controls import TalkControls
 from desktop_app.paths import DATABASE_URL_ENV, AppPaths
+from desktop_app.services import AppServices
 from desktop_app.storage.engine import sqlite_url
 from desktop_app.storage.store import SqlConversationStore
 
-if TYPE_CHECKING:
-    from desktop_app.voice import VoiceServices
-
 log = logging.getLogger(__name__)
+
+# How long a second start waits for the running instance to take its "show the window".
+SHOW_BOUND_S = 10.0
 
 
 @dataclass(frozen=True, slots=True)
 class AppOptions:
     data_dir: str | None = None
     database_url: str | None = None
+    minimized: bool = False  # start in the tray (where there is one), not with the window shown
+    argv: tuple[str, ...] = ()  # handed to an instance already running, which shows its window instead
 
 
 def resolve_paths(options: AppOptions) -> AppPaths:
@@ -64,9 +65,10 @@ def configure_logging(paths: AppPaths, verbose: bool = False) -> None:
 
 
 def run_gui(options: AppOptions) -> int:
-    """Runs the desktop window and returns its exit status. Services start in order and stop in reverse:
-    store, voice (recogniser, speaker, turn, microphone), window. Quit, closing the window, SIGTERM and
-    SIGINT all end it the same way.
+    """Runs the desktop window and returns its exit status. One instance per user and data folder: a second
+    start shows the running window and returns 0. The store opens first, then the window shows, then the
+    other services start behind it (desktop_app.services); they stop in reverse. Quit, closing the window
+    (where there is no tray), SIGTERM and SIGINT all end it the same way.
 
     The process ends through the interpreter's normal clean-up. It used to end with `os._exit` because it
     sometimes aborted there (`bool_dealloc` during the last garbage collection); that was the Qt binding's
@@ -86,37 +88,27 @@ def _run_gui(options: AppOptions) -> int:
         raise AppError(ErrorCode.QT_BINDING_DEFECTIVE, problem)
     paths = resolve_paths(options)
     configure_logging(paths)
-    settings = Settings(paths.settings_file)
-    store = open_store(options, paths)
-    hub = EventHub()
-    voice: VoiceServices | None = None
+    from desktop_app.remote.claim import claim_instance
+    from desktop_app.remote.client import RemoteClient
+    from desktop_app.remote.protocol import Command, CommandName
 
-    def announce(item: Announcement) -> None:
-        if voice is not None:
-            voice.pipeline.announce(item.text, item.source)
-        else:  # no voice: still kept (when the store can), in the one "Timers and reminders" conversation, and shown
-            from desktop_app.core.turn_runner import keep_announcement
-
-            kept = keep_announcement(store, item.text, item.source)
-            hub.publish(Announced(item.text, item.source, kept))
-
-    brain = build_brain(settings, store, announce)
+    instance = claim_instance(paths.data_dir)
+    if isinstance(instance, RemoteClient):  # one window per user and data folder: show that one
+        log.info("the app is already running: asking it to show its window")
+        instance.send(Command(CommandName.SHOW, argv=options.argv), timeout=SHOW_BOUND_S)
+        return 0
     try:
-        from desktop_app.voice import start_voice
+        settings = Settings(paths.settings_file)
+        store = open_store(options, paths)
+        hub = EventHub()
+        services = AppServices(settings, paths, store, hub, TalkControls(hub.publish))
+        try:
+            from desktop_app.ui.main_window import WindowStart, run_main_window
 
-        voice = start_voice(settings, paths, store, hub, brain.assistant)
-    except Exception:  # the window still opens; it says voice is off and the log says why
-        log.exception("voice services could not start")
-    brain.alarm_watch.missed_since_last_run()
-    brain.alarm_watch.start()
-    settings.watch()  # after the services subscribed: changes made meanwhile arrive at the first look
-    try:
-        from desktop_app.ui.main_window import run_main_window
-
-        return run_main_window(store, hub, voice)
+            start = WindowStart(store, hub, services, instance, options.minimized, paths.window_state_file)
+            return run_main_window(start)
+        finally:
+            services.close()
+            store.close()
     finally:
-        settings.close()
-        brain.close()
-        if voice is not None:
-            voice.close()
-        store.close()
+        instance.stop()

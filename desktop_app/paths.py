@@ -49,6 +49,11 @@ class AppPaths:
     def settings_file(self) -> Path:
         return self.config_dir / "settings.json"
 
+    @property
+    def window_state_file(self) -> Path:
+        """The window's size and position between runs (Qt writes it)."""
+        return self.config_dir / "window.ini"
+
     @classmethod
     def resolve(cls, data_dir: str | os.PathLike[str] | None = None) -> AppPaths:
         """--data-dir first, then the environment variable, then the platform's per-user directories."""

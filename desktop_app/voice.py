@@ -15,7 +15,8 @@ import logging
 from dataclasses import dataclass, field
 
 from desktop_app.audio.capture import MicrophoneCapture
-from desktop_app.core.events import EventHub, TalkMode
+from desktop_app.core.errors import ErrorCode
+from desktop_app.core.events import EventHub, Notice, TalkMode, TurnState
 from desktop_app.core.pipeline import SpeakerFactory, SpeakerReports, VoicePipeline
 from desktop_app.core.ports import Brain, ConversationStore, Speaker
 from desktop_app.core.settings import (
@@ -51,6 +52,16 @@ class VoiceServices:
     def toggle_mode(self) -> bool:
         """Press to start and press again to send, instead of holding."""
         return self.pipeline.mode is TalkMode.TOGGLE
+
+    @property
+    def state(self) -> TurnState:
+        return self.pipeline.state
+
+    def ask(self, text: str) -> None:
+        self.pipeline.ask(text)
+
+    def new_conversation(self) -> None:
+        self.pipeline.new_conversation()
 
     def press(self) -> None:
         if not self.armed:
@@ -154,3 +165,44 @@ def start_voice(
         capture.check_device()  # the microphone stays closed; a missing one is reported now
     services.follow_settings()
     return services
+
+
+@dataclass
+class TextOnlyVoice:
+    """The turn without sound (no microphone or speaker could start): typed questions are still answered and
+    kept, announcements still shown; a press says why it cannot listen."""
+
+    hub: EventHub
+    pipeline: VoicePipeline
+    toggle_mode: bool = False
+
+    @property
+    def state(self) -> TurnState:
+        return self.pipeline.state
+
+    def press(self) -> None:
+        self.hub.publish(
+            Notice(
+                ErrorCode.AUDIO_INPUT_UNAVAILABLE, "Listening is off (the sound system could not start). Type instead."
+            )
+        )
+
+    def release(self) -> None:
+        pass
+
+    def cancel(self) -> None:
+        self.pipeline.cancel()
+
+    def ask(self, text: str) -> None:
+        self.pipeline.ask(text)
+
+    def new_conversation(self) -> None:
+        self.pipeline.new_conversation()
+
+    def close(self) -> None:
+        self.pipeline.close()
+
+
+def start_text_only(store: ConversationStore, hub: EventHub, brain: Brain) -> TextOnlyVoice:
+    pipeline = VoicePipeline(lambda: None, brain, None, store, hub.publish, keep_preroll=False, speak_replies=False)
+    return TextOnlyVoice(hub, pipeline)

@@ -120,6 +120,10 @@ class NoticeCode(StrEnum):
     SPEECH_MODEL_LOADING = "speech_model_loading"
     SPEECH_MODEL_READY = "speech_model_ready"
     AUDIO_INPUT_BACK = "audio_input_back"
+    VOICE_STARTING = "voice_starting"  # pressed before the voice services were up
+    VOICE_READY = "voice_ready"  # the voice services are up (the window enables talking)
+    HOTKEY_READY = "hotkey_ready"  # the global push-to-talk key is registered
+    SHORTCUT_TEST = "shortcut_test"  # `voice-assistant ptt test` arrived: a desktop key binding works
 
 
 @dataclass(frozen=True, slots=True)

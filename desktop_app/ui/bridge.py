@@ -5,6 +5,9 @@ every 20 ms and calls the window's handlers directly. No event goes through a Py
 `Signal.emit()`: PySide6-Essentials 6.12.0's `SignalInstance.emit()` returns `True` without taking a
 reference, so on Python 3.11 every emit lowers the reference count of `True` until the interpreter aborts
 (`bool_dealloc`). Draining in batches also folds the 50-a-second level events into the window's own pace.
+
+Work done off the main thread (a store read, the services starting, a remote command) comes back the same
+way: `call_soon(fn)` from any thread runs `fn` on the main thread at the next drain, in order.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ class EventBridge(QObject):
         self._hub = hub
         self._handlers: list[EventHandler] = []
         self._pending: queue.SimpleQueue[Event] = queue.SimpleQueue()
+        self._calls: queue.SimpleQueue[Callable[[], object]] = queue.SimpleQueue()
         self._timer = QTimer(self)
         self._timer.setInterval(DRAIN_INTERVAL_MS)
         self._timer.timeout.connect(self.drain)
@@ -38,8 +42,24 @@ class EventBridge(QObject):
         """`handler` is called on the main thread with every event, in the order they happened."""
         self._handlers.append(handler)
 
+    def call_soon(self, call: Callable[[], object]) -> None:
+        """Runs `call` on the main thread at the next drain (any thread may ask)."""
+        self._calls.put(call)
+
     def drain(self) -> None:
-        """Delivers what arrived since the last call (the latest audio level only)."""
+        """Delivers what arrived since the last call (the latest audio level only), then runs the calls."""
+        self._deliver_events()
+        while True:
+            try:
+                call = self._calls.get_nowait()
+            except queue.Empty:
+                break
+            try:
+                call()
+            except Exception:  # one failing call must not stop the next ones
+                log.exception("a call on the main thread failed")
+
+    def _deliver_events(self) -> None:
         latest_level: AudioLevel | None = None
         while True:
             try:

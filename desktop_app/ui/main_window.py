@@ -1,9 +1,17 @@
-"""The main window: hold the button (or Ctrl+Space in the window) and speak; the words appear as they are
-recognised, then the answer; recent conversations below."""
+"""The main window: hold the button (or Ctrl+Space in the window, or the global key anywhere) and speak, or
+type; the words appear as they are recognised, then the answer; recent conversations beside them.
+
+The main thread never waits: the store is read on a worker (ui.background), the voice services start
+behind the window (desktop_app.services), and events from the workers arrive through the bridge.
+"""
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
 from typing import Protocol
 
 from desktop_app import __version__
@@ -15,6 +23,7 @@ from desktop_app.core.events import (
     EventHub,
     FinalTranscript,
     Notice,
+    NoticeCode,
     PartialTranscript,
     ReplyChunk,
     StateChanged,
@@ -25,18 +34,25 @@ from desktop_app.core.events import (
     TurnState,
 )
 from desktop_app.core.hold_key import RELEASE_DEBOUNCE_MS, HoldKey
+from desktop_app.core.models import ConversationSummary, StoreHealth
 from desktop_app.core.ports import ConversationStore
+from desktop_app.remote.protocol import Command, CommandName
 from desktop_app.resources import resource_path
+from desktop_app.ui.background import Background
 from desktop_app.ui.bridge import EventBridge
 from desktop_app.ui.qt import (
+    QAccessible,
+    QAccessibleEvent,
     QAction,
     QApplication,
     QCloseEvent,
     QEvent,
+    QHBoxLayout,
     QIcon,
     QKeyEvent,
     QKeySequence,
     QLabel,
+    QLineEdit,
     QListWidget,
     QListWidgetItem,
     QMainWindow,
@@ -44,6 +60,9 @@ from desktop_app.ui.qt import (
     QObject,
     QProgressBar,
     QPushButton,
+    QSettings,
+    QShortcut,
+    QSplitter,
     Qt,
     QTextCursor,
     QTextEdit,
@@ -56,27 +75,37 @@ from desktop_app.ui.quit_signals import quit_on_signals
 WINDOW_TITLE = "Voice Assistant"
 APP_ICON = "icons/voice-assistant.svg"
 STATE_TEXT = {
-    TurnState.IDLE: "Ready. Hold the button (or Ctrl+Space) and speak.",
+    TurnState.IDLE: "Ready. Hold the button (or Ctrl+Space) and speak, or type below.",
     TurnState.LISTENING: "Listening…",
     TurnState.RECOGNISING: "Recognising…",
     TurnState.THINKING: "Thinking…",
     TurnState.SPEAKING: "Speaking… (press to interrupt)",
 }
-IDLE_TOGGLE_TEXT = "Ready. Click the button (or press Ctrl+Space) and speak; click again to send."
+IDLE_TOGGLE_TEXT = "Ready. Click the button (or press Ctrl+Space) and speak; click again to send. Or type below."
+STARTING_TEXT = "Starting… (you can type already; speaking works once the voice is ready)"
 # The talk button's words in each mode: (idle, listening).
 BUTTON_TEXT = {False: ("Hold to talk", "Release to send"), True: ("Click to talk", "Click to send")}
 # Problems shown until they are over (a device or model that is missing), by the code that reports them,
 # with the codes that end them.
 LASTING_PROBLEMS = {
-    ErrorCode.AUDIO_INPUT_UNAVAILABLE.value: "audio_input_back",
+    ErrorCode.AUDIO_INPUT_UNAVAILABLE.value: NoticeCode.AUDIO_INPUT_BACK.value,
     ErrorCode.AUDIO_OUTPUT_UNAVAILABLE.value: None,
-    ErrorCode.SPEECH_MODEL_UNAVAILABLE.value: "speech_model_ready",
+    ErrorCode.SPEECH_MODEL_UNAVAILABLE.value: NoticeCode.SPEECH_MODEL_READY.value,
+    ErrorCode.HOTKEY_UNAVAILABLE.value: NoticeCode.HOTKEY_READY.value,
+    ErrorCode.HOTKEY_TAKEN.value: NoticeCode.HOTKEY_READY.value,
+    ErrorCode.HOTKEY_REFUSED.value: NoticeCode.HOTKEY_READY.value,
+    ErrorCode.HOTKEY_INVALID.value: NoticeCode.HOTKEY_READY.value,
 }
 METER_FLOOR_DB = -60.0
 TALK_KEY_EVENTS = (QEvent.Type.KeyPress, QEvent.Type.KeyRelease)
+RECENT_CONVERSATIONS = 100
+NOTICE_MS = 8000
+DEFAULT_SIZE = (860, 640)
 
 
 class VoiceControls(Protocol):
+    """Push-to-talk and typed questions (core.talk_controls.TalkControls)."""
+
     @property
     def toggle_mode(self) -> bool: ...
 
@@ -86,58 +115,77 @@ class VoiceControls(Protocol):
 
     def cancel(self) -> None: ...
 
+    def ask(self, text: str) -> bool: ...
+
+    def new_conversation(self) -> None: ...
+
+
+class RemoteControls(VoiceControls, Protocol):
+    """The controls as the remote command drives them (with the sender's clock, to keep presses in order)."""
+
+    def press(self, issued_at: float | None = None) -> None: ...
+
+    def release(self, issued_at: float | None = None) -> None: ...
+
+    def toggle(self) -> None: ...
+
+
+class Services(Protocol):
+    """What starts behind the window (desktop_app.services.AppServices)."""
+
+    @property
+    def controls(self) -> RemoteControls: ...
+
+    def start_in_background(self, on_ready: Callable[[], None]) -> None: ...
+
+
+class Instance(Protocol):
+    """The single-instance server (desktop_app.remote.server.RemoteServer)."""
+
+    def start(self, handler: Callable[[Command], None]) -> None: ...
+
+
+@dataclass(frozen=True)
+class WindowStart:
+    store: ConversationStore
+    hub: EventHub
+    services: Services
+    instance: Instance | None = None
+    minimized: bool = False
+    state_file: Path | None = None  # where the window keeps its size and position between runs
+
+
+@dataclass(frozen=True, slots=True)
+class _StoreView:
+    """What the window shows of the store, read off the main thread."""
+
+    recent: list[ConversationSummary]
+    health: StoreHealth
+
 
 class MainWindow(QMainWindow):
     def __init__(
-        self, store: ConversationStore, hub: EventHub | None = None, voice: VoiceControls | None = None
+        self,
+        store: ConversationStore,
+        hub: EventHub | None = None,
+        voice: VoiceControls | None = None,
+        *,
+        state_file: Path | None = None,
+        voice_ready: bool = True,
     ) -> None:
         super().__init__()
         self._store = store
         self._voice = voice
+        self._voice_ready = voice_ready and voice is not None
+        self._state_file = state_file
+        self._notices_shown: set[str] = set()  # the store's notices (read-only, repaired): each said once
         self.setWindowTitle(WINDOW_TITLE)
         self.setWindowIcon(QIcon(str(resource_path(APP_ICON))))
-        self.resize(760, 620)
-        central = QWidget(self)
-        layout = QVBoxLayout(central)
-
-        self.problems = _problems_label(central)
-        self._problems: dict[str, str] = {}
-        self._state = TurnState.IDLE
-        self.state_label = QLabel("Voice is off.", central)
-        self.meter = QProgressBar(central)
-        self.meter.setRange(0, 100)
-        self.meter.setTextVisible(False)
-        self.meter.setMaximumHeight(8)
-        self.talk_button = QPushButton(BUTTON_TEXT[self._toggle_mode()][0], central)
-        self.talk_button.setObjectName("talk")
-        self.talk_button.setEnabled(voice is not None)
-        self.talk_button.pressed.connect(self._press)
-        self.talk_button.released.connect(self._release)
-        self.transcript = QTextEdit(central)
-        self.transcript.setObjectName("transcript")
-        self.transcript.setReadOnly(True)
-        self._partial_anchor: int | None = None
-        self._replying = False  # a streamed answer goes on one line, chunk after chunk
-
-        self.heading = QLabel("Recent conversations", central)
-        self.conversations = QListWidget(central)
-        self.conversations.setObjectName("conversations")
-        for widget in (
-            self.problems,
-            self.state_label,
-            self.meter,
-            self.talk_button,
-            self.transcript,
-            self.heading,
-            self.conversations,
-        ):
-            layout.addWidget(widget)
-        self.setCentralWidget(central)
-        self.store_status = self._store_status_label()
-        if voice is not None:
-            self._show_state(TurnState.IDLE)
-
-        self._add_quit_action()
+        self.setAccessibleName(WINDOW_TITLE)
+        self.resize(*DEFAULT_SIZE)
+        self._build(voice)
+        self._add_menus()
+        self._restore_geometry()
 
         # Ctrl+Space anywhere in the window, or Space on the focused talk button: one hold is one turn,
         # however the keyboard repeats it. Caught before any widget sees it, so the button does not
@@ -152,10 +200,110 @@ class MainWindow(QMainWindow):
             app.installEventFilter(self)
 
         self._bridge: EventBridge | None = None
+        self._background: Background | None = None
         if hub is not None:
             self._bridge = EventBridge(hub)
             self._bridge.add_handler(self.on_event)
+            self._background = Background(self._bridge.call_soon)
+        self._show_state(TurnState.IDLE)
         self.refresh()
+
+    # -- layout -------------------------------------------------------------------------------------------
+
+    def _build(self, voice: VoiceControls | None) -> None:
+        central = QWidget(self)
+        layout = QVBoxLayout(central)
+        self.problems = _problems_label(central)
+        self._problems: dict[str, str] = {}
+        self._state = TurnState.IDLE
+
+        self.heading = QLabel("Recent conversations", central)
+        self.conversations = QListWidget(central)
+        self.conversations.setObjectName("conversations")
+        self.conversations.setAccessibleName("Recent conversations")
+        self.transcript = QTextEdit(central)
+        self.transcript.setObjectName("transcript")
+        self.transcript.setReadOnly(True)
+        self.transcript.setAccessibleName("Conversation")
+        self._partial_anchor: int | None = None
+        self._replying = False  # a streamed answer goes on one line, chunk after chunk
+        history = QWidget(central)
+        history_layout = QVBoxLayout(history)
+        history_layout.setContentsMargins(0, 0, 0, 0)
+        history_layout.addWidget(self.heading)
+        history_layout.addWidget(self.conversations)
+        self.heading.setBuddy(self.conversations)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal, central)
+        self.splitter.addWidget(history)
+        self.splitter.addWidget(self.transcript)
+        self.splitter.setStretchFactor(0, 1)
+        self.splitter.setStretchFactor(1, 3)
+        self._build_controls(central, voice)
+        for widget in (self.problems, self.splitter, self.state_label, self.meter):
+            layout.addWidget(widget)
+        layout.setStretchFactor(self.splitter, 1)
+        layout.addLayout(self._talk_row)
+        layout.addLayout(self._type_row)
+        self.setCentralWidget(central)
+        self.store_status = self._store_status_label()
+        escape = QShortcut(QKeySequence(Qt.Key.Key_Escape), self)
+        escape.activated.connect(self.cancel_turn)
+
+    def _build_controls(self, central: QWidget, voice: VoiceControls | None) -> None:
+        self.state_label = QLabel("", central)
+        self.state_label.setObjectName("state")
+        self.state_label.setWordWrap(True)
+        self.meter = QProgressBar(central)
+        self.meter.setRange(0, 100)
+        self.meter.setTextVisible(False)
+        self.meter.setMaximumHeight(8)
+        self.meter.setAccessibleName("Microphone level")
+        self.talk_button = QPushButton(BUTTON_TEXT[self._toggle_mode()][0], central)
+        self.talk_button.setObjectName("talk")
+        self.talk_button.setEnabled(voice is not None)
+        self.talk_button.setToolTip("Hold to speak (Ctrl+Space in this window, or the push-to-talk key anywhere)")
+        self.talk_button.pressed.connect(self._press)
+        self.talk_button.released.connect(self._release)
+        self.stop_button = QPushButton("Stop", central)
+        self.stop_button.setObjectName("stop")
+        self.stop_button.setToolTip("Stop listening or answering (Esc)")
+        self.stop_button.setEnabled(False)
+        self.stop_button.clicked.connect(self.cancel_turn)
+        self.question = QLineEdit(central)
+        self.question.setObjectName("question")
+        self.question.setPlaceholderText("Type a question and press Enter")
+        self.question.setAccessibleName("Question")
+        self.question.setEnabled(voice is not None)
+        self.question.returnPressed.connect(self._send_typed)
+        self.send_button = QPushButton("Send", central)
+        self.send_button.setObjectName("send")
+        self.send_button.setEnabled(voice is not None)
+        self.send_button.clicked.connect(self._send_typed)
+
+        self._talk_row = QHBoxLayout()
+        self._talk_row.addWidget(self.talk_button, 2)
+        self._talk_row.addWidget(self.stop_button)
+        self._type_row = QHBoxLayout()
+        self._type_row.addWidget(self.question, 1)
+        self._type_row.addWidget(self.send_button)
+
+    def _add_menus(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        self.new_action = _action(self, "&New conversation", QKeySequence.StandardKey.New, self.new_conversation)
+        file_menu.addAction(self.new_action)
+        file_menu.addSeparator()
+        self.quit_action = _action(self, "&Quit", QKeySequence.StandardKey.Quit, self.close)
+        file_menu.addAction(self.quit_action)
+        talk_menu = bar.addMenu("&Talk")
+        self.stop_action = _action(self, "&Stop", QKeySequence(Qt.Key.Key_Escape), self.cancel_turn)
+        self.stop_action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)  # Esc itself is a window shortcut
+        talk_menu.addAction(self.stop_action)
+        self.type_action = _action(self, "&Type a question", QKeySequence("Ctrl+L"), self.question.setFocus)
+        talk_menu.addAction(self.type_action)
+        help_menu = bar.addMenu("&Help")
+        self.about_action = _action(self, f"&About {WINDOW_TITLE}", None, self.show_about)
+        help_menu.addAction(self.about_action)
 
     # -- push to talk ----------------------------------------------------------------------------------
 
@@ -166,6 +314,25 @@ class MainWindow(QMainWindow):
     def _release(self) -> None:
         if self._voice is not None:
             self._voice.release()
+
+    def cancel_turn(self) -> None:
+        if self._voice is not None:
+            self._voice.cancel()
+
+    def _send_typed(self) -> None:
+        text = self.question.text().strip()
+        if not text or self._voice is None:
+            return
+        if self._voice.ask(text):
+            self.question.clear()
+
+    def new_conversation(self) -> None:
+        if self._voice is not None:
+            self._voice.new_conversation()
+        self.transcript.clear()
+        self._partial_anchor = None
+        self._replying = False
+        self.statusBar().showMessage("New conversation: the next question starts it.", NOTICE_MS)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if isinstance(event, QKeyEvent) and event.type() in TALK_KEY_EVENTS and self._is_talk_key(watched, event):
@@ -183,6 +350,43 @@ class MainWindow(QMainWindow):
             return True
         with_ctrl = bool(event.modifiers() & Qt.KeyboardModifier.ControlModifier)
         return with_ctrl or watched is self.talk_button
+
+    def changeEvent(self, event: QEvent) -> None:
+        # The window lost the keyboard mid-hold (another window came up): the release will never arrive here.
+        if event.type() is QEvent.Type.ActivationChange and not self.isActiveWindow() and self._talk_key.held:
+            self._talk_key.reset()
+            self._release()
+        super().changeEvent(event)
+
+    # -- the remote (`voice-assistant ptt ...`, a second start) --------------------------------------------
+
+    def remote_command(self, controls: RemoteControls, command: Command) -> None:
+        """Called on a server thread: push-to-talk goes straight to the (thread-safe) controls, so a key
+        binding is not held up by the window; the rest is done on the main thread."""
+        name = command.name
+        if name is CommandName.PTT_PRESS:
+            controls.press(command.issued_at)
+        elif name is CommandName.PTT_RELEASE:
+            controls.release(command.issued_at)
+        elif name is CommandName.PTT_TOGGLE:
+            controls.toggle()
+        elif name is CommandName.PTT_CANCEL:
+            controls.cancel()
+        elif self._bridge is not None:
+            if name is CommandName.SHOW:
+                self._bridge.call_soon(self.bring_to_front)
+            elif name is CommandName.PTT_TEST:
+                self._bridge.call_soon(self._shortcut_test_arrived)
+
+    def bring_to_front(self) -> None:
+        self.show()
+        if self.isMinimized():
+            self.showNormal()
+        self.raise_()
+        self.activateWindow()
+
+    def _shortcut_test_arrived(self) -> None:
+        self.statusBar().showMessage("The shortcut works: the app received it.", NOTICE_MS)
 
     # -- events (main thread) --------------------------------------------------------------------------
 
@@ -213,9 +417,12 @@ class MainWindow(QMainWindow):
             self.refresh()
         elif isinstance(event, TalkModeChanged):
             self._show_state(self._state)  # the button's and the status line's words for the new mode
+        elif isinstance(event, Notice) and event.code is NoticeCode.VOICE_READY:
+            self._voice_ready = True
+            self._note_problem(event.code, event.message)
         elif isinstance(event, TurnFailed | Notice):
             self._note_problem(event.code, event.message)
-            self.statusBar().showMessage(event.message, 8000)
+            self.statusBar().showMessage(event.message, NOTICE_MS)
 
     def _toggle_mode(self) -> bool:
         return self._voice is not None and self._voice.toggle_mode
@@ -223,11 +430,21 @@ class MainWindow(QMainWindow):
     def _show_state(self, state: TurnState) -> None:
         self._state = state
         toggle = self._toggle_mode()
-        idle_text = IDLE_TOGGLE_TEXT if toggle else STATE_TEXT[TurnState.IDLE]
-        if state is TurnState.IDLE and ErrorCode.AUDIO_INPUT_UNAVAILABLE.value in self._problems:
-            idle_text = "Not listening: the microphone is not available (see above)."
-        self.state_label.setText(idle_text if state is TurnState.IDLE else STATE_TEXT[state])
+        if self._voice is None:
+            idle_text = "Voice is off."
+        elif not self._voice_ready:
+            idle_text = STARTING_TEXT
+        elif ErrorCode.AUDIO_INPUT_UNAVAILABLE.value in self._problems:
+            idle_text = "Not listening: the microphone is not available (see above). You can type."
+        else:
+            idle_text = IDLE_TOGGLE_TEXT if toggle else STATE_TEXT[TurnState.IDLE]
+        text = idle_text if state is TurnState.IDLE else STATE_TEXT[state]
+        self.state_label.setText(text)
+        self.state_label.setAccessibleName(f"State: {text}")
         self.talk_button.setText(BUTTON_TEXT[toggle][state is TurnState.LISTENING])
+        self.stop_button.setEnabled(state is not TurnState.IDLE)
+        # Screen readers hear the state as it changes, not only when they look at the label.
+        QAccessible.updateAccessibility(QAccessibleEvent(self.state_label, QAccessible.Event.NameChanged))
 
     def _note_problem(self, code: str, message: str) -> None:
         """A missing device or model stays on screen until it is back, not only for a few seconds."""
@@ -238,8 +455,7 @@ class MainWindow(QMainWindow):
                 self._problems.pop(problem, None)
         self.problems.setText("\n".join(self._problems.values()))
         self.problems.setVisible(bool(self._problems))
-        if self._voice is not None:
-            self._show_state(self._state)
+        self._show_state(self._state)
 
     def _show_partial(self, text: str, final: bool = False) -> None:
         cursor = self.transcript.textCursor()
@@ -270,12 +486,6 @@ class MainWindow(QMainWindow):
         cursor.insertText(line)
         self.transcript.setTextCursor(cursor)
 
-    def _add_quit_action(self) -> None:
-        quit_action = QAction("&Quit", self)
-        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
-        quit_action.triggered.connect(self.close)
-        self.addAction(quit_action)
-
     def _store_status_label(self) -> QLabel:
         """The store's state, kept in view at the status bar's end; notices ("Listening with …") come and go
         beside it, so a read-only store is never hidden by the speech model finishing loading."""
@@ -284,11 +494,21 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(label)
         return label
 
-    # -- history ----------------------------------------------------------------------------------------
+    # -- history (read off the main thread) ----------------------------------------------------------------
 
     def refresh(self) -> None:
+        """Reads the recent conversations and the store's health, on a worker when the window has one."""
+        if self._background is None:
+            self._show_store(self._read_store())
+        else:
+            self._background.run("history", self._read_store, self._show_store, self._store_failed)
+
+    def _read_store(self) -> _StoreView:
+        return _StoreView(self._store.list_conversations(limit=RECENT_CONVERSATIONS), self._store.health())
+
+    def _show_store(self, view: _StoreView) -> None:
         self.conversations.clear()
-        for summary in self._store.list_conversations(limit=100):
+        for summary in view.recent:
             conversation = summary.conversation
             when = conversation.updated_at.astimezone().strftime("%Y-%m-%d %H:%M")
             item = QListWidgetItem(f"{conversation.title or 'Untitled'}  ·  {when}  ·  {summary.preview}")
@@ -296,19 +516,68 @@ class MainWindow(QMainWindow):
             self.conversations.addItem(item)
         if self.conversations.count() == 0:
             self.conversations.addItem("No conversations yet.")
-        health = self._store.health()
+        health = view.health
         self.store_status.setText((health.message or "") if not health.writable else f"Ready · version {__version__}")
+        for notice in health.notices:
+            if notice not in self._notices_shown:
+                self._notices_shown.add(notice)
+                QTimer.singleShot(0, lambda notice=notice: QMessageBox.warning(self, WINDOW_TITLE, notice))
 
-    def show_notices(self) -> None:
-        for notice in self._store.health().notices:
-            QMessageBox.warning(self, WINDOW_TITLE, notice)
+    def _store_failed(self, error: Exception) -> None:
+        self.store_status.setText(f"The history could not be read: {error}")
+
+    def show_about(self) -> None:
+        QMessageBox.about(
+            self,
+            f"About {WINDOW_TITLE}",
+            f"{WINDOW_TITLE} {__version__}\n\nAn offline voice assistant: speech recognition, answers and "
+            "your conversations stay on this computer unless you set up a cloud language model.",
+        )
+
+    # -- size and position between runs ---------------------------------------------------------------------
+
+    def _restore_geometry(self) -> None:
+        if self._state_file is None:
+            return
+        stored = _window_settings(self._state_file).value("geometry")
+        if stored is not None:
+            self.restoreGeometry(stored)  # Qt keeps it on a screen that is there
+        splitter = _window_settings(self._state_file).value("splitter")
+        if splitter is not None:
+            self.splitter.restoreState(splitter)
+
+    def _save_geometry(self) -> None:
+        if self._state_file is None:
+            return
+        settings = _window_settings(self._state_file)
+        settings.setValue("geometry", self.saveGeometry())
+        settings.setValue("splitter", self.splitter.saveState())
+        settings.sync()
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        self._save_geometry()
         if self._voice is not None:
             self._voice.cancel()
         if self._bridge is not None:
             self._bridge.detach()
+        if self._background is not None:
+            self._background.close()
         super().closeEvent(event)
+
+
+def _window_settings(path: Path) -> QSettings:
+    return QSettings(str(path), QSettings.Format.IniFormat)
+
+
+def _action(
+    parent: QWidget, text: str, shortcut: QKeySequence | QKeySequence.StandardKey | None, slot: Callable[[], object]
+) -> QAction:
+    action = QAction(text, parent)
+    if shortcut is not None:
+        action.setShortcut(shortcut)
+    action.triggered.connect(slot)
+    parent.addAction(action)
+    return action
 
 
 def _problems_label(parent: QWidget) -> QLabel:
@@ -316,21 +585,25 @@ def _problems_label(parent: QWidget) -> QLabel:
     label = QLabel("", parent)
     label.setObjectName("problems")
     label.setWordWrap(True)
+    label.setAccessibleName("Problems")
     label.setStyleSheet("QLabel#problems { color: #b00020; font-weight: bold; }")
     label.hide()
     return label
 
 
-def run_main_window(store: ConversationStore, hub: EventHub | None = None, voice: VoiceControls | None = None) -> int:
+def run_main_window(start: WindowStart) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
-    app.setApplicationName("Voice Assistant")
+    app.setApplicationName(WINDOW_TITLE)
     app.setApplicationVersion(__version__)
-    window = MainWindow(store, hub, voice)
-    window.show()
-    # Once the main loop runs: a dialog's own loop started before it would return at once if the
-    # application had been asked to quit before (Qt keeps that request until the next exec()).
-    QTimer.singleShot(0, window.show_notices)
+    controls = start.services.controls
+    window = MainWindow(start.store, start.hub, controls, state_file=start.state_file, voice_ready=False)
+    if start.instance is not None:
+        start.instance.start(partial(window.remote_command, controls))
+    if not start.minimized:
+        window.show()
+    # Once the main loop runs, behind the shown window.
+    QTimer.singleShot(0, lambda: start.services.start_in_background(lambda: None))
     with quit_on_signals(app.quit):
         code = app.exec()
     # Tear the widgets down now, in order (the window's close cancels a running turn), rather than leaving

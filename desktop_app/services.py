@@ -1,0 +1,132 @@
+"""The app's services behind the window, started after it shows, on a thread of their own: the brain (skills,
+language model, alarm watch), the voice (recogniser, speaker, turn, microphone), the settings watch and
+the global push-to-talk key. The window opens at once and says "starting…" meanwhile; presses made before
+the voice is up get a notice (core.talk_controls).
+
+They stop in reverse order, also when the window is closed while they are still starting.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from desktop_app.core.brain.alarm_watch import Announcement
+from desktop_app.core.errors import ErrorCode
+from desktop_app.core.events import Announced, EventHub, Notice, NoticeCode
+from desktop_app.core.settings import TALK_HOTKEY, Settings, Subscription
+from desktop_app.core.talk_controls import TalkControls
+from desktop_app.core.turn_runner import keep_announcement
+from desktop_app.paths import AppPaths
+from desktop_app.storage.store import SqlConversationStore
+
+if TYPE_CHECKING:
+    from desktop_app.brain import BrainServices
+    from desktop_app.hotkey import GlobalHotkey, HotkeyStatus
+    from desktop_app.voice import TextOnlyVoice, VoiceServices
+
+log = logging.getLogger(__name__)
+
+# Closing waits this long for services still starting (a speech model loading, a keychain prompt).
+START_JOIN_BOUND_S = 30.0
+
+
+@dataclass
+class AppServices:
+    settings: Settings
+    paths: AppPaths
+    store: SqlConversationStore
+    hub: EventHub
+    controls: TalkControls
+    with_hotkey: bool = True
+    brain: BrainServices | None = field(default=None, init=False)
+    voice: VoiceServices | TextOnlyVoice | None = field(default=None, init=False)
+    hotkey: GlobalHotkey | None = field(default=None, init=False)
+    _subscriptions: list[Subscription] = field(default_factory=list, init=False)
+    _thread: threading.Thread | None = field(default=None, init=False)
+    _closing: threading.Event = field(default_factory=threading.Event, init=False)
+
+    def start_in_background(self, on_ready: Callable[[], None]) -> None:
+        """Starts everything on a thread; `on_ready()` is called there once the voice is attached."""
+        self._thread = threading.Thread(target=self._start, args=(on_ready,), name="app-services-start", daemon=True)
+        self._thread.start()
+
+    def start(self) -> None:
+        """The same, on the calling thread (tests, the benchmark)."""
+        self._start(lambda: None)
+
+    def _start(self, on_ready: Callable[[], None]) -> None:
+        from desktop_app.brain import build_brain
+
+        self.brain = brain = build_brain(self.settings, self.store, self._announce)
+        if self._closing.is_set():
+            return
+        try:
+            from desktop_app.voice import start_voice
+
+            self.voice = start_voice(self.settings, self.paths, self.store, self.hub, brain.assistant)
+        except Exception as error:  # the window still opens and typed questions are still answered
+            log.exception("voice services could not start")
+            self.hub.publish(
+                Notice(ErrorCode.AUDIO_INPUT_UNAVAILABLE, f"Speaking and listening are off: {error}. Typing works.")
+            )
+            from desktop_app.voice import start_text_only
+
+            self.voice = start_text_only(self.store, self.hub, brain.assistant)
+        self.controls.attach(self.voice)
+        self.hub.publish(Notice(NoticeCode.VOICE_READY, "Ready."))
+        brain.alarm_watch.missed_since_last_run()
+        brain.alarm_watch.start()
+        self.settings.watch()  # after the services subscribed: changes made meanwhile arrive at the first look
+        if self.with_hotkey and not self._closing.is_set():
+            self._start_hotkey()
+        on_ready()
+
+    def _announce(self, item: Announcement) -> None:
+        voice = self.voice
+        if voice is not None:
+            voice.pipeline.announce(item.text, item.source)
+        else:  # not up yet: still kept (when the store can), in the one "Timers and reminders" conversation
+            kept = keep_announcement(self.store, item.text, item.source)
+            self.hub.publish(Announced(item.text, item.source, kept))
+
+    def _start_hotkey(self) -> None:
+        from desktop_app.hotkey import GlobalHotkey
+
+        hotkey = GlobalHotkey(self.controls.press, self.controls.release, self._hotkey_status)
+        self.hotkey = hotkey
+        hotkey.start(self.settings.get(TALK_HOTKEY))
+
+        def hotkey_changed(text: str) -> None:
+            hotkey.start(text)  # its status arrives through _hotkey_status
+
+        self._subscriptions.append(self.settings.subscribe(TALK_HOTKEY, hotkey_changed))
+
+    def _hotkey_status(self, status: HotkeyStatus) -> None:
+        from desktop_app.hotkey import Listening, Unavailable
+
+        if isinstance(status, Listening):
+            self.hub.publish(Notice(NoticeCode.HOTKEY_READY, f"Push to talk from anywhere: {status.trigger}."))
+        elif isinstance(status, Unavailable):
+            self.hub.publish(Notice(status.code, status.reason))
+
+    def close(self) -> None:
+        self._closing.set()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(START_JOIN_BOUND_S)
+            if thread.is_alive():
+                log.error("the services did not finish starting within %.0f s", START_JOIN_BOUND_S)
+        for subscription in self._subscriptions:
+            subscription.unsubscribe()
+        if self.hotkey is not None:
+            self.hotkey.stop()
+        self.controls.attach(None)
+        self.settings.close()
+        if self.brain is not None:
+            self.brain.close()
+        if self.voice is not None:
+            self.voice.close()
