@@ -62,6 +62,8 @@ TEST_PACKAGES=(
     libsecret-tools # secret-tool, to look a key up in the keychain from outside the app
     libglib2.0-bin  # gsettings: the GNOME push-to-talk binding the app suggests is run for real
     gnome-settings-daemon-common  # GNOME's media-keys schema, which that binding writes to
+    trayer          # an XEmbed system tray on the virtual screen (tests/tray_host.py)
+    desktop-file-utils  # desktop-file-validate checks the autostart entry
     gcc             # pynput's evdev (the Windows/macOS hotkey backend's tests) is built from source
     python3-dev
     linux-libc-dev

@@ -84,6 +84,11 @@ class ErrorCode(StrEnum):
     HOTKEY_TAKEN = "hotkey_taken"  # another program already holds that key combination
     HOTKEY_UNAVAILABLE = "hotkey_unavailable"  # this desktop session offers no way to watch a global key
     HOTKEY_REFUSED = "hotkey_refused"  # the desktop asked the user, who declined (or assigned no key)
+    SPEECH_RECOGNISER_CRASHED = "speech_recogniser_crashed"  # the recogniser's process ended in the middle of a turn
+    SPEECH_RECOGNISER_TIMED_OUT = "speech_recogniser_timed_out"  # the recogniser's process stopped answering
+    AUTOSTART_NOT_OURS = "autostart_not_ours"  # a start-at-login entry the app did not make is in its place
+    AUTOSTART_UNSAFE_PATH = "autostart_unsafe_path"  # a link, FIFO or folder is where the entry belongs
+    AUTOSTART_FAILED = "autostart_failed"  # the entry could not be written or removed (disk, permissions)
 
 
 class AppError(Exception):
