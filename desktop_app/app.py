@@ -54,10 +54,14 @@ def configure_logging(paths: AppPaths, verbose: bool = False) -> None:
     from desktop_app.paths import PrivateRotatingFileHandler
 
     root = logging.getLogger()
-    if any(getattr(h, "_voice_assistant", False) for h in root.handlers):
-        return
+    log_file = paths.log_dir / "voice-assistant.log"
+    for handler in [h for h in root.handlers if getattr(h, "_voice_assistant", False)]:
+        if isinstance(handler, logging.FileHandler) and handler.baseFilename == str(log_file.absolute()):
+            return
+        root.removeHandler(handler)  # another data folder's log (a second app in one process: the tests)
+        handler.close()
     set_log_content(Settings(paths.settings_file).get(LOG_CONTENT_SETTING))
-    file_handler = PrivateRotatingFileHandler(paths.log_dir / "voice-assistant.log", 2_000_000, 3)
+    file_handler = PrivateRotatingFileHandler(log_file, 2_000_000, 3)
     file_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(threadName)s %(name)s: %(message)s"))
     file_handler._voice_assistant = True  # type: ignore[attr-defined]
     root.addHandler(file_handler)

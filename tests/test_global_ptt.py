@@ -23,6 +23,7 @@ import numpy as np
 import pytest
 from gui_app import set_auto_repeat, stored_messages, wait_for_log, xdotool
 from test_hotkey_x11 import FocusedWindow
+from window_text import shown_text
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -124,11 +125,11 @@ def test_holding_the_global_key_over_another_window_asks_and_answers(
     def look() -> None:
         windows = [w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow)]
         if windows:
-            seen["transcript"] = windows[0].transcript.toPlainText()
+            seen["transcript"] = shown_text(windows[0])
         if not user.is_alive():
+            poll.stop()
             for window in windows:
-                window.close()
-            QApplication.quit()
+                window.close()  # as a person ends it: closing the window quits the app (no tray here)
 
     user = threading.Thread(target=person, name="test-person", daemon=True)
     user.start()
@@ -141,10 +142,10 @@ def test_holding_the_global_key_over_another_window_asks_and_answers(
         poll.stop()
         xdotool("keyup", "ctrl", "alt", "space", display=xvfb_display)
     user.join(timeout=BOUND_S)
-    if failures:
-        raise failures[0]
-    messages = stored_messages(data_dir)
     log = (data_dir / "logs" / "voice-assistant.log").read_text()
+    if failures:
+        raise AssertionError(f"{failures[0]}\n{log[-4000:]}") from failures[0]
+    messages = stored_messages(data_dir)
     assert messages[0] == ("user", "what time is it"), (messages, log[-3000:])
     assert messages[1][0] == "assistant" and messages[1][1].startswith("It is"), messages
     assert messages[2] == ("user", "what is two plus two"), (messages, log[-3000:])

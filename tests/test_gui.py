@@ -17,6 +17,7 @@ from gui_app import (
     wait_until_listening_ready,
     xdotool,
 )
+from window_text import shown_text
 
 from desktop_app.core.reply_source import ReplySource
 from desktop_app.storage.engine import sqlite_url
@@ -72,7 +73,7 @@ def test_a_streamed_answer_reads_as_one_line_and_announcements_show(qtbot, tmp_p
         window.on_event(TurnFinished(1, {}))
         conversation = store.create_conversation("Timers and reminders")
         window.on_event(Announced("Time's up: the pasta timer is done.", ReplySource.skill("timer"), conversation.id))
-        lines = window.transcript.toPlainText().splitlines()
+        lines = shown_text(window).splitlines()
         assert lines == ["Assistant: Rust is a good next step.", "Assistant: Time's up: the pasta timer is done."]
     finally:
         store.close()

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from window_text import shown_text
 
 from desktop_app.core.errors import ErrorCode
 from desktop_app.core.events import EventHub, Notice, NoticeCode, StateChanged, TurnFailed, TurnState
@@ -150,15 +151,15 @@ def test_the_started_app_shows_a_missed_reminder_and_a_missing_microphone(qtbot,
         windows = [w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow)]
         if windows:
             window = windows[0]
-            seen["transcript"] = window.transcript.toPlainText()
+            seen["transcript"] = shown_text(window)
             seen["problems"] = window.problems.text() if window.problems.isVisible() else ""
             seen["state"] = window.state_label.text()
         both = "call mum" in seen.get("transcript", "") and "Not There" in seen.get("problems", "")
         if not both and time.monotonic() - started < _START_DEADLINE_S:
             return
+        poll.stop()
         for window in windows:
-            window.close()
-        QApplication.quit()
+            window.close()  # as a person ends it: closing the window quits the app
 
     poll = QTimer()
     poll.timeout.connect(look)
@@ -185,7 +186,7 @@ def test_a_turn_that_heard_nothing_leaves_no_empty_line(qtbot, store) -> None:
     window.on_event(FinalTranscript("", 0.0))
     window.on_event(TurnStarted(3))
     window.on_event(FinalTranscript("", 0.0))  # nothing at all
-    assert window.transcript.toPlainText().splitlines() == ["You: what time is it", "Assistant: It is ten past four."]
+    assert shown_text(window).splitlines() == ["You: what time is it", "Assistant: It is ten past four."]
 
 
 @pytest.mark.gui
@@ -238,12 +239,14 @@ def test_the_app_started_on_a_read_only_data_folder_shows_the_history_and_says_i
                 seen["list"] = "\n".join(
                     widget.conversations.item(i).text() for i in range(widget.conversations.count())
                 )
-                seen["transcript"] = widget.transcript.toPlainText()
+                seen["transcript"] = shown_text(widget)
         if "feed the cat" not in seen.get("transcript", "") and waited["s"] < 30:  # announced from another thread
             waited["s"] += 0.2
             QTimer.singleShot(200, look_then_quit)
             return
-        QApplication.quit()
+        for widget in QApplication.topLevelWidgets():
+            if isinstance(widget, MainWindow):
+                widget.close()  # as a person ends it: closing the window quits the app
 
     try:
         QTimer.singleShot(200, read_the_dialog)
@@ -256,3 +259,27 @@ def test_the_app_started_on_a_read_only_data_folder_shows_the_history_and_says_i
         assert sorted(p.name for p in data_dir.iterdir()) == before
     finally:
         os.chmod(data_dir, 0o700)
+
+
+@pytest.mark.gui
+def test_after_the_app_ends_the_next_event_loop_still_runs(qtbot, pulse_audio, data_dir: Path) -> None:
+    """Closing the window while tearing down must not leave a request to quit behind: Qt would end the next
+    event loop (a dialog's, a test's) at once."""
+    from desktop_app.app import AppOptions, run_gui
+    from desktop_app.ui.qt import QApplication, QTimer
+
+    def close_all() -> None:
+        for widget in QApplication.topLevelWidgets():
+            widget.close()
+
+    QTimer.singleShot(1000, close_all)
+    assert run_gui(AppOptions(data_dir=str(data_dir))) == 0
+    fired: list[float] = []
+    timer = QTimer()
+    timer.setInterval(20)
+    timer.timeout.connect(lambda: fired.append(time.monotonic()))
+    timer.start()
+    started = time.monotonic()
+    qtbot.wait(300)
+    timer.stop()
+    assert time.monotonic() - started >= 0.25 and len(fired) >= 5, fired

@@ -206,6 +206,11 @@ class ChatView(QWidget):
 
     # -- what the window calls -----------------------------------------------------------------------
 
+    @property
+    def entries(self) -> Sequence[ChatEntry]:
+        """What is shown, oldest first (the provisional words of a speaker included)."""
+        return self._model.entries()
+
     def show_history(self, messages: Sequence[Message]) -> None:
         """Shows these messages instead of what is shown, scrolled to the latest."""
         self._partial = self._answer = None
@@ -443,7 +448,7 @@ class ChatView(QWidget):
             QGuiApplication.clipboard().setText(transcript(entries))
 
     def _copy_all(self) -> None:
-        QGuiApplication.clipboard().setText(transcript(self._model.entries()))
+        QGuiApplication.clipboard().setText(transcript(self.entries))
 
     def _select_text(self) -> None:
         index = self.list.currentIndex()

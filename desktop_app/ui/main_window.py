@@ -40,6 +40,7 @@ from desktop_app.remote.protocol import Command, CommandName
 from desktop_app.resources import resource_path
 from desktop_app.ui.background import Background
 from desktop_app.ui.bridge import EventBridge
+from desktop_app.ui.chat_view import ChatView
 from desktop_app.ui.qt import (
     QAccessible,
     QAccessibleEvent,
@@ -48,6 +49,7 @@ from desktop_app.ui.qt import (
     QCloseEvent,
     QEvent,
     QHBoxLayout,
+    QHideEvent,
     QIcon,
     QKeyEvent,
     QKeySequence,
@@ -62,15 +64,15 @@ from desktop_app.ui.qt import (
     QPushButton,
     QSettings,
     QShortcut,
+    QShowEvent,
     QSplitter,
     Qt,
-    QTextCursor,
-    QTextEdit,
     QTimer,
     QVBoxLayout,
     QWidget,
 )
 from desktop_app.ui.quit_signals import quit_on_signals
+from desktop_app.ui.tray import Tray, TrayActions
 
 WINDOW_TITLE = "Voice Assistant"
 APP_ICON = "icons/voice-assistant.svg"
@@ -96,6 +98,9 @@ LASTING_PROBLEMS = {
     ErrorCode.HOTKEY_REFUSED.value: NoticeCode.HOTKEY_READY.value,
     ErrorCode.HOTKEY_INVALID.value: NoticeCode.HOTKEY_READY.value,
 }
+# Turn endings the state line and status bar say; they are not errors in the conversation.
+HOTKEY_READY_PREFIX = "Push to talk from anywhere: "
+QUIET_ENDINGS = frozenset({ErrorCode.TURN_CANCELLED, ErrorCode.TURN_STOPPED, ErrorCode.NOTHING_HEARD})
 METER_FLOOR_DB = -60.0
 TALK_KEY_EVENTS = (QEvent.Type.KeyPress, QEvent.Type.KeyRelease)
 RECENT_CONVERSATIONS = 100
@@ -179,6 +184,8 @@ class MainWindow(QMainWindow):
         self._voice_ready = voice_ready and voice is not None
         self._state_file = state_file
         self._notices_shown: set[str] = set()  # the store's notices (read-only, repaired): each said once
+        self.tray: Tray | None = None
+        self._quitting = False  # closing for good: not to the tray
         self.setWindowTitle(WINDOW_TITLE)
         self.setWindowIcon(QIcon(str(resource_path(APP_ICON))))
         self.setAccessibleName(WINDOW_TITLE)
@@ -221,12 +228,7 @@ class MainWindow(QMainWindow):
         self.conversations = QListWidget(central)
         self.conversations.setObjectName("conversations")
         self.conversations.setAccessibleName("Recent conversations")
-        self.transcript = QTextEdit(central)
-        self.transcript.setObjectName("transcript")
-        self.transcript.setReadOnly(True)
-        self.transcript.setAccessibleName("Conversation")
-        self._partial_anchor: int | None = None
-        self._replying = False  # a streamed answer goes on one line, chunk after chunk
+        self.chat = ChatView(central)
         history = QWidget(central)
         history_layout = QVBoxLayout(history)
         history_layout.setContentsMargins(0, 0, 0, 0)
@@ -235,7 +237,7 @@ class MainWindow(QMainWindow):
         self.heading.setBuddy(self.conversations)
         self.splitter = QSplitter(Qt.Orientation.Horizontal, central)
         self.splitter.addWidget(history)
-        self.splitter.addWidget(self.transcript)
+        self.splitter.addWidget(self.chat)
         self.splitter.setStretchFactor(0, 1)
         self.splitter.setStretchFactor(1, 3)
         self._build_controls(central, voice)
@@ -329,9 +331,7 @@ class MainWindow(QMainWindow):
     def new_conversation(self) -> None:
         if self._voice is not None:
             self._voice.new_conversation()
-        self.transcript.clear()
-        self._partial_anchor = None
-        self._replying = False
+        self.chat.clear()
         self.statusBar().showMessage("New conversation: the next question starts it.", NOTICE_MS)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
@@ -378,6 +378,36 @@ class MainWindow(QMainWindow):
             elif name is CommandName.PTT_TEST:
                 self._bridge.call_soon(self._shortcut_test_arrived)
 
+    def attach_tray(self, tray: Tray) -> None:
+        """With a tray, closing the window hides it there (said once); the tray's Quit ends the app."""
+        self.tray = tray
+        tray.set_state(self._state)
+        self._show_problems_in_tray()
+
+    def toggle_visible(self) -> None:
+        if self.isVisible() and not self.isMinimized():
+            self.hide()
+        else:
+            self.bring_to_front()
+
+    def quit_for_good(self) -> None:
+        """The app is ending: the next close really closes (the window is not hidden to the tray)."""
+        self._quitting = True
+
+    def showEvent(self, event: QShowEvent) -> None:
+        if self.tray is not None:
+            self.tray.set_window_visible(True)
+        super().showEvent(event)
+
+    def hideEvent(self, event: QHideEvent) -> None:
+        if self.tray is not None:
+            self.tray.set_window_visible(False)
+        super().hideEvent(event)
+
+    def _show_problems_in_tray(self) -> None:
+        if self.tray is not None:
+            self.tray.set_problem("; ".join(self._problems.values()) or None)
+
     def bring_to_front(self) -> None:
         self.show()
         if self.isMinimized():
@@ -395,32 +425,39 @@ class MainWindow(QMainWindow):
             self._show_state(event.state)
             if event.state is not TurnState.LISTENING:
                 self.meter.setValue(0)
+            if event.state is TurnState.IDLE:
+                self.chat.end_turn()  # words still provisional, an answer cut short: settled
+            if self.tray is not None:
+                self.tray.set_state(event.state)
         elif isinstance(event, AudioLevel):
             span = -METER_FLOOR_DB
             self.meter.setValue(int(max(0.0, min(span, event.rms_dbfs - METER_FLOOR_DB)) / span * 100))
         elif isinstance(event, TurnStarted):
-            self._partial_anchor = None
-            self._replying = False
+            self.chat.end_turn()
         elif isinstance(event, PartialTranscript):
-            self._show_partial(event.text)
+            self.chat.update_user_partial(event.text)
         elif isinstance(event, FinalTranscript):
-            self._show_partial(event.text, final=True)
+            self.chat.finish_user(event.text)
         elif isinstance(event, ReplyChunk):
-            self._append(event.text if self._replying else f"Assistant: {event.text}", same_line=self._replying)
-            self._replying = True
+            self.chat.append_answer(event.text, event.source)
         elif isinstance(event, Announced):
-            self._append(f"Assistant: {event.text}")
-            self._replying = False
+            self.chat.add_announcement(event.text, event.source)
             self.refresh()
         elif isinstance(event, TurnFinished):
-            self._replying = False
+            self.chat.finish_answer(event.timings)
             self.refresh()
         elif isinstance(event, TalkModeChanged):
             self._show_state(self._state)  # the button's and the status line's words for the new mode
+        elif isinstance(event, Notice) and event.code is NoticeCode.HOTKEY_READY:
+            self._note_problem(event.code, event.message)
+            if self.tray is not None:
+                self.tray.set_hotkey(event.message.removeprefix(HOTKEY_READY_PREFIX).rstrip("."))
         elif isinstance(event, Notice) and event.code is NoticeCode.VOICE_READY:
             self._voice_ready = True
             self._note_problem(event.code, event.message)
         elif isinstance(event, TurnFailed | Notice):
+            if isinstance(event, TurnFailed) and event.turn_id is not None and event.code not in QUIET_ENDINGS:
+                self.chat.add_error(event.message)  # where the user is looking: in the conversation
             self._note_problem(event.code, event.message)
             self.statusBar().showMessage(event.message, NOTICE_MS)
 
@@ -455,36 +492,8 @@ class MainWindow(QMainWindow):
                 self._problems.pop(problem, None)
         self.problems.setText("\n".join(self._problems.values()))
         self.problems.setVisible(bool(self._problems))
+        self._show_problems_in_tray()
         self._show_state(self._state)
-
-    def _show_partial(self, text: str, final: bool = False) -> None:
-        cursor = self.transcript.textCursor()
-        cursor.movePosition(QTextCursor.MoveOperation.End)
-        if self._partial_anchor is not None:
-            cursor.setPosition(self._partial_anchor, QTextCursor.MoveMode.KeepAnchor)
-            cursor.removeSelectedText()
-            if not text.strip():  # nothing heard: no empty "You:" line (the status bar says so)
-                cursor.deletePreviousChar()  # the line break before it
-                self._partial_anchor = None
-                return
-        elif not text.strip():
-            return
-        else:
-            if not self.transcript.document().isEmpty():
-                cursor.insertBlock()
-            self._partial_anchor = cursor.position()
-        cursor.insertText(f"You: {text}" + ("" if final else " …"))
-        if final:
-            self._partial_anchor = None
-        self.transcript.setTextCursor(cursor)
-
-    def _append(self, line: str, same_line: bool = False) -> None:
-        cursor = self.transcript.textCursor()
-        cursor.movePosition(QTextCursor.MoveOperation.End)
-        if not same_line and not self.transcript.document().isEmpty():
-            cursor.insertBlock()
-        cursor.insertText(line)
-        self.transcript.setTextCursor(cursor)
 
     def _store_status_label(self) -> QLabel:
         """The store's state, kept in view at the status bar's end; notices ("Listening with …") come and go
@@ -556,6 +565,11 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self._save_geometry()
+        if self.tray is not None and not self._quitting:
+            event.ignore()  # still running in the tray: push to talk keeps working
+            self.hide()
+            self.tray.hidden_to_tray()
+            return
         if self._voice is not None:
             self._voice.cancel()
         if self._bridge is not None:
@@ -600,16 +614,33 @@ def run_main_window(start: WindowStart) -> int:
     window = MainWindow(start.store, start.hub, controls, state_file=start.state_file, voice_ready=False)
     if start.instance is not None:
         start.instance.start(partial(window.remote_command, controls))
-    if not start.minimized:
+    tray = Tray.create(
+        TrayActions(controls.toggle, window.toggle_visible, window.new_conversation, app.quit),
+        hotkey=None,
+        window_visible=not start.minimized,
+        parent=window,
+    )
+    if tray is not None:
+        window.attach_tray(tray)
+        tray.show()
+    # With a tray, closing the window hides it and Quit ends the app; without one, closing it quits.
+    app.setQuitOnLastWindowClosed(tray is None)
+    if not start.minimized or tray is None:  # minimised needs a tray to be found again
         window.show()
     # Once the main loop runs, behind the shown window.
     QTimer.singleShot(0, lambda: start.services.start_in_background(lambda: None))
     with quit_on_signals(app.quit):
         code = app.exec()
     # Tear the widgets down now, in order (the window's close cancels a running turn), rather than leaving
-    # them to the interpreter's final garbage collection.
+    # them to the interpreter's final garbage collection. Closing the last window here must not ask the
+    # application to quit again: that request would end the next event loop at once.
+    app.setQuitOnLastWindowClosed(False)
+    window.quit_for_good()
     window.close()
+    if tray is not None:
+        tray.dispose()
     window.deleteLater()
     app.processEvents()
+    app.setQuitOnLastWindowClosed(True)
     del window
     return code
