@@ -36,11 +36,13 @@ from desktop_app.core.events import (
 from desktop_app.core.hold_key import RELEASE_DEBOUNCE_MS, HoldKey
 from desktop_app.core.models import ConversationSummary, StoreHealth
 from desktop_app.core.ports import ConversationStore
+from desktop_app.core.settings import TALK_HOTKEY, Settings
 from desktop_app.remote.protocol import Command, CommandName
 from desktop_app.resources import resource_path
 from desktop_app.ui.background import Background
 from desktop_app.ui.bridge import EventBridge
 from desktop_app.ui.chat_view import ChatView
+from desktop_app.ui.hotkey_help import HotkeyHelpDialog
 from desktop_app.ui.qt import (
     QAccessible,
     QAccessibleEvent,
@@ -100,6 +102,9 @@ LASTING_PROBLEMS = {
 }
 # Turn endings the state line and status bar say; they are not errors in the conversation.
 HOTKEY_READY_PREFIX = "Push to talk from anywhere: "
+HOTKEY_PROBLEMS = frozenset(
+    {ErrorCode.HOTKEY_UNAVAILABLE, ErrorCode.HOTKEY_TAKEN, ErrorCode.HOTKEY_REFUSED, ErrorCode.HOTKEY_INVALID}
+)
 QUIET_ENDINGS = frozenset({ErrorCode.TURN_CANCELLED, ErrorCode.TURN_STOPPED, ErrorCode.NOTHING_HEARD})
 METER_FLOOR_DB = -60.0
 TALK_KEY_EVENTS = (QEvent.Type.KeyPress, QEvent.Type.KeyRelease)
@@ -158,6 +163,7 @@ class WindowStart:
     instance: Instance | None = None
     minimized: bool = False
     state_file: Path | None = None  # where the window keeps its size and position between runs
+    settings: Settings | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,14 +183,19 @@ class MainWindow(QMainWindow):
         *,
         state_file: Path | None = None,
         voice_ready: bool = True,
+        settings: Settings | None = None,
     ) -> None:
         super().__init__()
         self._store = store
         self._voice = voice
         self._voice_ready = voice_ready and voice is not None
         self._state_file = state_file
+        self._settings = settings
         self._notices_shown: set[str] = set()  # the store's notices (read-only, repaired): each said once
         self.tray: Tray | None = None
+        self._hub = hub
+        self._hotkey_status = ""  # what the global key's last report said
+        self._hotkey_dialog: HotkeyHelpDialog | None = None
         self._quitting = False  # closing for good: not to the tray
         self.setWindowTitle(WINDOW_TITLE)
         self.setWindowIcon(QIcon(str(resource_path(APP_ICON))))
@@ -304,6 +315,8 @@ class MainWindow(QMainWindow):
         self.type_action = _action(self, "&Type a question", QKeySequence("Ctrl+L"), self.question.setFocus)
         talk_menu.addAction(self.type_action)
         help_menu = bar.addMenu("&Help")
+        self.hotkey_help_action = _action(self, "&Push to talk from anywhere…", None, self.show_hotkey_help)
+        help_menu.addAction(self.hotkey_help_action)
         self.about_action = _action(self, f"&About {WINDOW_TITLE}", None, self.show_about)
         help_menu.addAction(self.about_action)
 
@@ -375,8 +388,8 @@ class MainWindow(QMainWindow):
         elif self._bridge is not None:
             if name is CommandName.SHOW:
                 self._bridge.call_soon(self.bring_to_front)
-            elif name is CommandName.PTT_TEST:
-                self._bridge.call_soon(self._shortcut_test_arrived)
+            elif name is CommandName.PTT_TEST and self._hub is not None:
+                self._hub.publish(Notice(NoticeCode.SHORTCUT_TEST, "The shortcut works: the app received it."))
 
     def attach_tray(self, tray: Tray) -> None:
         """With a tray, closing the window hides it there (said once); the tray's Quit ends the app."""
@@ -415,12 +428,24 @@ class MainWindow(QMainWindow):
         self.raise_()
         self.activateWindow()
 
-    def _shortcut_test_arrived(self) -> None:
-        self.statusBar().showMessage("The shortcut works: the app received it.", NOTICE_MS)
+    def show_hotkey_help(self) -> None:
+        """Whether the global key works here, and how to bind one in the desktop's own settings."""
+        hotkey = self._settings.get(TALK_HOTKEY) if self._settings is not None else TALK_HOTKEY.default
+        dialog = HotkeyHelpDialog(hotkey, self._hotkey_status, self)
+        self._hotkey_dialog = dialog
+        dialog.finished.connect(self._hotkey_help_closed)
+        dialog.open()
+
+    def _hotkey_help_closed(self) -> None:
+        self._hotkey_dialog = None
 
     # -- events (main thread) --------------------------------------------------------------------------
 
     def on_event(self, event: Event) -> None:
+        if self._hotkey_dialog is not None:
+            self._hotkey_dialog.on_event(event)
+        if isinstance(event, Notice) and (event.code is NoticeCode.HOTKEY_READY or event.code in HOTKEY_PROBLEMS):
+            self._hotkey_status = event.message
         if isinstance(event, StateChanged):
             self._show_state(event.state)
             if event.state is not TurnState.LISTENING:
@@ -611,7 +636,9 @@ def run_main_window(start: WindowStart) -> int:
     app.setApplicationName(WINDOW_TITLE)
     app.setApplicationVersion(__version__)
     controls = start.services.controls
-    window = MainWindow(start.store, start.hub, controls, state_file=start.state_file, voice_ready=False)
+    window = MainWindow(
+        start.store, start.hub, controls, state_file=start.state_file, voice_ready=False, settings=start.settings
+    )
     if start.instance is not None:
         start.instance.start(partial(window.remote_command, controls))
     tray = Tray.create(
