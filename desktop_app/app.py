@@ -109,7 +109,9 @@ def _run_gui(options: AppOptions) -> int:
         try:
             from desktop_app.ui.main_window import WindowStart, run_main_window
 
-            start = WindowStart(store, hub, services, instance, options.minimized, paths.window_state_file, settings)
+            start = WindowStart(
+                store, hub, services, instance, options.minimized, paths.window_state_file, settings, paths.models_dir
+            )
             return run_main_window(start)
         finally:
             services.close()

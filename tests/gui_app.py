@@ -31,12 +31,22 @@ def set_auto_repeat(display: str, on: bool, delay_ms: int = 660, rate_hz: int = 
         subprocess.run(["xset", "r", "off"], env=env, check=True, timeout=10)
 
 
+def first_run_done(data_dir: Path) -> None:
+    """A returning user: the first-run guide has been seen (tests of other things start from here; the
+    guide's own tests start without it)."""
+    from desktop_app.core.settings import Settings
+    from desktop_app.paths import AppPaths
+
+    Settings(AppPaths.resolve(data_dir).ensure().settings_file).set("app.first_run_done", True)
+
+
 @contextmanager
 def running_app(
     display: str, data_dir: Path, *args: str, **extra_env: str
 ) -> Iterator[tuple[subprocess.Popen[str], str]]:
     """Starts the app on the X screen and yields it with its window id; kills it if a test left it running."""
     assert shutil.which("xdotool"), "xdotool is missing: run ./test.sh, which installs it"
+    first_run_done(data_dir)
     env = {**os.environ, "DISPLAY": display, "QT_QPA_PLATFORM": "xcb", **extra_env}
     app = subprocess.Popen(
         [sys.executable, "-m", "desktop_app", "--data-dir", str(data_dir), *args],

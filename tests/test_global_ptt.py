@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from gui_app import set_auto_repeat, stored_messages, wait_for_log, xdotool
+from gui_app import first_run_done, set_auto_repeat, stored_messages, wait_for_log, xdotool
 from test_hotkey_x11 import FocusedWindow
 from window_text import shown_text
 
@@ -136,6 +136,7 @@ def test_holding_the_global_key_over_another_window_asks_and_answers(
     poll = QTimer()
     poll.timeout.connect(look)
     poll.start(100)
+    first_run_done(data_dir)
     try:
         assert run_gui(AppOptions(data_dir=str(data_dir))) == 0
     finally:

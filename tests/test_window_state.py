@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from gui_app import first_run_done
 from window_text import shown_text
 
 from desktop_app.core.errors import ErrorCode
@@ -164,6 +165,7 @@ def test_the_started_app_shows_a_missed_reminder_and_a_missing_microphone(qtbot,
     poll = QTimer()
     poll.timeout.connect(look)
     poll.start(100)
+    first_run_done(data_dir)
     assert run_gui(AppOptions(data_dir=str(data_dir))) == 0
     poll.stop()
     assert "call mum" in seen["transcript"], seen
@@ -212,6 +214,7 @@ def test_the_app_started_on_a_read_only_data_folder_shows_the_history_and_says_i
         opened.alarms.add(AlarmKind.REMINDER, "feed the cat", datetime.now(UTC) - timedelta(minutes=5))
     finally:
         opened.close()
+    first_run_done(data_dir)
     os.chmod(data_dir, 0o555)
     before = sorted(p.name for p in data_dir.iterdir())
     seen: dict[str, str] = {}
@@ -273,6 +276,7 @@ def test_after_the_app_ends_the_next_event_loop_still_runs(qtbot, pulse_audio, d
             widget.close()
 
     QTimer.singleShot(1000, close_all)
+    first_run_done(data_dir)
     assert run_gui(AppOptions(data_dir=str(data_dir))) == 0
     fired: list[float] = []
     timer = QTimer()

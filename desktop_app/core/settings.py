@@ -377,6 +377,13 @@ PRIVACY_LOG_CONTENT = Setting(
     "For debugging: write what was said, typed and answered into the log file. Off: the log shows only "
     "how long each text was. Takes effect at the next start.",
 )
+APP_FIRST_RUN_DONE = Setting(
+    "app.first_run_done",
+    bool,
+    False,
+    "The first-run guide (microphone, recogniser, a first question) was finished or skipped, so it does not "
+    "open at start; Help > First-run guide… opens it again.",
+)
 
 SETTINGS: tuple[Setting[Any], ...] = (
     AUDIO_INPUT_DEVICE,
@@ -400,6 +407,7 @@ SETTINGS: tuple[Setting[Any], ...] = (
     LLM_CONTEXT_TOKENS,
     LLM_TIMEOUT_SECONDS,
     PRIVACY_LOG_CONTENT,
+    APP_FIRST_RUN_DONE,
 )
 BY_KEY = {setting.key: setting for setting in SETTINGS}
 

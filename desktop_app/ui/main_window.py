@@ -42,6 +42,7 @@ from desktop_app.resources import resource_path
 from desktop_app.ui.background import Background
 from desktop_app.ui.bridge import EventBridge
 from desktop_app.ui.chat_view import ChatView
+from desktop_app.ui.first_run import FirstRunGuide
 from desktop_app.ui.hotkey_help import HotkeyHelpDialog
 from desktop_app.ui.qt import (
     QAccessible,
@@ -164,6 +165,7 @@ class WindowStart:
     minimized: bool = False
     state_file: Path | None = None  # where the window keeps its size and position between runs
     settings: Settings | None = None
+    models_dir: Path | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,6 +186,7 @@ class MainWindow(QMainWindow):
         state_file: Path | None = None,
         voice_ready: bool = True,
         settings: Settings | None = None,
+        models_dir: Path | None = None,
     ) -> None:
         super().__init__()
         self._store = store
@@ -191,6 +194,8 @@ class MainWindow(QMainWindow):
         self._voice_ready = voice_ready and voice is not None
         self._state_file = state_file
         self._settings = settings
+        self._models_dir = models_dir
+        self._first_run_guide: FirstRunGuide | None = None
         self._notices_shown: set[str] = set()  # the store's notices (read-only, repaired): each said once
         self.tray: Tray | None = None
         self._hub = hub
@@ -317,6 +322,9 @@ class MainWindow(QMainWindow):
         help_menu = bar.addMenu("&Help")
         self.hotkey_help_action = _action(self, "&Push to talk from anywhere…", None, self.show_hotkey_help)
         help_menu.addAction(self.hotkey_help_action)
+        self.first_run_action = _action(self, "&First-run guide…", None, self.show_first_run_guide)
+        self.first_run_action.setEnabled(self._settings is not None)
+        help_menu.addAction(self.first_run_action)
         self.about_action = _action(self, f"&About {WINDOW_TITLE}", None, self.show_about)
         help_menu.addAction(self.about_action)
 
@@ -439,11 +447,31 @@ class MainWindow(QMainWindow):
     def _hotkey_help_closed(self) -> None:
         self._hotkey_dialog = None
 
+    def show_first_run_guide(self) -> None:
+        """Help > First-run guide…, and the first start: the microphone, the recogniser, a first question."""
+        if self._settings is None:
+            return
+        if self._first_run_guide is not None:
+            self._first_run_guide.raise_()
+            self._first_run_guide.activateWindow()
+            return
+        guide = FirstRunGuide(self._settings, self._voice, self, models_dir=self._models_dir)
+        self._first_run_guide = guide
+        guide.finished.connect(self._first_run_guide_closed)
+        guide.open()
+
+    def _first_run_guide_closed(self) -> None:
+        guide, self._first_run_guide = self._first_run_guide, None
+        if guide is not None:
+            guide.deleteLater()
+
     # -- events (main thread) --------------------------------------------------------------------------
 
     def on_event(self, event: Event) -> None:
         if self._hotkey_dialog is not None:
             self._hotkey_dialog.on_event(event)
+        if self._first_run_guide is not None:
+            self._first_run_guide.on_event(event)
         if isinstance(event, Notice) and (event.code is NoticeCode.HOTKEY_READY or event.code in HOTKEY_PROBLEMS):
             self._hotkey_status = event.message
         if isinstance(event, StateChanged):
@@ -637,7 +665,13 @@ def run_main_window(start: WindowStart) -> int:
     app.setApplicationVersion(__version__)
     controls = start.services.controls
     window = MainWindow(
-        start.store, start.hub, controls, state_file=start.state_file, voice_ready=False, settings=start.settings
+        start.store,
+        start.hub,
+        controls,
+        state_file=start.state_file,
+        voice_ready=False,
+        settings=start.settings,
+        models_dir=start.models_dir,
     )
     if start.instance is not None:
         start.instance.start(partial(window.remote_command, controls))
@@ -654,6 +688,8 @@ def run_main_window(start: WindowStart) -> int:
     app.setQuitOnLastWindowClosed(tray is None)
     if not start.minimized or tray is None:  # minimised needs a tray to be found again
         window.show()
+    if start.settings is not None and window.isVisible() and FirstRunGuide.should_open(start.settings):
+        QTimer.singleShot(0, window.show_first_run_guide)  # once the loop runs, over the shown window
     # Once the main loop runs, behind the shown window.
     QTimer.singleShot(0, lambda: start.services.start_in_background(lambda: None))
     with quit_on_signals(app.quit):

@@ -1,0 +1,512 @@
+"""The first-run guide: what the app does, the microphone picked and tested, the recogniser chosen, and a
+first question asked. It opens at the first start (`FirstRunGuide.should_open`) and from Help > First-run
+guide…; finishing or skipping it (Skip, Esc, closing it) sets app.first_run_done, so it does not open at
+start again.
+
+Nothing here waits on the main thread: the device and model lists are read and the settings written on
+workers (ui.background), the microphone is opened and closed on threads of its own, and results come back
+through a queue that the guide's own timer drains (no Python-side signal is emitted: see ui/bridge.py).
+The window forwards its core events to `on_event` while the guide is open, so the first question's words
+and answer arrive the way the window's own do.
+
+The level meter reads a short-lived capture of its own rather than the app's AudioLevel events: the app's
+microphone runs while idle only with audio.preroll on and once the voice services are up, and it follows
+the saved setting, not the device being tried. Sound servers (PulseAudio, PipeWire, WASAPI shared mode,
+Core Audio) let two streams read one microphone.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+from desktop_app.core.events import (
+    Event,
+    FinalTranscript,
+    Notice,
+    PartialTranscript,
+    ReplyChunk,
+    StateChanged,
+    TurnFailed,
+    TurnFinished,
+    TurnStarted,
+    TurnState,
+)
+from desktop_app.core.hold_key import RELEASE_DEBOUNCE_MS, HoldKey
+from desktop_app.core.settings import (
+    APP_FIRST_RUN_DONE,
+    AUDIO_INPUT_DEVICE,
+    SPEECH_ENGINE,
+    SPEECH_LANGUAGE,
+    SPEECH_VOSK_MODEL,
+    TALK_HOTKEY,
+    TALK_MODE,
+    Settings,
+)
+from desktop_app.ui.background import Background
+from desktop_app.ui.first_run_pages import (
+    SUGGESTIONS,
+    TITLE,
+    DonePage,
+    LevelReading,
+    MicrophonePage,
+    Microphones,
+    ModelChoice,
+    QuestionPage,
+    Recognisers,
+    RecognitionPage,
+    WelcomePage,
+)
+from desktop_app.ui.qt import (
+    QApplication,
+    QEvent,
+    QHideEvent,
+    QKeyEvent,
+    QObject,
+    QShowEvent,
+    Qt,
+    QTimer,
+    QWidget,
+    QWizard,
+)
+
+if TYPE_CHECKING:
+    from desktop_app.audio.capture import MicrophoneCapture
+    from desktop_app.core.errors import AppError
+
+log = logging.getLogger(__name__)
+
+WELCOME, MICROPHONE, RECOGNITION, QUESTION, DONE = range(5)
+TICK_MS = 30  # the meter's pace, and how soon a worker's result is shown
+SILENCE_DBFS = -120.0
+# Quieter than this is no one speaking (a real microphone's room noise is around -60 to -70 dBFS).
+SILENT_DBFS = -50.0
+STATE_WORDS = {
+    TurnState.LISTENING: "Listening… let go when you are done.",
+    TurnState.RECOGNISING: "Recognising…",
+    TurnState.THINKING: "Thinking…",
+    TurnState.SPEAKING: "Answering…",
+}
+TALK_KEYS = (QEvent.Type.KeyPress, QEvent.Type.KeyRelease)
+ENTER_KEYS = (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+
+
+class GuideControls(Protocol):
+    """What the first question needs of core.talk_controls.TalkControls."""
+
+    def press(self) -> None: ...
+
+    def release(self) -> None: ...
+
+    def ask(self, text: str) -> bool: ...
+
+
+def _ignore(*_args: object) -> None:
+    """For results nobody waits for."""
+
+
+class _LevelProbe:
+    """The guide's own capture of one microphone, for the meter. Opened and closed on threads of its own (a
+    device can take half a second to open); levels and errors arrive on the capture's thread and are read by
+    the guide's timer. Each open() starts a generation: what an older one reports is dropped."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._generation = 0
+        self._capture: MicrophoneCapture | None = None
+        self._device: str | None = None
+        self._loudest = SILENCE_DBFS
+        self._heard_at = time.monotonic()
+        self._error: str | None = None
+        self.running = False
+
+    def open(self, device: str | None) -> None:
+        with self._lock:
+            self._generation += 1
+            generation = self._generation
+            self._device = device
+            self._restart_locked()
+            self.running = True
+        threading.Thread(target=self._start, args=(generation,), name="first-run-mic-open", daemon=True).start()
+
+    def _start(self, generation: int) -> None:
+        from desktop_app.audio.capture import MicrophoneCapture  # loads PortAudio: never on the main thread
+
+        with self._lock:
+            if generation != self._generation:
+                return  # closed (or reopened) before it got here
+            capture = MicrophoneCapture(
+                _ignore, partial(self._level, generation), partial(self._failed, generation), device=self._device
+            )
+            self._capture = capture
+            capture.start()  # the capture's own thread opens the device
+
+    def switch(self, device: str | None) -> None:
+        """Listens to another microphone (the capture opens it before it lets the old one go)."""
+        with self._lock:
+            self._device = device
+            self._restart_locked()
+            capture = self._capture
+        if capture is not None:
+            capture.set_device(device)
+
+    def close(self) -> None:
+        with self._lock:
+            self._generation += 1
+            capture, self._capture = self._capture, None
+            self.running = False
+        if capture is not None:  # stop() waits for the stream to close: not on the main thread
+            threading.Thread(target=capture.stop, name="first-run-mic-close", daemon=True).start()
+
+    def read(self) -> LevelReading:
+        with self._lock:
+            reading = LevelReading(self._loudest, time.monotonic() - self._heard_at, self._error)
+            self._loudest = SILENCE_DBFS
+        return reading
+
+    def _restart_locked(self) -> None:
+        self._loudest = SILENCE_DBFS
+        self._heard_at = time.monotonic()
+        self._error = None
+
+    def _level(self, generation: int, rms_dbfs: float, _peak_dbfs: float) -> None:
+        with self._lock:
+            if generation != self._generation:
+                return
+            self._loudest = max(self._loudest, rms_dbfs)
+            self._error = None
+            if rms_dbfs > SILENT_DBFS:
+                self._heard_at = time.monotonic()
+
+    def _failed(self, generation: int, error: AppError | None) -> None:
+        with self._lock:
+            if generation == self._generation:
+                self._error = None if error is None else error.message
+
+
+def _list_microphones(wanted: str | None) -> Microphones:
+    from desktop_app.audio.devices import list_devices
+
+    listed = list_devices("input")  # what `voice-assistant devices` lists, without the speakers' monitors
+    found = listed.find(wanted) if wanted else None
+    default = next((d.name for d in listed.devices if d.is_default), None)
+    return Microphones(tuple(d.name for d in listed.devices), default, found.name if found is not None else None)
+
+
+def _read_recognisers(settings: Settings, models_dir: Path) -> Recognisers:
+    # The models the recogniser can load (a folder with an acoustic model), as it chooses among them.
+    from desktop_app.speech.recognition import choose_recogniser, installed_vosk_models, language_name, model_language
+
+    models = tuple(
+        ModelChoice(path.name, language_name(model_language(path))) for path in installed_vosk_models(models_dir)
+    )
+    choice = choose_recogniser(
+        settings.get(SPEECH_ENGINE),
+        settings.get(SPEECH_VOSK_MODEL),
+        models_dir,
+        settings.get(SPEECH_LANGUAGE),
+        strict=False,
+    )
+    return Recognisers(models, choice.path.name if choice.path is not None else None, choice.description)
+
+
+def _use_recogniser(settings: Settings, models_dir: Path, model: str | None) -> Recognisers:
+    """Saves the choice as `voice-assistant settings set` would (a model's language becomes the recognition
+    language, in the same write) and returns what then listens."""
+    from desktop_app.speech.recognition import model_language, same_language
+
+    if model is None:
+        settings.set(SPEECH_ENGINE, "pocketsphinx")
+    else:
+        changes: dict[str, object] = {SPEECH_ENGINE.key: "vosk", SPEECH_VOSK_MODEL.key: model}
+        language = model_language(models_dir / model)
+        if language is not None and not same_language(language, settings.get(SPEECH_LANGUAGE)):
+            changes[SPEECH_LANGUAGE.key] = language
+        settings.update(changes)
+    return _read_recognisers(settings, models_dir)
+
+
+class FirstRunGuide(QWizard):
+    """Welcome, microphone, recognition, first question, done. `controls` may be None (voice off): the first
+    question then says so. `models_dir`: where Vosk models are installed (the app's AppPaths.models_dir)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        controls: GuideControls | None,
+        parent: QWidget | None = None,
+        *,
+        models_dir: Path | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._settings = settings
+        self._controls = controls
+        if models_dir is None:
+            from desktop_app.paths import AppPaths
+
+            models_dir = AppPaths.resolve().models_dir
+        self._models_dir = models_dir
+        self._calls: queue.SimpleQueue[Callable[[], object]] = queue.SimpleQueue()
+        self._background = Background(self._calls.put)
+        self._probe = _LevelProbe()
+        self._finished = False
+        self._answer_text = ""
+        self.setWindowTitle(TITLE)
+        self.setAccessibleName(TITLE)
+        self.setObjectName("first_run_guide")
+        self.setWizardStyle(QWizard.WizardStyle.ModernStyle)  # a header band in the Base colour
+        self.setOption(QWizard.WizardOption.NoBackButtonOnStartPage, True)
+        self.setOption(QWizard.WizardOption.NoCancelButton, True)
+        self.setOption(QWizard.WizardOption.HaveCustomButton1, True)
+        self.setButtonText(QWizard.WizardButton.CustomButton1, "&Skip guide")
+        self.setButtonText(QWizard.WizardButton.FinishButton, "&Done")
+        skip = self.button(QWizard.WizardButton.CustomButton1)
+        skip.setObjectName("skip")
+        skip.setToolTip("Close the guide (Esc); Help > First-run guide… opens it again")
+        skip.clicked.connect(self.skip)
+        self.setButtonLayout(
+            [
+                QWizard.WizardButton.CustomButton1,
+                QWizard.WizardButton.Stretch,
+                QWizard.WizardButton.BackButton,
+                QWizard.WizardButton.NextButton,
+                QWizard.WizardButton.FinishButton,
+            ]
+        )
+        self.welcome_page = WelcomePage(settings.get(TALK_HOTKEY), settings.get(TALK_MODE) == "toggle", self)
+        self.microphone_page = MicrophonePage(self)
+        self.recognition_page = RecognitionPage(self)
+        self.question_page = QuestionPage(self)
+        self.done_page = DonePage(self)
+        for page_id, page in enumerate(
+            (self.welcome_page, self.microphone_page, self.recognition_page, self.question_page, self.done_page)
+        ):
+            self.setPage(page_id, page)
+        self.resize(640, 520)
+        self._wire()
+        self._timer = QTimer(self)
+        self._timer.setInterval(TICK_MS)
+        self._timer.timeout.connect(self._tick)
+        # Ctrl+Space, or Space on the hold button: one hold is one turn, however the keyboard repeats it.
+        self._talk_key = HoldKey(self._press, self._release)
+        self._release_timer = QTimer(self)
+        self._release_timer.setSingleShot(True)
+        self._release_timer.setInterval(RELEASE_DEBOUNCE_MS)
+        self._release_timer.timeout.connect(self._talk_key.settle)
+        self._held = False
+
+    def _wire(self) -> None:
+        self.currentIdChanged.connect(self._page_changed)
+        self.microphone_page.devices.activated.connect(self._microphone_chosen)
+        self.recognition_page.choices.idClicked.connect(self._recogniser_chosen)
+        page = self.question_page
+        page.question.returnPressed.connect(self._send_typed)
+        page.ask_button.clicked.connect(self._send_typed)
+        page.hold_button.pressed.connect(self._press)
+        page.hold_button.released.connect(self._release)
+        for text, button in zip(SUGGESTIONS, page.suggestions, strict=True):
+            button.clicked.connect(self._asker(text))
+        voice = self._controls is not None
+        for widget in (page.question, page.ask_button, page.hold_button, *page.suggestions):
+            widget.setEnabled(voice)
+        if not voice:
+            page.status.setText("Voice is off in this window, so there is nothing to ask yet.")
+
+    def _asker(self, text: str) -> Callable[[], None]:
+        def ask() -> None:
+            self.ask(text)
+
+        return ask
+
+    @staticmethod
+    def should_open(settings: Settings) -> bool:
+        """Whether the guide opens at start: until it is finished or skipped once."""
+        return not settings.get(APP_FIRST_RUN_DONE)
+
+    # -- opening and closing ----------------------------------------------------------------------------
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self._timer.start()
+        app = QApplication.instance()
+        if app is not None:
+            app.installEventFilter(self)
+        if self.currentId() == MICROPHONE and not self._probe.running:
+            self._probe.open(self._settings.get(AUDIO_INPUT_DEVICE))
+
+    def hideEvent(self, event: QHideEvent) -> None:
+        # Hidden or closed: the microphone is let go and the keys no longer watched.
+        self._leave_microphone()
+        self._timer.stop()
+        app = QApplication.instance()
+        if app is not None:
+            app.removeEventFilter(self)
+        if self._held:
+            self._talk_key.reset()
+            self._release()
+        super().hideEvent(event)
+
+    def skip(self) -> None:
+        """Closes the guide; like finishing it, it does not open at start again."""
+        self.reject()
+
+    def done(self, result: int) -> None:
+        # Finished, skipped, Esc or closed: each counts as done.
+        if not self._finished:
+            self._finished = True
+            self._background.run("first-run-done", lambda: self._settings.set(APP_FIRST_RUN_DONE, True), _ignore)
+        self._leave_microphone()
+        super().done(result)
+
+    # -- pages ---------------------------------------------------------------------------------------------
+
+    def _page_changed(self, page_id: int) -> None:
+        if page_id == MICROPHONE:
+            wanted = self._settings.get(AUDIO_INPUT_DEVICE)
+            self._probe.open(wanted)
+            self._background.run(
+                "microphones", partial(_list_microphones, wanted), partial(self._microphones_found, wanted)
+            )
+        else:
+            self._leave_microphone()
+        skip = self.button(QWizard.WizardButton.CustomButton1)
+        skip.setVisible(page_id != DONE)
+        if page_id == RECOGNITION:
+            self._background.run(
+                "recognisers",
+                partial(_read_recognisers, self._settings, self._models_dir),
+                self.recognition_page.show_recognisers,
+                self._recognisers_failed,
+            )
+        elif page_id == QUESTION:
+            self.question_page.question.setFocus()
+        elif page_id == DONE:
+            self._summarise()
+
+    def _leave_microphone(self) -> None:
+        if self._probe.running:
+            self._probe.close()
+            self.microphone_page.stopped()
+
+    def _microphones_found(self, wanted: str | None, found: Microphones) -> None:
+        self.microphone_page.show_microphones(found, wanted)
+
+    def _microphone_chosen(self, index: int) -> None:
+        name = self.microphone_page.devices.itemData(index)
+        device = name if isinstance(name, str) else None
+        self._probe.switch(device)
+        self._background.run(
+            "save-microphone", lambda: self._settings.set(AUDIO_INPUT_DEVICE, device), _ignore, self._not_saved
+        )
+
+    def _not_saved(self, error: Exception) -> None:
+        self.microphone_page.show_warning(f"The choice could not be saved: {error}")
+
+    def _recogniser_chosen(self, button_id: int) -> None:
+        model = self.recognition_page.chosen_model(button_id)
+        self._background.run(
+            "recognisers",
+            partial(_use_recogniser, self._settings, self._models_dir, model),
+            self.recognition_page.show_recognisers,
+            self._recognisers_failed,
+        )
+
+    def _recognisers_failed(self, error: Exception) -> None:
+        self.recognition_page.in_use.setText(f"The recogniser could not be chosen: {error}")
+
+    def _summarise(self) -> None:
+        self.done_page.summarise(self._settings.get(AUDIO_INPUT_DEVICE), self.recognition_page.description)
+
+    # -- the main thread's pace ---------------------------------------------------------------------------
+
+    def _tick(self) -> None:
+        while True:
+            try:
+                call = self._calls.get_nowait()
+            except queue.Empty:
+                break
+            try:
+                call()
+            except Exception:  # one failing result must not stop the next ones
+                log.exception("showing a result in the first-run guide failed")
+        if self._probe.running:
+            self.microphone_page.show_reading(self._probe.read())
+
+    # -- the first question ----------------------------------------------------------------------------------
+
+    def ask(self, text: str) -> None:
+        """Asks `text` as typed (the suggestions, the text box)."""
+        page = self.question_page
+        question = text.strip()
+        if not question or self._controls is None:
+            return
+        if self._controls.ask(question):
+            page.question.clear()
+            page.say(page.you, question)
+            page.say(page.answer, "")
+        else:
+            page.status.setText("The voice is still starting… try again in a moment.")
+
+    def _send_typed(self) -> None:
+        self.ask(self.question_page.question.text())
+
+    def _press(self) -> None:
+        if self._controls is not None and not self._held:
+            self._held = True
+            self.question_page.hold_button.setDown(True)
+            self._controls.press()
+
+    def _release(self) -> None:
+        if self._controls is not None and self._held:
+            self._held = False
+            self.question_page.hold_button.setDown(False)
+            self._controls.release()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if isinstance(event, QKeyEvent) and event.type() in TALK_KEYS:
+            if self._is_talk_key(watched, event):
+                if event.type() is QEvent.Type.KeyPress:
+                    self._talk_key.key_down(event.timestamp(), event.isAutoRepeat())
+                elif self._talk_key.key_up(event.timestamp(), event.isAutoRepeat()):
+                    self._release_timer.start()
+                return True
+            if watched is self.question_page.question and event.key() in ENTER_KEYS:
+                # Enter sends the question; it must not also reach the guide's Next button.
+                if event.type() is QEvent.Type.KeyPress:
+                    self._send_typed()
+                return True
+        return super().eventFilter(watched, event)
+
+    def _is_talk_key(self, watched: QObject, event: QKeyEvent) -> bool:
+        if event.key() != Qt.Key.Key_Space or self.currentId() != QUESTION or not self.isActiveWindow():
+            return False
+        if self._talk_key.held:
+            return True
+        with_ctrl = bool(event.modifiers() & Qt.KeyboardModifier.ControlModifier)
+        return with_ctrl or watched is self.question_page.hold_button
+
+    def on_event(self, event: Event) -> None:
+        """The window's core events while the guide is open (main thread): the first question's progress."""
+        page = self.question_page
+        if isinstance(event, TurnStarted):
+            page.say(page.answer, "")
+            self._answer_text = ""
+        elif isinstance(event, PartialTranscript):
+            page.say(page.you, f"{event.text}…")
+        elif isinstance(event, FinalTranscript):
+            page.say(page.you, event.text)
+        elif isinstance(event, ReplyChunk):
+            self._answer_text += event.text
+            page.say(page.answer, self._answer_text.strip())
+        elif isinstance(event, StateChanged) and event.state is not TurnState.IDLE:
+            page.status.setText(STATE_WORDS[event.state])
+        elif isinstance(event, TurnFinished):
+            page.status.setText("Ask another, or press Next.")
+        elif isinstance(event, TurnFailed | Notice) and self.currentId() == QUESTION:
+            page.status.setText(event.message)  # elsewhere it would be stale by the time the page shows

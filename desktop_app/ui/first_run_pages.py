@@ -1,0 +1,457 @@
+"""The first-run guide's pages (ui.first_run drives them): what each shows and how it is laid out. They
+read and write nothing themselves; the guide hands them what its workers found.
+
+Colours come from the palette (ui.chat_colours) and are worked out again when it changes, so the pages
+follow a light or dark desktop.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+
+from desktop_app.core.errors import ValidationError
+from desktop_app.hotkey.spec import HotkeySpec
+from desktop_app.ui.chat_colours import ERROR_HUE, Bubble, ChatColours, mix, readable
+from desktop_app.ui.qt import (
+    QAccessible,
+    QAccessibleEvent,
+    QButtonGroup,
+    QColor,
+    QComboBox,
+    QEvent,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPalette,
+    QProgressBar,
+    QPushButton,
+    QRadioButton,
+    QSizePolicy,
+    QStyle,
+    Qt,
+    QVBoxLayout,
+    QWidget,
+    QWizardPage,
+)
+
+TITLE = "Welcome to Voice Assistant"
+METER_FLOOR_DB = -60.0
+METER_FALL_PER_TICK = 4  # percent: the bar sinks smoothly instead of flickering between blocks
+SILENT_WARNING_S = 3.0
+SILENT_WARNING = (
+    "Nothing heard for 3 seconds. Speak: the bar should move. If it stays still, pick another microphone, "
+    "or check that this one is not muted."
+)
+SUGGESTIONS = ("what time is it", "set a timer for one minute")
+NO_MODELS = (
+    "No Vosk model is installed. Vosk models recognise free speech better and speak many languages; they are "
+    "downloaded once (about 40 MB and up) from <b>Settings &gt; Speech recognition</b>, or in a terminal with "
+    "<code>voice-assistant models download NAME</code> (<code>voice-assistant models list --all</code> shows "
+    "the names)."
+)
+MORE_MODELS = (
+    "Other models can be downloaded from <b>Settings &gt; Speech recognition</b>, or with "
+    "<code>voice-assistant models download NAME</code>."
+)
+WARNING_ICON_PX = 20
+BUBBLE_PADDING_PX = 12  # each side, as in _bubble_style
+BUBBLE_SHARE = 0.8  # of the conversation panel's width, at most
+
+
+@dataclass(frozen=True, slots=True)
+class LevelReading:
+    loudest_dbfs: float  # since the last reading
+    quiet_s: float  # since the microphone was opened or chosen, or last heard
+    error: str | None  # the microphone could not be opened, or was lost
+
+
+@dataclass(frozen=True, slots=True)
+class Microphones:
+    names: tuple[str, ...]
+    default: str | None  # the system default's name
+    chosen: str | None  # the device audio.input_device stands for, when it is connected
+
+
+@dataclass(frozen=True, slots=True)
+class ModelChoice:
+    name: str
+    language: str  # for people: "Korean"
+
+
+@dataclass(frozen=True, slots=True)
+class Recognisers:
+    models: tuple[ModelChoice, ...]
+    in_use: str | None  # the installed model listening; None for the built-in recogniser
+    description: str  # "PocketSphinx (built-in English)", "Vosk (vosk-model-small-ko-0.22)"
+
+
+def hotkey_text(setting: str) -> str:
+    """ "ctrl+alt+space" as menus show it ("Ctrl+Alt+Space"); a setting that does not parse, as it is."""
+    try:
+        return HotkeySpec.parse(setting).display()
+    except ValidationError:
+        return setting
+
+
+def _label(text: str, parent: QWidget, name: str = "", *, rich: bool = True) -> QLabel:
+    label = QLabel(text, parent)
+    label.setWordWrap(True)
+    label.setTextFormat(Qt.TextFormat.RichText if rich else Qt.TextFormat.PlainText)
+    if name:
+        label.setObjectName(name)
+    return label
+
+
+def _text_colours(palette: QPalette) -> tuple[QColor, QColor]:
+    """(quiet, warning): secondary text and a warning's text on the window's background, both readable."""
+    text, window = palette.color(QPalette.ColorRole.WindowText), palette.color(QPalette.ColorRole.Window)
+    quiet = readable(mix(text, window, 0.35), window, text)
+    dark = window.lightnessF() < 0.5
+    warning = readable(QColor.fromHslF(ERROR_HUE / 360, 0.62, 0.72 if dark else 0.42), window, text)
+    return quiet, warning
+
+
+def _coloured(label: QLabel, colour: QColor) -> None:
+    label.setStyleSheet(f"QLabel#{label.objectName()} {{ color: {colour.name()}; }}")
+
+
+def _announce(widget: QWidget, kind: QAccessible.Event) -> None:
+    """Screen readers hear what changed, not only what they are pointed at."""
+    QAccessible.updateAccessibility(QAccessibleEvent(widget, kind))
+
+
+def _bubble_style(name: str, bubble: Bubble) -> str:
+    return (
+        f"QLabel#{name} {{ background: {bubble.background.name()}; color: {bubble.text.name()};"
+        f" border-radius: 12px; padding: 8px {BUBBLE_PADDING_PX}px; }}"
+    )
+
+
+class _Page(QWizardPage):
+    """A page whose colours follow the palette."""
+
+    def apply_palette(self) -> None:
+        """Colours worked out from the palette (again after it changes)."""
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() is QEvent.Type.PaletteChange:
+            self.apply_palette()
+
+
+class WelcomePage(_Page):
+    def __init__(self, hotkey: str, toggle_mode: bool, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setTitle(TITLE)
+        self.setSubTitle("A minute to set up your microphone and try a first question. Skip it whenever you like.")
+        if toggle_mode:
+            how = "press once to start speaking and once more to send"
+        else:
+            how = "hold while you speak, let go to send"
+        layout = QVBoxLayout(self)
+        layout.setSpacing(12)
+        self.about = _label(
+            "Voice Assistant listens, answers and remembers <b>on this computer</b>. Speech recognition, the "
+            "built-in skills (the time, timers, reminders, sums and more) and your conversations stay here; "
+            "only a cloud language model, if you set one up, is sent your questions.",
+            self,
+            "about",
+        )
+        self.keys = _label(
+            f"<b>Push to talk</b> ({how}):<ul>"
+            "<li><b>Ctrl+Space</b> in the window, or its <i>Hold to talk</i> button;</li>"
+            f"<li><b>{html.escape(hotkey_text(hotkey))}</b> anywhere on the desktop (the talk.hotkey setting);</li>"
+            "<li>or type a question instead.</li></ul>",
+            self,
+            "keys",
+        )
+        self.next_steps = _label(
+            "Next: your microphone, the speech recogniser, and a first question.", self, "next_steps", rich=False
+        )
+        layout.addWidget(self.about)
+        layout.addWidget(self.keys)
+        layout.addStretch(1)
+        layout.addWidget(self.next_steps)
+        self.apply_palette()
+
+    def apply_palette(self) -> None:
+        _coloured(self.next_steps, _text_colours(self.palette())[0])
+
+
+class MicrophonePage(_Page):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setTitle("Your microphone")
+        self.setSubTitle("Pick the microphone you will speak into, then say something: the bar should move.")
+        layout = QVBoxLayout(self)
+        self.choice_label = QLabel("&Microphone:", self)
+        self.devices = QComboBox(self)
+        self.devices.setObjectName("microphones")
+        self.devices.setAccessibleName("Microphone")
+        self.devices.addItem("Looking for microphones…", None)
+        self.devices.setEnabled(False)
+        self.choice_label.setBuddy(self.devices)
+        row = QHBoxLayout()
+        row.addWidget(self.choice_label)
+        row.addWidget(self.devices, 1)
+        layout.addLayout(row)
+        layout.addSpacing(12)
+        self.level_label = QLabel("Level", self)
+        self.meter = QProgressBar(self)
+        self.meter.setObjectName("level")
+        self.meter.setRange(0, 100)
+        self.meter.setTextVisible(False)
+        self.meter.setFixedHeight(18)
+        self.meter.setAccessibleName("Microphone level")
+        self.level_label.setBuddy(self.meter)
+        layout.addWidget(self.level_label)
+        layout.addWidget(self.meter)
+        self.hint = _label(
+            "Speak as you would to the assistant: the bar should reach about the middle.", self, "hint", rich=False
+        )
+        layout.addWidget(self.hint)
+        layout.addSpacing(6)
+        self.warning_row, self.warning = self._warning_row()
+        layout.addWidget(self.warning_row)
+        layout.addStretch(1)
+        self.note = _label(
+            "The app listens with the microphone chosen here from now on (the audio.input_device setting). "
+            "This page opens it only while it is shown.",
+            self,
+            "microphone_note",
+            rich=False,
+        )
+        layout.addWidget(self.note)
+        self.apply_palette()
+
+    def _warning_row(self) -> tuple[QWidget, QLabel]:
+        row = QWidget(self)
+        layout = QHBoxLayout(row)
+        layout.setContentsMargins(0, 0, 0, 0)
+        icon = QLabel(row)
+        icon.setPixmap(self.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning).pixmap(WARNING_ICON_PX))
+        icon.setAlignment(Qt.AlignmentFlag.AlignTop)
+        warning = _label("", row, "microphone_warning", rich=False)
+        warning.setAccessibleName("Microphone warning")
+        layout.addWidget(icon)
+        layout.addWidget(warning, 1)
+        row.hide()
+        return row, warning
+
+    def apply_palette(self) -> None:
+        quiet, warning = _text_colours(self.palette())
+        _coloured(self.hint, quiet)
+        _coloured(self.note, quiet)
+        _coloured(self.warning, warning)
+
+    def show_microphones(self, found: Microphones, wanted: str | None) -> None:
+        """The system default first, then each microphone by name; the one in use chosen (a saved one that
+        is not connected is listed as such)."""
+        devices = self.devices
+        devices.clear()
+        devices.addItem(f"System default ({found.default})" if found.default else "System default", None)
+        for name in found.names:
+            devices.addItem(name, name)
+        if wanted:
+            index = devices.findText(found.chosen) if found.chosen is not None else -1
+            if index < 1:
+                devices.addItem(f"{wanted} (not connected)", wanted)
+                index = devices.count() - 1
+            devices.setCurrentIndex(index)
+        devices.setEnabled(True)
+
+    def show_reading(self, reading: LevelReading) -> None:
+        span = -METER_FLOOR_DB
+        target = int(max(0.0, min(span, reading.loudest_dbfs - METER_FLOOR_DB)) / span * 100)
+        self.meter.setValue(max(target, self.meter.value() - METER_FALL_PER_TICK))
+        self.show_warning(reading.error or (SILENT_WARNING if reading.quiet_s >= SILENT_WARNING_S else None))
+
+    def show_warning(self, text: str | None) -> None:
+        if text is None:
+            self.warning_row.hide()
+            return
+        if self.warning.text() != text or not self.warning_row.isVisible():
+            self.warning.setText(text)
+            self.warning_row.show()
+            _announce(self.warning, QAccessible.Event.Alert)
+
+    def stopped(self) -> None:
+        self.meter.setValue(0)
+        self.warning_row.hide()
+
+
+class RecognitionPage(_Page):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setTitle("Speech recognition")
+        self.setSubTitle("What turns your voice into text. It runs on this computer; nothing is sent anywhere.")
+        layout = QVBoxLayout(self)
+        layout.setSpacing(10)
+        self.choices = QButtonGroup(self)
+        self.built_in = QRadioButton("&Built-in English recogniser (PocketSphinx): works now, no download", self)
+        self.built_in.setObjectName("built_in")
+        self.choices.addButton(self.built_in, 0)
+        layout.addWidget(self.built_in)
+        self._models_layout = QVBoxLayout()
+        layout.addLayout(self._models_layout)
+        self.model_buttons: list[QRadioButton] = []
+        self.models: tuple[ModelChoice, ...] = ()
+        self.no_models = _label(NO_MODELS, self, "no_models")
+        self.no_models.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.no_models.hide()
+        layout.addWidget(self.no_models)
+        self.more_models = _label(MORE_MODELS, self, "more_models")
+        self.more_models.hide()
+        layout.addWidget(self.more_models)
+        layout.addStretch(1)
+        self.in_use = _label("", self, "recogniser_in_use")
+        self.in_use.setAccessibleName("Listening with")
+        self.description = ""  # what listens, once known
+        layout.addWidget(self.in_use)
+        self.apply_palette()
+
+    def apply_palette(self) -> None:
+        _coloured(self.more_models, _text_colours(self.palette())[0])
+
+    def show_recognisers(self, found: Recognisers) -> None:
+        if found.models != self.models:
+            for button in self.model_buttons:
+                self.choices.removeButton(button)
+                button.deleteLater()
+            self.models = found.models
+            self.model_buttons = []
+            for number, model in enumerate(found.models, start=1):
+                button = QRadioButton(f"Vosk model {model.name} ({model.language})", self)
+                button.setObjectName(f"model_{number}")
+                self.choices.addButton(button, number)
+                self._models_layout.addWidget(button)
+                self.model_buttons.append(button)
+        self.no_models.setVisible(not found.models)
+        self.more_models.setVisible(bool(found.models))
+        chosen = next((i for i, m in enumerate(found.models, start=1) if m.name == found.in_use), 0)
+        checked = self.choices.button(chosen)
+        if checked is not None:
+            checked.setChecked(True)
+        self.description = found.description
+        self.in_use.setText(f"Listening with: <b>{html.escape(found.description)}</b>")
+
+    def chosen_model(self, button_id: int) -> str | None:
+        """The model a choice's button stands for; None for the built-in recogniser."""
+        return self.models[button_id - 1].name if 0 < button_id <= len(self.models) else None
+
+
+class QuestionPage(_Page):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setTitle("Ask a first question")
+        self.setSubTitle("Hold the button (or Ctrl+Space) while you speak, or type it and press Enter.")
+        layout = QVBoxLayout(self)
+        self.hold_button = QPushButton("&Hold to speak", self)
+        self.hold_button.setObjectName("hold_to_speak")
+        self.hold_button.setAutoDefault(False)  # Enter must not start and end a turn at once
+        self.hold_button.setMinimumHeight(40)
+        self.hold_button.setToolTip("Hold while you speak, let go to send (Space on this button, or Ctrl+Space)")
+        layout.addWidget(self.hold_button)
+        typed = QHBoxLayout()
+        self.question = QLineEdit(self)
+        self.question.setObjectName("first_question")
+        self.question.setPlaceholderText("Or type a question and press Enter")
+        self.question.setAccessibleName("Question")
+        self.ask_button = QPushButton("&Ask", self)
+        typed.addWidget(self.question, 1)
+        typed.addWidget(self.ask_button)
+        layout.addLayout(typed)
+        suggestions = QHBoxLayout()
+        self.try_label = QLabel("Try:", self)
+        self.try_label.setObjectName("try")
+        suggestions.addWidget(self.try_label)
+        self.suggestions: list[QPushButton] = []
+        for text in SUGGESTIONS:
+            button = QPushButton(f"“{text}”", self)
+            button.setAccessibleName(f"Ask: {text}")
+            button.setToolTip(f"Ask “{text}”")
+            suggestions.addWidget(button)
+            self.suggestions.append(button)
+        suggestions.addStretch(1)
+        layout.addLayout(suggestions)
+        self.panel = QFrame(self)
+        self.panel.setObjectName("conversation")
+        self.panel.setFrameShape(QFrame.Shape.StyledPanel)
+        self.panel.setBackgroundRole(QPalette.ColorRole.Base)
+        self.panel.setAutoFillBackground(True)
+        panel_layout = QVBoxLayout(self.panel)
+        panel_layout.setSpacing(8)
+        self.you = self._bubble("you", "Your question", panel_layout, right=True)
+        self.answer = self._bubble("answer", "The answer", panel_layout, right=False)
+        panel_layout.addStretch(1)
+        layout.addWidget(self.panel, 1)
+        self.status = _label("", self, "question_status", rich=False)
+        self.status.setAccessibleName("Status")
+        layout.addWidget(self.status)
+        self.apply_palette()
+
+    def _bubble(self, name: str, description: str, layout: QVBoxLayout, *, right: bool) -> QLabel:
+        label = QLabel("", self.panel)
+        label.setObjectName(name)
+        label.setWordWrap(True)
+        label.setTextFormat(Qt.TextFormat.PlainText)
+        label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        label.setAccessibleDescription(description)
+        label.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Preferred)
+        label.hide()
+        row = QHBoxLayout()
+        if right:
+            row.addStretch(1)
+        row.addWidget(label)
+        if not right:
+            row.addStretch(1)
+        layout.addLayout(row)
+        return label
+
+    def apply_palette(self) -> None:
+        colours = ChatColours.from_palette(self.palette())
+        self.you.setStyleSheet(_bubble_style("you", colours.user))
+        self.answer.setStyleSheet(_bubble_style("answer", colours.assistant))
+        quiet, _warning = _text_colours(self.palette())
+        _coloured(self.status, quiet)
+        _coloured(self.try_label, quiet)
+
+    def say(self, label: QLabel, text: str) -> None:
+        """One of the bubbles (`you`, `answer`) shows `text`; hidden while empty."""
+        label.setText(text)
+        label.setAccessibleName(f"{label.accessibleDescription()}: {text}")
+        # A wrapping label guesses its width; a short answer would wrap after a few words without this.
+        room = int(max(self.panel.width(), 400) * BUBBLE_SHARE)
+        natural = label.fontMetrics().horizontalAdvance(text) + 2 * BUBBLE_PADDING_PX + 4
+        label.setMinimumWidth(min(natural, room))
+        label.setVisible(bool(text))
+        if text:
+            _announce(label, QAccessible.Event.NameChanged)
+
+
+class DonePage(_Page):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setTitle("You are set")
+        self.setSubTitle("Ask anything in the main window, by voice or typed.")
+        layout = QVBoxLayout(self)
+        layout.setSpacing(12)
+        self.summary = _label("", self, "summary")
+        layout.addWidget(self.summary)
+        layout.addWidget(
+            _label(
+                "Open this guide again at any time from <b>Help &gt; First-run guide…</b>. The microphone and the "
+                "recogniser can be changed in the settings too.",
+                self,
+                "reopen",
+            )
+        )
+        layout.addStretch(1)
+
+    def summarise(self, microphone: str | None, recogniser: str) -> None:
+        lines = [f"Microphone: <b>{html.escape(microphone or 'the system default')}</b>"]
+        if recogniser:
+            lines.append(f"Recogniser: <b>{html.escape(recogniser)}</b>")
+        self.summary.setText("<br>".join(lines))
