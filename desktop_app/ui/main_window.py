@@ -244,6 +244,10 @@ class MainWindow(QMainWindow):
         self.conversations = QListWidget(central)
         self.conversations.setObjectName("conversations")
         self.conversations.setAccessibleName("Recent conversations")
+        # Two short lines each (title; when and the first words), cut with "…" rather than scrolled sideways.
+        self.conversations.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.conversations.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.conversations.setUniformItemSizes(True)
         self.chat = ChatView(central)
         history = QWidget(central)
         history_layout = QVBoxLayout(history)
@@ -573,7 +577,8 @@ class MainWindow(QMainWindow):
         for summary in view.recent:
             conversation = summary.conversation
             when = conversation.updated_at.astimezone().strftime("%Y-%m-%d %H:%M")
-            item = QListWidgetItem(f"{conversation.title or 'Untitled'}  ·  {when}  ·  {summary.preview}")
+            item = QListWidgetItem(f"{conversation.title or 'Untitled'}\n{when}  ·  {summary.preview}")
+            item.setToolTip(f"{conversation.title or 'Untitled'}\n{summary.preview}")
             item.setData(Qt.ItemDataRole.UserRole, conversation.id)
             self.conversations.addItem(item)
         if self.conversations.count() == 0:
