@@ -470,6 +470,8 @@ def test_no_command_starts_the_window_with_the_options(
 
     assert main(["--data-dir", str(tmp_path / "d"), "--database-url", "sqlite:///elsewhere.db"]) == 0
     assert started == [desktop_app.app.AppOptions(str(tmp_path / "d"), "sqlite:///elsewhere.db")]
+    assert main(["--minimized", "--data-dir", str(tmp_path / "d")]) == 0
+    assert started[-1] == desktop_app.app.AppOptions(str(tmp_path / "d"), None, minimized=True)
 
     def refuse(options: desktop_app.app.AppOptions) -> int:
         raise StorageError(ErrorCode.DB_NEWER_VERSION, "Written by a newer version.")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -10,6 +12,7 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect, text
 
 from desktop_app.storage.engine import create_store_engine, sqlite_url
@@ -20,8 +23,10 @@ from desktop_app.storage.migrate import (
     ensure_schema,
     head_revision,
     include_name,
+    revisions,
 )
-from desktop_app.storage.schema import Base
+from desktop_app.storage.revisions import Revisions, read_revisions
+from desktop_app.storage.schema import metadata
 from desktop_app.storage.store import SqlConversationStore
 
 
@@ -88,9 +93,9 @@ def test_migrations_and_models_agree(two_urls: tuple[str, str]) -> None:
     engine = create_engine(migrated)
     with engine.connect() as connection:
         context = MigrationContext.configure(
-            connection, opts={"include_name": include_name, "compare_type": True, "target_metadata": Base.metadata}
+            connection, opts={"include_name": include_name, "compare_type": True, "target_metadata": metadata}
         )
-        assert compare_metadata(context, Base.metadata) == []
+        assert compare_metadata(context, metadata) == []
         assert current_revision(connection) == head_revision()
     engine.dispose()
     # And a database made by create_all + stamp has exactly the same objects, search index included.
@@ -211,3 +216,90 @@ def test_alarms_come_in_at_revision_0003_keeping_every_timer_and_reminder(
     # An alarm is kept as a reminder, which the older schema knows.
     assert _alarm_rows(engine) == [(1, "timer", "pasta"), (2, "reminder", "call mum"), (4, "reminder", "alarm")]
     engine.dispose()
+
+
+def _alembics(migrations_dir: Path) -> Revisions:
+    scripts = ScriptDirectory.from_config(alembic_config(None, migrations_dir))
+    return Revisions(scripts.get_current_head(), frozenset(r.revision for r in scripts.walk_revisions()))
+
+
+def _later_migrations(tmp_path: Path, *scripts: tuple[str, str]) -> Path:
+    later = tmp_path / "later-migrations"
+    shutil.copytree(MIGRATIONS_DIR, later, ignore=shutil.ignore_patterns("__pycache__"))
+    for name, script in scripts:
+        (later / "versions" / name).write_text(script)
+    return later
+
+
+def test_the_revisions_read_without_alembic_are_alembics(tmp_path: Path) -> None:
+    assert read_revisions(MIGRATIONS_DIR / "versions") == _alembics(MIGRATIONS_DIR)
+    assert revisions() == _alembics(MIGRATIONS_DIR) and head_revision() == "0003"
+    # A later release's script, also in the style alembic's own template writes (annotated).
+    annotated = textwrap.dedent(
+        """
+        revision: str = "9002"
+        down_revision: str | None = "9001"
+        branch_labels: str | None = None
+        depends_on: str | None = None
+
+
+        def upgrade() -> None:
+            pass
+        """
+    )
+    later = _later_migrations(
+        tmp_path, ("9001_language.py", NEXT_REVISION.format(head=head_revision())), ("9002_more.py", annotated)
+    )
+    read = read_revisions(later / "versions")
+    assert read == _alembics(later) and read is not None and read.head == "9002"
+
+
+def test_scripts_that_are_not_a_plain_chain_are_left_to_alembic(tmp_path: Path) -> None:
+    head = head_revision()
+    branch = NEXT_REVISION.format(head=head).replace('revision = "9001"', 'revision = "9002"')
+    odd = {
+        "two heads": [("9001_a.py", NEXT_REVISION.format(head=head)), ("9002_b.py", branch)],
+        "a merge": [("9001_a.py", NEXT_REVISION.format(head=head).replace(f'"{head}"', f'("{head}", "0002")'))],
+        "a dependency": [
+            ("9001_a.py", NEXT_REVISION.format(head=head).replace("depends_on = None", 'depends_on = "0001"'))
+        ],
+        "a computed id": [("9001_a.py", NEXT_REVISION.format(head=head).replace('"9001"', '"90" + "01"'))],
+        "an unknown parent": [("9001_a.py", NEXT_REVISION.format(head="8000"))],
+        "a revision twice": [
+            ("9001_a.py", NEXT_REVISION.format(head=head)),
+            ("9001_b.py", NEXT_REVISION.format(head=head)),
+        ],
+    }
+    for what, scripts in odd.items():
+        later = _later_migrations(tmp_path / what.replace(" ", "-"), *scripts)
+        assert read_revisions(later / "versions") is None, what
+    # revisions() then asks alembic, which says what it says about such a history.
+    later = _later_migrations(tmp_path / "merge", *odd["a merge"])
+    assert revisions(later) == _alembics(later)
+
+
+def test_a_new_database_is_stamped_as_alembic_stamps_one(tmp_path: Path) -> None:
+    ours, theirs = tmp_path / "ours.db", tmp_path / "theirs.db"
+    _created_by_the_app(sqlite_url(ours))
+    engine = create_store_engine(sqlite_url(theirs))
+    with engine.begin() as connection:
+        metadata.create_all(connection)
+        MigrationContext.configure(connection).stamp(ScriptDirectory.from_config(alembic_config()), "head")
+    engine.dispose()
+    assert _schema_objects(sqlite_url(ours)) == _schema_objects(sqlite_url(theirs))
+    for database in (ours, theirs):
+        engine = create_engine(sqlite_url(database))
+        with engine.connect() as connection:
+            assert list(connection.execute(text("SELECT version_num FROM alembic_version"))) == [(head_revision(),)]
+        engine.dispose()
+
+
+def test_psycopg_errors_count_once_the_driver_is_loaded() -> None:
+    code = (
+        "import sys\n"
+        "from desktop_app.storage.engine import database_errors\n"
+        "assert 'psycopg' not in sys.modules and len(database_errors()) == 2\n"
+        "import psycopg\n"
+        "assert psycopg.Error in database_errors()\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any, TextIO
 
 from desktop_app.cli import output
+from desktop_app.cli.arguments import KEEP
 from desktop_app.cli.errors import EXIT_OK
 from desktop_app.core.brain.language_model import usage_window
 from desktop_app.core.brain.skill import local_now
@@ -20,7 +21,6 @@ from desktop_app.core.errors import AppError, ErrorCode, ValidationError
 from desktop_app.core.export import iso_utc
 from desktop_app.core.keys import KeyStore, fingerprint
 from desktop_app.core.models import ApiKeyInfo
-from desktop_app.core.validation import MAX_INTEGER, whole_number
 from desktop_app.storage.keys import check_limit, clean_key_name
 from desktop_app.storage.store import SqlConversationStore
 
@@ -36,23 +36,9 @@ def _system_keys() -> KeyStore:
 # The most of stdin `keys add` reads: far more than any provider's key, far less than a file pasted by mistake.
 MAX_SECRET_INPUT = 16 * 1024
 
-# A limit not given to `keys limit` stays as it was (not a string: argparse would parse a string default).
-KEEP = object()
-
 
 def keychain_ref(name: str) -> str:
     return f"api-key:{name}"
-
-
-def limit_value(text: str) -> int | None:
-    """A limit from the command line: a whole number from 1 to MAX_INTEGER (what the database holds), or
-    "none" for no limit."""
-    if text.strip().lower() in ("none", "off", "unlimited"):
-        return None
-    try:
-        return whole_number(text, minimum=1, maximum=MAX_INTEGER)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(f"{error} (or none)") from None
 
 
 def _read_secret(stream: TextIO | None) -> str:
@@ -216,37 +202,3 @@ def prepare_limit(args: argparse.Namespace) -> Action:
         return EXIT_OK
 
     return action
-
-
-def add_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
-    parser = commands.add_parser(
-        "keys",
-        parents=[common],
-        help="add, list, limit or remove API keys (kept in the system keychain)",
-        description="API keys for language-model providers. The key itself is kept only in the system keychain.",
-    )
-    actions = parser.add_subparsers(dest="keys_command", metavar="ACTION", required=True)
-    add = actions.add_parser(
-        "add",
-        parents=[common],
-        help="store a key: it is read from stdin, or typed at a hidden prompt",
-        description="Store an API key. Give the key on stdin (echo KEY | voice-assistant keys add NAME) or type "
-        "it at the prompt; never on the command line.",
-    )
-    add.add_argument("name", metavar="NAME", help="a name for it, e.g. openai")
-    add.add_argument("--provider", default="openai-compatible", help="who issued it (shown in lists)")
-    add.add_argument("--base-url", metavar="URL", help="the provider's API address, e.g. https://api.openai.com/v1")
-    add.add_argument("--requests-per-minute", type=limit_value, metavar="N", help="refuse more requests a minute")
-    add.add_argument("--tokens-per-day", type=limit_value, metavar="N", help="refuse requests after N tokens a day")
-    add.set_defaults(prepare=prepare_add)
-    listing = actions.add_parser("list", parents=[common], help="the stored keys, their limits and usage")
-    listing.add_argument("--json", action="store_true", help="print one JSON document")
-    listing.set_defaults(prepare=prepare_list)
-    remove = actions.add_parser("remove", parents=[common], help="delete a key from the keychain and the app")
-    remove.add_argument("name", metavar="NAME")
-    remove.set_defaults(prepare=prepare_remove)
-    limit = actions.add_parser("limit", parents=[common], help="change a key's limits (a number, or none)")
-    limit.add_argument("name", metavar="NAME")
-    limit.add_argument("--requests-per-minute", type=limit_value, default=KEEP, metavar="N|none")
-    limit.add_argument("--tokens-per-day", type=limit_value, default=KEEP, metavar="N|none")
-    limit.set_defaults(prepare=prepare_limit)

@@ -19,8 +19,8 @@ from desktop_app.paths import file_kind, is_writable_folder, touch_private_file
 from desktop_app.storage import fulltext
 from desktop_app.storage.engine import (
     BUSY_TIMEOUT_MS,
-    DATABASE_ERRORS,
     create_store_engine,
+    database_errors,
     is_damage,
     is_sqlite,
     read_only_sqlite_url,
@@ -91,7 +91,7 @@ def open_database(url: str) -> OpenedDatabase:
     except StorageError:
         engine.dispose()
         raise
-    except DATABASE_ERRORS as error:
+    except database_errors() as error:
         engine.dispose()
         raise translate_error(error, "open the conversation database", path and path.parent) from error
     if path is not None and moved:
@@ -133,7 +133,7 @@ def _repair_search_index(engine: Engine) -> list[str]:
                     return []
             finally:
                 driver.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-    except DATABASE_ERRORS:
+    except database_errors():
         # Busy (another program is writing) or worse: the next start that reads the whole file tries again.
         log.warning("could not check the search index", exc_info=True)
         return []
@@ -206,7 +206,7 @@ def open_read_only(path: Path) -> OpenedDatabase:
     except StorageError:
         engine.dispose()
         raise
-    except DATABASE_ERRORS as error:
+    except database_errors() as error:
         engine.dispose()
         raise translate_error(error, "open the conversation database", path.parent) from error
     notice = f"{where} is read-only: conversations can be read, but nothing new will be saved until it is writable."

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
+import sys
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-import psycopg
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
@@ -16,12 +16,21 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from desktop_app.core.errors import ErrorCode, StorageError
 
 BUSY_TIMEOUT_MS = 10_000
-# What a database call can raise: SQLAlchemy's wrappers, and the drivers' own errors from the statements
-# that run on the driver directly (storage/prepared.py, the begin hook below).
-DATABASE_ERRORS: tuple[type[Exception], ...] = (SQLAlchemyError, sqlite3.Error, psycopg.Error)
+_ERRORS: tuple[type[Exception], ...] = (SQLAlchemyError, sqlite3.Error)
 # A connection flagged with this in its info dict opens its transactions with BEGIN IMMEDIATE, taking the
 # write lock up front, so a second process writing at the same time waits instead of failing.
 WRITER_FLAG = "voice_assistant_writer"
+
+
+def database_errors() -> tuple[type[Exception], ...]:
+    """What a database call can raise: SQLAlchemy's wrappers, and the drivers' own errors from the statements
+    that run on the driver directly (storage/prepared.py, the begin hook below). PostgreSQL's driver is
+    loaded by SQLAlchemy for a postgresql URL only; until then none of its errors can be raised."""
+    if "psycopg" not in sys.modules:
+        return _ERRORS
+    import psycopg
+
+    return (*_ERRORS, psycopg.Error)
 
 
 def sqlite_url(path: Path) -> str:
@@ -139,6 +148,6 @@ def translate_error(error: BaseException, doing: str, folder: Path | None = None
             ErrorCode.DB_UNAVAILABLE,
             f"Could not {doing}: the conversation database could not be read or written.",
         )
-    if isinstance(error, DATABASE_ERRORS):
+    if isinstance(error, database_errors()):
         return StorageError(ErrorCode.DB_UNAVAILABLE, f"Could not {doing}: {original}")
     raise error

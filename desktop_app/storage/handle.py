@@ -21,13 +21,12 @@ from desktop_app.core.errors import AppError, ErrorCode, StorageError
 from desktop_app.core.privacy import log_content_enabled
 from desktop_app.storage import fulltext
 from desktop_app.storage.database import OpenedDatabase, mark_needs_check
-from desktop_app.storage.engine import DATABASE_ERRORS, is_damage, translate_error
+from desktop_app.storage.engine import database_errors, is_damage, translate_error
 from desktop_app.storage.writer import SingleWriter
 
 # Storage failures are reported under the store's logger name, which people filter logs on.
 log = logging.getLogger("desktop_app.storage.store")
 T = TypeVar("T")
-WRITE_ERRORS: tuple[type[Exception], ...] = (*DATABASE_ERRORS, OSError)
 
 
 class DatabaseHandle:
@@ -67,14 +66,14 @@ class DatabaseHandle:
             result = self.writer.run(job, after_commit)
         except AppError:
             raise
-        except WRITE_ERRORS as error:
+        except _write_errors() as error:
             if not self._rebuilt_damaged_search_index(error):
                 raise self.failed(error, doing, writing=True) from error
             try:  # the search index was the damage, and is whole again: the write can go on
                 result = self.writer.run(job, after_commit)
             except AppError:
                 raise
-            except WRITE_ERRORS as again:
+            except _write_errors() as again:
                 raise self.failed(again, doing, writing=True) from again
         with self._health_lock:
             self._failure = None
@@ -86,7 +85,7 @@ class DatabaseHandle:
                 return query(connection)
         except AppError:
             raise
-        except DATABASE_ERRORS as error:
+        except database_errors() as error:
             raise self.failed(error, doing, writing=False) from error
 
     def failed(self, error: BaseException, doing: str, writing: bool) -> StorageError:
@@ -118,7 +117,7 @@ class DatabaseHandle:
                 )
             with self.engine.connect() as connection:
                 connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-        except DATABASE_ERRORS:
+        except database_errors():
             log.warning("could not compact the search index after a deletion", exc_info=True)
 
     def close(self) -> None:
@@ -138,7 +137,7 @@ class DatabaseHandle:
             return False
         try:
             problem = self.writer.run(fulltext.sqlite_repair)
-        except DATABASE_ERRORS:
+        except database_errors():
             log.warning("the search index could not be checked or rebuilt", exc_info=True)
             return False
         if problem is None:
@@ -155,3 +154,8 @@ def _error_for_log(error: BaseException) -> str:
         first_line = next(iter(str(error.orig).splitlines()), "")
         return f"{type(error.orig).__name__}: {first_line}"
     return str(error)
+
+
+def _write_errors() -> tuple[type[Exception], ...]:
+    """Besides the database's own errors, a write can fail with an OSError."""
+    return (*database_errors(), OSError)

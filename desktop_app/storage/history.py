@@ -11,7 +11,7 @@ from desktop_app.core.history_cache import CacheLimits, HistoryCache
 from desktop_app.core.models import Conversation, Message, NewMessage
 from desktop_app.core.validation import parse_id
 from desktop_app.storage.conversations import ConversationRepository
-from desktop_app.storage.engine import DATABASE_ERRORS
+from desktop_app.storage.engine import database_errors
 from desktop_app.storage.handle import DatabaseHandle
 from desktop_app.storage.messages import MessageRepository
 from desktop_app.storage.rows import check_limit
@@ -72,7 +72,7 @@ class CachedHistory:
             return True
         try:
             changed = self._db.writer.changed_elsewhere()
-        except DATABASE_ERRORS as error:
+        except database_errors() as error:
             raise self._db.failed(error, "read the conversation", writing=False) from error
         if changed:
             self.cache.clear()

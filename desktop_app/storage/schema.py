@@ -1,13 +1,15 @@
-"""Typed table definitions. Migrations must agree with these (tests/test_migrations.py checks it)."""
+"""The tables, declared with SQLAlchemy Core. Migrations must agree with these (tests/test_migrations.py
+checks it). The store reads and writes through Core statements only, so the ORM (and the time it takes to
+import and to map classes) is not needed."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, cast
 
 from sqlalchemy import (
     JSON,
     CheckConstraint,
+    Column,
     DateTime,
     Dialect,
     ForeignKey,
@@ -20,7 +22,6 @@ from sqlalchemy import (
     Text,
     event,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 from desktop_app.storage import fulltext
@@ -55,165 +56,137 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
+conversations = Table(
+    "conversations",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("user_id", String(64), nullable=False, default="local"),
+    Column("title", String(200), nullable=False, default=""),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("message_count", Integer, nullable=False, default=0),
+    # The history list: newest first, per user.
+    Index("ix_conversations_user_updated", "user_id", "updated_at"),
+    # Ids are shown to people and written into exports: a deleted one is never handed out again.
+    sqlite_autoincrement=True,
+)
 
-class ConversationRow(Base):
-    __tablename__ = "conversations"
+messages = Table(
+    "messages",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("conversation_id", Integer, ForeignKey("conversations.id", ondelete="CASCADE"), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("content", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("tokens_input", Integer, nullable=True),
+    Column("tokens_output", Integer, nullable=True),
+    Column("timings", JSON(none_as_null=True), nullable=True),
+    Column("source", String(120), nullable=True),
+    CheckConstraint("role IN ('user', 'assistant', 'system')", name="role"),
+    # A conversation's history in order, and its latest message for the list preview.
+    Index("ix_messages_conversation_id", "conversation_id", "id"),
+    # "What did I ask you yesterday?": messages in a time range.
+    Index("ix_messages_created_at", "created_at"),
+    sqlite_autoincrement=True,
+)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    user_id: Mapped[str] = mapped_column(String(64), default="local")
-    title: Mapped[str] = mapped_column(String(200), default="")
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    message_count: Mapped[int] = mapped_column(Integer, default=0)
+facts = Table(
+    "facts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("user_id", String(64), nullable=False, default="local"),
+    Column("text", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("source_message_id", Integer, ForeignKey("messages.id", ondelete="SET NULL"), nullable=True),
+    Index("ix_facts_user_created", "user_id", "created_at"),
+    sqlite_autoincrement=True,
+)
 
-    __table_args__ = (
-        # The history list: newest first, per user.
-        Index("ix_conversations_user_updated", "user_id", "updated_at"),
-        # Ids are shown to people and written into exports: a deleted one is never handed out again.
-        {"sqlite_autoincrement": True},
-    )
+# What the app knows about a key; the secret itself lives only in the OS keychain.
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("provider", String(64), nullable=False),
+    Column("base_url", String(500), nullable=True),
+    Column("keychain_ref", String(200), nullable=False),
+    Column("fingerprint", String(32), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_used_at", UTCDateTime, nullable=True),
+    Column("requests_per_minute", Integer, nullable=True),
+    Column("tokens_per_day", Integer, nullable=True),
+    Column("tokens_input_total", Integer, nullable=False, default=0),
+    Column("tokens_output_total", Integer, nullable=False, default=0),
+)
 
-
-class MessageRow(Base):
-    __tablename__ = "messages"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
-    role: Mapped[str] = mapped_column(String(16))
-    content: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    tokens_input: Mapped[int | None] = mapped_column(Integer)
-    tokens_output: Mapped[int | None] = mapped_column(Integer)
-    timings: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
-    source: Mapped[str | None] = mapped_column(String(120))
-
-    __table_args__ = (
-        CheckConstraint("role IN ('user', 'assistant', 'system')", name="role"),
-        # A conversation's history in order, and its latest message for the list preview.
-        Index("ix_messages_conversation_id", "conversation_id", "id"),
-        # "What did I ask you yesterday?": messages in a time range.
-        Index("ix_messages_created_at", "created_at"),
-        {"sqlite_autoincrement": True},
-    )
-
-
-class FactRow(Base):
-    __tablename__ = "facts"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    user_id: Mapped[str] = mapped_column(String(64), default="local")
-    text: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    source_message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"))
-
-    __table_args__ = (Index("ix_facts_user_created", "user_id", "created_at"), {"sqlite_autoincrement": True})
-
-
-class ApiKeyRow(Base):
-    """What the app knows about a key; the secret itself lives only in the OS keychain."""
-
-    __tablename__ = "api_keys"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str] = mapped_column(String(100), unique=True)
-    provider: Mapped[str] = mapped_column(String(64))
-    base_url: Mapped[str | None] = mapped_column(String(500))
-    keychain_ref: Mapped[str] = mapped_column(String(200))
-    fingerprint: Mapped[str] = mapped_column(String(32))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    requests_per_minute: Mapped[int | None] = mapped_column(Integer)
-    tokens_per_day: Mapped[int | None] = mapped_column(Integer)
-    tokens_input_total: Mapped[int] = mapped_column(Integer, default=0)
-    tokens_output_total: Mapped[int] = mapped_column(Integer, default=0)
-
-
-class LlmUsageRow(Base):
-    """One request to a language model: counted for the per-key limits the moment it starts, its tokens
-    filled in when it ends. Requests to a server that needs no key have no key id."""
-
-    __tablename__ = "llm_usage"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    api_key_id: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id", ondelete="CASCADE"))
-    model: Mapped[str] = mapped_column(String(200))
-    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    tokens_input: Mapped[int] = mapped_column(Integer, default=0)
-    tokens_output: Mapped[int] = mapped_column(Integer, default=0)
-    outcome: Mapped[str] = mapped_column(String(32), default="started")
-
+# One request to a language model: counted for the per-key limits the moment it starts, its tokens filled
+# in when it ends. Requests to a server that needs no key have no key id.
+llm_usage = Table(
+    "llm_usage",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("api_key_id", Integer, ForeignKey("api_keys.id", ondelete="CASCADE"), nullable=True),
+    Column("model", String(200), nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("tokens_input", Integer, nullable=False, default=0),
+    Column("tokens_output", Integer, nullable=False, default=0),
+    Column("outcome", String(32), nullable=False, default="started"),
     # The limit checks: this key's requests in the last minute, its tokens since midnight.
-    __table_args__ = (Index("ix_llm_usage_key_started", "api_key_id", "started_at"),)
+    Index("ix_llm_usage_key_started", "api_key_id", "started_at"),
+)
 
+# A timer, a reminder or an alarm. Pending ones survive restarts; one that ran out while the app was closed
+# is announced as missed at the next start.
+alarms = Table(
+    "alarms",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("user_id", String(64), nullable=False, default="local"),
+    Column("kind", String(16), nullable=False),
+    Column("label", String(200), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("due_at", UTCDateTime, nullable=False),
+    Column("duration_seconds", Integer, nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("finished_at", UTCDateTime, nullable=True),
+    Column("conversation_id", Integer, ForeignKey("conversations.id", ondelete="SET NULL"), nullable=True),
+    CheckConstraint("kind IN ('timer', 'reminder', 'alarm')", name="kind"),
+    CheckConstraint("status IN ('pending', 'fired', 'missed', 'cancelled')", name="status"),
+    # The scheduler's question: which pending alarms are due next.
+    Index("ix_alarms_status_due", "status", "due_at"),
+    sqlite_autoincrement=True,
+)
 
-class AlarmRow(Base):
-    """A timer, a reminder or an alarm. Pending ones survive restarts; one that ran out while the app was closed is
-    announced as missed at the next start."""
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("target", String(200), nullable=True),
+    Column("details", JSON(none_as_null=True), nullable=True),
+    Index("ix_audit_log_at", "at"),
+)
 
-    __tablename__ = "alarms"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    user_id: Mapped[str] = mapped_column(String(64), default="local")
-    kind: Mapped[str] = mapped_column(String(16))
-    label: Mapped[str] = mapped_column(String(200))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    duration_seconds: Mapped[int | None] = mapped_column(Integer)
-    status: Mapped[str] = mapped_column(String(16))
-    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversations.id", ondelete="SET NULL"))
-
-    __table_args__ = (
-        CheckConstraint("kind IN ('timer', 'reminder', 'alarm')", name="kind"),
-        CheckConstraint("status IN ('pending', 'fired', 'missed', 'cancelled')", name="status"),
-        # The scheduler's question: which pending alarms are due next.
-        Index("ix_alarms_status_due", "status", "due_at"),
-        {"sqlite_autoincrement": True},
-    )
-
-
-class AuditRow(Base):
-    __tablename__ = "audit_log"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    at: Mapped[datetime] = mapped_column(UTCDateTime)
-    actor: Mapped[str] = mapped_column(String(64))
-    action: Mapped[str] = mapped_column(String(64))
-    target: Mapped[str | None] = mapped_column(String(200))
-    details: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
-
-    __table_args__ = (Index("ix_audit_log_at", "at"),)
-
-
-class CacheEntryRow(Base):
-    __tablename__ = "cache_entries"
-
-    key: Mapped[str] = mapped_column(String(200), primary_key=True)
-    value: Mapped[bytes | None] = mapped_column(LargeBinary)
-    file_path: Mapped[str | None] = mapped_column(String(1000))
-    size_bytes: Mapped[int] = mapped_column(Integer)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    last_used_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-
-    __table_args__ = (
-        # Eviction takes the least recently used first; expiry sweeps take the expired.
-        Index("ix_cache_entries_last_used_at", "last_used_at"),
-        Index("ix_cache_entries_expires_at", "expires_at"),
-    )
-
-
-conversations = cast(Table, ConversationRow.__table__)
-messages = cast(Table, MessageRow.__table__)
-facts = cast(Table, FactRow.__table__)
-api_keys = cast(Table, ApiKeyRow.__table__)
-audit_log = cast(Table, AuditRow.__table__)
-llm_usage = cast(Table, LlmUsageRow.__table__)
-alarms = cast(Table, AlarmRow.__table__)
-cache_entries = cast(Table, CacheEntryRow.__table__)
+cache_entries = Table(
+    "cache_entries",
+    metadata,
+    Column("key", String(200), primary_key=True),
+    Column("value", LargeBinary, nullable=True),
+    Column("file_path", String(1000), nullable=True),
+    Column("size_bytes", Integer, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_used_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=True),
+    # Eviction takes the least recently used first; expiry sweeps take the expired.
+    Index("ix_cache_entries_last_used_at", "last_used_at"),
+    Index("ix_cache_entries_expires_at", "expires_at"),
+)
 
 # A brand-new database is made with create_all; the full-text index is not a table SQLAlchemy knows,
 # so it is created right after the messages table, from the same statements the migration runs.

@@ -5,21 +5,26 @@ quotes them.
 
 Lists and rules shared by every skill live in `vocabulary`. A list given as a wildcard matches any words
 (the skill reads them itself); for the language model it is filled from the list's examples.
+
+Templates are parsed on first use, not when a skill module is imported: every command line that opens the
+store imports the skills, and a question parses only the templates of the skills that match by template.
 """
 
 from __future__ import annotations
 
 import random
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from itertools import product
-from typing import Any
-
-from hassil import Intents, SlotList, TextSlotList, WildcardSlotList, recognize
-from hassil.expression import Alternative, Expression, ListReference, Permutation, RuleReference, TextChunk
-from hassil.expression import Sequence as HassilSequence
+from typing import TYPE_CHECKING, Any
 
 from desktop_app.core.brain import vocabulary
+
+if TYPE_CHECKING:
+    from hassil import Intents, SlotList, TextSlotList
+    from hassil.expression import Expression
+
+    from desktop_app.core.brain.template_expansion import Expander
 
 LANGUAGE = "en"
 
@@ -28,6 +33,15 @@ LANGUAGE = "en"
 class Recognised:
     intent: str
     slots: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class _Parsed:
+    """The templates as hassil reads them, and the lists they refer to."""
+
+    intents: Intents
+    text_lists: dict[str, TextSlotList]
+    match_lists: dict[str, SlotList]
 
 
 class Templates:
@@ -41,22 +55,9 @@ class Templates:
         when the first template's first choices do not make a natural sentence."""
         self.sentences = {intent: list(templates) for intent, templates in sentences.items()}
         self._example = example
-        self._match_lists: dict[str, SlotList] = {
-            name: WildcardSlotList(name=name) if name in wildcards else _text_list(name, values)
-            for name, values in vocabulary.LISTS.items()
-        }
-        for name in wildcards:
-            self._match_lists[name] = WildcardSlotList(name=name)
-        self._sample_lists: dict[str, SlotList] = {
-            name: _text_list(name, values) for name, values in vocabulary.LISTS.items()
-        }
-        self._intents = Intents.from_dict(
-            {
-                "language": LANGUAGE,
-                "intents": {name: {"data": [{"sentences": list(t)}]} for name, t in self.sentences.items()},
-                "expansion_rules": dict(vocabulary.RULES),
-            }
-        )
+        self._wildcards = tuple(wildcards)
+        self._lock = threading.Lock()
+        self._parsed_once: _Parsed | None = None
 
     @property
     def intents(self) -> list[str]:
@@ -65,7 +66,10 @@ class Templates:
     def recognise(self, text: str) -> Recognised | None:
         """The intent whose templates match the whole of `text` (as `Utterance.text` writes it), with its
         slot values; None when none does."""
-        found = recognize(text, self._intents, slot_lists=self._match_lists, language=LANGUAGE)
+        from hassil import recognize
+
+        parsed = self._parsed()
+        found = recognize(text, parsed.intents, slot_lists=parsed.match_lists, language=LANGUAGE)
         if found is None:
             return None
         return Recognised(found.intent.name, {name: entity.value for name, entity in found.entities.items()})
@@ -73,7 +77,8 @@ class Templates:
     def examples(self, intent: str) -> list[str]:
         """One sentence per template of `intent`, each alternative and list at its first choice and optional
         words left out: what a person might say, for the help answer."""
-        return [" ".join(next(self._expand(data, first_only=True)).split()) for data in self._templates(intent)]
+        expander = self._expander()
+        return [" ".join(next(expander.expand(data, first_only=True)).split()) for data in self._templates(intent)]
 
     def example(self) -> str:
         """What the help answer suggests saying: the given example, else the first template's."""
@@ -82,68 +87,89 @@ class Templates:
     def sample(self, rng: random.Random, per_template: int) -> Iterator[tuple[str, str]]:
         """(intent, sentence): every expansion of each template when it has at most `per_template`, else
         `per_template` drawn at random (each list value and alternative equally likely at each choice)."""
+        expander = self._expander()
         for intent in self.sentences:
             for data in self._templates(intent):
-                every = self._expand(data, first_only=False)
+                every = expander.expand(data, first_only=False)
                 taken = [s for _, s in zip(range(per_template + 1), every, strict=False)]
                 if len(taken) > per_template:
-                    taken = [self._draw(data, rng) for _ in range(per_template)]
+                    taken = [expander.draw(data, rng) for _ in range(per_template)]
                 for sentence in taken:
                     yield intent, " ".join(sentence.split())
 
+    def _parsed(self) -> _Parsed:
+        parsed = self._parsed_once
+        if parsed is None:
+            with self._lock:  # a skill may be asked from the voice thread and a typed turn at once
+                parsed = self._parsed_once
+                if parsed is None:
+                    parsed = self._parsed_once = self._parse()
+        return parsed
+
+    def _parse(self) -> _Parsed:
+        from hassil import Intents, WildcardSlotList
+
+        intents = Intents.from_dict(
+            {
+                "language": LANGUAGE,
+                "intents": {name: {"data": [{"sentences": list(t)}]} for name, t in self.sentences.items()},
+                "expansion_rules": dict(vocabulary.RULES),
+            }
+        )
+        text_lists = _referenced_text_lists(intents)
+        match_lists: dict[str, SlotList] = {
+            name: slot_list for name, slot_list in text_lists.items() if name not in self._wildcards
+        }
+        for name in self._wildcards:
+            match_lists[name] = WildcardSlotList(name=name)
+        return _Parsed(intents, text_lists, match_lists)
+
     def _templates(self, intent: str) -> list[Expression]:
-        return [sentence.expression for data in self._intents.intents[intent].data for sentence in data.sentences]
+        intents = self._parsed().intents
+        return [sentence.expression for data in intents.intents[intent].data for sentence in data.sentences]
 
-    def _expand(self, expression: Expression, *, first_only: bool) -> Iterator[str]:
-        """Every text `expression` stands for, in order (only the first with `first_only`)."""
-        if isinstance(expression, TextChunk):
-            yield expression.text
-        elif isinstance(expression, Permutation):
-            raise ValueError("permutations (a;b) are not used in templates")
-        elif isinstance(expression, Alternative):
-            # An example leaves optional words out: "set a timer for five minutes", not "... called pasta".
-            items = (
-                expression.items
-                if not first_only
-                else expression.items[-1:]
-                if expression.is_optional
-                else expression.items[:1]
-            )
-            for item in items:
-                yield from self._expand(item, first_only=first_only)
-        elif isinstance(expression, HassilSequence):
-            parts = [list(self._expand(item, first_only=first_only)) for item in expression.items]
-            for combination in product(*parts):
-                yield "".join(combination)
-        elif isinstance(expression, ListReference):
-            values = self._list_values(expression.list_name)
-            for value in values[:1] if first_only else values:
-                yield from self._expand(value, first_only=first_only)
-        elif isinstance(expression, RuleReference):
-            yield from self._expand(
-                self._intents.expansion_rules[expression.rule_name].expression, first_only=first_only
-            )
+    def _expander(self) -> Expander:
+        from desktop_app.core.brain.template_expansion import Expander
 
-    def _draw(self, expression: Expression, rng: random.Random) -> str:
-        if isinstance(expression, TextChunk):
-            return expression.text
-        if isinstance(expression, Alternative):
-            return self._draw(rng.choice(expression.items), rng)
-        if isinstance(expression, HassilSequence):
-            return "".join(self._draw(item, rng) for item in expression.items)
-        if isinstance(expression, ListReference):
-            return self._draw(rng.choice(self._list_values(expression.list_name)), rng)
-        if isinstance(expression, RuleReference):
-            return self._draw(self._intents.expansion_rules[expression.rule_name].expression, rng)
-        return ""
+        return Expander(self._list_values, self._parsed().intents.expansion_rules)
 
     def _list_values(self, name: str) -> list[Expression]:
-        slot_list = self._sample_lists.get(name)
-        if not isinstance(slot_list, TextSlotList):
+        slot_list = self._parsed().text_lists.get(name)
+        if slot_list is None:
             raise KeyError(f"no examples for the list {{{name}}}: add them to vocabulary.LISTS")
         return [value.text_in for value in slot_list.values]
 
 
+def _referenced_text_lists(intents: Intents) -> dict[str, TextSlotList]:
+    """vocabulary's lists that the templates refer to (directly, through rules, or through another list's
+    values), each made once: making all of them for every skill cost more than parsing the templates."""
+    from hassil.expression import Group
+
+    rules = intents.expansion_rules
+    pending = [
+        name
+        for intent in intents.intents.values()
+        for data in intent.data
+        for sentence in data.sentences
+        for name in sentence.list_names(rules)
+    ]
+    text_lists: dict[str, TextSlotList] = {}
+    while pending:
+        name = pending.pop()
+        if name in text_lists or name not in vocabulary.LISTS:
+            continue
+        text_lists[name] = slot_list = _text_list(name, vocabulary.LISTS[name])
+        pending += [
+            inner
+            for value in slot_list.values
+            if isinstance(value.text_in, Group)
+            for inner in value.text_in.list_names(rules)
+        ]
+    return text_lists
+
+
 def _text_list(name: str, values: Sequence[str | tuple[str, Any]]) -> TextSlotList:
+    from hassil import TextSlotList
+
     pairs = [(value, value) if isinstance(value, str) else value for value in values]
     return TextSlotList.from_tuples(pairs, name=name)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 
 from desktop_app.storage.migrate import include_name
-from desktop_app.storage.schema import Base
+from desktop_app.storage.schema import metadata
 
 connection = context.config.attributes.get("connection")
 if connection is None:
@@ -13,7 +13,7 @@ if connection is None:
 
 context.configure(
     connection=connection,
-    target_metadata=Base.metadata,
+    target_metadata=metadata,
     render_as_batch=True,  # SQLite cannot ALTER most things; batch mode copies the table instead
     include_name=include_name,
     compare_type=True,
