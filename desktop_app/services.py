@@ -77,6 +77,7 @@ class AppServices:
 
             self.voice = start_text_only(self.store, self.hub, brain.assistant)
         self.controls.attach(self.voice)
+        log.info("voice services ready: push to talk reaches the turn")
         self.hub.publish(Notice(NoticeCode.VOICE_READY, "Ready."))
         brain.alarm_watch.missed_since_last_run()
         brain.alarm_watch.start()

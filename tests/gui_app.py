@@ -14,6 +14,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+# What the app logs once push to talk reaches the voice turn (desktop_app/services.py).
+VOICE_READY_LOG = "voice services ready"
+
 
 def xdotool(*args: str, display: str, timeout: float = 20) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
@@ -90,7 +93,9 @@ def wait_for_log(data_dir: Path, needle: str, timeout: float = 60) -> None:
 
 
 def wait_until_listening_ready(data_dir: Path) -> None:
-    """The speech model has loaded and the microphone's preroll has had time to fill."""
+    """The voice services are up (they start behind the shown window), the speech model has loaded and the
+    microphone's preroll has had time to fill."""
+    wait_for_log(data_dir, VOICE_READY_LOG)
     wait_for_log(data_dir, "speech recognition:")
     time.sleep(0.5)
 

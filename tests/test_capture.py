@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from pulse_server import MICROPHONE_DESCRIPTION, SPEAKER_DESCRIPTION
 from speech_audio import say_to_wav
 
 from desktop_app.audio.capture import MicrophoneCapture, find_input_device, levels_dbfs
@@ -130,13 +131,28 @@ def test_a_microphone_unplugged_and_plugged_back_in(pulse_audio) -> None:
         assert got.error_seen.wait(5), "losing the device should be reported"
         error = got.errors[0]
         assert error is not None and error.code is ErrorCode.AUDIO_INPUT_UNAVAILABLE
+        # Plugged back in as it was (names and descriptions): later tests share this server.
         pulse_audio.pactl(
-            "load-module", "module-null-sink", "sink_name=vspk", "rate=48000", "channels=2", "norewinds=1"
+            "load-module",
+            "module-null-sink",
+            "sink_name=vspk",
+            "rate=48000",
+            "channels=2",
+            "norewinds=1",
+            f"sink_properties='device.description=\"{SPEAKER_DESCRIPTION}\"'",
         )
-        pulse_audio.pactl("load-module", "module-remap-source", "master=vspk.monitor", "source_name=vmic")
+        pulse_audio.pactl(
+            "load-module",
+            "module-remap-source",
+            "master=vspk.monitor",
+            "source_name=vmic",
+            f"source_properties='device.description=\"{MICROPHONE_DESCRIPTION}\"'",
+        )
         pulse_audio.pactl("set-default-source", "vmic")
         pulse_audio.pactl("set-default-sink", "vspk")
         assert got.back.wait(10), "capture should resume by itself when the device is back"
+        sources = pulse_audio.pactl("list", "sources").stdout
+        assert f"Description: {MICROPHONE_DESCRIPTION}" in sources
         before = len(got.frames)
         time.sleep(0.3)
         assert len(got.frames) > before

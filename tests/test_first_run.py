@@ -136,7 +136,10 @@ def test_the_level_moves_with_speech_and_silence_is_pointed_out(
     next_page(qtbot, guide)
     assert guide.currentId() == MICROPHONE
     qtbot.waitUntil(lambda: page.devices.isEnabled() and page.devices.count() == 2, timeout=WAIT_MS)
-    assert page.devices.itemText(0) == f"System default ({VIRTUAL_MICROPHONE})"
+    # The default is named by what the sound server calls it (the shared test server's default can have been
+    # changed or renamed by an earlier test); the virtual microphone is listed by its name.
+    assert page.devices.itemText(0).startswith("System default (")
+    assert page.devices.itemText(1) == VIRTUAL_MICROPHONE
 
     # The microphone picked with the keyboard is saved for the app.
     page.devices.setFocus()
