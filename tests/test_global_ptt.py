@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from gui_app import first_run_done, set_auto_repeat, stored_messages, wait_for_log, xdotool
+from gui_app import VOICE_READY_LOG, first_run_done, set_auto_repeat, stored_messages, wait_for_log, xdotool
 from test_hotkey_x11 import FocusedWindow
 from window_text import shown_text
 
@@ -83,6 +83,7 @@ def test_holding_the_global_key_over_another_window_asks_and_answers(
         """What the user does, on their own thread while the app's loop runs."""
         other: FocusedWindow | None = None
         try:
+            wait_for_log(data_dir, VOICE_READY_LOG, timeout=BOUND_S)
             wait_for_log(data_dir, "speech recognition:", timeout=BOUND_S)
             wait_for_log(data_dir, "capturing from", timeout=BOUND_S)
             other = FocusedWindow(xvfb_display)  # another program has the keyboard
