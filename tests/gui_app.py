@@ -76,7 +76,7 @@ def quit_app(app: subprocess.Popen[str], display: str) -> str:
     xdotool("key", "ctrl+q", display=display)
     _, err = app.communicate(timeout=30)
     assert app.returncode == 0, err
-    assert "Traceback" not in err
+    assert "Traceback" not in err, err
     return err
 
 

@@ -13,7 +13,15 @@ import time
 from pathlib import Path
 
 import pytest
-from gui_app import ask_by_voice, log_text, set_auto_repeat, wait_for_messages, wait_until_listening_ready, xdotool
+from gui_app import (
+    ask_by_voice,
+    first_run_done,
+    log_text,
+    set_auto_repeat,
+    wait_for_messages,
+    wait_until_listening_ready,
+    xdotool,
+)
 
 LEVEL_EVENTS = 20_000
 # 5 ms blocks: 200 level events a second instead of 50, so the soak takes under two minutes.
@@ -40,6 +48,7 @@ def test_the_window_survives_twenty_thousand_level_events_and_still_answers(
     status_file = tmp_path / "soak.json"
     set_auto_repeat(xvfb_display, True)
     env = {**os.environ, "DISPLAY": xvfb_display, "QT_QPA_PLATFORM": "xcb", "PULSE_SERVER": pulse_audio.server}
+    first_run_done(data_dir)  # a returning user: the first-run guide would take the keys
     soak = Path(__file__).with_name("soak_app.py")
     app = subprocess.Popen(
         [sys.executable, str(soak), str(status_file), str(BLOCK_MS), "--", "--data-dir", str(data_dir)],
