@@ -10,7 +10,7 @@ from pathlib import Path
 def say_to_wav(text: str, out: Path, voice: str = "en-us+klatt4", rate_wpm: int = 150, lead_ms: int = 0) -> Path:
     raw = out.with_suffix(".raw.wav")
     subprocess.run(["espeak-ng", "-v", voice, "-s", str(rate_wpm), "-w", str(raw), text], check=True)
-    command = ["sox", "-q", str(raw), "-r", "16000", "-c", "1", "-b", "16", str(out)]
+    command = ["sox", "-q", "-R", str(raw), "-r", "16000", "-c", "1", "-b", "16", str(out)]
     if lead_ms:
         command += ["pad", f"{lead_ms / 1000}", "0"]
     subprocess.run(command, check=True)
