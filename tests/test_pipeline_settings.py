@@ -9,7 +9,7 @@ from functools import partial
 from pathlib import Path
 
 import pytest
-from turn_harness import ScriptedBrain, ScriptedRecognizer, ScriptedSpeaker, word
+from turn_harness import ScriptedBrain, ScriptedRecognizer, ScriptedSpeaker, wait_until, word
 
 from desktop_app.core.events import (
     Event,
@@ -25,15 +25,7 @@ from desktop_app.core.ports import Speaker
 from desktop_app.storage.engine import sqlite_url
 from desktop_app.storage.store import SqlConversationStore
 
-BOUND_S = 10.0
 AT_ONCE_S = 0.005
-
-
-def wait_until(condition: Callable[[], bool]) -> None:
-    deadline = time.monotonic() + BOUND_S
-    while not condition() and time.monotonic() < deadline:
-        time.sleep(0.002)
-    assert condition()
 
 
 class Made:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from turn_harness import ScriptedBrain, ScriptedRecognizer, ScriptedSpeaker, word
+from turn_harness import ScriptedBrain, ScriptedRecognizer, ScriptedSpeaker, wait_until, word
 
 from desktop_app.core.events import (
     Event,
@@ -23,15 +23,6 @@ from desktop_app.core.models import Role
 from desktop_app.core.pipeline import VoicePipeline
 from desktop_app.storage.engine import sqlite_url
 from desktop_app.storage.store import SqlConversationStore
-
-BOUND_S = 10.0
-
-
-def wait_until(condition: Callable[[], bool]) -> None:
-    deadline = time.monotonic() + BOUND_S
-    while not condition() and time.monotonic() < deadline:
-        time.sleep(0.002)
-    assert condition()
 
 
 @pytest.fixture

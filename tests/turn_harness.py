@@ -31,6 +31,16 @@ SCRIPTED = ReplySource.model("scripted")
 
 # How long a stuck part waits for its gate before giving up, so a test that forgets to open it still ends.
 GATE_BOUND_S = 20.0
+# How long a test waits for the turn to get somewhere.
+SETTLE_S = 10.0
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = SETTLE_S) -> None:
+    """Waits (polling every 2 ms) until `condition()` holds; fails the test when it does not in time."""
+    deadline = time.monotonic() + timeout
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.002)
+    assert condition()
 
 
 class ScriptedRecognizer:
