@@ -8,6 +8,7 @@ the app stores with each answer.
     python bench/voice_latency.py            # human-readable
     python bench/voice_latency.py --json     # one JSON object
     python bench/voice_latency.py --turns 40
+    python bench/voice_latency.py --in-process   # the recogniser in this process, as before its own process
 """
 
 from __future__ import annotations
@@ -22,12 +23,16 @@ import time
 import wave
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from pulse_server import PulseAudioServer
 from report import percentile, print_results
 from speech_audio import say_to_wav
+
+if TYPE_CHECKING:
+    from desktop_app.core.ports import Recognizer
 
 QUESTION = "what time is it"
 
@@ -36,7 +41,24 @@ def percentile_ms(values: list[float], q: float) -> float:
     return round(percentile(values, q), 1)
 
 
-def run(turns: int, work: Path) -> dict[str, object]:
+def load_recogniser(phrases: list[str], work: Path, in_process: bool) -> tuple[Recognizer, Callable[[], None]]:
+    """The built-in recogniser as the app loads it (in a recogniser process), or in this process; and what
+    closes it."""
+    if in_process:
+        from desktop_app.speech.pocketsphinx_recognizer import PocketSphinxRecognizer
+
+        return PocketSphinxRecognizer(phrases), lambda: None
+    from desktop_app.speech.recognition import Recognition
+
+    recognition = Recognition(work / "models", phrases, lambda _event: None)
+    recognition.load_in_background().join(120)
+    loaded = recognition.current()
+    if loaded is None:
+        raise SystemExit("The recogniser did not load.")
+    return loaded, recognition.close
+
+
+def run(turns: int, work: Path, in_process: bool = False) -> dict[str, object]:
     server = PulseAudioServer.start()
     os.environ["PULSE_SERVER"] = server.server
     # Imported after PULSE_SERVER is set: PortAudio scans the devices once, when it is first loaded.
@@ -47,7 +69,6 @@ def run(turns: int, work: Path) -> dict[str, object]:
     from desktop_app.core.events import FinalTranscript, TurnFailed, TurnFinished
     from desktop_app.core.pipeline import VoicePipeline
     from desktop_app.core.settings import Settings
-    from desktop_app.speech.pocketsphinx_recognizer import PocketSphinxRecognizer
     from desktop_app.speech.tts import SpeechOutput
     from desktop_app.speech.tts_cache import TtsCache
     from desktop_app.storage.engine import sqlite_url
@@ -61,7 +82,7 @@ def run(turns: int, work: Path) -> dict[str, object]:
         raise SystemExit(f"{question} is {spoken}; the recogniser takes {SPEECH_FORMAT}")
     question_pcm, question_seconds = question_audio.audio, question_audio.duration
 
-    recognizer = PocketSphinxRecognizer(command_phrases(default_skills()))
+    recognizer, close_recognizer = load_recogniser(command_phrases(default_skills()), work, in_process)
     # ASR real-time factor: decoding time over audio time, the recogniser alone, fed as the microphone feeds it.
     decode_times = []
     for _ in range(5):
@@ -143,6 +164,7 @@ def run(turns: int, work: Path) -> dict[str, object]:
         speaker.close()
         store.close()
         server.stop()
+        close_recognizer()
 
     def values(key: str) -> list[float]:
         return [r[key] for r in results if key in r]
@@ -161,6 +183,7 @@ def run(turns: int, work: Path) -> dict[str, object]:
         "tts_first_audio_ms_p50": percentile_ms(tts_first_audio, 0.5) if tts_first_audio else None,
         "preroll_kept_ms": max(kept) if kept and kept == sorted(preroll_trials)[: len(kept)] else 0,
         "preroll_trials": {str(k): v for k, v in preroll_trials.items()},
+        "recogniser": "in this process" if in_process else "in a recogniser process",
         "machine_cpus": os.cpu_count(),
     }
 
@@ -169,9 +192,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--turns", type=int, default=20, help="turns to time (default 20)")
+    parser.add_argument("--in-process", action="store_true", help="decode in this process (the old way)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="va-voice-bench-") as tmp:
-        results = run(args.turns, Path(tmp))
+        results = run(args.turns, Path(tmp), args.in_process)
     print_results(results, args.json)
     return 0
 

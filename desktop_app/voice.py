@@ -90,6 +90,7 @@ class VoiceServices:
             subscription.unsubscribe()
         self.capture.stop()
         self.pipeline.close()  # and the speaker it made
+        self.recognition.close()  # and its worker process
 
     def follow_settings(self) -> None:
         """Subscribes to each setting the services react to (called on the thread that changes it)."""
@@ -135,7 +136,7 @@ def start_voice(
     speak: bool = True,
 ) -> VoiceServices:
     recognition = Recognition.from_settings(
-        settings, paths.models_dir, brain.command_phrases(), hub.publish, brain.understands
+        settings, paths.models_dir, brain.command_phrases(), hub.publish, brain.understands, cache_dir=paths.cache_dir
     )
     recognition.load_in_background()
     make_speaker: SpeakerFactory | None = None

@@ -8,6 +8,7 @@ that "r", and without the variant "set a timer" in a British or Australian voice
 
 from __future__ import annotations
 
+import heapq
 import re
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
@@ -19,6 +20,9 @@ VOWELS = frozenset({"AA", "AE", "AH", "AO", "AW", "AY", "EH", "ER", "EY", "IH", 
 # share of the unigram probability they get.
 BACKGROUND_WORDS = 5000
 BACKGROUND_SHARE = 0.02
+# Raised whenever the model made from the same inputs changes (here or in core.ngram): cached models made
+# by an earlier version are then not used (speech.domain_cache).
+BUILDER_VERSION = 1
 _ALTERNATIVE = re.compile(r"\(\d+\)$")
 
 
@@ -40,13 +44,19 @@ def non_rhotic(phones: list[str]) -> list[str]:
 
 def read_dictionary(path: Path, wanted: Callable[[str], bool]) -> dict[str, list[list[str]]]:
     """word -> its pronunciations, for the words `wanted` accepts."""
-    found: dict[str, list[list[str]]] = {}
+    return {word: [p.split() for p in said] for word, said in _pronunciations(path).items() if wanted(word)}
+
+
+def _pronunciations(path: Path) -> dict[str, list[str]]:
+    """word -> its pronunciations as written: split only when used, since few of the words ever are."""
+    found: dict[str, list[str]] = {}
     with path.open(encoding="utf-8") as lines:
         for line in lines:
             head, _, phones = line.strip().partition(" ")
-            word = _ALTERNATIVE.sub("", head)
-            if phones and wanted(word):
-                found.setdefault(word, []).append(phones.split())
+            if head.endswith(")"):  # "word(2)": another pronunciation of "word"
+                head = _ALTERNATIVE.sub("", head)
+            if phones:
+                found.setdefault(head, []).append(phones)
     return found
 
 
@@ -64,28 +74,48 @@ def dictionary_text(pronunciations: Mapping[str, list[list[str]]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_domain_model(
-    folder: Path,
+def builder_id() -> str:
+    """What the model's text depends on besides its inputs: a cached model made by another builder is not it."""
+    return f"domain-model {BUILDER_VERSION} background {BACKGROUND_WORDS} {BACKGROUND_SHARE}"
+
+
+def build_domain_model(
     sentences: Iterable[str],
     general_dictionary: Path,
     word_log_probability: Callable[[str], float | None],
-) -> tuple[Path, Path]:
-    """Writes domain.lm (ARPA) and domain.dict into `folder` and returns their paths.
+) -> tuple[str, str]:
+    """The language model (ARPA) and the dictionary, as text.
 
     `word_log_probability`: the general model's log10 unigram probability of a word (None when it has
     none); its most likely words are the background that lets words outside the templates be heard."""
-    everything = read_dictionary(general_dictionary, lambda word: True)
+    everything = _pronunciations(general_dictionary)
     kept = [
         words for words in (sentence.split() for sentence in sentences) if words and all(w in everything for w in words)
     ]
     if not kept:
         raise ValueError("no command sentence has only words the dictionary knows")
     scored = ((word, word_log_probability(word)) for word in everything)
-    likely = sorted(((p, w) for w, p in scored if p is not None), reverse=True)[:BACKGROUND_WORDS]
+    likely = heapq.nlargest(BACKGROUND_WORDS, ((p, w) for w, p in scored if p is not None))
     background = {word: 10.0**log_probability for log_probability, word in likely}
     arpa = arpa_model(kept, background=background, background_share=BACKGROUND_SHARE)
     vocabulary = {word for words in kept for word in words} | set(background)
+    return arpa, dictionary_text({w: [p.split() for p in everything[w]] for w in vocabulary})
+
+
+def write_domain_files(folder: Path, arpa: bytes, dictionary: bytes) -> tuple[Path, Path]:
+    """domain.lm and domain.dict in `folder`; their paths."""
     lm_path, dict_path = folder / "domain.lm", folder / "domain.dict"
-    lm_path.write_text(arpa, encoding="utf-8")
-    dict_path.write_text(dictionary_text({w: everything[w] for w in vocabulary}), encoding="utf-8")
+    lm_path.write_bytes(arpa)
+    dict_path.write_bytes(dictionary)
     return lm_path, dict_path
+
+
+def write_domain_model(
+    folder: Path,
+    sentences: Iterable[str],
+    general_dictionary: Path,
+    word_log_probability: Callable[[str], float | None],
+) -> tuple[Path, Path]:
+    """Writes domain.lm (ARPA) and domain.dict into `folder` (see `build_domain_model`); their paths."""
+    arpa, dictionary = build_domain_model(sentences, general_dictionary, word_log_probability)
+    return write_domain_files(folder, arpa.encode("utf-8"), dictionary.encode("utf-8"))

@@ -11,20 +11,25 @@ the user speaks, and is not waited for when the command wins, so the answer can 
 
 from __future__ import annotations
 
+import array
+import importlib.metadata
 import logging
 import math
 import queue
+import sys
 import tempfile
 import threading
-from collections.abc import Callable, Iterable
+import time
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
-import numpy as np
 from pocketsphinx import Decoder
 
 from desktop_app.core.audio_format import SPEECH_CHUNK_SECONDS, SPEECH_FORMAT
 from desktop_app.core.ports import Transcript
-from desktop_app.speech.domain_model import write_domain_model
+from desktop_app.speech import split_recognizer
+from desktop_app.speech.domain_cache import DomainModelCache, DomainModelText, domain_key
+from desktop_app.speech.domain_model import build_domain_model, builder_id, write_domain_files
 
 log = logging.getLogger(__name__)
 
@@ -32,26 +37,66 @@ log = logging.getLogger(__name__)
 # half a second in the steps audio comes in), each with an RMS level above SOUND_DBFS.
 MIN_SOUNDING_CHUNKS = round(0.5 / SPEECH_CHUNK_SECONDS)
 SOUND_DBFS = -50.3
+# The mean square of the samples at that level.
+_SOUND_POWER = (10 ** (SOUND_DBFS / 20) * SPEECH_FORMAT.full_scale) ** 2
 # PocketSphinx's log base for scores (its -logbase default) and what it gives a word it does not know.
 _LOG_BASE = 1.0001
 _UNKNOWN = -1e8
 
 
 def _has_sound(pcm16: bytes) -> bool:
+    """Whether the chunk's RMS level is above SOUND_DBFS. Summed exactly with integers rather than with numpy,
+    which the recogniser's process would take 0.1-0.3 s longer to start with."""
     whole = SPEECH_FORMAT.bytes_for_frames(SPEECH_FORMAT.frames(len(pcm16)))
-    samples = np.frombuffer(pcm16[:whole], dtype=SPEECH_FORMAT.sample_type).astype(np.float32)
-    if not samples.size:
-        return False
-    rms = float(np.sqrt(np.mean(samples * samples))) / SPEECH_FORMAT.full_scale
-    return rms > 10 ** (SOUND_DBFS / 20)
+    samples = array.array("h", pcm16[:whole])  # 16-bit, as SPEECH_FORMAT's samples are
+    if sys.byteorder != "little":
+        samples.byteswap()
+    return bool(samples) and sum(map(int.__mul__, samples, samples)) > _SOUND_POWER * len(samples)
+
+
+def command_model_files(
+    folder: Path,
+    phrases: Sequence[str],
+    *,
+    dictionary: Path,
+    general_lm: Path,
+    log10_probability: Callable[[str], float | None],
+    cache: DomainModelCache | None,
+) -> tuple[Path, Path]:
+    """The command language model and its dictionary, written into `folder`: from the cache when it holds
+    them for these phrases and model files, else built (and cached)."""
+    key = domain_key(phrases, (dictionary, general_lm), f"{builder_id()} pocketsphinx {_version()}")
+    found = cache.load(key) if cache is not None else None
+    if found is None:
+        started = time.perf_counter()
+        arpa, words = build_domain_model(phrases, dictionary, log10_probability)
+        found = DomainModelText(arpa.encode("utf-8"), words.encode("utf-8"))
+        stored = cache is not None and cache.store(key, found)
+        took = time.perf_counter() - started
+        log.info("command language model built in %.2f s (%s)", took, "cached" if stored else "not cached")
+    return write_domain_files(folder, found.arpa, found.dictionary)
+
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version("pocketsphinx")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
 
 
 class PocketSphinxRecognizer:
     name = "pocketsphinx"
 
-    def __init__(self, command_phrases: Iterable[str], understands: Callable[[str], bool] | None = None) -> None:
+    def __init__(
+        self,
+        command_phrases: Iterable[str],
+        understands: Callable[[str], bool] | None = None,
+        *,
+        cache: DomainModelCache | None = None,
+    ) -> None:
         """`command_phrases`: the sentences the skills' templates make; `understands`: whether the assistant
-        takes a transcript as a command (None: any confident command transcript is)."""
+        takes a transcript as a command (None: any confident command transcript is); `cache`: where the
+        command language model is kept between runs (None: built each time)."""
         self._understands = understands
         self._general = Decoder(samprate=SPEECH_FORMAT.rate, loglevel="FATAL")
         general_lm = self._general.get_lm()
@@ -61,8 +106,13 @@ class PocketSphinxRecognizer:
             return score * math.log10(_LOG_BASE) if score > _UNKNOWN else None
 
         with tempfile.TemporaryDirectory(prefix="va-domain-") as folder:
-            lm_path, dict_path = write_domain_model(
-                Path(folder), command_phrases, Path(self._general.config["dict"]), log10_probability
+            lm_path, dict_path = command_model_files(
+                Path(folder),
+                list(command_phrases),
+                dictionary=Path(self._general.config["dict"]),
+                general_lm=Path(self._general.config["lm"]),
+                log10_probability=log10_probability,
+                cache=cache,
             )
             self._commands = Decoder(
                 samprate=SPEECH_FORMAT.rate, loglevel="FATAL", lm=str(lm_path), dict=str(dict_path)
@@ -117,6 +167,9 @@ class PocketSphinxRecognizer:
         return None
 
     def finish(self) -> Transcript:
+        return split_recognizer.finish(self, self._understands)
+
+    def command_transcript(self) -> Transcript:
         if not self._active:
             return Transcript("", None)
         self._active = False
@@ -124,22 +177,22 @@ class PocketSphinxRecognizer:
         if self._sounding_chunks >= MIN_SOUNDING_CHUNKS:
             self._cmn = self._commands.get_cmn()
         hypothesis = self._commands.hyp()
-        command = hypothesis.hypstr if hypothesis is not None else ""
         self._general_audio.put(None)
-        # An open question forced into the assistant's sentences ("what is the capital of australia" heard as
-        # "what is the cat the kill all for three") is no command the assistant understands.
-        if command and (self._understands is None or self._understands(command)):
-            posterior = self._commands.get_prob()
-            self._general_abandoned.set()  # not waiting for the general decoder: the answer starts sooner
-            return Transcript(command, posterior)
+        command = hypothesis.hypstr if hypothesis is not None else ""
+        return Transcript(command, self._commands.get_prob() if command else None)
+
+    def abandon_general(self) -> None:
+        self._general_abandoned.set()
+
+    def general_transcript(self) -> Transcript:
         self._general_done.wait(timeout=10)
         return Transcript(self._general_text, None)
 
     def cancel(self) -> None:
+        self._general_abandoned.set()  # also after command_text: nothing waits for that decoding any more
         if self._active:
             self._active = False
             self._commands.end_utt()
-            self._general_abandoned.set()
             self._general_audio.put(None)
             self._general_done.wait(timeout=10)
 

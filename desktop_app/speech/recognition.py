@@ -13,8 +13,9 @@ is chosen. A model's language is what the model manager recorded when it install
 the model folder), else what the official naming says (``vosk-model-small-ko-0.22`` is Korean); a model of
 unknown language is used only when chosen by name.
 
-Loading takes from a fraction of a second to several seconds, so it runs on its own thread; until it is
-done `current()` is None and the app says "loading speech model".
+Loading takes from a fraction of a second to several seconds, and runs in a recogniser process of its own
+(speech.recognizer_process), waited for on a thread; until it is done `current()` is None and the app says
+"loading speech model".
 """
 
 from __future__ import annotations
@@ -28,17 +29,20 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from desktop_app.core.errors import AppError, ErrorCode
 from desktop_app.core.events import Event, Notice, NoticeCode, TurnFailed
 from desktop_app.core.ports import Recognizer
 from desktop_app.core.settings import Settings
+from desktop_app.speech.recognizer_protocol import Engine
+
+if TYPE_CHECKING:
+    from desktop_app.speech.recognizer_process import RecognizerProcess
 
 log = logging.getLogger(__name__)
 
 Listener = Callable[[Event], None]
-Engine = Literal["vosk", "pocketsphinx"]
 # What decided the choice: speech.engine, speech.vosk_model, speech.language, or nothing installed fitting.
 ChosenBy = Literal["engine", "model", "language", "fallback"]
 
@@ -282,6 +286,9 @@ def why_not_used(model_dir: Path, choice: RecogniserChoice, language: str) -> st
 
 
 class Recognition:
+    """The recogniser the app listens with, loaded and run in a recogniser process of its own
+    (speech.recognizer_process), so loading and decoding never hold the window's interpreter lock."""
+
     def __init__(
         self,
         models_dir: Path,
@@ -292,18 +299,24 @@ class Recognition:
         *,
         language: str = DEFAULT_LANGUAGE,
         understands: Callable[[str], bool] | None = None,
+        cache_dir: Path | None = None,
     ) -> None:
         """`command_phrases` and `understands`: the assistant's sentences and its judgement of a transcript
-        (core.ports.Brain), for decoding with a model of what this assistant is asked."""
+        (core.ports.Brain), for decoding with a model of what this assistant is asked. `cache_dir`: the app's
+        cache folder, where the command language model is kept between runs (None: built at each load)."""
         self._models_dir = models_dir
-        self._phrases = list(command_phrases)
+        self._phrases = tuple(command_phrases)
         self._understands = understands
+        self._cache_dir = cache_dir
         self._emit = on_event
         self._engine = engine
         self._vosk_model = vosk_model
         self._language = language
-        self._current: Recognizer | None = None
+        self._current: RecognizerProcess | None = None
+        self._loading: set[RecognizerProcess] = set()  # started, model not loaded yet
         self._lock = threading.Lock()
+        self._loads = 0  # loads asked for: only the latest one's recogniser is used
+        self._closed = False
         self.description = ""
         self.choice: RecogniserChoice | None = None
 
@@ -315,6 +328,8 @@ class Recognition:
         command_phrases: Sequence[str],
         on_event: Listener,
         understands: Callable[[str], bool] | None = None,
+        *,
+        cache_dir: Path | None = None,
     ) -> Recognition:
         """The app's recognition: the choice the settings make (call `load_in_background` to load it)."""
         return cls(
@@ -325,6 +340,7 @@ class Recognition:
             settings.get("speech.vosk_model"),
             language=settings.get("speech.language"),
             understands=understands,
+            cache_dir=cache_dir,
         )
 
     def reload(self, settings: Settings) -> threading.Thread:
@@ -342,55 +358,90 @@ class Recognition:
     def load_in_background(
         self, engine: str | None = None, vosk_model: str | None = None, language: str | None = None
     ) -> threading.Thread:
-        """(Re)loads with new settings; the old recogniser keeps working until the new one is ready. The
-        thread returned ends when the loading has (join it to wait)."""
+        """(Re)loads with new settings in a new recogniser process; the old recogniser keeps working until the
+        new one is ready, then closes once its utterance (if any) has ended. The thread returned ends when the
+        loading has (join it to wait)."""
         with self._lock:
             if engine is not None:
                 self._engine = engine
             self._vosk_model = vosk_model if vosk_model is not None else self._vosk_model
             if language is not None:
                 self._language = language
-        thread = threading.Thread(target=self._load, name="speech-model-loader", daemon=True)
+            self._loads += 1
+            load = self._loads
+        thread = threading.Thread(target=self._load, args=(load,), name="speech-model-loader", daemon=True)
         thread.start()
         return thread
 
-    def _load(self) -> None:
+    def close(self) -> None:
+        """Stops the recogniser's process and any still loading (each within a few seconds)."""
+        with self._lock:
+            self._closed = True
+            current, self._current = self._current, None
+            loading, self._loading = self._loading, set()
+        for recognizer in (*loading, *([current] if current is not None else [])):
+            recognizer.close()
+
+    def _load(self, load: int) -> None:
         self._emit(Notice(NoticeCode.SPEECH_MODEL_LOADING, "Loading speech model…"))
         with self._lock:
             engine, vosk_model, language = self._engine, self._vosk_model, self._language
         try:
-            try:
-                choice = choose_recogniser(engine, vosk_model, self._models_dir, language)
-            except AppError as error:
-                self._emit(TurnFailed(error.code, error.message))
-                choice = built_in("fallback", "the chosen recogniser is not available")
-            recognizer = self._build(choice)
+            choice = choose_recogniser(engine, vosk_model, self._models_dir, language)
         except AppError as error:
             self._emit(TurnFailed(error.code, error.message))
-            if self._current is None:  # nothing to listen with: fall back to the built-in one
-                recognizer = self._build(built_in("fallback", "the chosen model did not load"))
-            else:
+            choice = built_in("fallback", "the chosen recogniser is not available")
+        try:
+            recognizer = self._build(choice)
+        except AppError as error:
+            if self._closed:
+                return  # closed while loading: nothing failed that anyone waits for
+            self._emit(TurnFailed(error.code, error.message))
+            if self._current is not None:
+                return  # the recogniser in use goes on
+            try:  # nothing to listen with: fall back to the built-in one
+                choice = built_in("fallback", "the chosen model did not load")
+                recognizer = self._build(choice)
+            except AppError as fallback_error:
+                if not self._closed:
+                    self._emit(TurnFailed(fallback_error.code, fallback_error.message))
                 return
-        self._current = recognizer
+        with self._lock:
+            used = not self._closed and load == self._loads
+            if used:
+                previous, self._current = self._current, recognizer
+                self.description, self.choice = choice.description, choice
+        if not used:  # closed meanwhile, or a later load was asked for
+            recognizer.close()
+            return
+        if previous is not None:
+            previous.retire()
+        log.info("speech recognition: %s (%s)", self.description, choice.reason)
         said = f"Listening with {self.description}"
-        if self.choice is not None and self.choice.by == "fallback" and not same_language(language, BUILT_IN_LANGUAGE):
-            said += f": {self.choice.reason}"  # the chosen language has no model yet
+        if choice.by == "fallback" and not same_language(language, BUILT_IN_LANGUAGE):
+            said += f": {choice.reason}"  # the chosen language has no model yet
         self._emit(Notice(NoticeCode.SPEECH_MODEL_READY, said + "."))
 
-    def _build(self, choice: RecogniserChoice) -> Recognizer:
-        if choice.engine == "vosk" and choice.path is not None:
-            from desktop_app.speech.vosk_recognizer import VoskRecognizer, has_runtime_graph, load_model
+    def _build(self, choice: RecogniserChoice) -> RecognizerProcess:
+        """Starts a recogniser process for `choice` and waits until its model is loaded."""
+        # Imported here: the command line chooses recognisers without starting any.
+        from desktop_app.speech.recognizer_process import RecognizerProcess
+        from desktop_app.speech.recognizer_protocol import RecogniserSpec
 
-            # The assistant's sentences are English: a grammar of them only helps an English model.
-            domain = same_language(choice.language, SENTENCE_LANGUAGE) and has_runtime_graph(choice.path)
-            recognizer: Recognizer = VoskRecognizer(
-                load_model(choice.path), self._phrases if domain else (), self._understands
-            )
-        else:
-            from desktop_app.speech.pocketsphinx_recognizer import PocketSphinxRecognizer
-
-            recognizer = PocketSphinxRecognizer(self._phrases, self._understands)
-        self.description = choice.description
-        self.choice = choice
-        log.info("speech recognition: %s (%s)", self.description, choice.reason)
+        # The assistant's sentences are English: they only help an English model.
+        english = choice.engine == "pocketsphinx" or same_language(choice.language, SENTENCE_LANGUAGE)
+        spec = RecogniserSpec(choice.engine, choice.path, self._phrases if english else (), self._cache_dir)
+        recognizer = RecognizerProcess(spec, self._understands)
+        with self._lock:
+            closed = self._closed
+            if not closed:
+                self._loading.add(recognizer)  # so that closing stops it too
+        if closed:
+            recognizer.close()
+            raise AppError(ErrorCode.SPEECH_MODEL_UNAVAILABLE, "Speech recognition has been closed.")
+        try:
+            recognizer.wait_ready()
+        finally:
+            with self._lock:
+                self._loading.discard(recognizer)
         return recognizer

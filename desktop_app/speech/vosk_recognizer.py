@@ -18,6 +18,7 @@ import vosk
 from desktop_app.core.audio_format import SPEECH_FORMAT
 from desktop_app.core.errors import AppError, ErrorCode
 from desktop_app.core.ports import Transcript
+from desktop_app.speech import split_recognizer
 
 # Vosk decides where an utterance segment ends each time it is given audio, so the same sound cut into
 # different pieces can come out differently. Audio is handed to it in fixed 100 ms steps, whatever size
@@ -83,6 +84,7 @@ class VoskRecognizer:
         self._confidences: list[float] = []
         self._partial = ""
         self._pending = bytearray()
+        self._ended = Transcript("", None)  # the general transcript of the utterance that ended last
 
     def start_utterance(self) -> None:
         self._recognizer = vosk.KaldiRecognizer(self._model, SPEECH_FORMAT.rate)
@@ -115,9 +117,13 @@ class VoskRecognizer:
         return None
 
     def finish(self) -> Transcript:
+        return split_recognizer.finish(self, self._understands)
+
+    def command_transcript(self) -> Transcript:
         recognizer, self._recognizer = self._recognizer, None
         if recognizer is None:
-            return Transcript("", None)
+            self._ended = Transcript("", None)
+            return self._ended
         if self._pending:
             self._accept(recognizer, bytes(self._pending))
             if self._commands is not None:
@@ -125,10 +131,15 @@ class VoskRecognizer:
             self._pending.clear()
         self._take(json.loads(recognizer.FinalResult()))
         confidence = sum(self._confidences) / len(self._confidences) if self._confidences else None
+        self._ended = Transcript(" ".join(self._done), confidence)
         command = self._final_command()
-        if command and UNKNOWN not in command.split() and (self._understands is None or self._understands(command)):
-            return Transcript(command, confidence)
-        return Transcript(" ".join(self._done), confidence)
+        return Transcript("" if UNKNOWN in command.split() else command, confidence)
+
+    def abandon_general(self) -> None:
+        pass  # decoded alongside: nothing left to wait for
+
+    def general_transcript(self) -> Transcript:
+        return self._ended
 
     def _final_command(self) -> str:
         if self._commands is None:
