@@ -8,6 +8,12 @@ from contextlib import suppress
 
 
 def main(argv: list[str] | None = None) -> int:
+    if getattr(sys, "frozen", False):
+        # In the bundle, a spawned recogniser process starts this same executable: this runs its work and
+        # returns only in the app itself.
+        import multiprocessing
+
+        multiprocessing.freeze_support()
     from desktop_app.cli.ptt import fast_path
 
     words = sys.argv[1:] if argv is None else argv
