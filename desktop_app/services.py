@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from desktop_app.core.brain.alarm_watch import Announcement
 from desktop_app.core.errors import ErrorCode
-from desktop_app.core.events import Announced, EventHub, Notice, NoticeCode
+from desktop_app.core.events import Announced, EventHub, HotkeyReady, Notice, NoticeCode
 from desktop_app.core.settings import TALK_HOTKEY, Settings, Subscription
 from desktop_app.core.talk_controls import TalkControls
 from desktop_app.core.turn_runner import keep_announcement
@@ -110,7 +110,7 @@ class AppServices:
         from desktop_app.hotkey import Listening, Unavailable
 
         if isinstance(status, Listening):
-            self.hub.publish(Notice(NoticeCode.HOTKEY_READY, f"Push to talk from anywhere: {status.trigger}."))
+            self.hub.publish(HotkeyReady.of(status.trigger))
         elif isinstance(status, Unavailable):
             self.hub.publish(Notice(status.code, status.reason))
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import pytest
 from assistant_setup import chat, clock  # noqa: F401 (fixtures for the assistant's tests)
@@ -19,6 +19,9 @@ from pulse_server import PulseAudioServer, PulseUnavailable
 from xvfb_server import XvfbServer, XvfbUnavailable
 
 from desktop_app.core.keys import KEYCHAIN_SERVICE
+
+if TYPE_CHECKING:
+    from desktop_app.storage.store import SqlConversationStore
 
 _Server = TypeVar("_Server")
 
@@ -57,6 +60,17 @@ def data_dir(tmp_path: Path) -> Path:
     directory = tmp_path / "data"
     directory.mkdir(mode=0o700)
     return directory
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[SqlConversationStore]:
+    """A conversation store in a fresh SQLite file (modules that test the store itself define their own)."""
+    from desktop_app.storage.engine import sqlite_url
+    from desktop_app.storage.store import SqlConversationStore
+
+    opened = SqlConversationStore.open(sqlite_url(tmp_path / "assistant.db"))
+    yield opened
+    opened.close()
 
 
 def start_or_fail(start: Callable[[], _Server]) -> _Server:

@@ -4,9 +4,7 @@ goes off on time rather than at the watch's next poll. A real store; the test's 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 from typing import ClassVar
 
 import pytest
@@ -20,17 +18,9 @@ from desktop_app.core.brain.templates import Templates
 from desktop_app.core.errors import ValidationError
 from desktop_app.core.models import AlarmKind
 from desktop_app.core.settings import Settings
-from desktop_app.storage.engine import sqlite_url
 from desktop_app.storage.store import SqlConversationStore
 
 POLL = 60.0  # far longer than the test waits: only a wake makes the watch look again in time
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[SqlConversationStore]:
-    opened = SqlConversationStore.open(sqlite_url(tmp_path / "assistant.db"))
-    yield opened
-    opened.close()
 
 
 def _say(assistant: Assistant, store: SqlConversationStore, text: str) -> str:

@@ -6,24 +6,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from desktop_app.core.events import EventHub
 from desktop_app.core.talk_controls import TalkControls
-from desktop_app.storage.engine import sqlite_url
-from desktop_app.storage.store import SqlConversationStore
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[SqlConversationStore]:
-    opened = SqlConversationStore.open(sqlite_url(tmp_path / "assistant.db"))
-    yield opened
-    opened.close()
 
 
 @pytest.mark.gui

@@ -21,7 +21,6 @@ from desktop_app.core.pipeline import VoicePipeline
 from desktop_app.core.ports import ReplyPiece
 from desktop_app.core.reply_source import ReplySource
 from desktop_app.speech.pocketsphinx_recognizer import PocketSphinxRecognizer
-from desktop_app.storage.engine import sqlite_url
 from desktop_app.storage.store import SqlConversationStore
 
 
@@ -54,13 +53,6 @@ def question(tmp_path_factory: pytest.TempPathFactory) -> bytes:
 @pytest.fixture(scope="module")
 def recognizer() -> PocketSphinxRecognizer:
     return PocketSphinxRecognizer(command_phrases(default_skills()))
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[SqlConversationStore]:
-    opened = SqlConversationStore.open(sqlite_url(tmp_path / "assistant.db"))
-    yield opened
-    opened.close()
 
 
 def _speak_into(pipeline: VoicePipeline, pcm: bytes) -> None:

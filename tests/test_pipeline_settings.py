@@ -4,9 +4,8 @@ words follow through an event)."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from functools import partial
-from pathlib import Path
 
 import pytest
 from turn_harness import ScriptedBrain, ScriptedRecognizer, ScriptedSpeaker, wait_until, word
@@ -22,7 +21,6 @@ from desktop_app.core.events import (
 )
 from desktop_app.core.pipeline import VoicePipeline
 from desktop_app.core.ports import Speaker
-from desktop_app.storage.engine import sqlite_url
 from desktop_app.storage.store import SqlConversationStore
 
 AT_ONCE_S = 0.005
@@ -39,13 +37,6 @@ class Made:
         speaker = ScriptedSpeaker(report, play_s=self.play_s)
         self.speakers.append(speaker)
         return speaker
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[SqlConversationStore]:
-    opened = SqlConversationStore.open(sqlite_url(tmp_path / "assistant.db"))
-    yield opened
-    opened.close()
 
 
 def ask(pipeline: VoicePipeline, events: list[Event], question: str) -> None:

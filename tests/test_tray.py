@@ -168,6 +168,27 @@ def test_a_window_that_starts_hidden_offers_to_show_itself(qapp: object) -> None
         hidden.dispose()
 
 
+@pytest.mark.gui
+def test_the_window_tells_the_tray_which_key_the_global_hotkey_registered(qtbot, store) -> None:
+    from desktop_app.core.errors import ErrorCode
+    from desktop_app.core.events import HotkeyReady, Notice
+    from desktop_app.ui.main_window import MainWindow
+
+    window = MainWindow(store)
+    qtbot.addWidget(window)
+    tray = Tray(Calls().actions(), hotkey=None, parent=window)
+    try:
+        window.attach_tray(tray)
+        window.on_event(Notice(ErrorCode.HOTKEY_TAKEN, "Ctrl+Alt+Space is taken by another application."))
+        assert tray.tooltip.splitlines()[-1] == "Push to talk: from the window or this menu"
+        assert "taken by another application" in window.problems.text()
+        window.on_event(HotkeyReady.of("Ctrl+Alt+Space"))
+        assert tray.tooltip.splitlines()[-1] == "Push to talk: Ctrl+Alt+Space"
+        assert window.problems.isHidden() and "Problem" not in tray.tooltip
+    finally:
+        tray.dispose()
+
+
 # -- on a real X screen, with and without a tray host ----------------------------------------------------------
 
 

@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Generator, Iterator, Mapping
-from pathlib import Path
+from collections.abc import Callable, Generator, Mapping
 from typing import Any
 
 import pytest
@@ -19,18 +18,10 @@ from desktop_app.core.models import INTERRUPTED_AT_MS, SPOKEN_CHARS, Conversatio
 from desktop_app.core.ports import CollectedReply, ReplyAction, ReplyPiece
 from desktop_app.core.reply_source import OFFLINE_ANSWER, ReplySource
 from desktop_app.core.turn_runner import ANNOUNCEMENTS_TITLE, TurnRunner, TurnTimings, keep_announcement
-from desktop_app.storage.engine import sqlite_url
 from desktop_app.storage.store import SqlConversationStore
 
 # A call that does not wait for a lock returns in well under this, however busy the machine is.
 AT_ONCE_S = 2.0
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[SqlConversationStore]:
-    opened = SqlConversationStore.open(sqlite_url(tmp_path / "assistant.db"))
-    yield opened
-    opened.close()
 
 
 class PiecesBrain:

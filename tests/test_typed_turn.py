@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
-import pytest
 from turn_harness import ScriptedBrain, ScriptedRecognizer, ScriptedSpeaker, wait_until, word
 
 from desktop_app.core.events import (
@@ -21,15 +18,7 @@ from desktop_app.core.events import (
 )
 from desktop_app.core.models import Role
 from desktop_app.core.pipeline import VoicePipeline
-from desktop_app.storage.engine import sqlite_url
 from desktop_app.storage.store import SqlConversationStore
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[SqlConversationStore]:
-    opened = SqlConversationStore.open(sqlite_url(tmp_path / "assistant.db"))
-    yield opened
-    opened.close()
 
 
 def test_a_typed_question_is_answered_spoken_and_kept(store: SqlConversationStore) -> None:

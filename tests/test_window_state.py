@@ -48,13 +48,6 @@ class _Voice:
         self.calls.append("new conversation")
 
 
-@pytest.fixture
-def store(tmp_path: Path):
-    opened = SqlConversationStore.open(sqlite_url(tmp_path / "assistant.db"))
-    yield opened
-    opened.close()
-
-
 def test_events_before_anyone_listens_reach_the_first_listener_in_order() -> None:
     from desktop_app.core.events import AudioLevel
 

@@ -135,6 +135,17 @@ class Notice(Event):
     message: str
 
 
+@dataclass(frozen=True, slots=True)
+class HotkeyReady(Notice):
+    """The global push-to-talk key is registered: `trigger` is the key as the user sees it."""
+
+    trigger: str
+
+    @classmethod
+    def of(cls, trigger: str) -> HotkeyReady:
+        return cls(NoticeCode.HOTKEY_READY, f"Push to talk from anywhere: {trigger}.", trigger)
+
+
 EARLY_EVENTS_KEPT = 100
 
 

@@ -22,6 +22,7 @@ from desktop_app.core.events import (
     Event,
     EventHub,
     FinalTranscript,
+    HotkeyReady,
     Notice,
     NoticeCode,
     PartialTranscript,
@@ -102,7 +103,6 @@ LASTING_PROBLEMS = {
     ErrorCode.HOTKEY_INVALID.value: NoticeCode.HOTKEY_READY.value,
 }
 # Turn endings the state line and status bar say; they are not errors in the conversation.
-HOTKEY_READY_PREFIX = "Push to talk from anywhere: "
 HOTKEY_PROBLEMS = frozenset(
     {ErrorCode.HOTKEY_UNAVAILABLE, ErrorCode.HOTKEY_TAKEN, ErrorCode.HOTKEY_REFUSED, ErrorCode.HOTKEY_INVALID}
 )
@@ -505,10 +505,10 @@ class MainWindow(QMainWindow):
             self.refresh()
         elif isinstance(event, TalkModeChanged):
             self._show_state(self._state)  # the button's and the status line's words for the new mode
-        elif isinstance(event, Notice) and event.code is NoticeCode.HOTKEY_READY:
+        elif isinstance(event, HotkeyReady):
             self._note_problem(event.code, event.message)
             if self.tray is not None:
-                self.tray.set_hotkey(event.message.removeprefix(HOTKEY_READY_PREFIX).rstrip("."))
+                self.tray.set_hotkey(event.trigger)
         elif isinstance(event, Notice) and event.code is NoticeCode.VOICE_READY:
             self._voice_ready = True
             self._note_problem(event.code, event.message)
