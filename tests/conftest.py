@@ -23,6 +23,8 @@ from desktop_app.core.keys import KEYCHAIN_SERVICE
 if TYPE_CHECKING:
     from desktop_app.storage.store import SqlConversationStore
 
+pytest_plugins = ["remote_fixtures"]
+
 _Server = TypeVar("_Server")
 
 # Tests that use these fixtures get the marker, so `-m "not postgres"` or `-m "not gui"` leaves them out.

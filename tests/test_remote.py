@@ -6,13 +6,10 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
 import socket
 import stat
-import tempfile
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -32,28 +29,8 @@ from desktop_app.remote.protocol import (
 )
 from desktop_app.remote.server import MAX_CLIENTS, RemoteServer
 
-
-@pytest.fixture(autouse=True)
-def runtime_dir(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """A short private XDG_RUNTIME_DIR of the test's own (a socket's path holds at most ~104 bytes)."""
-    path = Path(tempfile.mkdtemp(prefix="va-rt-"))
-    monkeypatch.setenv("XDG_RUNTIME_DIR", str(path))
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
-
-
-@pytest.fixture
-def received() -> list[Command]:
-    return []
-
-
-@pytest.fixture
-def server(data_dir: Path, received: list[Command]) -> Iterator[RemoteServer]:
-    claim = claim_instance(data_dir)
-    assert isinstance(claim, RemoteServer)
-    claim.start(received.append)
-    yield claim
-    claim.stop()
+# Each test has a runtime folder of its own: sockets (and processes started here) find it there.
+pytestmark = pytest.mark.usefixtures("short_runtime_dir")
 
 
 def exchange(endpoint: Endpoint, payload: bytes) -> dict[str, object]:
@@ -98,7 +75,7 @@ def status(path: Path) -> tuple[object, ...]:
 
 
 def test_a_command_travels_from_a_client_to_the_handler(
-    server: RemoteServer, data_dir: Path, received: list[Command]
+    remote_server: RemoteServer, data_dir: Path, remote_commands: list[Command]
 ) -> None:
     second = claim_instance(data_dir)
     assert isinstance(second, RemoteClient)
@@ -108,7 +85,7 @@ def test_a_command_travels_from_a_client_to_the_handler(
     show = Command(CommandName.SHOW, argv=("--data-dir", "/tmp/é", "caf\udce9"))
     second.send(press)
     second.send(show)
-    assert received == [press, show]  # ping is answered by the server itself
+    assert remote_commands == [press, show]  # ping is answered by the server itself
 
 
 def test_each_data_folder_is_its_own_instance(tmp_path: Path) -> None:
@@ -153,9 +130,9 @@ def test_the_handler_can_refuse_with_its_own_code(data_dir: Path) -> None:
         server.stop()
 
 
-def test_many_clients_at_once_are_all_served(server: RemoteServer, received: list[Command]) -> None:
+def test_many_clients_at_once_are_all_served(remote_server: RemoteServer, remote_commands: list[Command]) -> None:
     def send_some(number: int) -> None:
-        client = RemoteClient(server.endpoint)
+        client = RemoteClient(remote_server.endpoint)
         for step in range(20):
             client.send(Command(CommandName.PTT_TOGGLE, issued_at=number * 100 + step))
 
@@ -164,20 +141,22 @@ def test_many_clients_at_once_are_all_served(server: RemoteServer, received: lis
         sender.start()
     for sender in senders:
         sender.join()
-    assert sorted(command.issued_at or 0 for command in received) == [n * 100 + s for n in range(8) for s in range(20)]
+    assert sorted(command.issued_at or 0 for command in remote_commands) == [
+        n * 100 + s for n in range(8) for s in range(20)
+    ]
 
 
 def test_with_no_instance_the_client_says_app_not_running_and_creates_nothing(
-    data_dir: Path, runtime_dir: Path
+    data_dir: Path, short_runtime_dir: Path
 ) -> None:
     with pytest.raises(RemoteError) as missing:
         RemoteClient(endpoint_for(data_dir)).ping()
     assert missing.value.code is ErrorCode.APP_NOT_RUNNING
-    assert os.listdir(runtime_dir) == []
+    assert os.listdir(short_runtime_dir) == []
 
 
-def test_the_folder_socket_and_lock_are_private(server: RemoteServer) -> None:
-    endpoint = server.endpoint
+def test_the_folder_socket_and_lock_are_private(remote_server: RemoteServer) -> None:
+    endpoint = remote_server.endpoint
     assert endpoint.directory is not None
     assert stat.S_IMODE(os.lstat(endpoint.directory).st_mode) == 0o700
     assert stat.S_ISSOCK(os.lstat(endpoint.address).st_mode)
@@ -209,9 +188,9 @@ def test_a_relative_xdg_runtime_dir_is_ignored(monkeypatch: pytest.MonkeyPatch, 
 
 
 def test_a_socket_path_too_long_for_a_socket_is_refused(
-    monkeypatch: pytest.MonkeyPatch, runtime_dir: Path, data_dir: Path
+    monkeypatch: pytest.MonkeyPatch, short_runtime_dir: Path, data_dir: Path
 ) -> None:
-    deep = runtime_dir / ("d" * (MAX_SOCKET_PATH_BYTES - len(str(runtime_dir))))
+    deep = short_runtime_dir / ("d" * (MAX_SOCKET_PATH_BYTES - len(str(short_runtime_dir))))
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(deep))
     with pytest.raises(RemoteError) as refused:
         claim_instance(data_dir)
@@ -220,13 +199,13 @@ def test_a_socket_path_too_long_for_a_socket_is_refused(
 
 
 def test_a_missing_xdg_runtime_dir_is_not_created(
-    monkeypatch: pytest.MonkeyPatch, runtime_dir: Path, data_dir: Path
+    monkeypatch: pytest.MonkeyPatch, short_runtime_dir: Path, data_dir: Path
 ) -> None:
-    monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime_dir / "gone"))
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(short_runtime_dir / "gone"))
     with pytest.raises(RemoteError) as refused:
         claim_instance(data_dir)
     assert refused.value.code is ErrorCode.REMOTE_UNAVAILABLE
-    assert not (runtime_dir / "gone").exists()
+    assert not (short_runtime_dir / "gone").exists()
 
 
 # -- stopping ----------------------------------------------------------------------------------------------
@@ -495,10 +474,10 @@ def test_a_lock_file_that_is_there_is_used_as_it_is(data_dir: Path) -> None:
     assert status(endpoint.lock_path) == before
 
 
-def test_a_runtime_folder_that_is_a_link_is_refused(runtime_dir: Path, data_dir: Path, tmp_path: Path) -> None:
+def test_a_runtime_folder_that_is_a_link_is_refused(short_runtime_dir: Path, data_dir: Path, tmp_path: Path) -> None:
     real = tmp_path / "real"
     real.mkdir(mode=0o700)
-    link = runtime_dir / "voice-assistant"
+    link = short_runtime_dir / "voice-assistant"
     link.symlink_to(real)
     before = status(link)
     with pytest.raises(RemoteError) as refused:
@@ -507,8 +486,8 @@ def test_a_runtime_folder_that_is_a_link_is_refused(runtime_dir: Path, data_dir:
     assert status(link) == before and os.listdir(real) == []
 
 
-def test_a_runtime_folder_open_to_others_is_refused_not_changed(runtime_dir: Path, data_dir: Path) -> None:
-    folder = runtime_dir / "voice-assistant"
+def test_a_runtime_folder_open_to_others_is_refused_not_changed(short_runtime_dir: Path, data_dir: Path) -> None:
+    folder = short_runtime_dir / "voice-assistant"
     folder.mkdir()
     folder.chmod(0o755)
     with pytest.raises(RemoteError) as refused:
@@ -519,8 +498,8 @@ def test_a_runtime_folder_open_to_others_is_refused_not_changed(runtime_dir: Pat
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="only root can give a folder to another user")
-def test_a_runtime_folder_of_another_user_is_refused(runtime_dir: Path, data_dir: Path) -> None:
-    folder = runtime_dir / "voice-assistant"
+def test_a_runtime_folder_of_another_user_is_refused(short_runtime_dir: Path, data_dir: Path) -> None:
+    folder = short_runtime_dir / "voice-assistant"
     folder.mkdir(mode=0o700)
     os.chown(folder, 65534, 65534)
     before = status(folder)
@@ -560,25 +539,27 @@ GARBAGE = {
 
 
 @pytest.mark.parametrize("name", sorted(GARBAGE))
-def test_garbage_is_refused_with_a_stable_code(name: str, server: RemoteServer, received: list[Command]) -> None:
+def test_garbage_is_refused_with_a_stable_code(
+    name: str, remote_server: RemoteServer, remote_commands: list[Command]
+) -> None:
     payload, code = GARBAGE[name]
-    reply = exchange(server.endpoint, payload)
+    reply = exchange(remote_server.endpoint, payload)
     assert reply["ok"] is False and reply["code"] == code.value
-    assert RemoteClient(server.endpoint).ping().pid == os.getpid()  # and the server goes on
-    assert received == []
+    assert RemoteClient(remote_server.endpoint).ping().pid == os.getpid()  # and the server goes on
+    assert remote_commands == []
 
 
-def test_a_request_of_exactly_the_limit_is_taken(server: RemoteServer, received: list[Command]) -> None:
+def test_a_request_of_exactly_the_limit_is_taken(remote_server: RemoteServer, remote_commands: list[Command]) -> None:
     head, tail = b'{"v": 1, "command": "show", "argv": ["', b'"]}\n'
     payload = head + b"a" * (MAX_REQUEST_BYTES - len(head) - len(tail)) + tail
-    assert exchange(server.endpoint, payload) == {"ok": True}
-    assert len(received[0].argv[0]) == MAX_REQUEST_BYTES - len(head) - len(tail)
+    assert exchange(remote_server.endpoint, payload) == {"ok": True}
+    assert len(remote_commands[0].argv[0]) == MAX_REQUEST_BYTES - len(head) - len(tail)
 
 
-def test_a_silent_client_blocks_no_other_and_is_timed_out(server: RemoteServer) -> None:
+def test_a_silent_client_blocks_no_other_and_is_timed_out(remote_server: RemoteServer) -> None:
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as silent:
-        silent.connect(server.endpoint.address)
-        assert RemoteClient(server.endpoint).ping().pid == os.getpid()
+        silent.connect(remote_server.endpoint.address)
+        assert RemoteClient(remote_server.endpoint).ping().pid == os.getpid()
         silent.setblocking(False)
         with pytest.raises(BlockingIOError):  # it is still waiting: nothing was answered to it yet
             silent.recv(1)
@@ -587,34 +568,36 @@ def test_a_silent_client_blocks_no_other_and_is_timed_out(server: RemoteServer) 
     assert reply["code"] == ErrorCode.REMOTE_TIMED_OUT.value
 
 
-def test_a_client_that_leaves_without_a_word_gets_nothing(server: RemoteServer, received: list[Command]) -> None:
+def test_a_client_that_leaves_without_a_word_gets_nothing(
+    remote_server: RemoteServer, remote_commands: list[Command]
+) -> None:
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as quitter:
-        quitter.connect(server.endpoint.address)
+        quitter.connect(remote_server.endpoint.address)
         quitter.shutdown(socket.SHUT_WR)
         quitter.settimeout(10)
         assert quitter.recv(100) == b""
-    assert received == []
+    assert remote_commands == []
 
 
 def test_a_request_without_its_newline_is_taken_at_the_end_of_the_stream(
-    server: RemoteServer, received: list[Command]
+    remote_server: RemoteServer, remote_commands: list[Command]
 ) -> None:
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:  # as `printf ... | nc -U` sends it
         sock.settimeout(10)
-        sock.connect(server.endpoint.address)
+        sock.connect(remote_server.endpoint.address)
         sock.sendall(b'{"v": 1, "command": "ptt.cancel"}')
         sock.shutdown(socket.SHUT_WR)
         assert json.loads(read_reply(sock)) == {"ok": True}
-    assert [command.name for command in received] == [CommandName.PTT_CANCEL]
+    assert [command.name for command in remote_commands] == [CommandName.PTT_CANCEL]
 
 
-def test_past_the_limit_of_clients_the_next_is_told_busy(server: RemoteServer) -> None:
+def test_past_the_limit_of_clients_the_next_is_told_busy(remote_server: RemoteServer) -> None:
     silent = [socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) for _ in range(MAX_CLIENTS)]
     try:
         for sock in silent:
-            sock.connect(server.endpoint.address)
+            sock.connect(remote_server.endpoint.address)
         with pytest.raises(RemoteError) as busy:
-            RemoteClient(server.endpoint).ping()
+            RemoteClient(remote_server.endpoint).ping()
         assert busy.value.code is ErrorCode.REMOTE_BUSY
     finally:
         for sock in silent:
@@ -622,7 +605,7 @@ def test_past_the_limit_of_clients_the_next_is_told_busy(server: RemoteServer) -
     deadline = time.monotonic() + 30
     while True:  # the silent ones' threads see their clients gone and free their places
         try:
-            assert RemoteClient(server.endpoint).ping().pid == os.getpid()
+            assert RemoteClient(remote_server.endpoint).ping().pid == os.getpid()
             break
         except RemoteError as error:
             assert error.code is ErrorCode.REMOTE_BUSY and time.monotonic() < deadline

@@ -4,12 +4,10 @@ commands that arrive, and the fast path that keeps it quick."""
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -22,63 +20,45 @@ from desktop_app.remote.claim import claim_instance
 from desktop_app.remote.protocol import PTT_ACTIONS, Command, CommandName, RemoteError
 from desktop_app.remote.server import RemoteServer
 
-
-@pytest.fixture(autouse=True)
-def runtime_dir(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """A short private XDG_RUNTIME_DIR of the test's own, which the commands started here inherit."""
-    path = Path(tempfile.mkdtemp(prefix="va-rt-"))
-    monkeypatch.setenv("XDG_RUNTIME_DIR", str(path))
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
-
-
-@pytest.fixture
-def received() -> list[Command]:
-    return []
-
-
-@pytest.fixture
-def server(data_dir: Path, received: list[Command]) -> Iterator[RemoteServer]:
-    claim = claim_instance(data_dir)
-    assert isinstance(claim, RemoteServer)
-    claim.start(received.append)
-    yield claim
-    claim.stop()
+# Each test has a runtime folder of its own: sockets (and processes started here) find it there.
+pytestmark = pytest.mark.usefixtures("short_runtime_dir")
 
 
 @pytest.mark.parametrize("action", ["press", "release", "toggle", "cancel"])
 def test_ptt_reaches_the_running_app(
     action: str,
-    server: RemoteServer,
+    remote_server: RemoteServer,
     data_dir: Path,
-    received: list[Command],
+    remote_commands: list[Command],
     record_property: Callable[[str, object], None],
 ) -> None:
     started = time.time()
     run = ok(cli("ptt", action, "--data-dir", str(data_dir)))
     finished = time.time()
     assert (run.out, run.err) == ("", "")
-    assert [command.name for command in received] == [PTT_ACTIONS[action]]
-    issued_at = received[0].issued_at
+    assert [command.name for command in remote_commands] == [PTT_ACTIONS[action]]
+    issued_at = remote_commands[0].issued_at
     assert issued_at is not None and started <= issued_at <= finished
     record_property("round_trip_ms", round((finished - started) * 1000, 1))
 
 
 def test_ptt_test_confirms_that_the_app_received_it(
-    server: RemoteServer, data_dir: Path, received: list[Command]
+    remote_server: RemoteServer, data_dir: Path, remote_commands: list[Command]
 ) -> None:
     run = ok(cli("ptt", "test", "--data-dir", str(data_dir)))
     assert run.out == "The running app received the test command.\n"
-    assert [command.name for command in received] == [CommandName.PTT_TEST]
+    assert [command.name for command in remote_commands] == [CommandName.PTT_TEST]
 
 
-def test_the_options_can_come_anywhere(server: RemoteServer, data_dir: Path, received: list[Command]) -> None:
+def test_the_options_can_come_anywhere(
+    remote_server: RemoteServer, data_dir: Path, remote_commands: list[Command]
+) -> None:
     ok(cli("--data-dir", str(data_dir), "ptt", "press"))
     ok(cli("ptt", f"--data-dir={data_dir}", "release"))
     ok(cli("-v", "ptt", "toggle", "--data-dir", str(data_dir)))
     ok(cli("ptt", "cancel", env={DATA_DIR_ENV: str(data_dir)}))
     ok(cli("--data-d", str(data_dir), "ptt", "press"))  # an abbreviation: argparse's full command line takes it
-    assert [command.name for command in received] == [
+    assert [command.name for command in remote_commands] == [
         CommandName.PTT_PRESS,
         CommandName.PTT_RELEASE,
         CommandName.PTT_TOGGLE,
@@ -93,7 +73,7 @@ def test_without_a_running_app_it_says_so(data_dir: Path) -> None:
         assert "not running" in line
 
 
-def test_an_app_running_for_another_data_folder_is_not_this_one(server: RemoteServer, tmp_path: Path) -> None:
+def test_an_app_running_for_another_data_folder_is_not_this_one(remote_server: RemoteServer, tmp_path: Path) -> None:
     refused(cli("ptt", "press", "--data-dir", str(tmp_path / "other")), 1, "app_not_running")
 
 
@@ -126,7 +106,7 @@ def test_a_wrong_command_line_is_a_usage_error(args: tuple[str, ...], data_dir: 
     refused(cli(*args, "--data-dir", str(data_dir)), 2, "invalid_argument")
 
 
-def test_the_fast_path_loads_no_database_qt_or_full_command_line(server: RemoteServer, data_dir: Path) -> None:
+def test_the_fast_path_loads_no_database_qt_or_full_command_line(remote_server: RemoteServer, data_dir: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-X", "importtime", "-m", "desktop_app", "ptt", "press", "--data-dir", str(data_dir)],
         capture_output=True,
@@ -137,15 +117,17 @@ def test_the_fast_path_loads_no_database_qt_or_full_command_line(server: RemoteS
     assert done.returncode == 0, done.stderr
     loaded = {line.split("|")[-1].strip() for line in done.stderr.splitlines() if line.startswith("import time:")}
     assert "desktop_app.remote.client" in loaded
-    heavy = {"sqlalchemy", "PySide6", "numpy", "logging", "desktop_app.cli.main", "desktop_app.remote.server"}
+    heavy = {"sqlalchemy", "PySide6", "numpy", "logging", "desktop_app.cli.main", "desktop_app.remote.remote_server"}
     assert not heavy & loaded
 
 
-def test_the_full_command_line_runs_ptt_too(server: RemoteServer, data_dir: Path, received: list[Command]) -> None:
+def test_the_full_command_line_runs_ptt_too(
+    remote_server: RemoteServer, data_dir: Path, remote_commands: list[Command]
+) -> None:
     from desktop_app.cli.main import run
 
     assert run(["ptt", "toggle", "--data-dir", str(data_dir)]) == 0
-    assert [command.name for command in received] == [CommandName.PTT_TOGGLE]
+    assert [command.name for command in remote_commands] == [CommandName.PTT_TOGGLE]
 
 
 @pytest.mark.parametrize(

@@ -5,13 +5,10 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import stat
 import subprocess
 import sys
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -67,13 +64,8 @@ claim.send(Command(CommandName.SHOW, argv=tuple(sys.argv[1:])))
 """
 
 
-@pytest.fixture(autouse=True)
-def runtime_dir(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """A short private XDG_RUNTIME_DIR of the test's own, which the processes started here inherit."""
-    path = Path(tempfile.mkdtemp(prefix="va-rt-"))
-    monkeypatch.setenv("XDG_RUNTIME_DIR", str(path))
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
+# Each test has a runtime folder of its own: sockets (and processes started here) find it there.
+pytestmark = pytest.mark.usefixtures("short_runtime_dir")
 
 
 def python(code: str, *args: str) -> subprocess.Popen[str]:
