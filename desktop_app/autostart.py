@@ -22,15 +22,15 @@ import plistlib
 import stat
 import subprocess
 import sys
-import tempfile
 import unicodedata
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Protocol
 
 from desktop_app import APP_NAME
+from desktop_app.core.atomic_file import stage_file, sync_directory
 from desktop_app.core.errors import AppError, ErrorCode, ValidationError
-from desktop_app.paths import file_kind, make_private_dir, sync_directory
+from desktop_app.paths import file_kind, make_private_dir
 
 DISPLAY_NAME = "Voice Assistant"
 MINIMIZED_FLAG = "--minimized"
@@ -319,16 +319,10 @@ class FileAutostart:
     def _write(self, content: bytes, *, replacing: bool) -> None:
         try:
             make_private_dir(self.path.parent)
-            # mkstemp makes the file 0600 whatever the umask: readable by the user's session only.
-            fd, temp_name = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".part", dir=self.path.parent)
+            temp = stage_file(self.path, content)  # 0600: readable by the user's session only
         except OSError as error:
             raise self._failure("write", error) from error
-        temp = Path(temp_name)
         try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(content)
-                handle.flush()
-                os.fsync(handle.fileno())
             self._publish(temp, replacing=replacing)
         except OSError as error:
             raise self._failure("write", error) from error

@@ -124,23 +124,6 @@ def touch_private_file(path: Path) -> None:
         os.chmod(path, PRIVATE_FILE_MODE)
 
 
-def sync_directory(directory: Path) -> None:
-    """Makes a rename inside `directory` durable (POSIX: fsync the folder). Best effort: some file systems
-    refuse, and the rename itself has happened either way."""
-    if os.name != "posix":
-        return
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 # -- private log files ------------------------------------------------------------------------------------
 
 

@@ -12,6 +12,7 @@ import pytest
 from pocketsphinx import get_model_path
 from speech_audio import pcm_of, say_to_wav
 
+from desktop_app.core.atomic_file import is_temporary
 from desktop_app.core.brain.assistant import command_phrases, default_skills
 from desktop_app.speech import pocketsphinx_recognizer
 from desktop_app.speech.domain_cache import MARKER, DomainModelCache, DomainModelText, domain_key
@@ -145,7 +146,7 @@ def test_writes_are_atomic_and_leave_nothing_behind(tmp_path: Path, monkeypatch:
 
     monkeypatch.setattr(os, "replace", replace)
     assert cache.store("a" * 32, model)
-    assert renamed == [(renamed[0][0], f"domain-{'a' * 32}.model")] and renamed[0][0].startswith(".domain-")
+    assert renamed == [(renamed[0][0], f"domain-{'a' * 32}.model")] and is_temporary(renamed[0][0])
     assert sorted(p.name for p in cache.folder.iterdir()) == [MARKER, f"domain-{'a' * 32}.model"]
     assert cache.load("a" * 32) == model
 
@@ -164,10 +165,10 @@ def test_old_entries_and_abandoned_temporary_files_are_cleared(tmp_path: Path) -
     for number in range(6):
         assert cache.store(f"{number:032x}", model)
         os.utime(cache.entry(f"{number:032x}"), (1000 + number, 1000 + number))
-    abandoned = cache.folder / ".domain-abc123.tmp"  # a writer that was killed
+    abandoned = cache.folder / f".domain-{'a' * 32}.model.abc123.part"  # a writer that was killed
     abandoned.write_bytes(b"half")
     os.utime(abandoned, (time.time() - 7200, time.time() - 7200))
-    fresh = cache.folder / ".domain-def456.tmp"  # a writer that may still be writing
+    fresh = cache.folder / f".domain-{'b' * 32}.model.def456.part"  # a writer that may still be writing
     fresh.write_bytes(b"half")
     assert cache.store("f" * 32, model)
     kept = sorted(p.name for p in cache.folder.iterdir())

@@ -33,7 +33,7 @@ def test_values_persist_and_listeners_hear_changes(tmp_path: Path) -> None:
     assert again.get("voice.rate") == 150 and again.get("audio.input_device") == "USB Microphone"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert json.loads(path.read_text())["version"] == SETTINGS_VERSION
-    assert not [p for p in path.parent.iterdir() if p.name.startswith(".settings-")]
+    assert sorted(p.name for p in path.parent.iterdir()) == ["settings.json"]  # no temporary file left
 
 
 def test_bad_values_are_refused(tmp_path: Path) -> None:

@@ -3,12 +3,14 @@ concurrent use from threads and from two cache objects sharing one directory."""
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from pathlib import Path
 
 import pytest
 
+from desktop_app.core.atomic_file import is_temporary
 from desktop_app.core.audio_format import AudioChunk, AudioFormat
 from desktop_app.speech.tts_cache import TtsCache, cache_key
 
@@ -22,7 +24,7 @@ def pcm(n: int, value: int = 1, audio_format: AudioFormat = MONO) -> AudioChunk:
 
 
 def entry_files(directory: Path) -> list[Path]:
-    return sorted(p for p in directory.glob("??/*.pcm") if not p.name.startswith(".tmp-"))
+    return sorted(p for p in directory.glob("??/*.pcm") if not is_temporary(p.name))
 
 
 def on_disk(directory: Path) -> int:
@@ -155,7 +157,7 @@ def test_concurrent_use_from_threads_and_two_cache_objects(tmp_path: Path) -> No
     assert not errors
     assert not wrong
     assert on_disk(tmp_path) <= 20 * entry + 8 * entry  # at most one entry per writer above the cap, briefly
-    assert not list(tmp_path.glob("??/.tmp-*"))
+    assert not [p for p in tmp_path.glob("??/*") if is_temporary(p.name)]
     # Whatever survived is whole: every entry on disk is read back, and as it was written.
     fresh = TtsCache(tmp_path, max_bytes=20 * entry)
     for key in keys:
@@ -175,3 +177,18 @@ def test_an_entry_of_the_earlier_layout_is_a_miss(tmp_path: Path) -> None:
     path.write_bytes(b"VATTS\x01" + data[6:])
     assert cache.get(key) is None
     assert not path.exists()
+
+
+def test_a_temporary_file_left_by_a_killed_writer_is_swept_and_a_live_one_kept(tmp_path: Path) -> None:
+    cache = TtsCache(tmp_path)
+    key = cache_key("e", "v", 175, 1.0, "swept")
+    cache.put(key, pcm(100, 3))
+    folder = entry_files(tmp_path)[0].parent
+    abandoned = folder / f".{key}.pcm.k1ll3d.part"
+    abandoned.write_bytes(b"half")
+    os.utime(abandoned, (time.time() - 120, time.time() - 120))
+    writing = folder / f".{key}.pcm.w0rk1n.part"
+    writing.write_bytes(b"half")
+    TtsCache(tmp_path)  # a new cache object looks at what is on disk
+    assert not abandoned.exists() and writing.exists()
+    assert [p.name for p in entry_files(tmp_path)] == [f"{key}.pcm"]

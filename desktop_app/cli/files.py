@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import TextIO
 
 from desktop_app.cli.errors import CommandError
-from desktop_app.paths import PRIVATE_FILE_MODE, file_kind, sync_directory
+from desktop_app.core.atomic_file import sync_directory
+from desktop_app.paths import PRIVATE_FILE_MODE, file_kind
 
 
 def _existing_mode(target: Path) -> int | None:

@@ -27,7 +27,6 @@ import math
 import os
 import re
 import stat
-import tempfile
 import threading
 import time
 import unicodedata
@@ -37,6 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, TypeVar, overload
 
+from desktop_app.core.atomic_file import replace_file
 from desktop_app.core.validation import MAX_KEY_NAME_CHARS, is_blank, is_web_address, shortened
 
 log = logging.getLogger(__name__)
@@ -656,17 +656,7 @@ class Settings:
             return
         document = {"version": SETTINGS_VERSION, **self._extra, **values}
         self._path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(prefix=".settings-", dir=self._path.parent)
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8") as out:
-                json.dump(document, out, indent=2, sort_keys=True)
-                out.flush()
-                os.fsync(out.fileno())
-            os.chmod(temporary, 0o600)
-            os.replace(temporary, self._path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        replace_file(self._path, json.dumps(document, indent=2, sort_keys=True).encode())
         self._stamp = _stamp_of(self._path)
 
 

@@ -20,11 +20,12 @@ import logging
 import os
 import re
 import stat
-import tempfile
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from desktop_app.core.atomic_file import is_temporary, replace_file
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +34,6 @@ MARKER = ".voice-assistant-cache"
 _MARKER_TEXT = b"voice-assistant cache folder: its files are made by the app and may be removed\n"
 _MAGIC = b"voice-assistant domain model\n"
 _ENTRY = re.compile(r"domain-[0-9a-f]{32}\.model")
-_TEMPORARY_PREFIX = ".domain-"
 # Entries kept (the newest by time written): the current sentences' and a few earlier versions'.
 KEEP_ENTRIES = 4
 # A temporary file this old was left by a process that ended while writing it.
@@ -134,21 +134,10 @@ class DomainModelCache:
             log.warning("%s is not a cache entry of the app's: left as it is, the model is not cached", path)
             return False
         try:
-            handle, temporary = tempfile.mkstemp(prefix=_TEMPORARY_PREFIX, suffix=".tmp", dir=self.folder)
+            replace_file(path, _serialise(key, model))
         except OSError as error:
             log.warning("the command language model could not be cached: %s", error)
             return False
-        try:
-            with os.fdopen(handle, "wb") as out:
-                out.write(_serialise(key, model))
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(temporary, path)
-        except OSError as error:
-            Path(temporary).unlink(missing_ok=True)
-            log.warning("the command language model could not be cached: %s", error)
-            return False
-        _sync_folder(self.folder)
         self._prune(keep=path.name)
         return True
 
@@ -170,7 +159,7 @@ class DomainModelCache:
                 continue
             if _ENTRY.fullmatch(child.name) and child.name != keep:
                 entries.append((info.st_mtime, child.name))
-            elif child.name.startswith(_TEMPORARY_PREFIX) and now - info.st_mtime > STALE_TEMPORARY_S:
+            elif is_temporary(child.name) and now - info.st_mtime > STALE_TEMPORARY_S:
                 removed.append(child.name)
         entries.sort(reverse=True)
         removed += [name for _, name in entries[KEEP_ENTRIES - 1 :]]
@@ -241,19 +230,3 @@ def _replaceable(path: Path) -> bool:
     except OSError:
         return False
     return stat.S_ISREG(info.st_mode) and _mine(info)
-
-
-def _sync_folder(folder: Path) -> None:
-    """Makes the rename durable (POSIX); best effort."""
-    if os.name != "posix":
-        return
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

@@ -22,15 +22,14 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
-import tempfile
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+from desktop_app.core.atomic_file import replace_file
 from desktop_app.core.errors import AppError, ErrorCode
 from desktop_app.core.events import Event, Notice, NoticeCode, TurnFailed
 from desktop_app.core.ports import Recognizer
@@ -123,14 +122,7 @@ def record_model_language(model_dir: Path, lang: str | None, lang_text: str = ""
     if lang is None:
         info.unlink(missing_ok=True)
         return
-    handle, temporary = tempfile.mkstemp(prefix=".model-info-", dir=model_dir)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            json.dump({"lang": lang, "lang_text": lang_text}, out)
-        os.replace(temporary, info)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    replace_file(info, json.dumps({"lang": lang, "lang_text": lang_text}).encode(), durable=False)
 
 
 def language_from_name(name: str) -> str | None:

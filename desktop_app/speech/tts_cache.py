@@ -22,11 +22,11 @@ import hashlib
 import logging
 import os
 import struct
-import tempfile
 import threading
 import time
 from pathlib import Path
 
+from desktop_app.core.atomic_file import is_temporary, replace_file
 from desktop_app.core.audio_format import AudioChunk, AudioFormat
 
 log = logging.getLogger(__name__)
@@ -90,17 +90,9 @@ class TtsCache:
         path = self._path(key)
         try:
             path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            handle, temporary = tempfile.mkstemp(prefix=".tmp-", suffix=_SUFFIX, dir=path.parent)
-            try:
-                with os.fdopen(handle, "wb") as out:
-                    out.write(data)
-                now = time.time()
-                os.utime(temporary, (now, now))  # file systems stamp coarsely; the LRU order needs better
-                os.replace(temporary, path)
-            except BaseException:
-                with contextlib.suppress(OSError):
-                    os.unlink(temporary)
-                raise
+            replace_file(path, data, durable=False)  # a cache: lost on a power cut, it is rendered again
+            now = time.time()
+            os.utime(path, (now, now))  # file systems stamp coarsely; the LRU order needs better
         except OSError as error:
             log.warning("could not store rendered speech in %s: %s", self.directory, error)
             return
@@ -132,12 +124,14 @@ class TtsCache:
     def _rescan(self) -> None:
         self._entries.clear()
         self._total = 0
-        for path in self.directory.glob(f"??/*{_SUFFIX}"):
-            if path.name.startswith(".tmp-"):
+        for path in self.directory.glob("??/*"):
+            if is_temporary(path.name):
                 # A writer that died mid-way; a live one renames its file within milliseconds.
                 with contextlib.suppress(OSError):
                     if time.time() - path.stat().st_mtime > 60:
                         path.unlink()
+                continue
+            if not path.name.endswith(_SUFFIX):
                 continue
             try:
                 info = path.stat()

@@ -46,8 +46,9 @@ from pathlib import Path, PurePosixPath
 from types import TracebackType
 from typing import BinaryIO, Literal
 
+from desktop_app.core.atomic_file import sync_directory
 from desktop_app.core.errors import ErrorCode, ValidationError
-from desktop_app.paths import file_kind, sync_directory
+from desktop_app.paths import file_kind
 from desktop_app.speech.models.catalog import check_model_name
 from desktop_app.speech.models.errors import DownloadCancelled, ModelError
 from desktop_app.speech.models.sizes import format_size, free_space

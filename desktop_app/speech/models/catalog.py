@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
-import tempfile
 from dataclasses import asdict, dataclass
 from importlib import resources
 from pathlib import Path
@@ -26,6 +24,7 @@ from typing import Any, Literal
 
 import httpx
 
+from desktop_app.core.atomic_file import replace_file
 from desktop_app.core.errors import ErrorCode, ValidationError
 from desktop_app.speech.models.errors import ModelError
 
@@ -203,7 +202,7 @@ class Catalog:
         document = _fetch(url, timeout)
         entries = parse_catalog(document, url)
         try:
-            _write_atomically(self.refreshed_file, document)
+            _write_file(self.refreshed_file, document)
         except OSError as error:
             raise ModelError(
                 ErrorCode.MODEL_CATALOG_UNAVAILABLE,
@@ -273,15 +272,6 @@ def _describe(error: httpx.HTTPError) -> str:
     return str(error) or type(error).__name__
 
 
-def _write_atomically(target: Path, data: bytes) -> None:
+def _write_file(target: Path, data: bytes) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    replace_file(target, data)

@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from desktop_app.core.atomic_file import sync_directory
 from desktop_app.core.errors import AppError, ErrorCode, NotFoundError, ValidationError
-from desktop_app.paths import sync_directory
 from desktop_app.speech.models.archive import (
     OLD_PREFIX,
     TEMP_PREFIX,
