@@ -7,12 +7,15 @@ is skipped.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 import pytest
 from assistant_setup import chat, clock  # noqa: F401 (fixtures for the assistant's tests)
+from child_processes import recognisers
 from keyring_session import KeyringSession, KeyringUnavailable
 from pg_server import PostgresServer, PostgresUnavailable
 from pulse_server import PulseAudioServer, PulseUnavailable
@@ -24,6 +27,8 @@ if TYPE_CHECKING:
     from desktop_app.storage.store import SqlConversationStore
 
 pytest_plugins = ["remote_fixtures"]
+# How long a recogniser process that a test closed may take to end (its stop bound, then terminate, kill).
+LEFT_RUNNING_BOUND_S = 6.0
 
 _Server = TypeVar("_Server")
 
@@ -62,6 +67,27 @@ def data_dir(tmp_path: Path) -> Path:
     directory = tmp_path / "data"
     directory.mkdir(mode=0o700)
     return directory
+
+
+@pytest.fixture(autouse=True)
+def _no_recogniser_left_running(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A test that starts a recogniser process closes it: one left running would be counted by the tests
+    after it, and in the app it would be memory that is never given back."""
+    before = set(recognisers())
+    yield
+    deadline = time.monotonic() + LEFT_RUNNING_BOUND_S
+    left = set(recognisers()) - before
+    while left and time.monotonic() < deadline:  # one ending in the background has a moment to end
+        time.sleep(0.05)
+        left = set(recognisers()) - before
+    assert not left, f"{request.node.nodeid} left recogniser processes running: {sorted(left)}"
+
+
+@pytest.fixture
+def cleanup() -> Iterator[ExitStack]:
+    """Callbacks run when the test ends, passed or failed, newest first: closing what the test started."""
+    with ExitStack() as stack:
+        yield stack
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import zipfile
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
@@ -66,14 +67,17 @@ def heard(data_dir: Path, wav: Path) -> tuple[Recognition, str]:
     recognition = Recognition.from_settings(
         Settings(paths.settings_file), paths.models_dir, command_phrases(default_skills()), events.append
     )
-    recognition.load_in_background().join(timeout=120)
-    recognizer = recognition.current()
-    assert recognizer is not None, events
-    pcm = pcm_of(wav)
-    recognizer.start_utterance()
-    for offset in range(0, len(pcm), STEP):
-        recognizer.feed(pcm[offset : offset + STEP])
-    return recognition, recognizer.finish().text
+    try:
+        recognition.load_in_background().join(timeout=120)
+        recognizer = recognition.current()
+        assert recognizer is not None, events
+        pcm = pcm_of(wav)
+        recognizer.start_utterance()
+        for offset in range(0, len(pcm), STEP):
+            recognizer.feed(pcm[offset : offset + STEP])
+        return recognition, recognizer.finish().text
+    finally:
+        recognition.close()  # its recogniser process ends with it
 
 
 def test_a_korean_model_installed_with_defaults_leaves_english_to_pocketsphinx(tmp_path: Path, ko_zip: Path) -> None:
@@ -274,9 +278,10 @@ def test_choosing_a_language_or_a_model_keeps_them_agreeing(tmp_path: Path, caps
     assert (settings.get("speech.language"), settings.get("speech.vosk_model")) == ("ko", None)
 
 
-def test_the_window_hears_which_recogniser_listens_and_why(models: Path) -> None:
+def test_the_window_hears_which_recogniser_listens_and_why(models: Path, cleanup: ExitStack) -> None:
     events: list[object] = []
     recognition = Recognition(models, ["what time is it"], events.append, language="de")
+    cleanup.callback(recognition.close)
     recognition.load_in_background().join(timeout=60)
     ready = [e for e in events if isinstance(e, Notice) and e.code == "speech_model_ready"]
     assert ready and ready[-1].message.startswith(

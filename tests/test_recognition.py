@@ -3,6 +3,7 @@ one chosen by name), PocketSphinx otherwise."""
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
@@ -35,9 +36,10 @@ def test_the_choice_follows_settings_and_what_is_installed(tmp_path: Path) -> No
     assert choose_engine("pocketsphinx", None, models, "ko") == ("pocketsphinx", None)
 
 
-def test_loading_happens_in_the_background_and_says_so(tmp_path: Path) -> None:
+def test_loading_happens_in_the_background_and_says_so(tmp_path: Path, cleanup: ExitStack) -> None:
     events: list[object] = []
     recognition = Recognition(tmp_path / "models", ["what time is it"], events.append)
+    cleanup.callback(recognition.close)
     assert recognition.current() is None
     recognition.load_in_background().join(timeout=30)
     current = recognition.current()
@@ -46,11 +48,12 @@ def test_loading_happens_in_the_background_and_says_so(tmp_path: Path) -> None:
     assert notices == ["speech_model_loading", "speech_model_ready"]
 
 
-def test_a_vosk_model_is_used_when_installed_and_a_broken_one_falls_back(tmp_path: Path) -> None:
+def test_a_vosk_model_is_used_when_installed_and_a_broken_one_falls_back(tmp_path: Path, cleanup: ExitStack) -> None:
     models = tmp_path / "models"
     korean = _korean_model_into(models)
     events: list[object] = []
     recognition = Recognition(models, ["what time is it"], events.append, language="ko")
+    cleanup.callback(recognition.close)
     recognition.load_in_background().join(timeout=60)
     current = recognition.current()
     assert current is not None and current.name == "vosk"
@@ -60,6 +63,7 @@ def test_a_vosk_model_is_used_when_installed_and_a_broken_one_falls_back(tmp_pat
         entry.unlink()
     (korean / "am").mkdir()
     broken = Recognition(models, ["what time is it"], events.append, language="ko")
+    cleanup.callback(broken.close)
     broken.load_in_background().join(timeout=60)
     fallback = broken.current()
     assert fallback is not None and fallback.name == "pocketsphinx"

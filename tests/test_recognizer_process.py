@@ -16,6 +16,7 @@ from functools import partial
 from pathlib import Path
 
 import pytest
+from child_processes import children, ended, recognisers
 from speech_audio import korean_model_source, pcm_of, say_to_wav
 from turn_events import TurnEvents
 
@@ -107,39 +108,6 @@ def _heard(
         if pace_s:
             time.sleep(max(0.0, started + (index + 1) * pace_s - time.perf_counter()))
     return recognizer.finish().text, partials
-
-
-def _children() -> dict[int, str]:
-    """This process's child processes: pid -> command line."""
-    found = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-        if int(stat.rpartition(")")[2].split()[1]) == os.getpid():
-            found[int(entry.name)] = cmdline
-    return found
-
-
-def _recognisers() -> list[int]:
-    """Recogniser processes among the children (multiprocessing's resource tracker, which the first spawn
-    starts and which ends with this process, and the test suite's servers are not)."""
-    return [
-        pid for pid, cmdline in _children().items() if "spawn_main" in cmdline and "resource_tracker" not in cmdline
-    ]
-
-
-def _ended(pid: int) -> bool:
-    """Gone, or a zombie waiting for whoever adopted it to collect it."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return True
-    return stat.rpartition(")")[2].split()[0] == "Z"
 
 
 def _wait_until(condition: Callable[[], bool], bound_s: float) -> bool:
@@ -253,7 +221,7 @@ def test_a_recogniser_killed_mid_turn_fails_that_turn_and_the_next_turn_is_heard
         assert [f.text for f in events.of(FinalTranscript)] == ["what time is it"]
         assert events.of(TurnFinished), events.of(TurnFailed)
         restarted = _process(recognition).pid
-        assert restarted not in (None, killed) and _ended(killed)
+        assert restarted not in (None, killed) and ended(killed)
         conversation = pipeline.conversation_id
         assert conversation is not None
         history = store.get_history(conversation)  # only the turn that was heard
@@ -279,7 +247,7 @@ def test_a_recogniser_that_stops_answering_is_ended_within_its_bound(
     assert caught.value.code is ErrorCode.SPEECH_RECOGNISER_TIMED_OUT
     assert time.monotonic() - started < 5
     assert _heard(recognizer, speech["what time is it"])[0] == "what time is it"  # a new process
-    assert recognizer.pid != stuck and _wait_until(lambda: _ended(stuck), 10)
+    assert recognizer.pid != stuck and _wait_until(lambda: ended(stuck), 10)
 
 
 def test_a_recogniser_that_ended_between_turns_is_started_again_for_the_next(
@@ -289,7 +257,7 @@ def test_a_recogniser_that_ended_between_turns_is_started_again_for_the_next(
     first = recognizer.pid
     assert first is not None
     os.kill(first, signal.SIGKILL)
-    assert _wait_until(lambda: _ended(first), 10)
+    assert _wait_until(lambda: ended(first), 10)
     assert _heard(recognizer, speech["what time is it"])[0] == "what time is it"
     assert recognizer.pid not in (None, first)
 
@@ -302,11 +270,11 @@ def test_a_model_switch_loads_in_a_new_process_and_closing_leaves_none(tmp_path:
     recognition.load_in_background(engine="pocketsphinx").join(120)  # as a settings change does
     second = _process(recognition)
     assert second is not first and second.pid != first.pid
-    assert _wait_until(lambda: first.closed and _recognisers() == [second.pid], 10), _children()
+    assert _wait_until(lambda: first.closed and recognisers() == [second.pid], 10), children()
     started = time.monotonic()
     recognition.close()
     assert time.monotonic() - started < recognizer_process.STOP_BOUND_S
-    assert _recognisers() == [] and recognition.current() is None
+    assert recognisers() == [] and recognition.current() is None
     notices = [e.code for e in events if isinstance(e, Notice)]
     assert notices == ["speech_model_loading", "speech_model_ready"] * 2
 
@@ -320,14 +288,14 @@ def test_closing_while_a_model_loads_ends_at_once_and_leaves_nothing(
     events: list[object] = []
     recognition = Recognition(tmp_path / "models", PHRASES, events.append)  # no cache: a longer load
     loading = recognition.load_in_background()
-    assert _wait_until(lambda: bool(_recognisers()), 30)
+    assert _wait_until(lambda: bool(recognisers()), 30)
     time.sleep(0.3)
     started = time.monotonic()
     recognition.close()
     assert time.monotonic() - started < recognizer_process.KILL_BOUND_S
     loading.join(30)
     assert not loading.is_alive() and recognition.current() is None
-    assert _recognisers() == [] and list(scratch.iterdir()) == []
+    assert recognisers() == [] and list(scratch.iterdir()) == []
     assert [type(e).__name__ for e in events] == ["Notice"]  # "loading", and nothing after the close
 
 
@@ -358,7 +326,7 @@ def test_a_killed_app_leaves_no_recogniser_behind(tmp_path: Path) -> None:
         app.kill()
         app.wait(10)
         # The recogniser (and multiprocessing's resource tracker) see their pipes close and end.
-        assert _wait_until(lambda: all(_ended(pid) for pid in spawned), 10)
+        assert _wait_until(lambda: all(ended(pid) for pid in spawned), 10)
     finally:
         app.kill()
         app.wait()
