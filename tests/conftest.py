@@ -21,6 +21,7 @@ from pg_server import PostgresServer, PostgresUnavailable
 from pulse_server import PulseAudioServer, PulseUnavailable
 from xvfb_server import XvfbServer, XvfbUnavailable
 
+import desktop_app.ui  # noqa: F401 (before pytest-qt imports Qt, as in the app: see desktop_app.ui.qt)
 from desktop_app.core.keys import KEYCHAIN_SERVICE
 
 if TYPE_CHECKING:

@@ -140,3 +140,19 @@ def test_the_app_refuses_to_start_on_a_defective_binding(tmp_path: Path, data_di
     assert lines == [lines[0]] and lines[0].startswith("error: PySide6 6.12.0 has a known defect"), done.stderr
     assert lines[0].endswith("[qt_binding_defective]")
     assert "Traceback" not in done.stderr
+
+
+def test_the_interpreters_import_function_is_back_once_qt_is_imported() -> None:
+    """PySide's own import function read the source of every module imported after Qt (desktop_app.ui.qt);
+    in the app, and in this test process, the interpreter's is back, also after a later Qt module."""
+    import builtins
+
+    from desktop_app.ui import qt
+
+    assert builtins.__import__ is qt.INTERPRETER_IMPORT and builtins.__import__.__name__ == "__import__"
+    script = (
+        "import builtins, desktop_app.ui.qt; from PySide6 import QtSvg; import desktop_app.voice; "
+        "print(builtins.__import__.__name__)"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True)
+    assert done.stdout.strip() == "__import__", done.stderr

@@ -1,5 +1,7 @@
 """Every Qt name the UI uses comes through here, so a future port touches one file."""
 
+import builtins
+
 from PySide6 import __version__ as BINDING_VERSION
 from PySide6.QtCore import (
     QAbstractItemModel,
@@ -103,6 +105,22 @@ from PySide6.QtWidgets import (
     QWizard,
     QWizardPage,
 )
+
+from desktop_app.ui import INTERPRETER_IMPORT
+
+
+def _restore_interpreter_import() -> None:
+    """PySide replaces the interpreter's import function with its own, which after every later import
+    reads the new module's source to see whether it mentions Qt, for PySide's opt-in
+    `from __feature__ import snake_case` (the app does not use it). Imports after Qt's took 20-50 % longer,
+    and on worker threads the reading kept the window waiting (docs/benchmarks.md): the interpreter's own
+    function is put back. Only when it was kept before Qt came (a process that imported Qt elsewhere first
+    keeps PySide's)."""
+    if getattr(INTERPRETER_IMPORT, "__name__", "") == "__import__" and INTERPRETER_IMPORT is not builtins.__import__:
+        builtins.__import__ = INTERPRETER_IMPORT
+
+
+_restore_interpreter_import()
 
 __all__ = [
     "BINDING_VERSION",

@@ -112,6 +112,15 @@ class Assistant:
     def understands(self, text: str) -> bool:
         return understood(self._skills, text)
 
+    def prepare(self) -> None:
+        """Matches an example of every template, so that each skill's matcher is built now rather than while
+        someone waits for an answer: the template library builds a template's expressions the first time a
+        sentence could match it (175 ms for the first "remember that ...", 0.3 ms after)."""
+        for skill in self._skills:
+            for intent in skill.templates.intents:
+                for example in skill.templates.examples(intent):
+                    understood(self._skills, example)
+
     def reply(
         self, text: str, conversation_id: int, cancel: threading.Event | None = None
     ) -> Generator[ReplyPiece, None, None]:
