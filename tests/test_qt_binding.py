@@ -147,9 +147,10 @@ def test_the_interpreters_import_function_is_back_once_qt_is_imported() -> None:
     in the app, and in this test process, the interpreter's is back, also after a later Qt module."""
     import builtins
 
-    from desktop_app.ui import qt
+    import desktop_app.ui.qt  # noqa: F401 (the module that puts it back)
+    from desktop_app.ui import INTERPRETER_IMPORT
 
-    assert builtins.__import__ is qt.INTERPRETER_IMPORT and builtins.__import__.__name__ == "__import__"
+    assert builtins.__import__ is INTERPRETER_IMPORT and builtins.__import__.__name__ == "__import__"
     script = (
         "import builtins, desktop_app.ui.qt; from PySide6 import QtSvg; import desktop_app.voice; "
         "print(builtins.__import__.__name__)"
