@@ -38,6 +38,8 @@ class Controls:
 
     def cancel(self) -> None: ...
 
+    def toggle(self) -> None: ...
+
     def ask(self, text: str) -> bool:
         return True
 

@@ -40,6 +40,9 @@ class _Voice:
     def cancel(self) -> None:
         self.calls.append("cancel")
 
+    def toggle(self) -> None:
+        self.calls.append("toggle")
+
     def ask(self, text: str) -> bool:
         self.calls.append(f"ask {text}")
         return True

@@ -126,6 +126,8 @@ class VoiceControls(Protocol):
 
     def cancel(self) -> None: ...
 
+    def toggle(self) -> None: ...
+
     def ask(self, text: str) -> bool: ...
 
     def new_conversation(self) -> None: ...
@@ -137,8 +139,6 @@ class RemoteControls(VoiceControls, Protocol):
     def press(self, issued_at: float | None = None) -> None: ...
 
     def release(self, issued_at: float | None = None) -> None: ...
-
-    def toggle(self) -> None: ...
 
 
 class Services(Protocol):
@@ -244,6 +244,7 @@ class MainWindow(QMainWindow):
         self.conversations = QListWidget(central)
         self.conversations.setObjectName("conversations")
         self.conversations.setAccessibleName("Recent conversations")
+        self.conversations.setAccessibleDescription("Your latest conversations, newest first: title, when, first words")
         # Two short lines each (title; when and the first words), cut with "…" rather than scrolled sideways.
         self.conversations.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.conversations.setTextElideMode(Qt.TextElideMode.ElideRight)
@@ -275,31 +276,42 @@ class MainWindow(QMainWindow):
         self.state_label = QLabel("", central)
         self.state_label.setObjectName("state")
         self.state_label.setWordWrap(True)
+        self.state_label.setAccessibleDescription("What the assistant is doing: ready, listening, thinking, speaking")
         self.meter = QProgressBar(central)
         self.meter.setRange(0, 100)
         self.meter.setTextVisible(False)
         self.meter.setMaximumHeight(8)
         self.meter.setAccessibleName("Microphone level")
+        self.meter.setAccessibleDescription("How loud the microphone hears you while you speak")
         self.talk_button = QPushButton(BUTTON_TEXT[self._toggle_mode()][0], central)
         self.talk_button.setObjectName("talk")
         self.talk_button.setEnabled(voice is not None)
         self.talk_button.setToolTip("Hold to speak (Ctrl+Space in this window, or the push-to-talk key anywhere)")
+        self.talk_button.setAccessibleDescription(
+            "Hold it (or Space while it has the focus, or Ctrl+Space anywhere in the window) and speak; let go to "
+            "send. In click-to-talk mode: press once to start and again to send."
+        )
         self.talk_button.pressed.connect(self._press)
         self.talk_button.released.connect(self._release)
         self.stop_button = QPushButton("Stop", central)
         self.stop_button.setObjectName("stop")
         self.stop_button.setToolTip("Stop listening or answering (Esc)")
+        self.stop_button.setAccessibleDescription("Stops listening, or stops the answer being read out (Esc)")
         self.stop_button.setEnabled(False)
         self.stop_button.clicked.connect(self.cancel_turn)
         self.question = QLineEdit(central)
         self.question.setObjectName("question")
         self.question.setPlaceholderText("Type a question and press Enter")
         self.question.setAccessibleName("Question")
+        self.question.setAccessibleDescription("Type a question instead of speaking; Enter sends it (Ctrl+L)")
+        self.question.setToolTip("Type a question; Enter sends it (Ctrl+L comes here)")
         self.question.setEnabled(voice is not None)
         self.question.returnPressed.connect(self._send_typed)
         self.send_button = QPushButton("Send", central)
         self.send_button.setObjectName("send")
         self.send_button.setEnabled(voice is not None)
+        self.send_button.setToolTip("Send the typed question (Enter)")
+        self.send_button.setAccessibleDescription("Sends the question typed beside it (Enter)")
         self.send_button.clicked.connect(self._send_typed)
 
         self._talk_row = QHBoxLayout()
@@ -315,9 +327,14 @@ class MainWindow(QMainWindow):
         self.new_action = _action(self, "&New conversation", QKeySequence.StandardKey.New, self.new_conversation)
         file_menu.addAction(self.new_action)
         file_menu.addSeparator()
-        self.quit_action = _action(self, "&Quit", QKeySequence.StandardKey.Quit, self.close)
+        self.quit_action = _action(self, "&Quit", QKeySequence("Ctrl+Q"), self.close)  # Quit has no standard key on X11
         file_menu.addAction(self.quit_action)
         talk_menu = bar.addMenu("&Talk")
+        self.talk_action = _action(self, "&Push to talk", QKeySequence("Ctrl+Space"), self._toggle_talk)
+        # Shown in the menu; the key itself is held and released in the window (eventFilter), not a shortcut.
+        self.talk_action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        self.talk_action.setEnabled(self._voice is not None)
+        talk_menu.addAction(self.talk_action)
         self.stop_action = _action(self, "&Stop", QKeySequence(Qt.Key.Key_Escape), self.cancel_turn)
         self.stop_action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)  # Esc itself is a window shortcut
         talk_menu.addAction(self.stop_action)
@@ -345,6 +362,11 @@ class MainWindow(QMainWindow):
     def cancel_turn(self) -> None:
         if self._voice is not None:
             self._voice.cancel()
+
+    def _toggle_talk(self) -> None:
+        """Talk > Push to talk: starts listening, or sends what was heard (as a click in click-to-talk mode)."""
+        if self._voice is not None:
+            self._voice.toggle()
 
     def _send_typed(self) -> None:
         text = self.question.text().strip()
