@@ -99,6 +99,24 @@ def xdg_config_home(environ: Mapping[str, str], home: Path) -> Path:
     return Path(value) if os.path.isabs(value) else home / ".config"
 
 
+def launch_command(
+    argv: Sequence[str] | None = None, *, executable: str | None = None, frozen: bool | None = None
+) -> list[str]:
+    """How this app was started, to start it the same way at log-in (the same --data-dir, if any): the
+    bundle's executable; the `voice-assistant` script; or the interpreter with `-m desktop_app`. Without
+    --minimized (added when the entry is written). Defaults: this process's."""
+    argv = list(sys.argv if argv is None else argv)
+    executable = sys.executable if executable is None else executable
+    frozen = bool(getattr(sys, "frozen", False)) if frozen is None else frozen
+    arguments = [part for part in argv[1:] if part != MINIMIZED_FLAG]
+    program = argv[0] if argv else ""
+    if frozen:
+        return [executable, *arguments]
+    if Path(program).name == "__main__.py" or not program:
+        return [executable, "-m", "desktop_app", *arguments]
+    return [os.path.abspath(program), *arguments]
+
+
 def with_minimized(command: Sequence[str]) -> list[str]:
     """The command as given, checked, with --minimized added once."""
     argv = [str(part) for part in command]

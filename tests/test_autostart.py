@@ -41,8 +41,11 @@ from desktop_app.autostart import (
     desktop_entry_keys,
     disable_autostart,
     enable_autostart,
+    launch_command,
 )
 from desktop_app.core.errors import AppError, ErrorCode
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # the window's switch is tested here too
 
 COMMAND = ["/opt/voice assistant/bin/voice-assistant"]
 ARGV_WRITER = "import json, sys; open(sys.argv[1], 'w').write(json.dumps(sys.argv[2:]))"
@@ -89,6 +92,75 @@ def refused(code: ErrorCode, call: Callable[..., object], *args: object) -> AppE
     assert raised.value.code is code, raised.value
     assert isinstance(raised.value, AutostartError) or code is ErrorCode.INVALID_ARGUMENT
     return raised.value
+
+
+# -- the command that starts the app as it was started -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("argv", "frozen", "expected"),
+    [
+        (["/usr/bin/voice-assistant"], False, ["/usr/bin/voice-assistant"]),
+        (["voice-assistant", "--minimized"], False, [os.path.abspath("voice-assistant")]),
+        (["/src/desktop_app/__main__.py", "--data-dir", "/d"], False, ["/py", "-m", "desktop_app", "--data-dir", "/d"]),
+        (["/opt/Voice Assistant/voice-assistant", "--minimized", "--data-dir=/d"], True, ["/py", "--data-dir=/d"]),
+        ([], False, ["/py", "-m", "desktop_app"]),
+    ],
+)
+def test_the_app_starts_at_log_in_the_way_it_was_started(argv: list[str], frozen: bool, expected: list[str]) -> None:
+    assert launch_command(argv, executable="/py", frozen=frozen) == expected
+
+
+@pytest.mark.gui
+def test_the_windows_start_at_login_switch_writes_and_removes_the_entry(qtbot, store, config_home: Path) -> None:
+    from desktop_app.core.events import EventHub
+    from desktop_app.ui.main_window import MainWindow
+
+    window = MainWindow(store, EventHub())  # with a hub the entry is read and written off the main thread
+    qtbot.addWidget(window)
+    action = window.autostart_action
+    qtbot.waitUntil(action.isEnabled)
+    assert not action.isChecked() and "&" in action.text()
+    action.trigger()  # on
+    qtbot.waitUntil(lambda: action.isEnabled() and entry_path(config_home).exists())
+    assert action.isChecked() and autostart_enabled()
+    keys = desktop_entry_keys(entry_path(config_home).read_bytes())
+    assert keys["Exec"].endswith("--minimized") and "will start in the tray" in window.statusBar().currentMessage()
+    validate(entry_path(config_home))
+    action.trigger()  # off
+    qtbot.waitUntil(lambda: action.isEnabled() and not entry_path(config_home).exists())
+    assert not action.isChecked() and not autostart_enabled()
+
+
+@pytest.mark.gui
+def test_someone_elses_entry_makes_the_window_say_so_and_stay_unchecked(qtbot, store, config_home: Path) -> None:
+    from desktop_app.core.events import EventHub
+    from desktop_app.ui.main_window import MainWindow
+    from desktop_app.ui.qt import QApplication, QMessageBox, QTimer
+
+    foreign = entry_path(config_home)
+    foreign.parent.mkdir(parents=True)
+    foreign.write_text("[Desktop Entry]\nType=Application\nName=Other\nExec=other-program\n")
+    before = snapshot(foreign)
+    window = MainWindow(store, EventHub())
+    qtbot.addWidget(window)
+    qtbot.waitUntil(window.autostart_action.isEnabled)
+    said: list[str] = []
+
+    def close_the_warning() -> None:
+        dialog = QApplication.activeModalWidget()
+        if not isinstance(dialog, QMessageBox):
+            QTimer.singleShot(20, close_the_warning)
+            return
+        said.append(dialog.text())
+        dialog.close()
+
+    QTimer.singleShot(20, close_the_warning)
+    window.autostart_action.trigger()
+    qtbot.waitUntil(lambda: bool(said) and window.autostart_action.isEnabled())
+    assert "was not made by Voice Assistant" in said[0]
+    assert not window.autostart_action.isChecked()
+    assert snapshot(foreign) == before
 
 
 # -- Linux and the BSDs: the XDG autostart entry --------------------------------------------------------------

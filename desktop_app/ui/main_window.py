@@ -12,9 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from desktop_app import __version__
+from desktop_app.autostart import autostart_enabled, disable_autostart, enable_autostart, launch_command
 from desktop_app.core.errors import ErrorCode
 from desktop_app.core.events import (
     Announced,
@@ -78,6 +79,7 @@ from desktop_app.ui.qt import (
 from desktop_app.ui.quit_signals import quit_on_signals
 from desktop_app.ui.tray import Tray, TrayActions
 
+T = TypeVar("T")
 WINDOW_TITLE = "Voice Assistant"
 APP_ICON = "icons/voice-assistant.svg"
 STATE_TEXT = {
@@ -230,6 +232,7 @@ class MainWindow(QMainWindow):
             self._background = Background(self._bridge.call_soon)
         self._show_state(TurnState.IDLE)
         self.refresh()
+        self._in_background("autostart", autostart_enabled, self._show_autostart, self._autostart_failed)
 
     # -- layout -------------------------------------------------------------------------------------------
 
@@ -326,6 +329,12 @@ class MainWindow(QMainWindow):
         file_menu = bar.addMenu("&File")
         self.new_action = _action(self, "&New conversation", QKeySequence.StandardKey.New, self.new_conversation)
         file_menu.addAction(self.new_action)
+        self.autostart_action = QAction("Start at &login", self)
+        self.autostart_action.setCheckable(True)
+        self.autostart_action.setEnabled(False)  # until whether it is on has been read
+        self.autostart_action.setStatusTip("Start Voice Assistant in the tray when you log in")
+        self.autostart_action.triggered.connect(self._switch_autostart)
+        file_menu.addAction(self.autostart_action)
         file_menu.addSeparator()
         self.quit_action = _action(self, "&Quit", QKeySequence("Ctrl+Q"), self.close)  # Quit has no standard key on X11
         file_menu.addAction(self.quit_action)
@@ -623,6 +632,46 @@ class MainWindow(QMainWindow):
             "your conversations stay on this computer unless you set up a cloud language model.",
         )
 
+    # -- start at login (desktop_app.autostart) -------------------------------------------------------------
+
+    def _switch_autostart(self, on: bool) -> None:
+        self.autostart_action.setEnabled(False)
+        self._in_background("autostart", partial(_set_autostart, on), self._autostart_switched, self._autostart_failed)
+
+    def _autostart_switched(self, on: bool) -> None:
+        self._show_autostart(on)
+        self.statusBar().showMessage(
+            f"{WINDOW_TITLE} will start in the tray when you log in."
+            if on
+            else f"{WINDOW_TITLE} will no longer start when you log in.",
+            NOTICE_MS,
+        )
+
+    def _show_autostart(self, on: bool) -> None:
+        self.autostart_action.setChecked(on)
+        self.autostart_action.setEnabled(True)
+
+    def _autostart_failed(self, error: Exception) -> None:
+        """Said where the user is looking; the entry is read again, so the check shows what is true."""
+        self.autostart_action.setEnabled(True)
+        self.autostart_action.setChecked(False)
+        QMessageBox.warning(self, WINDOW_TITLE, str(error))
+        self._in_background("autostart", autostart_enabled, self._show_autostart, lambda _error: None)
+
+    def _in_background(
+        self, key: str, work: Callable[[], T], done: Callable[[T], None], failed: Callable[[Exception], None]
+    ) -> None:
+        """`work` off the main thread when the window has a worker (it reads or writes files), else here."""
+        if self._background is not None:
+            self._background.run(key, work, done, failed)
+            return
+        try:
+            result = work()
+        except Exception as error:
+            failed(error)
+            return
+        done(result)
+
     # -- size and position between runs ---------------------------------------------------------------------
 
     def _restore_geometry(self) -> None:
@@ -657,6 +706,14 @@ class MainWindow(QMainWindow):
         if self._background is not None:
             self._background.close()
         super().closeEvent(event)
+
+
+def _set_autostart(on: bool) -> bool:
+    if on:
+        enable_autostart(launch_command())
+    else:
+        disable_autostart()
+    return autostart_enabled()
 
 
 def _window_settings(path: Path) -> QSettings:
