@@ -171,10 +171,12 @@ def test_a_window_that_starts_hidden_offers_to_show_itself(qapp: object) -> None
 @pytest.mark.gui
 def test_the_window_tells_the_tray_which_key_the_global_hotkey_registered(qtbot, store) -> None:
     from desktop_app.core.errors import ErrorCode
-    from desktop_app.core.events import HotkeyReady, Notice
+    from desktop_app.core.events import EventHub, HotkeyReady, Notice
+    from desktop_app.core.talk_controls import TalkControls
     from desktop_app.ui.main_window import MainWindow
 
-    window = MainWindow(store)
+    hub = EventHub()
+    window = MainWindow(store, hub, TalkControls(hub.publish))
     qtbot.addWidget(window)
     tray = Tray(Calls().actions(), hotkey=None, parent=window)
     try:
@@ -185,6 +187,9 @@ def test_the_window_tells_the_tray_which_key_the_global_hotkey_registered(qtbot,
         window.on_event(HotkeyReady.of("Ctrl+Alt+Space"))
         assert tray.tooltip.splitlines()[-1] == "Push to talk: Ctrl+Alt+Space"
         assert window.problems.isHidden() and "Problem" not in tray.tooltip
+        assert "Ctrl+Alt+Space anywhere" in window.state_label.text()  # the window names it too
+        window.on_event(Notice(ErrorCode.HOTKEY_TAKEN, "Ctrl+Alt+Space is taken by another application."))
+        assert "anywhere" not in window.state_label.text()
     finally:
         tray.dispose()
 

@@ -90,6 +90,12 @@ STATE_TEXT = {
     TurnState.SPEAKING: "Speaking… (press to interrupt)",
 }
 IDLE_TOGGLE_TEXT = "Ready. Click the button (or press Ctrl+Space) and speak; click again to send. Or type below."
+# Once the global key is registered, the idle line names it beside the window's own key.
+IDLE_WITH_GLOBAL_KEY = {
+    False: "Ready. Hold the button (or Ctrl+Space here, {key} anywhere) and speak, or type below.",
+    True: "Ready. Click the button (or press Ctrl+Space here, {key} anywhere) and speak; click again to send. Or "
+    "type below.",
+}
 STARTING_TEXT = "Starting… (you can type already; speaking works once the voice is ready)"
 # The talk button's words in each mode: (idle, listening).
 BUTTON_TEXT = {False: ("Hold to talk", "Release to send"), True: ("Click to talk", "Click to send")}
@@ -202,6 +208,7 @@ class MainWindow(QMainWindow):
         self.tray: Tray | None = None
         self._hub = hub
         self._hotkey_status = ""  # what the global key's last report said
+        self._global_key: str | None = None  # the registered global push-to-talk key, in words
         self._hotkey_dialog: HotkeyHelpDialog | None = None
         self._quitting = False  # closing for good: not to the tray
         self.setWindowTitle(WINDOW_TITLE)
@@ -509,6 +516,7 @@ class MainWindow(QMainWindow):
             self._first_run_guide.on_event(event)
         if isinstance(event, Notice) and (event.code is NoticeCode.HOTKEY_READY or event.code in HOTKEY_PROBLEMS):
             self._hotkey_status = event.message
+            self._global_key = event.trigger if isinstance(event, HotkeyReady) else None
         if isinstance(event, StateChanged):
             self._show_state(event.state)
             if event.state is not TurnState.LISTENING:
@@ -562,7 +570,13 @@ class MainWindow(QMainWindow):
         elif ErrorCode.AUDIO_INPUT_UNAVAILABLE.value in self._problems:
             idle_text = "Not listening: the microphone is not available (see above). You can type."
         else:
-            idle_text = IDLE_TOGGLE_TEXT if toggle else STATE_TEXT[TurnState.IDLE]
+            idle_text = (
+                IDLE_WITH_GLOBAL_KEY[toggle].format(key=self._global_key)
+                if self._global_key
+                else IDLE_TOGGLE_TEXT
+                if toggle
+                else STATE_TEXT[TurnState.IDLE]
+            )
         text = idle_text if state is TurnState.IDLE else STATE_TEXT[state]
         self.state_label.setText(text)
         self.state_label.setAccessibleName(f"State: {text}")
