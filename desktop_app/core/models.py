@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from desktop_app.core.reply_source import ReplySource
+from desktop_app.core.reply_source import ReplySource, SourceKind
 
 # Timing keys of an interrupted answer: when it was stopped (ms after the key was released) and how many of
 # its characters had been spoken by then.
@@ -127,6 +127,26 @@ class SearchHit:
     created_at: datetime
     snippet: str
     score: float
+    source: ReplySource | None = None  # where an answer came from; None for the user's words
+
+
+@dataclass(frozen=True, slots=True)
+class SearchFilter:
+    """What a history search keeps besides its words: messages written in [since, until), and only those
+    whose origin is in `origins` (Role.USER for the user's own words, a SourceKind for answers); None: all."""
+
+    since: datetime | None = None
+    until: datetime | None = None
+    origins: frozenset[Role | SourceKind] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SearchPage:
+    """One page of a history search, newest first. `next_before`: pass it as `before` for the next page;
+    None when every match has been seen."""
+
+    hits: tuple[SearchHit, ...]
+    next_before: int | None
 
 
 @dataclass(frozen=True, slots=True)

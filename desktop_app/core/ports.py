@@ -22,7 +22,9 @@ from desktop_app.core.models import (
     KeyUsage,
     Message,
     Role,
+    SearchFilter,
     SearchHit,
+    SearchPage,
     StoreHealth,
     StoreStats,
 )
@@ -201,6 +203,16 @@ class ConversationStore(Protocol):
     ) -> list[Message]: ...
 
     def search(self, query: str, limit: int = 20, prefix: bool = False) -> list[SearchHit]: ...
+
+    def search_page(
+        self,
+        query: str,
+        *,
+        prefix: bool = False,
+        before: int | None = None,
+        limit: int = 50,
+        filters: SearchFilter | None = None,
+    ) -> SearchPage: ...
 
     def rename_conversation(self, conversation_id: int, title: str) -> Conversation: ...
 

@@ -143,3 +143,29 @@ def postgres_tsquery_text(query: str, prefix: bool = False) -> str:
     if prefix:
         words[-1] += ":*"
     return " & ".join(words)
+
+
+# -- history search: newest first, one page at a time ---------------------------------------------------------
+# A page never ranks every match: the index hands out matches newest first (by message id, the order they
+# were kept), a window of them at a time, and only the window is joined, filtered and given its passage.
+
+SQLITE_WINDOW_FLOOR = (
+    f"SELECT min(rowid) AS floor, count(*) AS found FROM (SELECT rowid FROM {FTS_TABLE} "
+    f"WHERE {FTS_TABLE} MATCH :q AND rowid < :before ORDER BY rowid DESC LIMIT :window)"
+)
+_PAGE_COLUMNS = f"{_HIT_COLUMNS}, m.source"
+SQLITE_WINDOW_HITS = (
+    f"SELECT {_PAGE_COLUMNS}, snippet({FTS_TABLE}, 0, '[', ']', '…', 12) AS snippet "
+    f"FROM {FTS_TABLE} JOIN messages m ON m.id = {FTS_TABLE}.rowid "
+    "JOIN conversations c ON c.id = m.conversation_id "
+    f"WHERE {FTS_TABLE} MATCH :q AND {FTS_TABLE}.rowid < :before AND {FTS_TABLE}.rowid >= :floor "
+    "AND c.user_id = :user {filters} ORDER BY m.id DESC"
+)
+POSTGRES_PAGE = (
+    f"SELECT {_PAGE_COLUMNS}, "
+    "ts_headline('english', m.content, q, "
+    "'StartSel=[, StopSel=], MaxWords=18, MinWords=6, MaxFragments=1, FragmentDelimiter=…') AS snippet "
+    "FROM messages m JOIN conversations c ON c.id = m.conversation_id, to_tsquery('english', :q) q "
+    "WHERE to_tsvector('english', m.content) @@ q AND m.id < :before AND c.user_id = :user {filters} "
+    "ORDER BY m.id DESC LIMIT :window"
+)

@@ -22,7 +22,9 @@ from desktop_app.core.models import (
     NewConversation,
     NewMessage,
     Role,
+    SearchFilter,
     SearchHit,
+    SearchPage,
     StoreHealth,
     StoreStats,
 )
@@ -141,6 +143,19 @@ class SqlConversationStore:
     def search(self, query: str, limit: int = 20, prefix: bool = False) -> list[SearchHit]:
         """Ranked full-text matches, best first, each with the matching passage marked [like this]."""
         return self._search.search(query, limit, prefix)
+
+    def search_page(
+        self,
+        query: str,
+        *,
+        prefix: bool = False,
+        before: int | None = None,
+        limit: int = 50,
+        filters: SearchFilter | None = None,
+    ) -> SearchPage:
+        """Matches newest first, a page at a time, with the matching passage marked [like this] (see
+        storage.search)."""
+        return self._search.search_page(query, prefix=prefix, before=before, limit=limit, filters=filters)
 
     def import_conversations(self, items: Iterable[NewConversation], batch_size: int = 500) -> int:
         """Adds whole conversations (an import, a restore); the number of messages added."""
