@@ -28,6 +28,7 @@ from desktop_app.storage.engine import sqlite_url
 from desktop_app.storage.store import SqlConversationStore
 
 ROUNDS = 7
+HISTORY_PAGE = 50  # the history browser's page
 SEED = 20261124
 
 
@@ -189,6 +190,41 @@ def time_searches(store: SqlConversationStore, queries: list[str]) -> tuple[list
     return timings, hits
 
 
+def time_pages(store: SqlConversationStore, queries: list[str], prefix: bool = False) -> list[float]:
+    """The first page (50, newest first) of each query, as the history browser asks for it."""
+    timings = []
+    for query in queries:
+        start = time.perf_counter()
+        store.search_page(query, prefix=prefix, limit=HISTORY_PAGE)
+        timings.append(time.perf_counter() - start)
+    return timings
+
+
+def keystrokes(queries: list[str]) -> list[str]:
+    """What the search box holds after each keystroke of typing each query: every start of its last word."""
+    typed = []
+    for query in queries:
+        *first, last = query.split()
+        typed += [" ".join([*first, last[:length]]) for length in range(1, len(last) + 1)]
+    return typed
+
+
+def history_search(store: SqlConversationStore, typical: list[str], commonest: list[str]) -> dict[str, object]:
+    """The history browser's search: newest first, one page at a time, for each kind of query."""
+    store.search_page(typical[0])  # warm, as a running app is
+    as_typed = keystrokes(typical)
+    typing = time_pages(store, as_typed, prefix=True)
+    first_letters = [t for q, t in zip(as_typed, typing, strict=True) if len(q.split()[-1]) == 1]
+    return {
+        "history_search_p95_ms_1m": p95(time_pages(store, typical)),
+        "history_search_commonest_words_p95_ms_1m": p95(time_pages(store, commonest)),
+        "history_search_as_you_type_p95_ms_1m": p95(time_pages(store, typical, prefix=True)),
+        "history_search_keystrokes_p95_ms_1m": p95(typing),
+        "history_search_first_letter_p95_ms_1m": p95(first_letters),
+        "history_search_keystrokes": len(as_typed),
+    }
+
+
 def p95(samples: list[float]) -> float:
     return round(percentile(samples, 0.95) * 1000, 2)
 
@@ -260,6 +296,7 @@ def run(quick: bool, keep: Path | None) -> dict[str, object]:
                 store.search(query, limit=20, prefix=True)
                 prefix_timings.append(time.perf_counter() - start)
             results["search_as_you_type_p95_ms_1m"] = p95(prefix_timings)
+            results.update(history_search(store, typical, commonest_word_queries(corpus, 50)))
         finally:
             store.close()
         results["database_mb_1m"] = round(big.stat().st_size / 1e6, 1)

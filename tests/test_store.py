@@ -411,3 +411,25 @@ def test_a_database_that_reaches_its_size_limit_says_disk_full_then_recovers(tmp
         assert store.health().writable
     finally:
         store.close()
+
+
+def test_pages_after_a_row_match_pages_by_offset_even_where_times_tie(store: SqlConversationStore) -> None:
+    from datetime import UTC, datetime
+
+    same_time = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)  # 60 conversations kept at the same instant
+    store.import_conversations(
+        NewConversation(f"tie {n}", (NewMessage(Role.USER, f"question {n}", created_at=same_time),), same_time)
+        for n in range(60)
+    )
+    for n in range(70):
+        store.add_message(store.create_conversation(f"new {n}").id, Role.USER, f"hello {n}")
+    by_offset = [s.conversation.id for offset in range(0, 130, 50) for s in store.list_conversations(50, offset)]
+    by_row: list[int] = []
+    after = None
+    while True:
+        page = store.list_conversations(50, after=after)
+        by_row += [s.conversation.id for s in page]
+        if len(page) < 50:
+            break
+        after = page[-1]
+    assert by_row == by_offset and len(by_row) == 130 == len(set(by_row))

@@ -196,7 +196,9 @@ class ConversationStore(Protocol):
 
     def get_conversation(self, conversation_id: int) -> Conversation: ...
 
-    def list_conversations(self, limit: int = 50, offset: int = 0) -> list[ConversationSummary]: ...
+    def list_conversations(
+        self, limit: int = 50, offset: int = 0, after: ConversationSummary | None = None
+    ) -> list[ConversationSummary]: ...
 
     def messages_between(
         self, start: datetime, end: datetime, role: Role | None = None, limit: int = 200, newest: bool = False

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, literal, select, true, tuple_, update
 
 from desktop_app.core.errors import ErrorCode, NotFoundError
 from desktop_app.core.models import Conversation, ConversationSummary
@@ -101,8 +101,11 @@ class ConversationRepository:
             lambda c: conversation_from_row(require_conversation(c, cid, self._db.user_id)), "read the conversation"
         )
 
-    def summaries(self, limit: int = 50, offset: int = 0) -> list[ConversationSummary]:
-        """Newest first, each with the start of its latest message."""
+    def summaries(
+        self, limit: int = 50, offset: int = 0, after: ConversationSummary | None = None
+    ) -> list[ConversationSummary]:
+        """Newest first, each with the start of its latest message; `after`: the page that follows the one
+        ending with that row (found through the index however deep, where an offset reads every row before)."""
         check_limit(limit)
         check_limit(offset, "offset")
         latest = (
@@ -115,6 +118,15 @@ class ConversationRepository:
         statement = (
             select(*conversations.c, latest.label("preview"))
             .where(conversations.c.user_id == self._db.user_id)
+            .where(
+                true()
+                if after is None
+                else tuple_(conversations.c.updated_at, conversations.c.id)
+                < tuple_(
+                    literal(after.conversation.updated_at, conversations.c.updated_at.type),
+                    literal(after.conversation.id),
+                )
+            )
             .order_by(conversations.c.updated_at.desc(), conversations.c.id.desc())
             # One more than a page is allowed, so a caller showing a page can tell whether more follow.
             .limit(min(limit, MAX_PAGE + 1))

@@ -129,9 +129,11 @@ class SqlConversationStore:
     def get_conversation(self, conversation_id: int) -> Conversation:
         return self._conversations.get(conversation_id)
 
-    def list_conversations(self, limit: int = 50, offset: int = 0) -> list[ConversationSummary]:
-        """Newest first, each with the start of its latest message."""
-        return self._conversations.summaries(limit, offset)
+    def list_conversations(
+        self, limit: int = 50, offset: int = 0, after: ConversationSummary | None = None
+    ) -> list[ConversationSummary]:
+        """Newest first, each with the start of its latest message; `after`: the page after that row."""
+        return self._conversations.summaries(limit, offset, after)
 
     def messages_between(
         self, start: datetime, end: datetime, role: Role | None = None, limit: int = 200, newest: bool = False
