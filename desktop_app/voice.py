@@ -63,6 +63,9 @@ class VoiceServices:
     def new_conversation(self) -> None:
         self.pipeline.new_conversation()
 
+    def continue_conversation(self, conversation_id: int) -> None:
+        self.pipeline.continue_conversation(conversation_id)
+
     def press(self) -> None:
         if not self.armed:
             self.capture.start()  # privacy mode: the microphone opens only for a turn
@@ -199,6 +202,9 @@ class TextOnlyVoice:
 
     def new_conversation(self) -> None:
         self.pipeline.new_conversation()
+
+    def continue_conversation(self, conversation_id: int) -> None:
+        self.pipeline.continue_conversation(conversation_id)
 
     def close(self) -> None:
         self.pipeline.close()

@@ -262,6 +262,9 @@ class Voice:
     def new_conversation(self) -> None:
         self.turn.new_conversation()
 
+    def continue_conversation(self, conversation_id: int) -> None:
+        self.turn.continue_conversation(conversation_id)
+
 
 @pytest.fixture
 def assistant(tmp_path: Path) -> Iterator[tuple[EventHub, TalkControls, Voice, SqlConversationStore]]:

@@ -34,6 +34,9 @@ class Turn:
     def new_conversation(self) -> None:
         self.calls.append("new")
 
+    def continue_conversation(self, conversation_id: int) -> None:
+        self.calls.append(f"continue {conversation_id}")
+
 
 def test_before_the_turn_runs_a_press_or_question_gets_a_notice_and_nothing_breaks() -> None:
     notices: list[Event] = []

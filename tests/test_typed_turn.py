@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import time
 
+import pytest
 from turn_harness import ScriptedBrain, ScriptedRecognizer, ScriptedSpeaker, wait_until, word
 
+from desktop_app.core.errors import NotFoundError
 from desktop_app.core.events import (
     Event,
     FinalTranscript,
@@ -72,3 +74,34 @@ def test_an_empty_typed_question_does_nothing(store: SqlConversationStore) -> No
     finally:
         pipeline.close()
     assert events == [] and pipeline.conversation_id is None
+
+
+def test_an_earlier_conversation_is_continued_by_the_next_question(store: SqlConversationStore) -> None:
+    events: list[Event] = []
+    pipeline = VoicePipeline(ScriptedRecognizer, ScriptedBrain(), None, store, events.append)
+
+    def ask(text: str) -> None:
+        finished = sum(isinstance(e, TurnFinished) for e in events)
+        pipeline.ask(text)
+        wait_until(lambda: sum(isinstance(e, TurnFinished) for e in events) > finished)
+
+    try:
+        ask("first question")
+        earlier = pipeline.conversation_id
+        pipeline.new_conversation()
+        ask("second question")
+        later = pipeline.conversation_id
+        assert earlier is not None and later is not None and later != earlier
+        pipeline.continue_conversation(earlier)
+        ask("back to the first")
+        with pytest.raises(NotFoundError):
+            pipeline.continue_conversation(later + 100)  # no such conversation: the current one stays
+        ask("still the first")
+    finally:
+        pipeline.close()
+    assert [m.content for m in store.get_history(earlier) if m.role is Role.USER] == [
+        "first question",
+        "back to the first",
+        "still the first",
+    ]
+    assert [m.content for m in store.get_history(later) if m.role is Role.USER] == ["second question"]

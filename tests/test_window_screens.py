@@ -45,6 +45,9 @@ class Controls:
 
     def new_conversation(self) -> None: ...
 
+    def continue_conversation(self, conversation_id: int) -> bool:
+        return True
+
 
 @pytest.mark.gui
 def test_the_main_window_mid_conversation(qtbot, tmp_path: Path) -> None:

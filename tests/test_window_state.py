@@ -50,6 +50,10 @@ class _Voice:
     def new_conversation(self) -> None:
         self.calls.append("new conversation")
 
+    def continue_conversation(self, conversation_id: int) -> bool:
+        self.calls.append(f"continue {conversation_id}")
+        return True
+
 
 def test_events_before_anyone_listens_reach_the_first_listener_in_order() -> None:
     from desktop_app.core.events import AudioLevel

@@ -238,6 +238,9 @@ class VoicePipeline:
     def new_conversation(self) -> None:
         self._runner.new_conversation()
 
+    def continue_conversation(self, conversation_id: int) -> None:
+        self._runner.continue_conversation(conversation_id)
+
     def press(self) -> None:
         """Push-to-talk pressed: start listening (interrupting an answer), or, in toggle mode while
         listening, stop listening."""

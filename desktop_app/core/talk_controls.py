@@ -35,6 +35,8 @@ class VoiceTurn(Protocol):
 
     def new_conversation(self) -> None: ...
 
+    def continue_conversation(self, conversation_id: int) -> None: ...
+
 
 class Publish(Protocol):
     def __call__(self, event: Event, /) -> None: ...
@@ -112,6 +114,15 @@ class TalkControls:
         voice = self._voice
         if voice is not None:
             voice.new_conversation()
+
+    def continue_conversation(self, conversation_id: int) -> bool:
+        """The next question, spoken or typed, goes into this earlier conversation; False (with a notice)
+        while the voice services are still starting."""
+        voice = self._ready()
+        if voice is None:
+            return False
+        voice.continue_conversation(conversation_id)
+        return True
 
     def _ready(self) -> VoiceTurn | None:
         voice = self._voice

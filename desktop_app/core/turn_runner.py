@@ -119,6 +119,10 @@ class TurnRunner:
         """The next turn starts a new conversation."""
         self._current.forget()
 
+    def continue_conversation(self, conversation_id: int) -> None:
+        """The next turn goes into this earlier conversation (it must exist: NotFoundError otherwise)."""
+        self._current.use(self._store.get_conversation(conversation_id).id)
+
     def run(self, question: str, front: TurnFront, cancel: threading.Event | None = None) -> TurnOutcome:
         """Runs one turn. The question is kept before the brain is asked, so it is kept whatever happens
         next. `cancel` set stops the answer (the brain is given it too). An exception from the brain is
@@ -239,6 +243,12 @@ class _MadeOnce:
     def forget(self) -> None:
         with self._lock:
             self._id = None
+            self._generation += 1
+
+    def use(self, made: int) -> None:
+        """`made` is the current one from now on (one being made meanwhile is not kept)."""
+        with self._lock:
+            self._id = made
             self._generation += 1
 
     def get(self) -> int:

@@ -140,6 +140,8 @@ class VoiceControls(Protocol):
 
     def new_conversation(self) -> None: ...
 
+    def continue_conversation(self, conversation_id: int) -> bool: ...
+
 
 class RemoteControls(VoiceControls, Protocol):
     """The controls as the remote command drives them (with the sender's clock, to keep presses in order)."""
