@@ -102,6 +102,7 @@ def test_menu_entries_have_mnemonics_and_show_their_shortcuts(window) -> None:
     assert all("&" in text for text in entries), list(entries)
     shortcuts = {text.replace("&", ""): action.shortcut().toString() for text, action in entries.items()}
     assert shortcuts["New conversation"] == "Ctrl+N"
+    assert shortcuts["History…"] == "Ctrl+H"
     assert shortcuts["Quit"] == "Ctrl+Q"
     assert shortcuts["Push to talk"] == "Ctrl+Space"
     assert shortcuts["Stop"] == "Esc"

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError
 
-from desktop_app.core.errors import ErrorCode, ValidationError
+from desktop_app.core.search_terms import query_words
 from desktop_app.storage.engine import is_damage
 
 FTS_TABLE = "messages_fts"
@@ -117,16 +116,6 @@ POSTGRES_SEARCH = (
     "ORDER BY score DESC, m.id DESC LIMIT :limit"
 )
 OVERFETCH_FACTOR = 5
-
-_WORD = re.compile(r"\w+", re.UNICODE)
-
-
-def query_words(query: str) -> list[str]:
-    """The words of what the user typed; operators and punctuation are not syntax here."""
-    words = _WORD.findall(query.lower())
-    if not words:
-        raise ValidationError(ErrorCode.INVALID_ARGUMENT, "Search needs at least one word.")
-    return words[:16]
 
 
 def sqlite_match_expression(query: str, prefix: bool = False) -> str:

@@ -11,6 +11,7 @@ source, "stopped") with the "details" toggle, and the latency breakdown when it 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -19,6 +20,7 @@ from desktop_app.ui.chat_model import ENTRY_ROLE, HEADER_ROLE, ChatModel
 from desktop_app.ui.chat_text import SEPARATOR, ChatEntry, Speaker, latency_heading, latency_lines, meta_text
 from desktop_app.ui.qt import (
     QAbstractItemModel,
+    QColor,
     QEvent,
     QFont,
     QFontMetricsF,
@@ -61,6 +63,8 @@ TOGGLE_CLOSED = "details ▸"
 TOGGLE_OPEN = "details ▾"
 WAITING = "…"  # an answer whose first words have not come yet
 ERROR_MARK = "!"
+MARK_BACKGROUND = QColor(255, 213, 79)  # a search's words in the text
+MARK_TEXT = QColor(20, 20, 20)
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,6 +181,7 @@ class ChatDelegate(QStyledItemDelegate):
         self._layouts: dict[int, BubbleLayout] = {}
         self._colours: tuple[tuple[int, QPalette.ColorGroup], ChatColours] | None = None
         self.on_toggle: Callable[[int], None] | None = None  # a click on a bubble's "details"
+        self._marking: re.Pattern[str] | None = None  # a search's words, marked where they appear
 
     # -- measuring ------------------------------------------------------------------------------------
 
@@ -186,6 +191,10 @@ class ChatDelegate(QStyledItemDelegate):
             return False
         self._width = width
         return True
+
+    def set_marking(self, pattern: re.Pattern[str] | None) -> None:
+        """Marks the words of a search wherever they appear in the bubbles' text (None: nothing marked)."""
+        self._marking = pattern
 
     def set_font(self, font: QFont) -> None:
         self.fonts = Fonts.of(font)
@@ -322,7 +331,8 @@ class ChatDelegate(QStyledItemDelegate):
         if entry.is_error:
             self._paint_error_mark(painter, bubble, fonts, colours)
         painter.setPen(style.text if entry.text else style.quiet)
-        layout.text.draw(painter, QPointF(bubble.left() + PAD_X, bubble.top() + PAD_Y), self._unspoken(entry, style))
+        ranges = self._unspoken(entry, style) + self._marked(entry.text)
+        layout.text.draw(painter, QPointF(bubble.left() + PAD_X, bubble.top() + PAD_Y), ranges)
         meta = QPointF(self._meta_left(bubble, entry, layout), rect.top() + layout.meta_top)
         self._paint_meta(painter, layout, meta, fonts, style)
         if layout.details:
@@ -367,6 +377,21 @@ class ChatDelegate(QStyledItemDelegate):
         if entry.is_error:
             return colours.error
         return colours.announcement if entry.announcement else colours.assistant
+
+    def _marked(self, text: str) -> list[QTextLayout.FormatRange]:
+        """The search's words: dark on amber, bold, readable on every bubble in light and dark palettes."""
+        if self._marking is None:
+            return []
+        ranges = []
+        for found in self._marking.finditer(text):
+            mark = QTextLayout.FormatRange()
+            mark.start = found.start()
+            mark.length = found.end() - found.start()
+            mark.format.setBackground(MARK_BACKGROUND)
+            mark.format.setForeground(MARK_TEXT)
+            mark.format.setFontWeight(QFont.Weight.Bold)
+            ranges.append(mark)
+        return ranges
 
     @staticmethod
     def _unspoken(entry: ChatEntry, style: Bubble) -> list[QTextLayout.FormatRange]:

@@ -21,6 +21,7 @@ emits a Python-side signal (see ui/bridge.py).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
@@ -223,6 +224,18 @@ class ChatView(QWidget):
 
     def clear(self) -> None:
         self.show_history(())
+
+    def mark(self, pattern: re.Pattern[str] | None) -> None:
+        """Marks a search's words wherever they appear (None: nothing), and shows the first marked message."""
+        self._delegate.set_marking(pattern)
+        self.list.viewport().update()
+        if pattern is None:
+            return
+        for row, entry in enumerate(self.entries):
+            if pattern.search(entry.text):
+                self._stick = False
+                self.list.scrollTo(self._model.index(row), QAbstractItemView.ScrollHint.PositionAtCenter)
+                return
 
     def begin_user_partial(self, text: str) -> None:
         """The user started speaking: their words so far, in a provisional bubble."""

@@ -36,7 +36,7 @@ from desktop_app.core.events import (
     TurnState,
 )
 from desktop_app.core.hold_key import RELEASE_DEBOUNCE_MS, HoldKey
-from desktop_app.core.models import ConversationSummary, StoreHealth
+from desktop_app.core.models import Conversation, ConversationSummary, Message, StoreHealth
 from desktop_app.core.ports import ConversationStore
 from desktop_app.core.settings import TALK_HOTKEY, Settings
 from desktop_app.remote.protocol import Command, CommandName
@@ -45,6 +45,7 @@ from desktop_app.ui.background import Background
 from desktop_app.ui.bridge import EventBridge
 from desktop_app.ui.chat_view import ChatView
 from desktop_app.ui.first_run import FirstRunGuide
+from desktop_app.ui.history_browser import HistoryBrowser
 from desktop_app.ui.hotkey_help import HotkeyHelpDialog
 from desktop_app.ui.qt import (
     QAccessible,
@@ -206,6 +207,7 @@ class MainWindow(QMainWindow):
         self._settings = settings
         self._models_dir = models_dir
         self._first_run_guide: FirstRunGuide | None = None
+        self._history: HistoryBrowser | None = None
         self._notices_shown: set[str] = set()  # the store's notices (read-only, repaired): each said once
         self.tray: Tray | None = None
         self._hub = hub
@@ -261,6 +263,7 @@ class MainWindow(QMainWindow):
         self.conversations.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.conversations.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.conversations.setUniformItemSizes(True)
+        self.conversations.itemActivated.connect(self._recent_activated)
         self.chat = ChatView(central)
         history = QWidget(central)
         history_layout = QVBoxLayout(history)
@@ -338,6 +341,9 @@ class MainWindow(QMainWindow):
         file_menu = bar.addMenu("&File")
         self.new_action = _action(self, "&New conversation", QKeySequence.StandardKey.New, self.new_conversation)
         file_menu.addAction(self.new_action)
+        self.history_action = _action(self, "&History…", QKeySequence("Ctrl+H"), self.show_history)
+        self.history_action.setStatusTip("Browse, search, continue, export or delete your conversations")
+        file_menu.addAction(self.history_action)
         self.autostart_action = QAction("Start at &login", self)
         self.autostart_action.setCheckable(True)
         self.autostart_action.setEnabled(False)  # until whether it is on has been read
@@ -479,6 +485,44 @@ class MainWindow(QMainWindow):
             self.showNormal()
         self.raise_()
         self.activateWindow()
+
+    def show_history(self) -> None:
+        """File > History… (Ctrl+H): the history browser, one window, raised when it is already open."""
+        if self._history is None:
+            self._history = HistoryBrowser(self._store, self._background, self.continue_conversation, self)
+            self._history.finished.connect(self._history_closed)
+        self._history.show()
+        self._history.raise_()
+        self._history.activateWindow()
+
+    def _history_closed(self) -> None:
+        history, self._history = self._history, None
+        if history is not None:
+            history.deleteLater()
+
+    def _recent_activated(self, item: QListWidgetItem) -> None:
+        conversation_id = item.data(Qt.ItemDataRole.UserRole)
+        if isinstance(conversation_id, int):
+            self.continue_conversation(conversation_id)
+
+    def continue_conversation(self, conversation_id: int) -> None:
+        """An earlier conversation, shown here; the next question, spoken or typed, goes into it."""
+        if self._voice is None or not self._voice.continue_conversation(conversation_id):
+            return
+        self._in_background(
+            "open-conversation",
+            lambda: (self._store.get_conversation(conversation_id), self._store.get_history(conversation_id)),
+            self._show_continued,
+            lambda error: self.statusBar().showMessage(f"That conversation could not be opened: {error}", NOTICE_MS),
+        )
+
+    def _show_continued(self, opened: tuple[Conversation, list[Message]]) -> None:
+        conversation, messages = opened
+        self.chat.show_history(messages)
+        self.statusBar().showMessage(
+            f"Continuing “{conversation.title or 'Untitled'}”: your next question goes into it.", NOTICE_MS
+        )
+        self.bring_to_front()
 
     def show_hotkey_help(self) -> None:
         """Whether the global key works here, and how to bind one in the desktop's own settings."""

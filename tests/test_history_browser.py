@@ -1,0 +1,245 @@
+"""File > History… (desktop_app/ui/history_browser.py), driven with keys and clicks on a real store: the list
+pages in as it scrolls, a search finds and marks its words, a conversation opens and is continued from the
+main window, and renaming, deleting (confirmed) and exporting change the store and the file system."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from desktop_app.core.models import NewConversation, NewMessage, Role
+from desktop_app.core.reply_source import ReplySource
+from desktop_app.storage.store import SqlConversationStore
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+START = datetime(2026, 6, 1, 8, 0, tzinfo=UTC)
+CONVERSATIONS = 250
+
+
+class Voice:
+    """The window's controls, recording which conversation is to be continued."""
+
+    toggle_mode = False
+
+    def __init__(self) -> None:
+        self.continued: list[int] = []
+
+    def press(self) -> None: ...
+
+    def release(self) -> None: ...
+
+    def cancel(self) -> None: ...
+
+    def toggle(self) -> None: ...
+
+    def ask(self, text: str) -> bool:
+        return True
+
+    def new_conversation(self) -> None: ...
+
+    def continue_conversation(self, conversation_id: int) -> bool:
+        self.continued.append(conversation_id)
+        return True
+
+
+@pytest.fixture
+def filled(store: SqlConversationStore) -> SqlConversationStore:
+    """250 conversations an hour apart: about tea, or about the garden; the newest is number 249."""
+    answer = ReplySource.skill("memory").stored
+    store.import_conversations(
+        NewConversation(
+            f"talk {n}",
+            (
+                NewMessage(
+                    Role.USER,
+                    f"what about {'tea' if n % 5 == 0 else 'the garden'} number {n}",
+                    created_at=START + timedelta(hours=n),
+                ),
+                NewMessage(Role.ASSISTANT, f"Answer {n}.", created_at=START + timedelta(hours=n), source=answer),
+            ),
+            START + timedelta(hours=n),
+        )
+        for n in range(CONVERSATIONS)
+    )
+    return store
+
+
+@pytest.fixture
+def browser(qtbot, filled: SqlConversationStore) -> Iterator[tuple[object, object, Voice]]:
+    from desktop_app.core.events import EventHub
+    from desktop_app.ui.main_window import MainWindow
+
+    voice = Voice()
+    window = MainWindow(filled, EventHub(), voice)  # with a hub: the store is read on a worker
+    qtbot.addWidget(window)
+    window.show()
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    qtbot.keyClick(window.focusWidget() or window, "h", qtbot_modifier("ctrl"))  # File > History… (Ctrl+H)
+    qtbot.waitUntil(lambda: window._history is not None and window._history.isVisible())
+    history = window._history
+    assert history is not None
+    qtbot.waitUntil(lambda: history.pages.rowCount() > 0)
+    yield window, history, voice
+
+
+def qtbot_modifier(name: str):
+    from desktop_app.ui.qt import Qt
+
+    return {"ctrl": Qt.KeyboardModifier.ControlModifier}[name]
+
+
+def click_row(qtbot, history, row: int, with_ctrl: bool = False) -> None:
+    """A click on a row of the list, as a person makes it (Ctrl+click adds it to the selection)."""
+    from desktop_app.ui.qt import Qt
+
+    index = history.pages.index(row)
+    history.list.scrollTo(index)
+    modifier = Qt.KeyboardModifier.ControlModifier if with_ctrl else Qt.KeyboardModifier.NoModifier
+    qtbot.mouseClick(
+        history.list.viewport(), Qt.MouseButton.LeftButton, modifier, history.list.visualRect(index).center()
+    )
+
+
+def answer_modal(qtbot, act: Callable[[Any], None]) -> list[str]:
+    """Acts on the next modal dialog (a confirmation, a rename) when it appears; returns its text."""
+    from desktop_app.ui.qt import QApplication, QTimer
+
+    seen: list[str] = []
+
+    def look() -> None:
+        dialog = QApplication.activeModalWidget()
+        if dialog is None:
+            QTimer.singleShot(20, look)
+            return
+        seen.append(getattr(dialog, "text", lambda: "")() or dialog.windowTitle())
+        act(dialog)
+
+    QTimer.singleShot(20, look)
+    return seen
+
+
+@pytest.mark.gui
+def test_the_list_pages_in_as_it_scrolls_newest_first(qtbot, browser) -> None:
+    _, history, _ = browser
+    assert history.pages.rowCount() == 100  # the first page only
+    assert history.pages.row(0).title == "talk 249" and "2 messages" in history.pages.row(0).detail
+    while not history.pages.complete:
+        history.list.scrollToBottom()
+        qtbot.wait(20)
+    titles = [history.pages.row(i).title for i in range(history.pages.rowCount())]
+    assert titles == [f"talk {n}" for n in reversed(range(CONVERSATIONS))]
+    assert "250 conversations · 500 messages" in history.status.text()
+
+
+@pytest.mark.gui
+def test_a_search_as_it_is_typed_finds_marks_and_opens_its_conversation(qtbot, browser) -> None:
+    _, history, _ = browser
+    history.search.setFocus()
+    qtbot.keyClicks(history.search, "te")  # the last word is a start of a word while it is typed
+    qtbot.waitUntil(lambda: history.query == "te" and not history.pages.loading and history.pages.rowCount() == 50)
+    first = history.pages.row(0)
+    assert first.title == "talk 245" and "[tea]" in first.detail
+    assert "50 matches for “te”" in history.status.text()
+    qtbot.waitUntil(lambda: [e.text for e in history.chat.entries][:1] == ["what about tea number 245"])
+    assert history.chat._delegate._marking is not None and history.chat._delegate._marking.search("tea")
+    history.origin.setCurrentText("Language model")  # no model answered: nothing
+    qtbot.waitUntil(lambda: not history.pages.loading and history.pages.rowCount() == 0)
+    assert "0 matches" in history.status.text()
+
+
+@pytest.mark.gui
+def test_continue_opens_the_conversation_in_the_main_window(qtbot, browser) -> None:
+    from desktop_app.ui.qt import Qt
+
+    window, history, voice = browser
+    click_row(qtbot, history, 3)
+    qtbot.mouseClick(history.continue_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(
+        lambda: [e.text for e in window.chat.entries] == ["what about the garden number 246", "Answer 246."]
+    )
+    assert voice.continued == [history.pages.row(3).conversation_id]
+    assert "Continuing “talk 246”" in window.statusBar().currentMessage()
+
+
+@pytest.mark.gui
+def test_deleting_the_selection_asks_first_then_removes_them(qtbot, browser, filled: SqlConversationStore) -> None:
+    from desktop_app.ui.qt import QMessageBox, Qt
+
+    _, history, _ = browser
+    chosen = [history.pages.row(i).conversation_id for i in (0, 2)]
+    click_row(qtbot, history, 0)
+    click_row(qtbot, history, 2, with_ctrl=True)
+    seen = answer_modal(qtbot, lambda dialog: dialog.reject())  # Cancel: nothing is deleted
+    qtbot.keyClick(history.list, Qt.Key.Key_Delete)
+    assert seen == ["Delete these 2 conversations? This cannot be undone."]
+    assert filled.stats().conversations_in_db == CONVERSATIONS
+
+    def press_delete(dialog) -> None:
+        assert isinstance(dialog, QMessageBox)
+        (delete,) = [b for b in dialog.buttons() if b.text() == "Delete"]
+        delete.click()
+
+    history.activateWindow()  # the window manager gives the focus back when a dialog closes; offscreen, this does
+    qtbot.waitUntil(history.isActiveWindow)
+    answer_modal(qtbot, press_delete)
+    qtbot.keyClick(history.list, Qt.Key.Key_Delete)
+    qtbot.waitUntil(lambda: filled.stats().conversations_in_db == CONVERSATIONS - 2)
+    qtbot.waitUntil(
+        lambda: (
+            not history.pages.loading
+            and history.pages.rowCount() == 100
+            and history.pages.row(0).conversation_id not in chosen
+        )  # the list was read again
+    )
+    shown = {history.pages.row(i).conversation_id for i in range(history.pages.rowCount())}
+    assert not shown & set(chosen)
+
+
+@pytest.mark.gui
+def test_rename_with_f2(qtbot, browser, filled: SqlConversationStore) -> None:
+    from desktop_app.ui.qt import QInputDialog, QLineEdit, Qt
+
+    _, history, _ = browser
+    click_row(qtbot, history, 0)
+    cid = history.pages.row(0).conversation_id
+
+    def type_title(dialog) -> None:
+        assert isinstance(dialog, QInputDialog)
+        editor = dialog.findChild(QLineEdit)
+        assert editor is not None
+        editor.selectAll()
+        qtbot.keyClicks(editor, "Tea with Sam")
+        dialog.accept()
+
+    answer_modal(qtbot, type_title)
+    qtbot.keyClick(history.list, Qt.Key.Key_F2)
+    qtbot.waitUntil(lambda: filled.get_conversation(cid).title == "Tea with Sam")
+    qtbot.waitUntil(lambda: history.pages.rowCount() > 0 and history.pages.row(0).title == "Tea with Sam")
+
+
+@pytest.mark.gui
+def test_export_writes_the_selection_to_the_chosen_file(
+    qtbot, browser, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from desktop_app.ui.qt import QFileDialog, Qt
+
+    _, history, _ = browser
+    target = tmp_path / "two talks.json"
+    # The platform's save dialog is not driven here: it answers with the file a person would have chosen.
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), "JSON (*.json)"))
+    click_row(qtbot, history, 0)
+    click_row(qtbot, history, 1, with_ctrl=True)
+    qtbot.mouseClick(history.export_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(target.exists)
+    qtbot.waitUntil(lambda: history.status.text().startswith("Exported 2 conversations (4 messages)"))
+    exported = json.loads(target.read_text())
+    assert sorted(c["title"] for c in exported["conversations"]) == ["talk 248", "talk 249"]
+    assert oct(target.stat().st_mode & 0o777) == "0o600"
