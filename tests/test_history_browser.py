@@ -243,3 +243,27 @@ def test_export_writes_the_selection_to_the_chosen_file(
     exported = json.loads(target.read_text())
     assert sorted(c["title"] for c in exported["conversations"]) == ["talk 248", "talk 249"]
     assert oct(target.stat().st_mode & 0o777) == "0o600"
+
+
+@pytest.mark.gui
+def test_the_browser_with_a_search_is_saved_for_the_readme(qtbot, browser) -> None:
+    from desktop_app.ui.qt import QImage
+
+    _, history, _ = browser
+    history.resize(1000, 620)
+    qtbot.keyClicks(history.search, "tea")
+    qtbot.waitUntil(lambda: history.query == "tea" and not history.pages.loading and history.pages.rowCount() == 50)
+    qtbot.waitUntil(lambda: [e.text for e in history.chat.entries][:1] == ["what about tea number 245"])
+    qtbot.wait(100)
+    screens = Path(__file__).resolve().parent.parent / "docs" / "screens"
+    screens.mkdir(parents=True, exist_ok=True)
+    image = history.grab().toImage()
+    assert image.save(str(screens / "history-search.png"))
+    # The marks are drawn: the amber of a marked word is in the picture.
+    amber = QImage(image).convertToFormat(QImage.Format.Format_RGB32)
+    found = any(
+        amber.pixelColor(x, y).name() == "#ffd54f"
+        for x in range(0, amber.width(), 2)
+        for y in range(0, amber.height(), 2)
+    )
+    assert found
