@@ -1,0 +1,157 @@
+"""The history browser over a big history: 100,000 conversations of 10 messages (1,000,000 messages, the
+corpus of bench/storage.py), on Qt's offscreen platform, the main window and the browser as the app makes
+them (the store read on a worker).
+
+- history_open_ms: File > History… triggered -> the list's first page painted (median of the rounds; each
+  round opens a new browser on the same store).
+- search_first_results_ms_p95: a keystroke in the search box -> the list painted with that search's first
+  page, over the queries of bench/storage.py typed a letter at a time (every keystroke timed).
+
+Targets: history_open_ms <= 150, search_first_results_ms_p95 <= 100.
+
+    python bench/history_ui.py --json
+    python bench/history_ui.py --keep DIR    # build the database there once; later runs reuse it
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from report import percentile, print_results
+from storage import SEED, Corpus, build_big, keystrokes, search_queries
+
+from desktop_app.storage.engine import sqlite_url
+from desktop_app.storage.store import SqlConversationStore
+
+CONVERSATIONS = 100_000
+MESSAGES_EACH = 10
+OPEN_ROUNDS = 7
+QUERIES = 20
+BOUND_S = 30.0
+
+
+class PaintWatch:
+    """When the list's viewport was last painted (an event filter on it)."""
+
+    def __init__(self, viewport) -> None:
+        from desktop_app.ui.qt import QEvent, QObject
+
+        watch = self
+
+        class Filter(QObject):
+            def eventFilter(self, watched, event) -> bool:
+                if event.type() == QEvent.Type.Paint:
+                    watch.painted_at = time.perf_counter()
+                return False
+
+        self.painted_at = 0.0
+        self._filter = Filter()
+        viewport.installEventFilter(self._filter)
+
+
+def _wait(app, condition, what: str) -> None:
+    deadline = time.perf_counter() + BOUND_S
+    while not condition():
+        if time.perf_counter() > deadline:
+            raise TimeoutError(f"{what} did not happen within {BOUND_S:.0f} s")
+        app.processEvents()
+        time.sleep(0.0005)
+
+
+def _painted_after(app, history, started: float, generation: int | None) -> float:
+    """Seconds from `started` to the list painted with a newly shown page (a new search's, when
+    `generation` is the one before it)."""
+    watch = PaintWatch(history.list.viewport())
+    loaded = [0.0]
+    history.pages.loaded.connect(lambda: loaded.__setitem__(0, time.perf_counter()))
+
+    def shown() -> bool:
+        fresh = generation is None or history.pages._generation > generation
+        return fresh and loaded[0] > started and not history.pages.loading and watch.painted_at > loaded[0]
+
+    _wait(app, shown, "the page painted")
+    return watch.painted_at - started
+
+
+def measure(database: Path, queries: list[str]) -> dict[str, object]:
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtTest import QTest
+
+    from desktop_app.core.events import EventHub
+    from desktop_app.core.talk_controls import TalkControls
+    from desktop_app.ui.main_window import MainWindow
+    from desktop_app.ui.qt import QApplication
+
+    app = QApplication.instance() or QApplication([sys.argv[0]])
+    store = SqlConversationStore.open(sqlite_url(database))
+    hub = EventHub()
+    window = MainWindow(store, hub, TalkControls(hub.publish))
+    window.show()
+    _wait(app, lambda: window.conversations.count() > 1, "the main window's recent list")
+    opens: list[float] = []
+    typed: list[float] = []
+    try:
+        for _ in range(OPEN_ROUNDS):
+            started = time.perf_counter()
+            window.history_action.trigger()
+            history = window._history
+            assert history is not None
+            opens.append(_painted_after(app, history, started, generation=None))
+            history.close()
+            _wait(app, lambda: window._history is None, "the browser closing")
+
+        window.history_action.trigger()
+        history = window._history
+        assert history is not None
+        _wait(app, lambda: history.pages.rowCount() > 0, "the first page")
+        history.search.setFocus()
+        for query in queries:
+            history.search.clear()
+            _wait(app, lambda: not history.pages.loading, "the list without a search")
+            for text in keystrokes([query]):
+                generation = history.pages._generation
+                started = time.perf_counter()
+                QTest.keyClicks(history.search, text[-1])
+                typed.append(_painted_after(app, history, started, generation))
+    finally:
+        window.close()
+        store.close()
+    return {
+        "history_open_ms": round(statistics.median(opens) * 1000, 1),
+        "history_open_ms_max": round(max(opens) * 1000, 1),
+        "search_first_results_ms_p50": round(statistics.median(typed) * 1000, 1),
+        "search_first_results_ms_p95": round(percentile(typed, 0.95) * 1000, 1),
+        "search_keystrokes": len(typed),
+        "targets": {"history_open_ms": 150.0, "search_first_results_ms_p95": 100.0},
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--keep", type=Path, help="build the database in this folder and keep it")
+    args = parser.parse_args()
+    rng = random.Random(SEED)
+    corpus = Corpus(rng)
+    with tempfile.TemporaryDirectory(prefix="va-bench-history-") as scratch:
+        folder = args.keep or Path(scratch)
+        folder.mkdir(parents=True, exist_ok=True)
+        database = folder / "history-100k.db"
+        built = None if database.exists() else round(build_big(database, corpus, CONVERSATIONS, MESSAGES_EACH), 1)
+        queries = search_queries(corpus, rng, QUERIES, skip_commonest=100)
+        results: dict[str, object] = {"conversations": CONVERSATIONS, "messages": CONVERSATIONS * MESSAGES_EACH}
+        results["build_s"] = built
+        results.update(measure(database, queries))
+    print_results(results, args.json)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
