@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from desktop_app.core.brain.alarm_watch import Announcement
 from desktop_app.core.errors import ErrorCode
 from desktop_app.core.events import Announced, EventHub, HotkeyReady, Notice, NoticeCode
+from desktop_app.core.retention import Retention
 from desktop_app.core.settings import TALK_HOTKEY, Settings, Subscription
 from desktop_app.core.talk_controls import TalkControls
 from desktop_app.core.turn_runner import keep_announcement
@@ -55,6 +56,7 @@ class AppServices:
     brain: BrainServices | None = field(default=None, init=False)
     voice: VoiceServices | TextOnlyVoice | None = field(default=None, init=False)
     hotkey: GlobalHotkey | None = field(default=None, init=False)
+    retention: Retention | None = field(default=None, init=False)
     _subscriptions: list[Subscription] = field(default_factory=list, init=False)
     _thread: threading.Thread | None = field(default=None, init=False)
     _closing: threading.Event = field(default_factory=threading.Event, init=False)
@@ -72,6 +74,8 @@ class AppServices:
         from desktop_app.brain import build_brain
 
         set_aside_what_lasts()  # Qt, the window and the store
+        self.retention = Retention(self.store, self.settings)
+        self.retention.start()  # history.keep_days: now, daily, and when it changes
         self.brain = brain = build_brain(self.settings, self.store, self._announce)
         if self._closing.is_set():
             return
@@ -138,6 +142,8 @@ class AppServices:
             subscription.unsubscribe()
         if self.hotkey is not None:
             self.hotkey.stop()
+        if self.retention is not None:
+            self.retention.close()
         self.controls.attach(None)
         self.settings.close()
         if self.brain is not None:

@@ -433,3 +433,26 @@ def test_pages_after_a_row_match_pages_by_offset_even_where_times_tie(store: Sql
             break
         after = page[-1]
     assert by_row == by_offset and len(by_row) == 130 == len(set(by_row))
+
+
+def test_conversations_past_the_keep_for_rule_are_deleted_searched_no_more_and_audited(
+    store: SqlConversationStore,
+) -> None:
+    from datetime import UTC, datetime
+
+    old, recent = datetime(2025, 1, 1, tzinfo=UTC), datetime(2026, 5, 1, tzinfo=UTC)
+    store.import_conversations(
+        [
+            NewConversation("old tea", (NewMessage(Role.USER, "old tea talk", created_at=old),), old),
+            NewConversation("new tea", (NewMessage(Role.USER, "new tea talk", created_at=recent),), recent),
+        ]
+    )
+    assert store.delete_conversations_older_than(datetime(2026, 1, 1, tzinfo=UTC)) == 1
+    assert [s.conversation.title for s in store.list_conversations()] == ["new tea"]
+    assert [hit.conversation_title for hit in store.search_page("tea").hits] == ["new tea"]
+    (entry,) = [e for e in store.list_audit() if e.action == "old_conversations_deleted"]
+    assert entry.details is not None and entry.details["count"] == 1
+    assert store.delete_conversations_older_than(datetime(2026, 1, 1, tzinfo=UTC)) == 0  # nothing: no new entry
+    assert len([e for e in store.list_audit() if e.action == "old_conversations_deleted"]) == 1
+    with pytest.raises(ValidationError):
+        store.delete_conversations_older_than(datetime(2026, 1, 1))  # no time zone

@@ -377,6 +377,14 @@ PRIVACY_LOG_CONTENT = Setting(
     "For debugging: write what was said, typed and answered into the log file. Off: the log shows only "
     "how long each text was. Takes effect at the next start.",
 )
+HISTORY_KEEP_DAYS = Setting(
+    "history.keep_days",
+    int,
+    0,
+    "Delete conversations not added to for this many days (at start, then once a day); 0 keeps them forever.",
+    minimum=0,
+    maximum=36_500,
+)
 APP_FIRST_RUN_DONE = Setting(
     "app.first_run_done",
     bool,
@@ -407,6 +415,7 @@ SETTINGS: tuple[Setting[Any], ...] = (
     LLM_CONTEXT_TOKENS,
     LLM_TIMEOUT_SECONDS,
     PRIVACY_LOG_CONTENT,
+    HISTORY_KEEP_DAYS,
     APP_FIRST_RUN_DONE,
 )
 BY_KEY = {setting.key: setting for setting in SETTINGS}

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 
 from sqlalchemy import Connection, delete, func, insert, literal, select, true, tuple_, update
 
-from desktop_app.core.errors import ErrorCode, NotFoundError
+from desktop_app.core.errors import ErrorCode, NotFoundError, ValidationError
 from desktop_app.core.models import Conversation, ConversationSummary
 from desktop_app.core.validation import clean_title, parse_id
 from desktop_app.storage.audit import write_audit
@@ -93,6 +94,28 @@ class ConversationRepository:
 
         count = self._db.write(job, "delete the conversations", after_commit)
         self._db.erase_deleted_text()
+        return count
+
+    def delete_older_than(self, cutoff: datetime, after_commit: Callable[[int], None] | None = None) -> int:
+        """Deletes the conversations last added to before `cutoff` (the keep-for rule); how many. Recorded in
+        the audit log when there were any."""
+        if not isinstance(cutoff, datetime) or cutoff.tzinfo is None:
+            raise ValidationError(ErrorCode.INVALID_ARGUMENT, "The cut-off must be a time with its time zone.")
+
+        def job(connection: Connection) -> int:
+            count = connection.execute(
+                delete(conversations).where(
+                    conversations.c.user_id == self._db.user_id, conversations.c.updated_at < cutoff
+                )
+            ).rowcount
+            if count:
+                write_audit(connection, "retention", "old_conversations_deleted", None,
+                            {"count": count, "before": cutoff.isoformat()})  # fmt: skip
+            return int(count)
+
+        count = self._db.write(job, "delete the old conversations", after_commit)
+        if count:
+            self._db.erase_deleted_text()
         return count
 
     def get(self, conversation_id: int) -> Conversation:

@@ -7,6 +7,8 @@ order.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from desktop_app.core.history_cache import CacheLimits, HistoryCache
 from desktop_app.core.models import Conversation, Message, NewMessage
 from desktop_app.core.validation import parse_id
@@ -43,6 +45,9 @@ class CachedHistory:
 
     def delete_all_conversations(self) -> int:
         return self._conversations.delete_all(lambda _: self.cache.clear())
+
+    def delete_conversations_older_than(self, cutoff: datetime) -> int:
+        return self._conversations.delete_older_than(cutoff, lambda _: self.cache.clear())
 
     # -- reads -----------------------------------------------------------------------------------------
 

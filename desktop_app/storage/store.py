@@ -123,6 +123,10 @@ class SqlConversationStore:
     def delete_all_conversations(self) -> int:
         return self._history.delete_all_conversations()
 
+    def delete_conversations_older_than(self, cutoff: datetime) -> int:
+        """The keep-for rule: deletes the conversations last added to before `cutoff`; how many."""
+        return self._history.delete_conversations_older_than(cutoff)
+
     def rename_conversation(self, conversation_id: int, title: str) -> Conversation:
         return self._conversations.rename(conversation_id, title)
 
