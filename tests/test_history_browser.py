@@ -136,7 +136,7 @@ def test_the_list_pages_in_as_it_scrolls_newest_first(qtbot, browser) -> None:
         qtbot.wait(20)
     titles = [history.pages.row(i).title for i in range(history.pages.rowCount())]
     assert titles == [f"talk {n}" for n in reversed(range(CONVERSATIONS))]
-    assert "250 conversations · 500 messages" in history.status.text()
+    assert "250 conversations · 500 messages · " in history.status.text() and " MB on disk" in history.status.text()
 
 
 @pytest.mark.gui

@@ -90,6 +90,7 @@ def test_restart_brings_back_history_facts_and_stats(store_url: str) -> None:
         assert reopened.list_facts() == facts_before == [fact]
         assert reopened.list_conversations() == listing_before
         stats_after = reopened.stats()
+        assert stats_after.database_bytes is not None and stats_after.database_bytes > 0  # SQLite and PostgreSQL
         assert (
             (stats_after.conversations_in_db, stats_after.messages_in_db, stats_after.facts_in_db)
             == (

@@ -159,6 +159,7 @@ class StoreStats:
     facts_in_db: int
     cache_hits: int = 0
     cache_misses: int = 0
+    database_bytes: int | None = None  # on disk (SQLite: the file and its journal); None when unknown
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, func, select
 
+from desktop_app.core.errors import AppError
 from desktop_app.core.history_cache import HistoryCache
 from desktop_app.core.models import StoreHealth, StoreStats
 from desktop_app.storage.handle import DatabaseHandle
@@ -18,6 +19,25 @@ class StoreStatus:
     @property
     def notices(self) -> tuple[str, ...]:
         return tuple(self._db.opened.notices)
+
+    def _database_bytes(self) -> int | None:
+        path = self._db.sqlite_path
+        if path is None:
+            try:
+                size = self._db.read(
+                    lambda c: c.exec_driver_sql("SELECT pg_database_size(current_database())").scalar(),
+                    "measure the database",
+                )
+            except AppError:
+                return None
+            return None if size is None else int(size)
+        total = 0
+        for part in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+            try:
+                total += part.stat().st_size
+            except OSError:
+                continue
+        return total
 
     def stats(self) -> StoreStats:
         in_memory, messages_in_memory, memory_bytes = self._cache.counts()
@@ -35,6 +55,7 @@ class StoreStatus:
 
         db_conversations, db_messages, db_facts = self._db.read(query, "count the conversations")
         return StoreStats(
+            database_bytes=self._database_bytes(),
             conversations_in_memory=in_memory,
             messages_in_memory=messages_in_memory,
             bytes_in_memory=memory_bytes,

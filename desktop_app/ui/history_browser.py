@@ -227,7 +227,9 @@ class HistoryBrowser(QDialog):
     def _show_stats(self, stats: StoreStats) -> None:
         looked_up = stats.cache_hits + stats.cache_misses
         hit_rate = f" · cache hits {stats.cache_hits / looked_up:.0%}" if looked_up else ""
-        self._stats_text = f"{stats.conversations_in_db:,} conversations · {stats.messages_in_db:,} messages{hit_rate}"
+        size = "" if stats.database_bytes is None else f" · {stats.database_bytes / 1e6:,.1f} MB on disk"
+        counts = f"{stats.conversations_in_db:,} conversations · {stats.messages_in_db:,} messages"
+        self._stats_text = f"{counts}{size}{hit_rate}"
         if not self.query:
             self.status.setText(self._stats_text)
 
