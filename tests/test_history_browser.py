@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from window_controls import RecordingControls
 
 from desktop_app.core.models import NewConversation, NewMessage, Role
 from desktop_app.core.reply_source import ReplySource
@@ -21,32 +22,6 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 START = datetime(2026, 6, 1, 8, 0, tzinfo=UTC)
 CONVERSATIONS = 250
-
-
-class Voice:
-    """The window's controls, recording which conversation is to be continued."""
-
-    toggle_mode = False
-
-    def __init__(self) -> None:
-        self.continued: list[int] = []
-
-    def press(self) -> None: ...
-
-    def release(self) -> None: ...
-
-    def cancel(self) -> None: ...
-
-    def toggle(self) -> None: ...
-
-    def ask(self, text: str) -> bool:
-        return True
-
-    def new_conversation(self) -> None: ...
-
-    def continue_conversation(self, conversation_id: int) -> bool:
-        self.continued.append(conversation_id)
-        return True
 
 
 @pytest.fixture
@@ -72,11 +47,11 @@ def filled(store: SqlConversationStore) -> SqlConversationStore:
 
 
 @pytest.fixture
-def browser(qtbot, filled: SqlConversationStore) -> Iterator[tuple[object, object, Voice]]:
+def browser(qtbot, filled: SqlConversationStore) -> Iterator[tuple[object, object, RecordingControls]]:
     from desktop_app.core.events import EventHub
     from desktop_app.ui.main_window import MainWindow
 
-    voice = Voice()
+    voice = RecordingControls()
     window = MainWindow(filled, EventHub(), voice)  # with a hub: the store is read on a worker
     qtbot.addWidget(window)
     window.show()
@@ -165,7 +140,7 @@ def test_continue_opens_the_conversation_in_the_main_window(qtbot, browser) -> N
     qtbot.waitUntil(
         lambda: [e.text for e in window.chat.entries] == ["what about the garden number 246", "Answer 246."]
     )
-    assert voice.continued == [history.pages.row(3).conversation_id]
+    assert voice.calls == [f"continue {history.pages.row(3).conversation_id}"]
     assert "Continuing “talk 246”" in window.statusBar().currentMessage()
 
 

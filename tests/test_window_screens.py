@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
+from window_controls import RecordingControls
 from window_text import shown_text
 
 from desktop_app.core.events import (
@@ -29,26 +30,6 @@ MODEL = ReplySource.model("llama3.2")
 SCREENS = Path(__file__).resolve().parent.parent / "docs" / "screens"
 
 
-class Controls:
-    toggle_mode = False
-
-    def press(self) -> None: ...
-
-    def release(self) -> None: ...
-
-    def cancel(self) -> None: ...
-
-    def toggle(self) -> None: ...
-
-    def ask(self, text: str) -> bool:
-        return True
-
-    def new_conversation(self) -> None: ...
-
-    def continue_conversation(self, conversation_id: int) -> bool:
-        return True
-
-
 @pytest.mark.gui
 def test_the_main_window_mid_conversation(qtbot, tmp_path: Path) -> None:
     from desktop_app.ui.main_window import MainWindow
@@ -58,7 +39,7 @@ def test_the_main_window_mid_conversation(qtbot, tmp_path: Path) -> None:
         for title, question in (("pasta timer", "set a pasta timer for ten minutes"), ("maths", "what is 12 times 7")):
             conversation = store.create_conversation(title)
             store.add_message(conversation.id, "user", question)
-        window = MainWindow(store, None, Controls())
+        window = MainWindow(store, None, RecordingControls())
         qtbot.addWidget(window)
         window.resize(980, 640)
         window.show()

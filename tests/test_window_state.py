@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from gui_app import first_run_done
+from window_controls import RecordingControls
 from window_text import shown_text
 
 from desktop_app.core.errors import ErrorCode
@@ -22,37 +23,6 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 # How long the started app may take to show what happened while it started (a busy CI machine included).
 _START_DEADLINE_S = 30.0
-
-
-class _Voice:
-    """The window's view of the voice services: only the talk mode matters here."""
-
-    def __init__(self, toggle_mode: bool) -> None:
-        self.toggle_mode = toggle_mode
-        self.calls: list[str] = []
-
-    def press(self) -> None:
-        self.calls.append("press")
-
-    def release(self) -> None:
-        self.calls.append("release")
-
-    def cancel(self) -> None:
-        self.calls.append("cancel")
-
-    def toggle(self) -> None:
-        self.calls.append("toggle")
-
-    def ask(self, text: str) -> bool:
-        self.calls.append(f"ask {text}")
-        return True
-
-    def new_conversation(self) -> None:
-        self.calls.append("new conversation")
-
-    def continue_conversation(self, conversation_id: int) -> bool:
-        self.calls.append(f"continue {conversation_id}")
-        return True
 
 
 def test_events_before_anyone_listens_reach_the_first_listener_in_order() -> None:
@@ -76,7 +46,7 @@ def test_events_before_anyone_listens_reach_the_first_listener_in_order() -> Non
 def test_a_missing_microphone_stays_on_screen_until_it_is_back(qtbot, store) -> None:
     from desktop_app.ui.main_window import MainWindow
 
-    window = MainWindow(store, None, _Voice(toggle_mode=False))
+    window = MainWindow(store, None, RecordingControls(toggle_mode=False))
     qtbot.addWidget(window)
     window.show()
     assert not window.problems.isVisible() and window.state_label.text().startswith("Ready")
@@ -100,7 +70,7 @@ def test_a_missing_microphone_stays_on_screen_until_it_is_back(qtbot, store) -> 
 def test_the_talk_button_uses_the_words_of_the_talk_mode(qtbot, store, toggle: bool, idle: str, listening: str) -> None:
     from desktop_app.ui.main_window import MainWindow
 
-    window = MainWindow(store, None, _Voice(toggle_mode=toggle))
+    window = MainWindow(store, None, RecordingControls(toggle_mode=toggle))
     qtbot.addWidget(window)
     assert window.talk_button.text() == idle
     assert ("Click" in window.state_label.text()) is toggle
@@ -115,7 +85,7 @@ def test_the_talk_button_follows_a_talk_mode_changed_while_running(qtbot, store)
     from desktop_app.core.events import TalkMode, TalkModeChanged
     from desktop_app.ui.main_window import MainWindow
 
-    voice = _Voice(toggle_mode=False)
+    voice = RecordingControls(toggle_mode=False)
     window = MainWindow(store, None, voice)
     qtbot.addWidget(window)
     assert window.talk_button.text() == "Hold to talk"
@@ -178,7 +148,7 @@ def test_a_turn_that_heard_nothing_leaves_no_empty_line(qtbot, store) -> None:
     from desktop_app.core.events import FinalTranscript, PartialTranscript, ReplyChunk, TurnStarted
     from desktop_app.ui.main_window import MainWindow
 
-    window = MainWindow(store, None, _Voice(toggle_mode=False))
+    window = MainWindow(store, None, RecordingControls(toggle_mode=False))
     qtbot.addWidget(window)
     window.on_event(TurnStarted(1))
     window.on_event(FinalTranscript("what time is it", 0.9))

@@ -86,7 +86,7 @@ def create_ddl_listener(target: Any, connection: Connection, **_: Any) -> None:
     create(connection)
 
 
-_HIT_COLUMNS = "m.id, m.conversation_id, c.title, m.role, m.created_at AS created_at"
+_HIT_COLUMNS = "m.id, m.conversation_id, c.title, m.role, m.created_at AS created_at, m.source"
 
 # Ranked inside the full-text index first, then joined: a common word can match tens of thousands of
 # messages, and joining each of them before ranking costs more than the ranking. The over-fetch leaves room
@@ -142,16 +142,15 @@ SQLITE_WINDOW_FLOOR = (
     f"SELECT min(rowid) AS floor, count(*) AS found FROM (SELECT rowid FROM {FTS_TABLE} "
     f"WHERE {FTS_TABLE} MATCH :q AND rowid < :before ORDER BY rowid DESC LIMIT :window)"
 )
-_PAGE_COLUMNS = f"{_HIT_COLUMNS}, m.source"
 SQLITE_WINDOW_HITS = (
-    f"SELECT {_PAGE_COLUMNS}, snippet({FTS_TABLE}, 0, '[', ']', '…', 12) AS snippet "
+    f"SELECT {_HIT_COLUMNS}, snippet({FTS_TABLE}, 0, '[', ']', '…', 12) AS snippet "
     f"FROM {FTS_TABLE} JOIN messages m ON m.id = {FTS_TABLE}.rowid "
     "JOIN conversations c ON c.id = m.conversation_id "
     f"WHERE {FTS_TABLE} MATCH :q AND {FTS_TABLE}.rowid < :before AND {FTS_TABLE}.rowid >= :floor "
     "AND c.user_id = :user {filters} ORDER BY m.id DESC"
 )
 POSTGRES_PAGE = (
-    f"SELECT {_PAGE_COLUMNS}, "
+    f"SELECT {_HIT_COLUMNS}, "
     "ts_headline('english', m.content, q, "
     "'StartSel=[, StopSel=], MaxWords=18, MinWords=6, MaxFragments=1, FragmentDelimiter=…') AS snippet "
     "FROM messages m JOIN conversations c ON c.id = m.conversation_id, to_tsquery('english', :q) q "

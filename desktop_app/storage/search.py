@@ -61,18 +61,7 @@ class MessageSearch:
                 rows = connection.execute(statement, params).all()
                 if len(rows) == page:
                     break
-            return [
-                SearchHit(
-                    message_id=row.id,
-                    conversation_id=row.conversation_id,
-                    conversation_title=row.title,
-                    role=Role(row.role),
-                    created_at=row.created_at,
-                    snippet=row.snippet,
-                    score=float(row.score),
-                )
-                for row in rows
-            ]
+            return [_hit(row, float(row.score)) for row in rows]
 
         return self._db.read(run, "search the conversations")
 
@@ -114,7 +103,7 @@ class MessageSearch:
 
         def postgres_page(connection: Connection) -> SearchPage:
             rows = connection.execute(statement, {**params, "before": start, "window": page + 1}).all()
-            hits = tuple(_page_hit(row) for row in rows[:page])
+            hits = tuple(_hit(row) for row in rows[:page])
             return SearchPage(hits, hits[-1].message_id if len(rows) > page else None)
 
         return self._db.read(postgres_page, "search the conversations")
@@ -135,7 +124,7 @@ def _sqlite_page(
             return SearchPage(tuple(hits), None)
         rows = connection.execute(hits_statement, {**params, "before": before, "floor": window.floor}).all()
         for row in rows:
-            hits.append(_page_hit(row))
+            hits.append(_hit(row))
             if len(hits) == page:
                 return SearchPage(tuple(hits), row.id)
         examined += window.found
@@ -177,7 +166,8 @@ def _typed(sql: str, chosen: SearchFilter) -> TextualSelect:
     return statement.columns(created_at=messages.c.created_at.type)
 
 
-def _page_hit(row: Any) -> SearchHit:
+def _hit(row: Any, score: float = 0.0) -> SearchHit:
+    """A row of the search queries (fulltext._HIT_COLUMNS and the passage) as a hit."""
     return SearchHit(
         message_id=row.id,
         conversation_id=row.conversation_id,
@@ -185,6 +175,6 @@ def _page_hit(row: Any) -> SearchHit:
         role=Role(row.role),
         created_at=row.created_at,
         snippet=row.snippet,
-        score=0.0,
+        score=score,
         source=ReplySource.parse(row.source),
     )
