@@ -16,10 +16,7 @@ the sessions, max the worst; p90 is report.percentile's nearest rank.
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -30,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from pg_server import PostgresServer  # type: ignore[import-not-found, unused-ignore]
 from pulse_server import PulseAudioServer  # type: ignore[import-not-found, unused-ignore]
 from report import percentile, print_results
+from window_scenario import PhaseGaps, run_in_new_process  # type: ignore[import-not-found, unused-ignore]
 
 AIM_MS = 50.0
 SESSION_TIMEOUT_S = 300.0
@@ -42,28 +40,8 @@ PHASE_KEYS = {
 }
 
 
-def session_child(data_dir: str, database_url: str, out: str) -> int:
-    """One session in this process; writes {phase: [longest_ms, ticks]} to `out`."""
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from window_scenario import run_session  # type: ignore[import-not-found, unused-ignore]
-
-    from desktop_app.ui.qt import QApplication, QEventLoop, QTimer
-
-    app = QApplication([sys.argv[0]])
-
-    def wait(ms: int) -> None:
-        loop = QEventLoop()
-        QTimer.singleShot(ms, loop.quit)
-        loop.exec()
-
-    session = run_session(wait, Path(data_dir), database_url)
-    Path(out).write_text(json.dumps({phase: [gaps.longest_ms, gaps.ticks] for phase, gaps in session.phases.items()}))
-    del app
-    return 0
-
-
 def run(runs: int) -> dict[str, object]:
-    sessions: list[dict[str, list[float]]] = []
+    sessions: list[dict[str, PhaseGaps]] = []
     pulse = PulseAudioServer.start()
     postgres = PostgresServer.start()
     try:
@@ -72,27 +50,18 @@ def run(runs: int) -> dict[str, object]:
             for index in range(runs):
                 data_dir = Path(work) / f"data-{index}"
                 data_dir.mkdir(mode=0o700)
-                out = Path(work) / f"session-{index}.json"
                 database = postgres.create_database()
                 try:
-                    subprocess.run(
-                        [sys.executable, __file__, "--session-child", str(data_dir), postgres.url(database), str(out)],
-                        env=env,
-                        check=True,
-                        timeout=SESSION_TIMEOUT_S,
-                        stdout=subprocess.DEVNULL,
-                        stderr=subprocess.DEVNULL,
-                    )
+                    sessions.append(run_in_new_process(data_dir, postgres.url(database), env))
                 finally:
                     postgres.drop_database(database)
-                sessions.append(json.loads(out.read_text()))
     finally:
         postgres.stop()
         pulse.stop()
     results: dict[str, object] = {"runs": runs, "tick_ms": 10}
     worst = 0.0
     for phase, key in PHASE_KEYS.items():
-        gaps = [session[phase][0] for session in sessions]
+        gaps = [session[phase].longest_ms for session in sessions]
         worst = max(worst, *gaps)
         results[f"{key}_longest_gap_ms_p50"] = round(statistics.median(gaps), 1)
         results[f"{key}_longest_gap_ms_p90"] = round(percentile(gaps, 0.9), 1)
@@ -106,10 +75,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--runs", type=int, default=5, help="sessions, each a new process (default 5)")
-    parser.add_argument("--session-child", nargs=3, metavar=("DATA_DIR", "DATABASE_URL", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.session_child:
-        return session_child(*args.session_child)
     print_results(run(args.runs), args.json)
     return 0
 

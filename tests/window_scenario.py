@@ -4,14 +4,20 @@ speech model loads; a slow language model's answer streams in; speech is stopped
 answer is stored in PostgreSQL and read back into the history list.
 
 Used by tests/test_window_responsive.py (a bound that catches any store, model or network call on the main
-thread) and bench/event_loop.py (the numbers, against the product's 50 ms aim). Needs a QApplication, the
-private PulseAudio server in PULSE_SERVER, and a PostgreSQL database.
+thread) and bench/event_loop.py (the numbers, against the product's 50 ms aim), each session in a new
+process as the app runs (`run_in_new_process`: this file run as a script), not in a test process that has
+grown through a thousand tests. Needs the private PulseAudio server in PULSE_SERVER and a PostgreSQL
+database.
 """
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +31,7 @@ from desktop_app.services import AppServices
 from desktop_app.storage.store import SqlConversationStore
 
 TICK_MS = 10
+SESSION_TIMEOUT_S = 300.0
 LOADING = "the services start and the speech model loads"
 STREAMING = "a slow language model's answer streams in"
 STOPPING = "speech is stopped mid-answer"
@@ -135,3 +142,40 @@ def run_session(wait: Callable[[int], None], data_dir: Path, database_url: str) 
 
 def _is(event: object, code: NoticeCode) -> bool:
     return isinstance(event, Notice) and event.code is code
+
+
+def run_in_new_process(data_dir: Path, database_url: str, env: Mapping[str, str]) -> dict[str, PhaseGaps]:
+    """One session in a new process (offscreen, with `env`): what its timer saw in each phase. A session that
+    fails raises CalledProcessError with what the process wrote."""
+    out = data_dir.parent / f"{data_dir.name}-session.json"
+    subprocess.run(
+        [sys.executable, __file__, str(data_dir), database_url, str(out)],
+        env={**env, "QT_QPA_PLATFORM": "offscreen"},
+        check=True,
+        timeout=SESSION_TIMEOUT_S,
+        capture_output=True,
+        text=True,
+    )
+    return {phase: PhaseGaps(longest, int(ticks)) for phase, (longest, ticks) in json.loads(out.read_text()).items()}
+
+
+def _session_here(data_dir: str, database_url: str, out: str) -> None:
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from desktop_app.ui.qt import QApplication, QEventLoop, QTimer
+
+    app = QApplication([sys.argv[0]])
+
+    def wait(ms: int) -> None:
+        loop = QEventLoop()
+        QTimer.singleShot(ms, loop.quit)
+        loop.exec()
+
+    session = run_session(wait, Path(data_dir), database_url)
+    if session.chat_requests != 1:  # the streaming phase must have asked the language model once
+        raise SystemExit(f"the language model was asked {session.chat_requests} times, not once")
+    Path(out).write_text(json.dumps({phase: [gaps.longest_ms, gaps.ticks] for phase, gaps in session.phases.items()}))
+    del app
+
+
+if __name__ == "__main__":
+    _session_here(*sys.argv[1:4])
