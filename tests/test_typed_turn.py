@@ -105,3 +105,29 @@ def test_an_earlier_conversation_is_continued_by_the_next_question(store: SqlCon
         "still the first",
     ]
     assert [m.content for m in store.get_history(later) if m.role is Role.USER] == ["second question"]
+
+
+def test_a_question_after_its_conversation_was_deleted_starts_a_new_one(store: SqlConversationStore) -> None:
+    events: list[Event] = []
+    pipeline = VoicePipeline(ScriptedRecognizer, ScriptedBrain(), None, store, events.append)
+
+    def ask(text: str) -> None:
+        finished = sum(isinstance(e, TurnFinished) for e in events)
+        pipeline.ask(text)
+        wait_until(lambda: sum(isinstance(e, TurnFinished) for e in events) > finished)
+
+    try:
+        ask("first question")
+        deleted = pipeline.conversation_id
+        assert deleted is not None
+        store.delete_conversation(deleted)  # from the history browser, while it was the current one
+        ask("are you there")
+    finally:
+        pipeline.close()
+    assert not any(isinstance(e, TurnFailed) for e in events)
+    current = pipeline.conversation_id
+    assert current is not None and current != deleted
+    assert [(m.role, m.content) for m in store.get_history(current)] == [
+        (Role.USER, "are you there"),
+        (Role.ASSISTANT, "You said are you there."),
+    ]

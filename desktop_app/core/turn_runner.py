@@ -20,7 +20,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from desktop_app.core.errors import AppError, ErrorCode
+from desktop_app.core.errors import AppError, ErrorCode, NotFoundError
 from desktop_app.core.models import INTERRUPTED_AT_MS, SPOKEN_CHARS, Role, spoken_prefix_length
 from desktop_app.core.ports import Brain, CollectedReply, ConversationStore, ReplyAction, ReplyPiece
 from desktop_app.core.reply_source import ReplySource
@@ -119,6 +119,18 @@ class TurnRunner:
         """The next turn starts a new conversation."""
         self._current.forget()
 
+    def _keep_question(self, question: str) -> int:
+        """Keeps the question in the current conversation, or in a new one when the current one was deleted
+        meanwhile (from the history browser, or by the keep-for rule); the conversation it went into."""
+        conversation_id = self.conversation()
+        try:
+            self._store.add_message(conversation_id, Role.USER, question)
+        except NotFoundError:
+            self._current.forget()
+            conversation_id = self.conversation()
+            self._store.add_message(conversation_id, Role.USER, question)
+        return conversation_id
+
     def continue_conversation(self, conversation_id: int) -> None:
         """The next turn goes into this earlier conversation (it must exist: NotFoundError otherwise)."""
         self._current.use(self._store.get_conversation(conversation_id).id)
@@ -128,8 +140,7 @@ class TurnRunner:
         next. `cancel` set stops the answer (the brain is given it too). An exception from the brain is
         raised again once what was shown of the answer is kept."""
         cancel = cancel if cancel is not None else threading.Event()
-        conversation_id = self.conversation()
-        self._store.add_message(conversation_id, Role.USER, question)
+        conversation_id = self._keep_question(question)
         reply = CollectedReply()
         if not front.thinking():
             return TurnOutcome(conversation_id, reply, stopped=True)
