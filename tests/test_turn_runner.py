@@ -274,6 +274,18 @@ def test_with_no_conversation_announcements_share_one_named_conversation(store: 
     ]
 
 
+def test_an_announcement_whose_conversation_was_deleted_is_kept_all_the_same(store: SqlConversationStore) -> None:
+    runner = TurnRunner(ScriptedBrain(), store, announcements_title=ANNOUNCEMENTS_TITLE)
+    turn = runner.run("hello", ScriptedFront())
+    store.delete_conversation(turn.conversation_id)  # the current one, deleted in the history browser
+    kept = runner.announce("Time's up: the pasta timer is done.", ReplySource.skill("timer"))
+    assert kept is not None and kept != turn.conversation_id
+    assert [m.content for m in store.get_history(kept)] == ["Time's up: the pasta timer is done."]
+    store.delete_conversation(kept)  # and then the one it went into
+    again = runner.announce("Reminder: tea.", ReplySource.skill("reminder"))
+    assert again is not None and [m.content for m in store.get_history(again)] == ["Reminder: tea."]
+
+
 def test_an_announcement_that_cannot_be_kept_is_reported_as_not_kept(store: SqlConversationStore) -> None:
     full = WatchedStore(store)
     runner = TurnRunner(ScriptedBrain(), full, announcements_title=ANNOUNCEMENTS_TITLE)

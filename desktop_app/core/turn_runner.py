@@ -164,15 +164,21 @@ class TurnRunner:
         """Keeps something said unprompted in the current conversation (or, when there is none and the
         runner has a conversation for announcements, in that one). Returns where it was kept; None when it
         could not be (a read-only or full store): it is still to be shown and said."""
-        try:
-            conversation_id = self._current.peek()
-            if conversation_id is None:
-                conversation_id = self._current.get() if self._named is None else self._named.get()
-            self._store.add_message(conversation_id, Role.ASSISTANT, text, source=source)
-        except AppError as error:
-            log.warning("an announcement could not be kept: %s", error.message)
-            return None
-        return conversation_id
+        for _attempt in range(2):
+            current = self._current.peek()
+            chosen = self._current if current is not None or self._named is None else self._named
+            try:
+                conversation_id = chosen.get()
+                self._store.add_message(conversation_id, Role.ASSISTANT, text, source=source)
+            except NotFoundError:
+                chosen.forget()  # deleted meanwhile (history browser, keep-for rule): kept in a new one
+                continue
+            except AppError as error:
+                log.warning("an announcement could not be kept: %s", error.message)
+                return None
+            return conversation_id
+        log.warning("an announcement could not be kept: its conversation was deleted as it was kept")
+        return None
 
     def _collect(
         self, question: str, conversation_id: int, front: TurnFront, cancel: threading.Event, reply: CollectedReply
