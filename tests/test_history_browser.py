@@ -176,6 +176,10 @@ def test_deleting_the_selection_asks_first_then_removes_them(qtbot, browser, fil
     )
     shown = {history.pages.row(i).conversation_id for i in range(history.pages.rowCount())}
     assert not shown & set(chosen)
+    window, _, _ = browser  # the main window's recent list is read again too
+    qtbot.waitUntil(
+        lambda: window.conversations.count() > 0 and window.conversations.item(0).text().startswith("talk 248")
+    )
 
 
 @pytest.mark.gui

@@ -88,12 +88,17 @@ class HistoryBrowser(QDialog):
         background: Background | None,
         on_continue: Callable[[int], None],
         parent: QWidget | None = None,
+        *,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        on_changed: Callable[[], None] = lambda: None,
     ) -> None:
+        """`on_continue(id)`: the user chose to continue that conversation; `on_changed()`: conversations
+        were renamed or deleted here (the main window's recent list is read again)."""
         super().__init__(parent)
         self._store = store
         self._background = background
         self._on_continue = on_continue
+        self._on_changed = on_changed
         self._now = now
         self._opened: int | None = None
         self.setWindowTitle(TITLE)
@@ -317,6 +322,7 @@ class HistoryBrowser(QDialog):
         self.chat.clear()
         self.pages.reload()
         self._read_stats()
+        self._on_changed()
 
     def _exported(self, message: str) -> None:
         self.status.setText(message)

@@ -489,7 +489,9 @@ class MainWindow(QMainWindow):
     def show_history(self) -> None:
         """File > History… (Ctrl+H): the history browser, one window, raised when it is already open."""
         if self._history is None:
-            self._history = HistoryBrowser(self._store, self._background, self.continue_conversation, self)
+            self._history = HistoryBrowser(
+                self._store, self._background, self.continue_conversation, self, on_changed=self.refresh
+            )
             self._history.finished.connect(self._history_closed)
         self._history.show()
         self._history.raise_()
