@@ -118,11 +118,14 @@ def test_the_list_pages_in_as_it_scrolls_newest_first(qtbot, browser) -> None:
 def test_a_search_as_it_is_typed_finds_marks_and_opens_its_conversation(qtbot, browser) -> None:
     _, history, _ = browser
     history.search.setFocus()
-    qtbot.keyClicks(history.search, "te")  # the last word is a start of a word while it is typed
-    qtbot.waitUntil(lambda: history.query == "te" and not history.pages.loading and history.pages.rowCount() == 50)
+    qtbot.keyClicks(history.search, "te")  # two letters: a whole word, and no message has the word "te"
+    qtbot.waitUntil(lambda: history.query == "te" and not history.pages.loading and history.pages.rowCount() == 0)
+    assert "0 matches for “te”" in history.status.text()
+    qtbot.keyClicks(history.search, "a")  # from three letters the last word is the start of a word
+    qtbot.waitUntil(lambda: history.query == "tea" and not history.pages.loading and history.pages.rowCount() == 50)
     first = history.pages.row(0)
     assert first.title == "talk 245" and "[tea]" in first.detail
-    assert "50 matches for “te”" in history.status.text()
+    assert "50 matches for “tea”" in history.status.text()
     qtbot.waitUntil(lambda: [e.text for e in history.chat.entries][:1] == ["what about tea number 245"])
     assert history.chat._delegate._marking is not None and history.chat._delegate._marking.search("tea")
     history.origin.setCurrentText("Language model")  # no model answered: nothing
@@ -246,3 +249,22 @@ def test_the_browser_with_a_search_is_saved_for_the_readme(qtbot, browser) -> No
         for y in range(0, amber.height(), 2)
     )
     assert found
+
+
+@pytest.mark.gui
+def test_closing_while_pages_are_on_their_way_drops_them(qtbot, browser, caplog: pytest.LogCaptureFixture) -> None:
+    from desktop_app.ui.qt import Qt
+
+    window, history, _ = browser
+    for _ in range(3):  # open and close at once, with the first page, the stats and a conversation in flight
+        qtbot.keyClick(history, Qt.Key.Key_Escape)
+        qtbot.waitUntil(lambda: window._history is None)
+        window.show_history()
+        history = window._history
+        assert history is not None
+    qtbot.keyClick(history, Qt.Key.Key_Escape)
+    qtbot.wait(500)  # what the worker hands back now finds no browser
+    assert "a call on the main thread failed" not in caplog.text
+    window.show_history()
+    assert window._history is not None
+    qtbot.waitUntil(lambda: window._history is not None and window._history.pages.rowCount() == 100)

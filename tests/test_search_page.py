@@ -89,6 +89,9 @@ def test_every_word_must_match_and_the_last_may_be_a_prefix(history: SqlConversa
     assert len(both) == 200 and set(both) == {f"day {day}" for day in range(0, 300, 3)}
     assert not history.search_page("coff", limit=5).hits
     assert len(history.search_page("coff", prefix=True, limit=500).hits) == 200
+    # One or two letters are a whole word even while typed: "co" does not gather every word it starts.
+    assert not history.search_page("co", prefix=True, limit=5).hits
+    assert len(history.search_page("day 7", prefix=True, limit=500).hits) == 2
 
 
 def test_dates_and_origins_filter_the_matches(history: SqlConversationStore) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError
 
-from desktop_app.core.search_terms import query_words
+from desktop_app.core.search_terms import is_word_start, query_words
 from desktop_app.storage.engine import is_damage
 
 FTS_TABLE = "messages_fts"
@@ -120,16 +120,17 @@ OVERFETCH_FACTOR = 5
 
 def sqlite_match_expression(query: str, prefix: bool = False) -> str:
     """Every word must match (stemmed: "timers" finds "timer"). With `prefix`, the last word may be the
-    start of a word, for search as you type; it costs more, since a short start matches many words."""
-    quoted = [f'"{word}"' for word in query_words(query)]
-    if prefix:
+    start of a word, for search as you type, once it has MIN_PREFIX_CHARS letters (see core.search_terms)."""
+    words = query_words(query)
+    quoted = [f'"{word}"' for word in words]
+    if prefix and is_word_start(words[-1]):
         quoted[-1] += "*"
     return " ".join(quoted)
 
 
 def postgres_tsquery_text(query: str, prefix: bool = False) -> str:
     words = query_words(query)
-    if prefix:
+    if prefix and is_word_start(words[-1]):
         words[-1] += ":*"
     return " & ".join(words)
 

@@ -101,6 +101,7 @@ class HistoryBrowser(QDialog):
         self._on_changed = on_changed
         self._now = now
         self._opened: int | None = None
+        self._open = True  # False once closed: what the worker hands back afterwards is dropped
         self.setWindowTitle(TITLE)
         self.setAccessibleName(TITLE)
         self.resize(980, 640)
@@ -329,9 +330,15 @@ class HistoryBrowser(QDialog):
 
     # -- running store work off the main thread ---------------------------------------------------------------
 
+    def done(self, result: int) -> None:
+        """Closed (Esc, the window's close button): pages and results still on their way are dropped."""
+        self._open = False
+        self.pages.detach()
+        super().done(result)
+
     def _run(self, key: str, work: Callable[[], Any], done: Callable[[Any], None]) -> None:
         if self._background is not None:
-            self._background.run(key, work, done, self._action_failed)
+            self._background.run(key, work, self._while_open(done), self._while_open(self._action_failed))
             return
         try:
             result = work()
@@ -339,6 +346,13 @@ class HistoryBrowser(QDialog):
             self._action_failed(error)
             return
         done(result)
+
+    def _while_open(self, call: Callable[[Any], None]) -> Callable[[Any], None]:
+        def guarded(value: Any) -> None:
+            if self._open:
+                call(value)
+
+        return guarded
 
     def _action_failed(self, error: Exception) -> None:
         message = getattr(error, "message", None) or str(error)

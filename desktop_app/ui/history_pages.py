@@ -87,6 +87,11 @@ class HistoryPages(QAbstractListModel):
         self.endResetModel()
         self._fetch()
 
+    def detach(self) -> None:
+        """Pages still on their way are dropped (the list's window is closing)."""
+        self._generation += 1
+        self._source = None
+
     def reload(self) -> None:
         """The current source again from its start (after rows were deleted or renamed)."""
         if self._source is not None:
