@@ -23,6 +23,13 @@ from desktop_app.core.pipeline import VoicePipeline
 from desktop_app.storage.store import SqlConversationStore
 
 
+def typed(pipeline: VoicePipeline, events: list[Event], text: str) -> None:
+    """Asks by typing and waits for the turn to finish."""
+    finished = sum(isinstance(e, TurnFinished) for e in events)
+    pipeline.ask(text)
+    wait_until(lambda: sum(isinstance(e, TurnFinished) for e in events) > finished)
+
+
 def test_a_typed_question_is_answered_spoken_and_kept(store: SqlConversationStore) -> None:
     events: list[Event] = []
     pipeline = VoicePipeline(ScriptedRecognizer, ScriptedBrain(), ScriptedSpeaker, store, events.append)
@@ -80,23 +87,18 @@ def test_an_earlier_conversation_is_continued_by_the_next_question(store: SqlCon
     events: list[Event] = []
     pipeline = VoicePipeline(ScriptedRecognizer, ScriptedBrain(), None, store, events.append)
 
-    def ask(text: str) -> None:
-        finished = sum(isinstance(e, TurnFinished) for e in events)
-        pipeline.ask(text)
-        wait_until(lambda: sum(isinstance(e, TurnFinished) for e in events) > finished)
-
     try:
-        ask("first question")
+        typed(pipeline, events, "first question")
         earlier = pipeline.conversation_id
         pipeline.new_conversation()
-        ask("second question")
+        typed(pipeline, events, "second question")
         later = pipeline.conversation_id
         assert earlier is not None and later is not None and later != earlier
         pipeline.continue_conversation(earlier)
-        ask("back to the first")
+        typed(pipeline, events, "back to the first")
         with pytest.raises(NotFoundError):
             pipeline.continue_conversation(later + 100)  # no such conversation: the current one stays
-        ask("still the first")
+        typed(pipeline, events, "still the first")
     finally:
         pipeline.close()
     assert [m.content for m in store.get_history(earlier) if m.role is Role.USER] == [
@@ -111,17 +113,12 @@ def test_a_question_after_its_conversation_was_deleted_starts_a_new_one(store: S
     events: list[Event] = []
     pipeline = VoicePipeline(ScriptedRecognizer, ScriptedBrain(), None, store, events.append)
 
-    def ask(text: str) -> None:
-        finished = sum(isinstance(e, TurnFinished) for e in events)
-        pipeline.ask(text)
-        wait_until(lambda: sum(isinstance(e, TurnFinished) for e in events) > finished)
-
     try:
-        ask("first question")
+        typed(pipeline, events, "first question")
         deleted = pipeline.conversation_id
         assert deleted is not None
         store.delete_conversation(deleted)  # from the history browser, while it was the current one
-        ask("are you there")
+        typed(pipeline, events, "are you there")
     finally:
         pipeline.close()
     assert not any(isinstance(e, TurnFailed) for e in events)
