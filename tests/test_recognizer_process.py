@@ -110,6 +110,18 @@ def _heard(
     return recognizer.finish().text, partials
 
 
+def _token_distance(a: list[str], b: list[str]) -> int:
+    """How many tokens must be changed, added or removed to turn `a` into `b` (a syllable differing at its
+    end counts as one)."""
+    previous = list(range(len(b) + 1))
+    for i, token in enumerate(a, 1):
+        current = [i]
+        for j, other in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (token != other)))
+        previous = current
+    return previous[-1]
+
+
 def _wait_until(condition: Callable[[], bool], bound_s: float) -> bool:
     deadline = time.monotonic() + bound_s
     while time.monotonic() < deadline:
@@ -175,13 +187,20 @@ def test_vosk_in_its_process_hears_what_it_hears_in_this_one(tmp_path: Path) -> 
         speech.append(pcm_of(wav))
     spec = RecogniserSpec("vosk", korean_model_source(), sentences, None)
     model = load_model(korean_model_source())
-    for understands in (sentences.__contains__, lambda _text: False):
+    for understands, exact in ((sentences.__contains__, True), (lambda _text: False, False)):
         in_process = VoskRecognizer(model, sentences, understands)
         recognizer = RecognizerProcess.start(spec, understands)
         try:
             assert recognizer.name == "vosk"
             for pcm in speech:
-                assert _heard(recognizer, pcm, SPEECH_CHUNK_SECONDS)[0] == _heard(in_process, pcm)[0]
+                there, here = _heard(recognizer, pcm, SPEECH_CHUNK_SECONDS)[0], _heard(in_process, pcm)[0]
+                if exact:  # the command, from the grammar: the same words
+                    assert there == here
+                else:
+                    # The general model's own transcript: the same but for at most one syllable. On a loaded
+                    # machine the two processes' float arithmetic once tipped a borderline last syllable
+                    # ("대요" / "대") of this synthetic speech one way and the other way.
+                    assert there and _token_distance(there.split(), here.split()) <= 1, (there, here)
         finally:
             recognizer.close()
     assert _heard(VoskRecognizer(model, sentences, sentences.__contains__), speech[0])[0] == sentences[0]
