@@ -13,7 +13,16 @@ from desktop_app.cli.errors import EXIT_OK, EXIT_USAGE, CommandError
 from desktop_app.cli.files import atomic_text_file, check_target
 from desktop_app.core.brain.spoken import plural
 from desktop_app.core.errors import AppError, NotFoundError
-from desktop_app.core.export import ExportFormat, ExportItem, ExportResult, parse_format, write_export
+from desktop_app.core.export import (
+    ExportFormat,
+    ExportItem,
+    ExportResult,
+    exported_sentence,
+    format_of_file,
+    parse_format,
+    record_export,
+    write_export,
+)
 from desktop_app.core.models import AlarmKind
 from desktop_app.core.ports import AlarmBook, ConversationStore
 from desktop_app.core.validation import parse_id
@@ -82,20 +91,12 @@ def prepare_search(args: argparse.Namespace) -> Action:
     return action
 
 
-_SUFFIX_FORMATS = {
-    ".json": ExportFormat.JSON,
-    ".md": ExportFormat.MARKDOWN,
-    ".markdown": ExportFormat.MARKDOWN,
-    ".csv": ExportFormat.CSV,
-}
-
-
 def _export_format(chosen: str | None, destination: str | None) -> ExportFormat:
     """--format, else the --out file's extension."""
     if chosen is not None:
         return parse_format(chosen)
     if destination not in (None, STDOUT):
-        found = _SUFFIX_FORMATS.get(Path(destination).suffix.lower())
+        found = format_of_file(Path(destination))
         if found is not None:
             return found
     raise CommandError("invalid_argument", "Choose a format with --format json, md or csv.", exit_status=EXIT_USAGE)
@@ -158,22 +159,10 @@ def prepare_export(args: argparse.Namespace) -> Action:
         else:
             with atomic_text_file(target, overwrite=force) as handle:
                 result = write_export(format_, items, handle)
-        store.record_audit(
-            "conversations_exported",
-            None if cid is None else str(cid),
-            {
-                "format": format_.value,
-                "conversations": result.conversations,
-                "messages": result.messages,
-                "destination": "stdout" if target is None else str(target.absolute()),
-            },
-        )
+        destination = "stdout" if target is None else str(target.absolute())
+        record_export(store, format_, result, destination, None if cid is None else str(cid))
         if target is not None:
-            plural = "" if result.conversations == 1 else "s"
-            print(
-                f"Exported {result.conversations} conversation{plural} ({result.messages} messages) to {target}.",
-                file=out,
-            )
+            print(exported_sentence(result, target), file=out)
         return EXIT_OK
 
     return action

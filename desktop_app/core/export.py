@@ -26,10 +26,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, TextIO
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
 
 from desktop_app.core.models import Conversation, Message, Role
 from desktop_app.core.validation import parse_choice
+
+if TYPE_CHECKING:
+    from desktop_app.core.ports import ConversationStore
 
 FORMAT_VERSION = 1
 
@@ -197,6 +201,19 @@ def write_csv(items: Iterable[ExportItem], out: TextIO) -> ExportResult:
     return ExportResult(conversations, messages)
 
 
+FILE_SUFFIXES = {
+    ".json": ExportFormat.JSON,
+    ".md": ExportFormat.MARKDOWN,
+    ".markdown": ExportFormat.MARKDOWN,
+    ".csv": ExportFormat.CSV,
+}
+
+
+def format_of_file(path: Path) -> ExportFormat | None:
+    """The format a file's name asks for by its ending; None for another ending."""
+    return FILE_SUFFIXES.get(path.suffix.lower())
+
+
 def parse_format(value: ExportFormat | str) -> ExportFormat:
     return parse_choice(ExportFormat, value, "export format")
 
@@ -214,3 +231,26 @@ def write_export(
     if chosen is ExportFormat.MARKDOWN:
         return write_markdown(items, out, exported_at=exported_at)
     return write_csv(items, out)
+
+
+def record_export(
+    store: ConversationStore, format_: ExportFormat, result: ExportResult, destination: str, target: str | None
+) -> None:
+    """The export in the audit log: its format, how much went where (`target`: the one conversation
+    exported, None for several or all)."""
+    store.record_audit(
+        "conversations_exported",
+        target,
+        {
+            "format": format_.value,
+            "conversations": result.conversations,
+            "messages": result.messages,
+            "destination": destination,
+        },
+    )
+
+
+def exported_sentence(result: ExportResult, destination: object) -> str:
+    """What an export to a file says when it is done."""
+    plural = "" if result.conversations == 1 else "s"
+    return f"Exported {result.conversations} conversation{plural} ({result.messages} messages) to {destination}."

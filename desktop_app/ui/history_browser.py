@@ -15,7 +15,14 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from desktop_app.core.export import ExportFormat, ExportItem, write_export
+from desktop_app.core.export import (
+    ExportFormat,
+    ExportItem,
+    exported_sentence,
+    format_of_file,
+    record_export,
+    write_export,
+)
 from desktop_app.core.models import Message, Role, SearchFilter, StoreStats
 from desktop_app.core.ports import ConversationStore
 from desktop_app.core.reply_source import SourceKind
@@ -460,8 +467,7 @@ def _delete_each(store: ConversationStore, ids: list[int]) -> int:
 
 def _export_format(target: Path, chosen: ExportFormat) -> ExportFormat:
     """The file's own ending wins over the dialog's filter (a name typed with .csv is CSV)."""
-    by_suffix = {".json": ExportFormat.JSON, ".md": ExportFormat.MARKDOWN, ".csv": ExportFormat.CSV}
-    return by_suffix.get(target.suffix.lower(), chosen)
+    return format_of_file(target) or chosen
 
 
 def _export(store: ConversationStore, ids: list[int], format_: ExportFormat, target: Path) -> str:
@@ -472,11 +478,5 @@ def _export(store: ConversationStore, ids: list[int], format_: ExportFormat, tar
     items: list[ExportItem] = [(store.get_conversation(cid), store.get_history(cid)) for cid in ids]
     with atomic_text_file(target, overwrite=True) as handle:
         result = write_export(format_, items, handle)
-    store.record_audit(
-        "conversations_exported",
-        None,
-        {"format": format_.value, "conversations": result.conversations, "messages": result.messages,
-         "destination": str(target.absolute())},
-    )  # fmt: skip
-    plural = "" if result.conversations == 1 else "s"
-    return f"Exported {result.conversations} conversation{plural} ({result.messages} messages) to {target}."
+    record_export(store, format_, result, str(target.absolute()), None)
+    return exported_sentence(result, target)
