@@ -92,3 +92,23 @@ class Background:
         threading.Thread(target=join, name="ui-background-close", daemon=True).start()
         if not done.wait(CLOSE_BOUND_S):
             log.error("a background read did not end within %.0f s", CLOSE_BOUND_S)
+
+
+def run_work(
+    background: Background | None,
+    key: str,
+    work: Callable[[], T],
+    done: Callable[[T], None],
+    failed: Callable[[Exception], None],
+) -> None:
+    """`work` on `background`'s worker, its result handed to `done` (or its error to `failed`) on the main
+    thread; with no worker (a window made without an event hub: tests, a bench), here and now, alike."""
+    if background is not None:
+        background.run(key, work, done, failed)
+        return
+    try:
+        result = work()
+    except Exception as error:
+        failed(error)
+        return
+    done(result)

@@ -27,7 +27,7 @@ from desktop_app.core.models import Message, Role, SearchFilter, StoreStats
 from desktop_app.core.ports import ConversationStore
 from desktop_app.core.reply_source import SourceKind
 from desktop_app.core.search_terms import marking_pattern
-from desktop_app.ui.background import Background
+from desktop_app.ui.background import Background, run_work
 from desktop_app.ui.chat_delegate import MARK_BACKGROUND, MARK_TEXT
 from desktop_app.ui.chat_view import ChatView
 from desktop_app.ui.history_pages import PAGE, ROW_ROLE, HistoryPages, HistoryRow, PageSource, conversation_pages
@@ -344,15 +344,7 @@ class HistoryBrowser(QDialog):
         super().done(result)
 
     def _run(self, key: str, work: Callable[[], Any], done: Callable[[Any], None]) -> None:
-        if self._background is not None:
-            self._background.run(key, work, self._while_open(done), self._while_open(self._action_failed))
-            return
-        try:
-            result = work()
-        except Exception as error:
-            self._action_failed(error)
-            return
-        done(result)
+        run_work(self._background, key, work, self._while_open(done), self._while_open(self._action_failed))
 
     def _while_open(self, call: Callable[[Any], None]) -> Callable[[Any], None]:
         def guarded(value: Any) -> None:

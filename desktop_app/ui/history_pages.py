@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from desktop_app.core.models import ConversationSummary, Role, SearchHit
-from desktop_app.ui.background import Background
+from desktop_app.ui.background import Background, run_work
 from desktop_app.ui.qt import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt, Signal
 
 Index = QModelIndex | QPersistentModelIndex
@@ -159,15 +159,7 @@ class HistoryPages(QAbstractListModel):
             self._cursor = END
             self.failed.emit(str(error))
 
-        if self._background is None:
-            try:
-                page = source(cursor)
-            except Exception as error:
-                failed(error)
-                return
-            done(page)
-        else:
-            self._background.run("history-page", lambda: source(cursor), done, failed)
+        run_work(self._background, "history-page", lambda: source(cursor), done, failed)
 
 
 def conversation_pages(list_conversations: Callable[..., list[ConversationSummary]]) -> PageSource:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Protocol, TypeVar
+from typing import Protocol
 
 from desktop_app import __version__
 from desktop_app.autostart import autostart_enabled, disable_autostart, enable_autostart, launch_command
@@ -41,7 +41,7 @@ from desktop_app.core.ports import ConversationStore
 from desktop_app.core.settings import TALK_HOTKEY, Settings
 from desktop_app.remote.protocol import Command, CommandName
 from desktop_app.resources import resource_path
-from desktop_app.ui.background import Background
+from desktop_app.ui.background import Background, run_work
 from desktop_app.ui.bridge import EventBridge
 from desktop_app.ui.chat_view import ChatView
 from desktop_app.ui.first_run import FirstRunGuide
@@ -80,7 +80,6 @@ from desktop_app.ui.qt import (
 from desktop_app.ui.quit_signals import quit_on_signals
 from desktop_app.ui.tray import Tray, TrayActions
 
-T = TypeVar("T")
 WINDOW_TITLE = "Voice Assistant"
 APP_ICON = "icons/voice-assistant.svg"
 STATE_TEXT = {
@@ -243,7 +242,7 @@ class MainWindow(QMainWindow):
             self._background = Background(self._bridge.call_soon)
         self._show_state(TurnState.IDLE)
         self.refresh()
-        self._in_background("autostart", autostart_enabled, self._show_autostart, self._autostart_failed)
+        run_work(self._background, "autostart", autostart_enabled, self._show_autostart, self._autostart_failed)
 
     # -- layout -------------------------------------------------------------------------------------------
 
@@ -511,7 +510,8 @@ class MainWindow(QMainWindow):
         """An earlier conversation, shown here; the next question, spoken or typed, goes into it."""
         if self._voice is None or not self._voice.continue_conversation(conversation_id):
             return
-        self._in_background(
+        run_work(
+            self._background,
             "open-conversation",
             lambda: (self._store.get_conversation(conversation_id), self._store.get_history(conversation_id)),
             self._show_continued,
@@ -698,7 +698,9 @@ class MainWindow(QMainWindow):
 
     def _switch_autostart(self, on: bool) -> None:
         self.autostart_action.setEnabled(False)
-        self._in_background("autostart", partial(_set_autostart, on), self._autostart_switched, self._autostart_failed)
+        run_work(
+            self._background, "autostart", partial(_set_autostart, on), self._autostart_switched, self._autostart_failed
+        )
 
     def _autostart_switched(self, on: bool) -> None:
         self._show_autostart(on)
@@ -718,21 +720,7 @@ class MainWindow(QMainWindow):
         self.autostart_action.setEnabled(True)
         self.autostart_action.setChecked(False)
         QMessageBox.warning(self, WINDOW_TITLE, str(error))
-        self._in_background("autostart", autostart_enabled, self._show_autostart, lambda _error: None)
-
-    def _in_background(
-        self, key: str, work: Callable[[], T], done: Callable[[T], None], failed: Callable[[Exception], None]
-    ) -> None:
-        """`work` off the main thread when the window has a worker (it reads or writes files), else here."""
-        if self._background is not None:
-            self._background.run(key, work, done, failed)
-            return
-        try:
-            result = work()
-        except Exception as error:
-            failed(error)
-            return
-        done(result)
+        run_work(self._background, "autostart", autostart_enabled, self._show_autostart, lambda _error: None)
 
     # -- size and position between runs ---------------------------------------------------------------------
 
