@@ -82,19 +82,18 @@ from desktop_app.ui.tray import Tray, TrayActions
 
 WINDOW_TITLE = "Voice Assistant"
 APP_ICON = "icons/voice-assistant.svg"
+# The idle line in each talk mode (hold, toggle); `keys` is Ctrl+Space, and the global key once registered.
+IDLE_LINE = {
+    False: "Ready. Hold the button (or {keys}) and speak, or type below.",
+    True: "Ready. Click the button (or press {keys}) and speak; click again to send. Or type below.",
+}
+WINDOW_KEY = "Ctrl+Space"
 STATE_TEXT = {
-    TurnState.IDLE: "Ready. Hold the button (or Ctrl+Space) and speak, or type below.",
+    TurnState.IDLE: IDLE_LINE[False].format(keys=WINDOW_KEY),
     TurnState.LISTENING: "Listening…",
     TurnState.RECOGNISING: "Recognising…",
     TurnState.THINKING: "Thinking…",
     TurnState.SPEAKING: "Speaking… (press to interrupt)",
-}
-IDLE_TOGGLE_TEXT = "Ready. Click the button (or press Ctrl+Space) and speak; click again to send. Or type below."
-# Once the global key is registered, the idle line names it beside the window's own key.
-IDLE_WITH_GLOBAL_KEY = {
-    False: "Ready. Hold the button (or Ctrl+Space here, {key} anywhere) and speak, or type below.",
-    True: "Ready. Click the button (or press Ctrl+Space here, {key} anywhere) and speak; click again to send. Or "
-    "type below.",
 }
 STARTING_TEXT = "Starting… (you can type already; speaking works once the voice is ready)"
 # The talk button's words in each mode: (idle, listening).
@@ -618,13 +617,8 @@ class MainWindow(QMainWindow):
         elif ErrorCode.AUDIO_INPUT_UNAVAILABLE.value in self._problems:
             idle_text = "Not listening: the microphone is not available (see above). You can type."
         else:
-            idle_text = (
-                IDLE_WITH_GLOBAL_KEY[toggle].format(key=self._global_key)
-                if self._global_key
-                else IDLE_TOGGLE_TEXT
-                if toggle
-                else STATE_TEXT[TurnState.IDLE]
-            )
+            keys = f"{WINDOW_KEY} here, {self._global_key} anywhere" if self._global_key else WINDOW_KEY
+            idle_text = IDLE_LINE[toggle].format(keys=keys)
         text = idle_text if state is TurnState.IDLE else STATE_TEXT[state]
         self.state_label.setText(text)
         self.state_label.setAccessibleName(f"State: {text}")
