@@ -119,16 +119,18 @@ class TurnRunner:
         """The next turn starts a new conversation."""
         self._current.forget()
 
-    def _keep_question(self, question: str) -> int:
-        """Keeps the question in the current conversation, or in a new one when the current one was deleted
-        meanwhile (from the history browser, or by the keep-for rule); the conversation it went into."""
-        conversation_id = self.conversation()
+    def _add_message(
+        self, into: _MadeOnce, role: Role, text: str, source: ReplySource | None = None, *, instead: _MadeOnce
+    ) -> int:
+        """Keeps a message in `into`'s conversation, or, when that one was deleted meanwhile (from the
+        history browser, or by the keep-for rule), in `instead`'s, made anew; the conversation it went into."""
+        conversation_id = into.get()
         try:
-            self._store.add_message(conversation_id, Role.USER, question)
+            self._store.add_message(conversation_id, role, text, source=source)
         except NotFoundError:
-            self._current.forget()
-            conversation_id = self.conversation()
-            self._store.add_message(conversation_id, Role.USER, question)
+            into.forget()
+            conversation_id = instead.get()
+            self._store.add_message(conversation_id, role, text, source=source)
         return conversation_id
 
     def continue_conversation(self, conversation_id: int) -> None:
@@ -140,7 +142,7 @@ class TurnRunner:
         next. `cancel` set stops the answer (the brain is given it too). An exception from the brain is
         raised again once what was shown of the answer is kept."""
         cancel = cancel if cancel is not None else threading.Event()
-        conversation_id = self._keep_question(question)
+        conversation_id = self._add_message(self._current, Role.USER, question, instead=self._current)
         reply = CollectedReply()
         if not front.thinking():
             return TurnOutcome(conversation_id, reply, stopped=True)
@@ -164,21 +166,14 @@ class TurnRunner:
         """Keeps something said unprompted in the current conversation (or, when there is none and the
         runner has a conversation for announcements, in that one). Returns where it was kept; None when it
         could not be (a read-only or full store): it is still to be shown and said."""
-        for _attempt in range(2):
-            current = self._current.peek()
-            chosen = self._current if current is not None or self._named is None else self._named
-            try:
-                conversation_id = chosen.get()
-                self._store.add_message(conversation_id, Role.ASSISTANT, text, source=source)
-            except NotFoundError:
-                chosen.forget()  # deleted meanwhile (history browser, keep-for rule): kept in a new one
-                continue
-            except AppError as error:
-                log.warning("an announcement could not be kept: %s", error.message)
-                return None
-            return conversation_id
-        log.warning("an announcement could not be kept: its conversation was deleted as it was kept")
-        return None
+        # With no conversation under way (also once the current one was deleted), the named one.
+        elsewhere = self._named or self._current
+        into = self._current if self._current.peek() is not None else elsewhere
+        try:
+            return self._add_message(into, Role.ASSISTANT, text, source, instead=elsewhere)
+        except AppError as error:
+            log.warning("an announcement could not be kept: %s", error.message)
+            return None
 
     def _collect(
         self, question: str, conversation_id: int, front: TurnFront, cancel: threading.Event, reply: CollectedReply
