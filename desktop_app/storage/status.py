@@ -7,6 +7,7 @@ from sqlalchemy import Connection, func, select
 from desktop_app.core.errors import AppError
 from desktop_app.core.history_cache import HistoryCache
 from desktop_app.core.models import StoreHealth, StoreStats
+from desktop_app.storage.database import SIDE_FILES
 from desktop_app.storage.handle import DatabaseHandle
 from desktop_app.storage.schema import conversations, facts, messages
 
@@ -32,7 +33,7 @@ class StoreStatus:
                 return None
             return None if size is None else int(size)
         total = 0
-        for part in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        for part in (path, *(path.with_name(path.name + suffix) for suffix in SIDE_FILES)):
             try:
                 total += part.stat().st_size
             except OSError:
