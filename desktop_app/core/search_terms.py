@@ -14,12 +14,16 @@ MIN_PREFIX_CHARS = 3
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
+def _words(query: str) -> list[str]:
+    return _WORD.findall(query.lower())[:MAX_WORDS]
+
+
 def query_words(query: str) -> list[str]:
     """The words of what the user typed; operators and punctuation are not syntax here."""
-    words = _WORD.findall(query.lower())
+    words = _words(query)
     if not words:
         raise ValidationError(ErrorCode.INVALID_ARGUMENT, "Search needs at least one word.")
-    return words[:MAX_WORDS]
+    return words
 
 
 def is_word_start(word: str) -> bool:
@@ -31,7 +35,7 @@ def marking_pattern(query: str) -> re.Pattern[str] | None:
     """Where the search's words are in a text: each word, and what it may go on as (the store matches
     stems, "timer" finds "timers", and the last word as the start of a word while it is being typed).
     None when the query has no word."""
-    words = _WORD.findall(query.lower())[:MAX_WORDS]
+    words = _words(query)
     if not words:
         return None
     alternatives = "|".join(re.escape(word) for word in sorted(set(words), key=len, reverse=True))
