@@ -109,6 +109,7 @@ class HistoryBrowser(QDialog):
         self._now = now
         self._opened: int | None = None
         self._open = True  # False once closed: what the worker hands back afterwards is dropped
+        self._stats_text = ""  # the footer without a search: counts, size, cache hits
         self.setWindowTitle(TITLE)
         self.setAccessibleName(TITLE)
         self.resize(980, 640)
@@ -137,6 +138,8 @@ class HistoryBrowser(QDialog):
         self.search.setAccessibleDescription("Finds messages with every word typed, newest first")
         self.period = _choice(self, "history_period", "When", PERIODS)
         self.origin = _choice(self, "history_origin", "Said by", ORIGINS)
+        for box in (self.period, self.origin):
+            box.currentIndexChanged.connect(lambda _index: self.apply_search())
         for widget in (self.search, self.period, self.origin):
             top.addWidget(widget, 3 if widget is self.search else 1)
         layout.addLayout(top)
@@ -231,8 +234,6 @@ class HistoryBrowser(QDialog):
             self.list.selectionModel().setCurrentIndex(
                 self.pages.index(0), QItemSelectionModel.SelectionFlag.ClearAndSelect
             )
-
-    _stats_text = ""
 
     def _read_stats(self) -> None:
         self._run("history-stats", self._store.stats, self._show_stats)
@@ -431,7 +432,6 @@ def _choice(parent: QWidget, name: str, label: str, choices: dict[str, Any]) -> 
     box.addItems(list(choices))
     box.setAccessibleName(label)
     box.setToolTip(f"{label} (narrows a search)")
-    box.currentIndexChanged.connect(lambda _index: parent.apply_search())  # type: ignore[attr-defined]
     return box
 
 
