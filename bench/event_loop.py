@@ -27,17 +27,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from pg_server import PostgresServer  # type: ignore[import-not-found, unused-ignore]
 from pulse_server import PulseAudioServer  # type: ignore[import-not-found, unused-ignore]
 from report import percentile, print_results
-from window_scenario import PhaseGaps, run_in_new_process  # type: ignore[import-not-found, unused-ignore]
+from window_scenario import (  # type: ignore[import-not-found, unused-ignore]
+    LOADING,
+    POSTGRES,
+    STOPPING,
+    STREAMING,
+    TICK_MS,
+    PhaseGaps,
+    run_in_new_process,
+)
 
 AIM_MS = 50.0
-SESSION_TIMEOUT_S = 300.0
 # Short names for the phases in the results.
-PHASE_KEYS = {
-    "the services start and the speech model loads": "loading",
-    "a slow language model's answer streams in": "streaming",
-    "speech is stopped mid-answer": "stopping",
-    "a second answer is stored in PostgreSQL and read back into the history": "postgres",
-}
+PHASE_KEYS = {LOADING: "loading", STREAMING: "streaming", STOPPING: "stopping", POSTGRES: "postgres"}
 
 
 def run(runs: int) -> dict[str, object]:
@@ -58,7 +60,7 @@ def run(runs: int) -> dict[str, object]:
     finally:
         postgres.stop()
         pulse.stop()
-    results: dict[str, object] = {"runs": runs, "tick_ms": 10}
+    results: dict[str, object] = {"runs": runs, "tick_ms": TICK_MS}
     worst = 0.0
     for phase, key in PHASE_KEYS.items():
         gaps = [session[phase].longest_ms for session in sessions]
