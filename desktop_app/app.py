@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from desktop_app.core.errors import AppError, ErrorCode
 from desktop_app.core.events import EventHub
 from desktop_app.core.history_cache import CacheLimits
-from desktop_app.core.settings import Settings
+from desktop_app.core.settings import APP_START_MINIMIZED, Settings
 from desktop_app.core.talk_controls import TalkControls
 from desktop_app.paths import DATABASE_URL_ENV, AppPaths
 from desktop_app.services import AppServices
@@ -109,8 +109,9 @@ def _run_gui(options: AppOptions) -> int:
         try:
             from desktop_app.ui.main_window import WindowStart, run_main_window
 
+            minimized = options.minimized or settings.get(APP_START_MINIMIZED)
             start = WindowStart(
-                store, hub, services, instance, options.minimized, paths.window_state_file, settings, paths.models_dir
+                store, hub, services, instance, minimized, paths.window_state_file, settings, paths.models_dir, paths
             )
             return run_main_window(start)
         finally:

@@ -77,6 +77,16 @@ def disable_autostart() -> None:
     autostart_backend().disable()
 
 
+def set_autostart(on: bool) -> bool:
+    """Starts this app (as `launch_command()` says it was started) at log-in, or no longer; returns whether
+    the entry is now in place."""
+    if on:
+        enable_autostart(launch_command())
+    else:
+        disable_autostart()
+    return autostart_enabled()
+
+
 def autostart_backend(
     *,
     platform: str = sys.platform,

@@ -310,3 +310,10 @@ class KeyLedger(Protocol):
         ...
 
     def finish_request(self, usage_id: int, tokens_input: int, tokens_output: int, outcome: str) -> None: ...
+
+
+class AppStore(ConversationStore, Protocol):
+    """The store the desktop app opens: conversations, and the API keys' records beside them."""
+
+    @property
+    def keys(self) -> KeyLedger: ...

@@ -385,6 +385,19 @@ HISTORY_KEEP_DAYS = Setting(
     minimum=0,
     maximum=36_500,
 )
+HISTORY_SAVE = Setting(
+    "history.save",
+    bool,
+    True,
+    "Keep conversations: off, questions are still answered but nothing said, typed or answered is written "
+    "to the history.",
+)
+APP_START_MINIMIZED = Setting(
+    "app.start_minimized",
+    bool,
+    False,
+    "Start in the tray with the window hidden (where the desktop has a tray); the tray icon shows it.",
+)
 APP_FIRST_RUN_DONE = Setting(
     "app.first_run_done",
     bool,
@@ -416,6 +429,8 @@ SETTINGS: tuple[Setting[Any], ...] = (
     LLM_TIMEOUT_SECONDS,
     PRIVACY_LOG_CONTENT,
     HISTORY_KEEP_DAYS,
+    HISTORY_SAVE,
+    APP_START_MINIMIZED,
     APP_FIRST_RUN_DONE,
 )
 BY_KEY = {setting.key: setting for setting in SETTINGS}

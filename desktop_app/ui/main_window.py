@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Protocol
 
 from desktop_app import __version__
-from desktop_app.autostart import autostart_enabled, disable_autostart, enable_autostart, launch_command
+from desktop_app.autostart import autostart_enabled, set_autostart
 from desktop_app.core.errors import ErrorCode
 from desktop_app.core.events import (
     Announced,
@@ -37,8 +37,9 @@ from desktop_app.core.events import (
 )
 from desktop_app.core.hold_key import RELEASE_DEBOUNCE_MS, HoldKey
 from desktop_app.core.models import Conversation, ConversationSummary, Message, StoreHealth
-from desktop_app.core.ports import ConversationStore
+from desktop_app.core.ports import AppStore
 from desktop_app.core.settings import TALK_HOTKEY, Settings
+from desktop_app.paths import AppPaths
 from desktop_app.remote.protocol import Command, CommandName
 from desktop_app.resources import resource_path
 from desktop_app.ui.background import Background, run_work
@@ -167,7 +168,7 @@ class Instance(Protocol):
 
 @dataclass(frozen=True)
 class WindowStart:
-    store: ConversationStore
+    store: AppStore
     hub: EventHub
     services: Services
     instance: Instance | None = None
@@ -175,6 +176,7 @@ class WindowStart:
     state_file: Path | None = None  # where the window keeps its size and position between runs
     settings: Settings | None = None
     models_dir: Path | None = None
+    paths: AppPaths | None = None  # the settings pane's data folder, models and keys live under it
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,7 +190,7 @@ class _StoreView:
 class MainWindow(QMainWindow):
     def __init__(
         self,
-        store: ConversationStore,
+        store: AppStore,
         hub: EventHub | None = None,
         voice: VoiceControls | None = None,
         *,
@@ -693,7 +695,7 @@ class MainWindow(QMainWindow):
     def _switch_autostart(self, on: bool) -> None:
         self.autostart_action.setEnabled(False)
         run_work(
-            self._background, "autostart", partial(_set_autostart, on), self._autostart_switched, self._autostart_failed
+            self._background, "autostart", partial(set_autostart, on), self._autostart_switched, self._autostart_failed
         )
 
     def _autostart_switched(self, on: bool) -> None:
@@ -750,14 +752,6 @@ class MainWindow(QMainWindow):
         if self._background is not None:
             self._background.close()
         super().closeEvent(event)
-
-
-def _set_autostart(on: bool) -> bool:
-    if on:
-        enable_autostart(launch_command())
-    else:
-        disable_autostart()
-    return autostart_enabled()
 
 
 def _window_settings(path: Path) -> QSettings:

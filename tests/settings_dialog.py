@@ -1,0 +1,64 @@
+"""The settings dialog on a real settings file, store and data folder, for the sections' tests: open it at a
+section, read back what was saved as the next start of the app would."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from desktop_app.core.keys import KeyStore
+from desktop_app.core.ports import AppStore
+from desktop_app.core.settings import Setting, Settings
+from desktop_app.paths import AppPaths
+from desktop_app.ui.qt import QAbstractButton, QPoint, Qt
+from desktop_app.ui.settings.dialog import SettingsDialog
+from desktop_app.ui.settings.section import Section
+
+WAIT_MS = 10_000
+
+
+def click(qtbot: Any, button: QAbstractButton) -> None:
+    """A click where a person clicks: on a check box's or radio button's box (the middle of a wide one is
+    empty space, which does not toggle it), in the middle of anything else."""
+    is_box = button.inherits("QCheckBox") or button.inherits("QRadioButton")
+    at = QPoint(8, button.height() // 2) if is_box else button.rect().center()
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton, pos=at)
+
+
+class OpenSettings:
+    """A dialog with the given sections over `data_dir`'s settings file; `saved()` reads that file afresh."""
+
+    def __init__(
+        self,
+        qtbot: Any,
+        store: AppStore,
+        data_dir: Path,
+        sections: Sequence[type[Section]],
+        *,
+        key_store: Callable[[], KeyStore] | None = None,
+    ) -> None:
+        self.paths = AppPaths.resolve(data_dir).ensure()
+        self.settings = Settings(self.paths.settings_file)
+        if key_store is None:
+            self.dialog = SettingsDialog(self.settings, store, self.paths, sections)
+        else:
+            self.dialog = SettingsDialog(self.settings, store, self.paths, sections, key_store=key_store)
+        qtbot.addWidget(self.dialog)
+        self.dialog.show()
+        qtbot.waitExposed(self.dialog)
+        self._qtbot = qtbot
+
+    def section(self, name: str) -> Section:
+        """Chooses the section in the list, as a click on its entry would."""
+        return self.dialog.show_section(name)
+
+    def saved(self, key: Setting[Any]) -> Any:
+        return Settings(self.paths.settings_file).get(key)
+
+    def wait_saved(self, key: Setting[Any], value: object) -> None:
+        self._qtbot.waitUntil(lambda: self.saved(key) == value, timeout=WAIT_MS)
+
+    def close(self) -> None:
+        self.dialog.close()
+        self.settings.close()
