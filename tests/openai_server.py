@@ -159,7 +159,8 @@ class RecordedRequest:
 class OpenAIServer:
     """See the module docstring. `reply` is the default plan (a Reply, a Fail, or text / a function of the
     messages). `models`, when given, are the only models it knows (others get 404 model_not_found);
-    `api_key`, when given, is the only key it accepts (others get 401)."""
+    `api_key`, when given, is the only key it accepts (others get 401), for chat and the list of models
+    alike; `models_delay` slows the list of models (a slow or distant server)."""
 
     def __init__(
         self,
@@ -167,11 +168,13 @@ class OpenAIServer:
         *,
         models: Sequence[str] | None = None,
         api_key: str | None = None,
+        models_delay: float = 0.0,
         port: int = 0,
     ) -> None:
         self.default: Plan = reply if isinstance(reply, Reply | Fail) else Reply(reply)
         self.models = list(models) if models is not None else None
         self.api_key = api_key
+        self.models_delay = models_delay
         self.errors: list[BaseException] = []  # unexpected exceptions in the handlers
         self._port = port
         self._script: deque[Plan] = deque()
@@ -306,6 +309,11 @@ class _Handler(BaseHTTPRequestHandler):
         record = self._receive(b"")
         path = self.path.split("?", 1)[0].rstrip("/")
         if path in ("/v1/models", "/models"):
+            self._pause(self.owner.models_delay)
+            if self.owner.api_key is not None and record.authorization != f"Bearer {self.owner.api_key}":
+                self._send_error(record, Fail(401), model="")
+                record.done.set()
+                return
             created = int(time.time())
             names = self.owner.models if self.owner.models is not None else [DEFAULT_MODEL]
             data = [{"id": name, "object": "model", "created": created, "owned_by": "test"} for name in names]

@@ -488,12 +488,12 @@ class _Turn:
         if isinstance(error, httpx.ConnectTimeout):
             return _Retryable(self._failures.unreachable("no answer to the connection", attempts=self._attempts))
         if isinstance(error, httpx.ConnectError):
-            return _Retryable(self._failures.unreachable(_reason(error), attempts=self._attempts))
+            return _Retryable(self._failures.unreachable(reason_for_people(error), attempts=self._attempts))
         if isinstance(error, httpx.TimeoutException):
             return self._failures.silent(self._chat._read_timeout)
         if isinstance(error, httpx.RemoteProtocolError | httpx.ReadError | httpx.WriteError):
             return _Retryable(self._failures.hung_up(attempts=self._attempts))
-        return self._failures.unreachable(_reason(error), attempts=self._attempts)
+        return self._failures.unreachable(reason_for_people(error), attempts=self._attempts)
 
     def _body_failure(self, error: httpx.HTTPError) -> AppError:
         """A failure while the answer was streaming."""
@@ -501,10 +501,10 @@ class _Turn:
             return self._failures.silent(self._chat._read_timeout)
         if isinstance(error, httpx.RemoteProtocolError | httpx.ReadError | httpx.WriteError):
             return self._failures.cut_off()
-        return self._failures.unreadable(_reason(error))
+        return self._failures.unreadable(reason_for_people(error))
 
 
-def _reason(error: Exception) -> str:
+def reason_for_people(error: Exception) -> str:
     """A short reason for people, from a network error (which never contains the request's headers)."""
     text = wire.trim(str(error), 120)
     if "Connection refused" in text:
