@@ -86,7 +86,7 @@ def next_page(qtbot: Any, guide: Any) -> None:
 
 
 def capture_threads() -> list[threading.Thread]:
-    return [t for t in threading.enumerate() if t.name.startswith(("mic-capture", "first-run-mic"))]
+    return [t for t in threading.enumerate() if t.name.startswith(("mic-capture", "mic-probe"))]
 
 
 @pytest.mark.gui
@@ -110,8 +110,8 @@ def test_the_level_moves_with_speech_and_silence_is_pointed_out(
     import desktop_app.audio.capture as capture_module
     import desktop_app.audio.devices as devices_module
     from desktop_app.ui.first_run import MICROPHONE, RECOGNITION
-    from desktop_app.ui.first_run_pages import SILENT_WARNING
     from desktop_app.ui.qt import Qt, QTimer
+    from desktop_app.ui.sound_widgets import SILENT_WARNING
 
     # A device that takes half a second to find and open, as a USB or Bluetooth one can.
     def slow(function: Any) -> Any:

@@ -9,18 +9,13 @@ through a queue that the guide's own timer drains (no Python-side signal is emit
 The window forwards its core events to `on_event` while the guide is open, so the first question's words
 and answer arrive the way the window's own do.
 
-The level meter reads a short-lived capture of its own rather than the app's AudioLevel events: the app's
-microphone runs while idle only with audio.preroll on and once the voice services are up, and it follows
-the saved setting, not the device being tried. Sound servers (PulseAudio, PipeWire, WASAPI shared mode,
-Core Audio) let two streams read one microphone.
+The level meter reads a capture of its own (ui.microphone_probe), shared with Settings > Audio.
 """
 
 from __future__ import annotations
 
 import logging
 import queue
-import threading
-import time
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -54,15 +49,14 @@ from desktop_app.ui.first_run_pages import (
     SUGGESTIONS,
     TITLE,
     DonePage,
-    LevelReading,
     MicrophonePage,
-    Microphones,
     ModelChoice,
     QuestionPage,
     Recognisers,
     RecognitionPage,
     WelcomePage,
 )
+from desktop_app.ui.microphone_probe import LevelProbe
 from desktop_app.ui.qt import (
     QApplication,
     QEvent,
@@ -75,18 +69,15 @@ from desktop_app.ui.qt import (
     QWidget,
     QWizard,
 )
+from desktop_app.ui.sound_widgets import chosen_name
 
 if TYPE_CHECKING:
-    from desktop_app.audio.capture import MicrophoneCapture
-    from desktop_app.core.errors import AppError
+    from desktop_app.audio.choices import DeviceChoices
 
 log = logging.getLogger(__name__)
 
 WELCOME, MICROPHONE, RECOGNITION, QUESTION, DONE = range(5)
 TICK_MS = 30  # the meter's pace, and how soon a worker's result is shown
-SILENCE_DBFS = -120.0
-# Quieter than this is no one speaking (a real microphone's room noise is around -60 to -70 dBFS).
-SILENT_DBFS = -50.0
 STATE_WORDS = {
     TurnState.LISTENING: "Listening… let go when you are done.",
     TurnState.RECOGNISING: "Recognising…",
@@ -111,92 +102,10 @@ def _ignore(*_args: object) -> None:
     """For results nobody waits for."""
 
 
-class _LevelProbe:
-    """The guide's own capture of one microphone, for the meter. Opened and closed on threads of its own (a
-    device can take half a second to open); levels and errors arrive on the capture's thread and are read by
-    the guide's timer. Each open() starts a generation: what an older one reports is dropped."""
+def _list_microphones(wanted: str | None) -> DeviceChoices:
+    from desktop_app.audio.choices import device_choices  # loads PortAudio: never on the main thread
 
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._generation = 0
-        self._capture: MicrophoneCapture | None = None
-        self._device: str | None = None
-        self._loudest = SILENCE_DBFS
-        self._heard_at = time.monotonic()
-        self._error: str | None = None
-        self.running = False
-
-    def open(self, device: str | None) -> None:
-        with self._lock:
-            self._generation += 1
-            generation = self._generation
-            self._device = device
-            self._restart_locked()
-            self.running = True
-        threading.Thread(target=self._start, args=(generation,), name="first-run-mic-open", daemon=True).start()
-
-    def _start(self, generation: int) -> None:
-        from desktop_app.audio.capture import MicrophoneCapture  # loads PortAudio: never on the main thread
-
-        with self._lock:
-            if generation != self._generation:
-                return  # closed (or reopened) before it got here
-            capture = MicrophoneCapture(
-                _ignore, partial(self._level, generation), partial(self._failed, generation), device=self._device
-            )
-            self._capture = capture
-            capture.start()  # the capture's own thread opens the device
-
-    def switch(self, device: str | None) -> None:
-        """Listens to another microphone (the capture opens it before it lets the old one go)."""
-        with self._lock:
-            self._device = device
-            self._restart_locked()
-            capture = self._capture
-        if capture is not None:
-            capture.set_device(device)
-
-    def close(self) -> None:
-        with self._lock:
-            self._generation += 1
-            capture, self._capture = self._capture, None
-            self.running = False
-        if capture is not None:  # stop() waits for the stream to close: not on the main thread
-            threading.Thread(target=capture.stop, name="first-run-mic-close", daemon=True).start()
-
-    def read(self) -> LevelReading:
-        with self._lock:
-            reading = LevelReading(self._loudest, time.monotonic() - self._heard_at, self._error)
-            self._loudest = SILENCE_DBFS
-        return reading
-
-    def _restart_locked(self) -> None:
-        self._loudest = SILENCE_DBFS
-        self._heard_at = time.monotonic()
-        self._error = None
-
-    def _level(self, generation: int, rms_dbfs: float, _peak_dbfs: float) -> None:
-        with self._lock:
-            if generation != self._generation:
-                return
-            self._loudest = max(self._loudest, rms_dbfs)
-            self._error = None
-            if rms_dbfs > SILENT_DBFS:
-                self._heard_at = time.monotonic()
-
-    def _failed(self, generation: int, error: AppError | None) -> None:
-        with self._lock:
-            if generation == self._generation:
-                self._error = None if error is None else error.message
-
-
-def _list_microphones(wanted: str | None) -> Microphones:
-    from desktop_app.audio.devices import list_devices
-
-    listed = list_devices("input")  # what `voice-assistant devices` lists, without the speakers' monitors
-    found = listed.find(wanted) if wanted else None
-    default = next((d.name for d in listed.devices if d.is_default), None)
-    return Microphones(tuple(d.name for d in listed.devices), default, found.name if found is not None else None)
+    return device_choices("input", wanted)
 
 
 def _read_recognisers(settings: Settings, models_dir: Path) -> Recognisers:
@@ -254,7 +163,7 @@ class FirstRunGuide(QWizard):
         self._models_dir = models_dir
         self._calls: queue.SimpleQueue[Callable[[], object]] = queue.SimpleQueue()
         self._background = Background(self._calls.put)
-        self._probe = _LevelProbe()
+        self._probe = LevelProbe()
         self._finished = False
         self._answer_text = ""
         self.setWindowTitle(TITLE)
@@ -370,9 +279,7 @@ class FirstRunGuide(QWizard):
         if page_id == MICROPHONE:
             wanted = self._settings.get(AUDIO_INPUT_DEVICE)
             self._probe.open(wanted)
-            self._background.run(
-                "microphones", partial(_list_microphones, wanted), partial(self._microphones_found, wanted)
-            )
+            self._background.run("microphones", partial(_list_microphones, wanted), self._microphones_found)
         else:
             self._leave_microphone()
         skip = self.button(QWizard.WizardButton.CustomButton1)
@@ -394,12 +301,11 @@ class FirstRunGuide(QWizard):
             self._probe.close()
             self.microphone_page.stopped()
 
-    def _microphones_found(self, wanted: str | None, found: Microphones) -> None:
-        self.microphone_page.show_microphones(found, wanted)
+    def _microphones_found(self, found: DeviceChoices) -> None:
+        self.microphone_page.show_microphones(found)
 
     def _microphone_chosen(self, index: int) -> None:
-        name = self.microphone_page.devices.itemData(index)
-        device = name if isinstance(name, str) else None
+        device = chosen_name(self.microphone_page.devices, index)
         self._probe.switch(device)
         self._background.run(
             "save-microphone", lambda: self._settings.set(AUDIO_INPUT_DEVICE, device), _ignore, self._not_saved

@@ -1,23 +1,25 @@
 """The first-run guide's pages (ui.first_run drives them): what each shows and how it is laid out. They
 read and write nothing themselves; the guide hands them what its workers found.
 
-Colours come from the palette (ui.chat_colours) and are worked out again when it changes, so the pages
-follow a light or dark desktop.
+Colours come from the palette (ui.chat_colours, ui.palette_text) and are worked out again when it changes,
+so the pages follow a light or dark desktop. The microphone's picker and level meter are shared with
+Settings > Audio (ui.sound_widgets).
 """
 
 from __future__ import annotations
 
 import html
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from desktop_app.core.errors import ValidationError
 from desktop_app.hotkey.spec import HotkeySpec
-from desktop_app.ui.chat_colours import ERROR_HUE, Bubble, ChatColours, mix, readable
+from desktop_app.ui.chat_colours import Bubble, ChatColours
+from desktop_app.ui.microphone_probe import LevelReading
+from desktop_app.ui.palette_text import announce, coloured, text_colours
 from desktop_app.ui.qt import (
     QAccessible,
-    QAccessibleEvent,
     QButtonGroup,
-    QColor,
     QComboBox,
     QEvent,
     QFrame,
@@ -25,25 +27,20 @@ from desktop_app.ui.qt import (
     QLabel,
     QLineEdit,
     QPalette,
-    QProgressBar,
     QPushButton,
     QRadioButton,
     QSizePolicy,
-    QStyle,
     Qt,
     QVBoxLayout,
     QWidget,
     QWizardPage,
 )
+from desktop_app.ui.sound_widgets import LevelMeter, show_choices
+
+if TYPE_CHECKING:
+    from desktop_app.audio.choices import DeviceChoices  # lists devices: loads PortAudio
 
 TITLE = "Welcome to Voice Assistant"
-METER_FLOOR_DB = -60.0
-METER_FALL_PER_TICK = 4  # percent: the bar sinks smoothly instead of flickering between blocks
-SILENT_WARNING_S = 3.0
-SILENT_WARNING = (
-    "Nothing heard for 3 seconds. Speak: the bar should move. If it stays still, pick another microphone, "
-    "or check that this one is not muted."
-)
 SUGGESTIONS = ("what time is it", "set a timer for one minute")
 NO_MODELS = (
     "No Vosk model is installed. Vosk models recognise free speech better and speak many languages; they are "
@@ -55,23 +52,8 @@ MORE_MODELS = (
     "Other models can be downloaded from <b>Settings &gt; Speech recognition</b>, or with "
     "<code>voice-assistant models download NAME</code>."
 )
-WARNING_ICON_PX = 20
 BUBBLE_PADDING_PX = 12  # each side, as in _bubble_style
 BUBBLE_SHARE = 0.8  # of the conversation panel's width, at most
-
-
-@dataclass(frozen=True, slots=True)
-class LevelReading:
-    loudest_dbfs: float  # since the last reading
-    quiet_s: float  # since the microphone was opened or chosen, or last heard
-    error: str | None  # the microphone could not be opened, or was lost
-
-
-@dataclass(frozen=True, slots=True)
-class Microphones:
-    names: tuple[str, ...]
-    default: str | None  # the system default's name
-    chosen: str | None  # the device audio.input_device stands for, when it is connected
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,24 +84,6 @@ def _label(text: str, parent: QWidget, name: str = "", *, rich: bool = True) -> 
     if name:
         label.setObjectName(name)
     return label
-
-
-def _text_colours(palette: QPalette) -> tuple[QColor, QColor]:
-    """(quiet, warning): secondary text and a warning's text on the window's background, both readable."""
-    text, window = palette.color(QPalette.ColorRole.WindowText), palette.color(QPalette.ColorRole.Window)
-    quiet = readable(mix(text, window, 0.35), window, text)
-    dark = window.lightnessF() < 0.5
-    warning = readable(QColor.fromHslF(ERROR_HUE / 360, 0.62, 0.72 if dark else 0.42), window, text)
-    return quiet, warning
-
-
-def _coloured(label: QLabel, colour: QColor) -> None:
-    label.setStyleSheet(f"QLabel#{label.objectName()} {{ color: {colour.name()}; }}")
-
-
-def _announce(widget: QWidget, kind: QAccessible.Event) -> None:
-    """Screen readers hear what changed, not only what they are pointed at."""
-    QAccessible.updateAccessibility(QAccessibleEvent(widget, kind))
 
 
 def _bubble_style(name: str, bubble: Bubble) -> str:
@@ -177,7 +141,7 @@ class WelcomePage(_Page):
         self.apply_palette()
 
     def apply_palette(self) -> None:
-        _coloured(self.next_steps, _text_colours(self.palette())[0])
+        coloured(self.next_steps, text_colours(self.palette())[0])
 
 
 class MicrophonePage(_Page):
@@ -198,23 +162,9 @@ class MicrophonePage(_Page):
         row.addWidget(self.devices, 1)
         layout.addLayout(row)
         layout.addSpacing(12)
-        self.level_label = QLabel("Level", self)
-        self.meter = QProgressBar(self)
-        self.meter.setObjectName("level")
-        self.meter.setRange(0, 100)
-        self.meter.setTextVisible(False)
-        self.meter.setFixedHeight(18)
-        self.meter.setAccessibleName("Microphone level")
-        self.level_label.setBuddy(self.meter)
-        layout.addWidget(self.level_label)
-        layout.addWidget(self.meter)
-        self.hint = _label(
-            "Speak as you would to the assistant: the bar should reach about the middle.", self, "hint", rich=False
-        )
-        layout.addWidget(self.hint)
-        layout.addSpacing(6)
-        self.warning_row, self.warning = self._warning_row()
-        layout.addWidget(self.warning_row)
+        self.level = LevelMeter("Speak as you would to the assistant: the bar should reach about the middle.", self)
+        self.meter, self.warning = self.level.meter, self.level.warning
+        layout.addWidget(self.level)
         layout.addStretch(1)
         self.note = _label(
             "The app listens with the microphone chosen here from now on (the audio.input_device setting). "
@@ -226,60 +176,20 @@ class MicrophonePage(_Page):
         layout.addWidget(self.note)
         self.apply_palette()
 
-    def _warning_row(self) -> tuple[QWidget, QLabel]:
-        row = QWidget(self)
-        layout = QHBoxLayout(row)
-        layout.setContentsMargins(0, 0, 0, 0)
-        icon = QLabel(row)
-        icon.setPixmap(self.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning).pixmap(WARNING_ICON_PX))
-        icon.setAlignment(Qt.AlignmentFlag.AlignTop)
-        warning = _label("", row, "microphone_warning", rich=False)
-        warning.setAccessibleName("Microphone warning")
-        layout.addWidget(icon)
-        layout.addWidget(warning, 1)
-        row.hide()
-        return row, warning
-
     def apply_palette(self) -> None:
-        quiet, warning = _text_colours(self.palette())
-        _coloured(self.hint, quiet)
-        _coloured(self.note, quiet)
-        _coloured(self.warning, warning)
+        coloured(self.note, text_colours(self.palette())[0])
 
-    def show_microphones(self, found: Microphones, wanted: str | None) -> None:
-        """The system default first, then each microphone by name; the one in use chosen (a saved one that
-        is not connected is listed as such)."""
-        devices = self.devices
-        devices.clear()
-        devices.addItem(f"System default ({found.default})" if found.default else "System default", None)
-        for name in found.names:
-            devices.addItem(name, name)
-        if wanted:
-            index = devices.findText(found.chosen) if found.chosen is not None else -1
-            if index < 1:
-                devices.addItem(f"{wanted} (not connected)", wanted)
-                index = devices.count() - 1
-            devices.setCurrentIndex(index)
-        devices.setEnabled(True)
+    def show_microphones(self, found: DeviceChoices) -> None:
+        show_choices(self.devices, found)
 
     def show_reading(self, reading: LevelReading) -> None:
-        span = -METER_FLOOR_DB
-        target = int(max(0.0, min(span, reading.loudest_dbfs - METER_FLOOR_DB)) / span * 100)
-        self.meter.setValue(max(target, self.meter.value() - METER_FALL_PER_TICK))
-        self.show_warning(reading.error or (SILENT_WARNING if reading.quiet_s >= SILENT_WARNING_S else None))
+        self.level.show_reading(reading)
 
     def show_warning(self, text: str | None) -> None:
-        if text is None:
-            self.warning_row.hide()
-            return
-        if self.warning.text() != text or not self.warning_row.isVisible():
-            self.warning.setText(text)
-            self.warning_row.show()
-            _announce(self.warning, QAccessible.Event.Alert)
+        self.level.show_warning(text)
 
     def stopped(self) -> None:
-        self.meter.setValue(0)
-        self.warning_row.hide()
+        self.level.stopped()
 
 
 class RecognitionPage(_Page):
@@ -313,7 +223,7 @@ class RecognitionPage(_Page):
         self.apply_palette()
 
     def apply_palette(self) -> None:
-        _coloured(self.more_models, _text_colours(self.palette())[0])
+        coloured(self.more_models, text_colours(self.palette())[0])
 
     def show_recognisers(self, found: Recognisers) -> None:
         if found.models != self.models:
@@ -414,9 +324,9 @@ class QuestionPage(_Page):
         colours = ChatColours.from_palette(self.palette())
         self.you.setStyleSheet(_bubble_style("you", colours.user))
         self.answer.setStyleSheet(_bubble_style("answer", colours.assistant))
-        quiet, _warning = _text_colours(self.palette())
-        _coloured(self.status, quiet)
-        _coloured(self.try_label, quiet)
+        quiet, _warning = text_colours(self.palette())
+        coloured(self.status, quiet)
+        coloured(self.try_label, quiet)
 
     def say(self, label: QLabel, text: str) -> None:
         """One of the bubbles (`you`, `answer`) shows `text`; hidden while empty."""
@@ -428,7 +338,7 @@ class QuestionPage(_Page):
         label.setMinimumWidth(min(natural, room))
         label.setVisible(bool(text))
         if text:
-            _announce(label, QAccessible.Event.NameChanged)
+            announce(label, QAccessible.Event.NameChanged)
 
 
 class DonePage(_Page):
