@@ -12,14 +12,13 @@ import sys
 from collections.abc import Callable
 from typing import Any, TextIO
 
+from desktop_app import key_admin
 from desktop_app.cli import output
 from desktop_app.cli.arguments import KEEP
 from desktop_app.cli.errors import EXIT_OK
-from desktop_app.core.brain.language_model import usage_window
-from desktop_app.core.brain.skill import local_now
-from desktop_app.core.errors import AppError, ErrorCode, ValidationError
+from desktop_app.core.errors import ErrorCode, ValidationError
 from desktop_app.core.export import iso_utc
-from desktop_app.core.keys import KeyStore, fingerprint
+from desktop_app.core.keys import KeyStore
 from desktop_app.core.models import ApiKeyInfo
 from desktop_app.storage.keys import check_limit, clean_key_name
 from desktop_app.storage.store import SqlConversationStore
@@ -35,10 +34,6 @@ def _system_keys() -> KeyStore:
 
 # The most of stdin `keys add` reads: far more than any provider's key, far less than a file pasted by mistake.
 MAX_SECRET_INPUT = 16 * 1024
-
-
-def keychain_ref(name: str) -> str:
-    return f"api-key:{name}"
 
 
 def _read_secret(stream: TextIO | None) -> str:
@@ -70,7 +65,7 @@ def _read_secret(stream: TextIO | None) -> str:
 
 
 def prepare_add(args: argparse.Namespace) -> Action:
-    name = clean_key_name(args.name)
+    name = key_admin.check_name(args.name)
     provider: str = args.provider
     base_url: str | None = args.base_url
     per_minute = check_limit(args.requests_per_minute, "requests-per-minute")
@@ -80,36 +75,16 @@ def prepare_add(args: argparse.Namespace) -> Action:
         secret = _read_secret(sys.stdin).strip()
         if not secret:
             raise ValidationError(ErrorCode.INVALID_KEY, "No key was given. Pipe it in: ... | voice-assistant keys add")
-        if not (secret.isascii() and secret.isprintable()) or " " in secret:
-            raise ValidationError(
-                ErrorCode.INVALID_KEY,
-                "That does not look like an API key: keys are letters, digits and symbols, without spaces or "
-                "accented letters. Copy the key again from your provider.",
-            )
-        try:
-            store.keys.get_key(name)
-        except AppError as missing:
-            if missing.code is not ErrorCode.KEY_NOT_FOUND:
-                raise
-        else:
-            raise ValidationError(ErrorCode.KEY_EXISTS, f"A key named {name!r} is already stored. Remove it first.")
-        keychain = _system_keys()
-        ref = keychain_ref(name)
-        keychain.set_secret(ref, secret)
-        try:
-            info = store.keys.add_key(
-                name,
-                provider,
-                base_url,
-                ref,
-                fingerprint(secret),
-                requests_per_minute=per_minute,
-                tokens_per_day=per_day,
-            )
-        except BaseException:
-            keychain.delete_secret(ref)  # nothing half-stored: no secret without its record
-            raise
-        store.record_audit("api_key_added", name, {"provider": provider, "fingerprint": info.fingerprint})
+        info = key_admin.add_key(
+            store,
+            _system_keys,
+            name,
+            secret,
+            provider=provider,
+            base_url=base_url,
+            requests_per_minute=per_minute,
+            tokens_per_day=per_day,
+        )
         out.write(
             f"Stored the key {name!r} in the system keychain (fingerprint {info.fingerprint}). "
             f"Use it with: voice-assistant settings set llm.key_name {output.one_line(name)}\n"
@@ -123,11 +98,10 @@ def prepare_list(args: argparse.Namespace) -> Action:
     as_json: bool = args.json
 
     def action(store: SqlConversationStore, out: TextIO) -> int:
-        now, day_start = usage_window(local_now())
-        rows = []
-        for info in store.keys.list_keys():
-            usage = store.keys.usage(info.id, now, day_start)
-            rows.append(_key_document(info, usage.requests_last_minute, usage.tokens_today))
+        rows = [
+            _key_document(row.info, row.usage.requests_last_minute, row.usage.tokens_today)
+            for row in key_admin.list_keys(store)
+        ]
         if as_json:
             output.print_json(rows, out)
         elif not rows:
@@ -172,14 +146,7 @@ def prepare_remove(args: argparse.Namespace) -> Action:
     name = clean_key_name(args.name)
 
     def action(store: SqlConversationStore, out: TextIO) -> int:
-        info = store.keys.get_key(name)
-        try:
-            _system_keys().delete_secret(info.keychain_ref)
-        except AppError as error:
-            if error.code is not ErrorCode.KEY_NOT_FOUND:  # already gone from the keychain: still forget it
-                raise
-        store.keys.delete_key(name)
-        store.record_audit("api_key_removed", name)
+        key_admin.remove_key(store, _system_keys, name)
         out.write(f"Removed the key {name!r} from the system keychain and from the app.\n")
         return EXIT_OK
 
@@ -193,8 +160,7 @@ def prepare_limit(args: argparse.Namespace) -> Action:
         current = store.keys.get_key(name)
         per_minute = current.requests_per_minute if args.requests_per_minute is KEEP else args.requests_per_minute
         per_day = current.tokens_per_day if args.tokens_per_day is KEEP else args.tokens_per_day
-        info = store.keys.set_limits(name, per_minute, per_day)
-        store.record_audit("api_key_limits", name, {"rpm": per_minute, "tokens_per_day": per_day})
+        info = key_admin.set_limits(store, name, per_minute, per_day)
         out.write(
             f"{output.one_line(info.name)}: {info.requests_per_minute or 'no'} requests a minute, "
             f"{info.tokens_per_day or 'no'} tokens a day.\n"
