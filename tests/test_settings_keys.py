@@ -22,6 +22,8 @@ from keyring_session import KeyringSession
 from openai_server import OpenAIServer
 from settings_dialog import WAIT_MS, OpenSettings, click
 
+from desktop_app.core.brain.language_model import usage_window
+from desktop_app.core.brain.skill import local_now
 from desktop_app.core.errors import AppError, ErrorCode
 from desktop_app.core.keys import KEYCHAIN_SERVICE, fingerprint
 from desktop_app.core.settings import LLM_BASE_URL, LLM_KEY_NAME
@@ -30,9 +32,11 @@ from desktop_app.storage.store import SqlConversationStore
 from desktop_app.ui.qt import (
     QAbstractButton,
     QApplication,
+    QContextMenuEvent,
     QGroupBox,
     QLabel,
     QLineEdit,
+    QMenu,
     QMessageBox,
     QObject,
     QPushButton,
@@ -206,8 +210,8 @@ def test_a_key_typed_in_goes_to_the_keychain_and_only_its_fingerprint_is_shown(
     row = keys.row_of("work")
     assert keys.cell(row, "Fingerprint") == fingerprint(SECRET)
     assert keys.cell(row, "Server") == "https://api.example.com/v1"
-    assert keys.cell(row, "Limits") == "60 a minute, 100,000 tokens a day"
-    assert keys.cell(row, "Today") == "0 requests in the last minute, 0 tokens today"
+    assert keys.cell(row, "Limits") == "60 requests a minute\n100,000 tokens a day"
+    assert keys.cell(row, "Today") == "0 requests in the last minute\n0 tokens today"
     assert keys.cell(row, "Last used") == "never"
     assert fingerprint(SECRET) in keys.message.text() and keys.problem() == ""
     assert keys.secret.text() == ""  # cleared once stored
@@ -230,9 +234,19 @@ def test_use_for_the_assistant_sets_the_key_and_its_server_when_none_is_set(
     assert opened.saved(LLM_BASE_URL) == "https://api.example.com/v1"
     qtbot.waitUntil(lambda: "now uses the key work" in keys.message.text(), timeout=WAIT_MS)
     assert "The assistant uses the key work." in _find(keys.section, QLabel, "assistant_key").text()
-    # A server is set now: picking another key leaves it, and says the key is not sent there.
+    # A server is set now: picking another key (from its context menu) leaves it, and says the key is not
+    # sent there.
     _select(qtbot, keys, "other")
-    click(qtbot, keys.use)
+    item = keys.table.item(keys.row_of("other"), 0)
+    assert item is not None
+    at = keys.table.visualItemRect(item).center()
+    viewport = keys.table.viewport()
+    QApplication.sendEvent(viewport, QContextMenuEvent(QContextMenuEvent.Reason.Mouse, at, viewport.mapToGlobal(at)))
+    qtbot.waitUntil(lambda: isinstance(QApplication.activePopupWidget(), QMenu), timeout=WAIT_MS)
+    menu = QApplication.activePopupWidget()
+    assert isinstance(menu, QMenu)
+    assert [action.text() for action in menu.actions()] == ["&Test", "&Use for the assistant", "&Remove…"]
+    qtbot.keyClick(menu, Qt.Key.Key_U)
     opened.wait_saved(LLM_KEY_NAME, "other")
     assert opened.saved(LLM_BASE_URL) == "https://api.example.com/v1"
     qtbot.waitUntil(lambda: "only sent to https://other.example.com/v1" in keys.message.text(), timeout=WAIT_MS)
@@ -349,13 +363,19 @@ def test_limits_are_saved_and_shown(
     _add(qtbot, keys, "work", SECRET, "https://api.example.com/v1")
     _select(qtbot, keys, "work")
     assert (keys.limit_requests.text(), keys.limit_tokens.text()) == ("", "")
+    # The assistant uses the key once (through the ledger, as the language model does): shown at the next read.
+    now, day_start = usage_window(local_now())
+    used = store.keys.begin_request(store.keys.get_key("work").id, "test-model", now, day_start, lambda _usage: None)
+    store.keys.finish_request(used, 40, 2, "ok")
     _type_into(qtbot, keys.limit_requests, "12")
     _type_into(qtbot, keys.limit_tokens, "50000")
     click(qtbot, keys.save_limits)
-    qtbot.waitUntil(lambda: keys.cell(0, "Limits") == "12 a minute, 50,000 tokens a day", timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: keys.cell(0, "Limits") == "12 requests a minute\n50,000 tokens a day", timeout=WAIT_MS)
     info = store.keys.get_key("work")
     assert (info.requests_per_minute, info.tokens_per_day) == (12, 50000)
-    assert keys.message.text() == "The key work: 12 requests a minute, 50,000 tokens a day."
+    assert keys.cell(0, "Today") == "1 request in the last minute\n42 tokens today"
+    assert keys.cell(0, "Last used") == now.astimezone().strftime("%Y-%m-%d %H:%M")
+    assert keys.message.text() == "The key work now has these limits: 12 requests a minute, 50,000 tokens a day."
     # Out of range: said, and what is stored stays.
     _type_into(qtbot, keys.limit_tokens, "99999999999999999999")
     click(qtbot, keys.save_limits)

@@ -39,7 +39,7 @@ from desktop_app.ui.settings.context import SettingsContext
 from desktop_app.ui.settings.section import Section
 
 COLUMNS = ("Name", "Provider", "Server", "Fingerprint", "Limits", "Today", "Last used")
-NAME_COLUMN = 0
+TABLE_MIN_HEIGHT = 170  # the header and about three keys
 # Today's usage moves while the section is shown (the assistant may be answering): read again this often.
 REFRESH_MS = 15_000
 TEST = "&Test"
@@ -52,12 +52,17 @@ def _shown(text: str) -> str:
     return one_line(text)
 
 
+def _count(number: int, what: str) -> str:
+    return f"{number:,} {what}{'' if number == 1 else 's'}"
+
+
 def _limits_text(info: ApiKeyInfo) -> str:
-    if info.requests_per_minute is None and info.tokens_per_day is None:
-        return "none"
-    per_minute = f"{info.requests_per_minute:,} a minute" if info.requests_per_minute else "any a minute"
-    per_day = f"{info.tokens_per_day:,} tokens a day" if info.tokens_per_day else "any tokens a day"
-    return f"{per_minute}, {per_day}"
+    limits = []
+    if info.requests_per_minute:
+        limits.append(_count(info.requests_per_minute, "request") + " a minute")
+    if info.tokens_per_day:
+        limits.append(_count(info.tokens_per_day, "token") + " a day")
+    return "\n".join(limits) or "none"
 
 
 def _cells(row: KeyRow) -> tuple[str, ...]:
@@ -69,7 +74,8 @@ def _cells(row: KeyRow) -> tuple[str, ...]:
         _shown(info.base_url) if info.base_url else "not set",
         info.fingerprint,
         _limits_text(info),
-        f"{usage.requests_last_minute:,} requests in the last minute, {usage.tokens_today:,} tokens today",
+        f"{_count(usage.requests_last_minute, 'request')} in the last minute\n"
+        f"{_count(usage.tokens_today, 'token')} today",
         last_used,
     )
 
@@ -114,6 +120,14 @@ def _row(form: QFormLayout, parent: QWidget, text: str, field: QWidget) -> None:
     label = QLabel(text, parent)
     label.setBuddy(field)
     form.addRow(label, field)
+
+
+def _button_row(form: QFormLayout, button: QPushButton) -> None:
+    """A button under the fields, at its own width."""
+    row = QHBoxLayout()
+    row.addWidget(button)
+    row.addStretch(1)
+    form.addRow("", row)
 
 
 class KeysSection(Section):
@@ -165,6 +179,8 @@ class KeysSection(Section):
         self.table.verticalHeader().hide()
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.setMinimumHeight(TABLE_MIN_HEIGHT)
+        self.table.setWordWrap(False)  # the limits and today's use are two lines each, on purpose
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.table.customContextMenuRequested.connect(self._show_menu)
         self.table.itemSelectionChanged.connect(self._selection_changed)
@@ -197,11 +213,11 @@ class KeysSection(Section):
         self.save_limits = _button(self.selected_box, "Save &limits", "save_limits", self._save_limits)
         _row(form, self.selected_box, "Re&quests a minute:", self.limit_requests)
         _row(form, self.selected_box, "T&okens a day:", self.limit_tokens)
-        form.addRow("", self.save_limits)
+        _button_row(form, self.save_limits)
         self.replace_secret = _secret_field(self.selected_box, "replace_secret", "New secret")
         self.replace_button = _button(self.selected_box, "Re&place the secret", "replace_key", self._replace)
         _row(form, self.selected_box, "New s&ecret:", self.replace_secret)
-        form.addRow("", self.replace_button)
+        _button_row(form, self.replace_button)
         self.layout_.addWidget(self.selected_box)
 
     def _build_add(self) -> None:
@@ -229,7 +245,7 @@ class KeysSection(Section):
         _row(form, box, "&Key:", self.new_secret)
         _row(form, box, "Requests a m&inute:", self.new_requests)
         _row(form, box, "Tokens a da&y:", self.new_tokens)
-        form.addRow("", self.add_button)
+        _button_row(form, self.add_button)
         self.new_secret.returnPressed.connect(self._add)
         self.layout_.addWidget(box)
 
@@ -265,6 +281,7 @@ class KeysSection(Section):
             for index, row in enumerate(self._rows):
                 if row.info.name == chosen:
                     self.table.selectRow(index)
+            self.table.resizeRowsToContents()
         finally:
             self.table.blockSignals(False)
         self.empty_note.setVisible(not self._rows)
@@ -433,9 +450,8 @@ class KeysSection(Section):
     def _limits_saved(self, info: ApiKeyInfo) -> None:
         self.save_limits.setEnabled(True)
         self._show_limits(info)
-        per_minute = f"{info.requests_per_minute:,}" if info.requests_per_minute else "no limit on"
-        per_day = f"{info.tokens_per_day:,}" if info.tokens_per_day else "no limit on"
-        self._said(f"The key {_shown(info.name)}: {per_minute} requests a minute, {per_day} tokens a day.")
+        limits = _limits_text(info).replace("\n", ", ")
+        self._said(f"The key {_shown(info.name)} now has these limits: {limits}.")
         self.refresh()
 
     def _limits_failed(self, error: Exception) -> None:
@@ -566,5 +582,4 @@ class KeysSection(Section):
     def close_section(self) -> None:
         if self._confirmation is not None:
             self._confirmation.close()
-        self._refresh_timer.stop()
         super().close_section()
