@@ -26,7 +26,7 @@ from desktop_app.core.brain.language_model import usage_window
 from desktop_app.core.brain.skill import local_now
 from desktop_app.core.errors import AppError, ErrorCode
 from desktop_app.core.keys import KEYCHAIN_SERVICE, fingerprint
-from desktop_app.core.settings import LLM_BASE_URL, LLM_KEY_NAME
+from desktop_app.core.settings import LLM_BASE_URL, LLM_KEY_NAME, NETWORK_OFFLINE
 from desktop_app.llm.server_models import list_models
 from desktop_app.storage.store import SqlConversationStore
 from desktop_app.ui.qt import (
@@ -341,6 +341,15 @@ def test_testing_a_key_says_whether_its_server_takes_it(
     click(qtbot, keys.test)
     assert "has no server address, so it cannot be tested" in keys.test_result.text()
     assert len(server.requests) == requests_before
+
+    # Offline mode: no request at all, and the test says why.
+    opened.settings.set(NETWORK_OFFLINE, True)
+    _select(qtbot, keys, "work")
+    click(qtbot, keys.test)
+    qtbot.waitUntil(lambda: "did not work" in keys.test_result.text(), timeout=WAIT_MS)
+    assert "Offline mode is on, so no key is tested" in keys.test_result.text()
+    assert len(server.requests) == requests_before
+    opened.settings.set(NETWORK_OFFLINE, False)
 
     base_url = server.base_url
     server.stop()
