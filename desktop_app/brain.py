@@ -15,8 +15,8 @@ from desktop_app.core.brain.language_model import LanguageModel, ModelConfig
 from desktop_app.core.brain.skill import local_now
 from desktop_app.core.chat import ChatModel
 from desktop_app.core.keys import KeyStore
+from desktop_app.core.ports import AppStore
 from desktop_app.core.settings import Settings
-from desktop_app.storage.store import SqlConversationStore
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ class BrainServices:
 
 def build_brain(
     settings: Settings,
-    store: SqlConversationStore,
+    store: AppStore,
     announce: Callable[[Announcement], None],
     *,
     now: Callable[[], datetime] = local_now,

@@ -18,8 +18,9 @@ from typing import TYPE_CHECKING
 from desktop_app.core.brain.alarm_watch import Announcement
 from desktop_app.core.errors import ErrorCode
 from desktop_app.core.events import Announced, EventHub, HotkeyReady, Notice, NoticeCode
+from desktop_app.core.off_record import RecordSwitch
 from desktop_app.core.retention import Retention
-from desktop_app.core.settings import TALK_HOTKEY, Settings, Subscription
+from desktop_app.core.settings import HISTORY_SAVE, TALK_HOTKEY, Settings, Subscription
 from desktop_app.core.talk_controls import TalkControls
 from desktop_app.core.turn_runner import keep_announcement
 from desktop_app.paths import AppPaths
@@ -57,6 +58,7 @@ class AppServices:
     voice: VoiceServices | TextOnlyVoice | None = field(default=None, init=False)
     hotkey: GlobalHotkey | None = field(default=None, init=False)
     retention: Retention | None = field(default=None, init=False)
+    record: RecordSwitch | None = field(default=None, init=False)
     _subscriptions: list[Subscription] = field(default_factory=list, init=False)
     _thread: threading.Thread | None = field(default=None, init=False)
     _closing: threading.Event = field(default_factory=threading.Event, init=False)
@@ -76,13 +78,15 @@ class AppServices:
         set_aside_what_lasts()  # Qt, the window and the store
         self.retention = Retention(self.store, self.settings)
         self.retention.start()  # history.keep_days: now, daily, and when it changes
-        self.brain = brain = build_brain(self.settings, self.store, self._announce)
+        self.record = RecordSwitch(self.store, self.store.alarms, history_on=self.settings.get(HISTORY_SAVE))
+        self._subscriptions.append(self.settings.subscribe(HISTORY_SAVE, self._history_switched))
+        self.brain = brain = build_brain(self.settings, self.record, self._announce)
         if self._closing.is_set():
             return
         try:
             from desktop_app.voice import start_voice
 
-            self.voice = start_voice(self.settings, self.paths, self.store, self.hub, brain.assistant)
+            self.voice = start_voice(self.settings, self.paths, self.record, self.hub, brain.assistant)
         except Exception as error:  # the window still opens and typed questions are still answered
             log.exception("voice services could not start")
             self.hub.publish(
@@ -90,10 +94,10 @@ class AppServices:
             )
             from desktop_app.voice import start_text_only
 
-            self.voice = start_text_only(self.store, self.hub, brain.assistant)
+            self.voice = start_text_only(self.record, self.hub, brain.assistant)
         brain.assistant.prepare()  # while the speech model loads in its own process
         set_aside_what_lasts()  # the brain, its templates and the voice
-        self.controls.attach(self.voice)
+        self.controls.attach(self.voice, self.record)
         log.info("voice services ready: push to talk reaches the turn")
         self.hub.publish(Notice(NoticeCode.VOICE_READY, "Ready."))
         brain.alarm_watch.missed_since_last_run()
@@ -102,6 +106,13 @@ class AppServices:
         if self.with_hotkey and not self._closing.is_set():
             self._start_hotkey()
         on_ready()
+
+    def _history_switched(self, on: bool) -> None:
+        """history.save changed: the next conversation is saved, or not."""
+        record = self.record
+        if record is not None and record.history_on != on:
+            record.history_on = on
+            self.controls.new_conversation()
 
     def _announce(self, item: Announcement) -> None:
         voice = self.voice

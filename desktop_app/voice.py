@@ -18,7 +18,7 @@ from desktop_app.audio.capture import MicrophoneCapture
 from desktop_app.core.errors import ErrorCode
 from desktop_app.core.events import EventHub, Notice, TalkMode, TurnState
 from desktop_app.core.pipeline import SpeakerFactory, SpeakerReports, VoicePipeline
-from desktop_app.core.ports import Brain, ConversationStore, Speaker
+from desktop_app.core.ports import Brain, ConversationStore, Speaker, VoiceInfo
 from desktop_app.core.settings import (
     AUDIO_INPUT_DEVICE,
     AUDIO_PREROLL,
@@ -65,6 +65,12 @@ class VoiceServices:
 
     def continue_conversation(self, conversation_id: int) -> None:
         self.pipeline.continue_conversation(conversation_id)
+
+    def voices(self) -> list[VoiceInfo]:
+        return self.pipeline.voices()
+
+    def say_sample(self, text: str) -> bool:
+        return self.pipeline.say_sample(text)
 
     def press(self) -> None:
         if not self.armed:
@@ -205,6 +211,12 @@ class TextOnlyVoice:
 
     def continue_conversation(self, conversation_id: int) -> None:
         self.pipeline.continue_conversation(conversation_id)
+
+    def voices(self) -> list[VoiceInfo]:
+        return self.pipeline.voices()
+
+    def say_sample(self, text: str) -> bool:
+        return self.pipeline.say_sample(text)
 
     def close(self) -> None:
         self.pipeline.close()

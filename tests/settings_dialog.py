@@ -11,14 +11,15 @@ from desktop_app.core.keys import KeyStore
 from desktop_app.core.ports import AppStore
 from desktop_app.core.settings import Setting, Settings
 from desktop_app.paths import AppPaths
-from desktop_app.ui.qt import QAbstractButton, QPoint, Qt
+from desktop_app.ui.qt import QPoint, Qt, QWidget
+from desktop_app.ui.settings.context import SpeechSample
 from desktop_app.ui.settings.dialog import SettingsDialog
 from desktop_app.ui.settings.section import Section
 
 WAIT_MS = 10_000
 
 
-def click(qtbot: Any, button: QAbstractButton) -> None:
+def click(qtbot: Any, button: QWidget) -> None:
     """A click where a person clicks: on a check box's or radio button's box (the middle of a wide one is
     empty space, which does not toggle it), in the middle of anything else."""
     is_box = button.inherits("QCheckBox") or button.inherits("QRadioButton")
@@ -37,13 +38,14 @@ class OpenSettings:
         sections: Sequence[type[Section]],
         *,
         key_store: Callable[[], KeyStore] | None = None,
+        speech: SpeechSample | None = None,
     ) -> None:
         self.paths = AppPaths.resolve(data_dir).ensure()
         self.settings = Settings(self.paths.settings_file)
         if key_store is None:
-            self.dialog = SettingsDialog(self.settings, store, self.paths, sections)
+            self.dialog = SettingsDialog(self.settings, store, self.paths, sections, speech=speech)
         else:
-            self.dialog = SettingsDialog(self.settings, store, self.paths, sections, key_store=key_store)
+            self.dialog = SettingsDialog(self.settings, store, self.paths, sections, key_store=key_store, speech=speech)
         qtbot.addWidget(self.dialog)
         self.dialog.show()
         qtbot.waitExposed(self.dialog)

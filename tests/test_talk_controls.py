@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from desktop_app.core.events import Event, Notice, NoticeCode, TurnState
+from desktop_app.core.ports import VoiceInfo
 from desktop_app.core.talk_controls import TalkControls
 
 
@@ -36,6 +37,13 @@ class Turn:
 
     def continue_conversation(self, conversation_id: int) -> None:
         self.calls.append(f"continue {conversation_id}")
+
+    def voices(self) -> list[VoiceInfo]:
+        return [VoiceInfo("english", "English", ("en",))]
+
+    def say_sample(self, text: str) -> bool:
+        self.calls.append(f"sample {text}")
+        return self.state is TurnState.IDLE
 
 
 def test_before_the_turn_runs_a_press_or_question_gets_a_notice_and_nothing_breaks() -> None:
@@ -87,3 +95,17 @@ def test_a_remote_press_that_arrives_after_its_release_starts_nothing() -> None:
     controls.press(issued_at=101.0)  # the next hold
     controls.release(issued_at=101.5)
     assert turn.calls == ["release", "press", "release"]
+
+
+def test_the_voice_sample_and_the_voices_reach_the_turn_once_it_runs() -> None:
+    notices: list[Event] = []
+    controls = TalkControls(notices.append)
+    assert controls.voices() == [] and controls.say_sample("Hello") is False
+    assert [n.code for n in notices if isinstance(n, Notice)] == [NoticeCode.VOICE_STARTING]
+    turn = Turn()
+    controls.attach(turn)
+    assert [voice.name for voice in controls.voices()] == ["English"]
+    assert controls.say_sample("Hello") is True
+    turn.press()  # a turn under way: the sample waits for another time
+    assert controls.say_sample("Hello again") is False
+    assert turn.calls == ["sample Hello", "press", "sample Hello again"]

@@ -3,6 +3,8 @@ every call, in order ("press", "ask what time", "continue 7")."""
 
 from __future__ import annotations
 
+from desktop_app.core.ports import VoiceInfo
+
 
 class RecordingControls:
     def __init__(self, toggle_mode: bool = False) -> None:
@@ -30,4 +32,15 @@ class RecordingControls:
 
     def continue_conversation(self, conversation_id: int) -> bool:
         self.calls.append(f"continue {conversation_id}")
+        return True
+
+    def set_private(self, private: bool) -> bool:
+        self.calls.append(f"private {private}")
+        return True
+
+    def voices(self) -> list[VoiceInfo]:
+        return []
+
+    def say_sample(self, text: str) -> bool:
+        self.calls.append(f"sample {text}")
         return True

@@ -56,6 +56,7 @@ from desktop_app.core.ports import (
     ReplyAction,
     ReplyPiece,
     Speaker,
+    VoiceInfo,
 )
 from desktop_app.core.preroll import PrerollBuffer
 from desktop_app.core.privacy import for_log
@@ -327,6 +328,22 @@ class VoicePipeline:
         be kept (the store is read-only or full), it is still shown and said. Returns at once: the store is
         written on a worker of its own."""
         self._announcements.submit(lambda: self._announce(text, source))
+
+    def voices(self) -> list[VoiceInfo]:
+        """The voices answers can be spoken in; none while there is no speaker. The engine is asked and
+        answers on its own thread: call this from a worker."""
+        speaker = self._speaker
+        return speaker.voices() if speaker is not None else []
+
+    def say_sample(self, text: str) -> bool:
+        """Says `text` with the voice settings in use now (Settings > Voice > Preview), kept nowhere. False
+        when it cannot be said now: a turn is under way, or answers are not spoken."""
+        speaker = self._voice_out()
+        with self._lock:
+            if self._state is not TurnState.IDLE or speaker is None:
+                return False
+            self._speech.submit(lambda: _say_alone(speaker, text))
+        return True
 
     def close(self) -> None:
         self.cancel()

@@ -12,6 +12,8 @@ import threading
 from typing import Protocol
 
 from desktop_app.core.events import Event, Notice, NoticeCode, TurnState
+from desktop_app.core.off_record import RecordSwitch
+from desktop_app.core.ports import VoiceInfo
 
 STARTING_MESSAGE = "Still starting the voice services… try again in a moment."
 
@@ -37,6 +39,10 @@ class VoiceTurn(Protocol):
 
     def continue_conversation(self, conversation_id: int) -> None: ...
 
+    def voices(self) -> list[VoiceInfo]: ...
+
+    def say_sample(self, text: str) -> bool: ...
+
 
 class Publish(Protocol):
     def __call__(self, event: Event, /) -> None: ...
@@ -47,13 +53,16 @@ class TalkControls:
         self._publish = publish
         self._lock = threading.Lock()
         self._voice: VoiceTurn | None = None
+        self._record: RecordSwitch | None = None
         # Wall-clock time of the last remote release: a remote press issued before it arrived late (one
         # process per key event: a release can overtake its press) and must not start a turn no release ends.
         self._last_release_issued = 0.0
 
-    def attach(self, voice: VoiceTurn | None) -> None:
+    def attach(self, voice: VoiceTurn | None, record: RecordSwitch | None = None) -> None:
+        """The turn to drive, and the store's switch between saved and unsaved conversations."""
         with self._lock:
             self._voice = voice
+            self._record = record
 
     @property
     def voice(self) -> VoiceTurn | None:
@@ -123,6 +132,29 @@ class TalkControls:
             return False
         voice.continue_conversation(conversation_id)
         return True
+
+    def set_private(self, private: bool) -> bool:
+        """"Don't save this conversation": on, a new conversation starts that is answered but kept in memory
+        only; off, the next one is saved again. False (with a notice while starting) when it cannot be
+        switched now."""
+        voice = self._ready()
+        record = self._record
+        if voice is None or record is None:
+            return False
+        record.private = private
+        voice.new_conversation()
+        return True
+
+    def voices(self) -> list[VoiceInfo]:
+        """The voices answers can be spoken in (none until the voice services run); call from a worker."""
+        voice = self._voice
+        return voice.voices() if voice is not None else []
+
+    def say_sample(self, text: str) -> bool:
+        """Says `text` in the voice in use now, kept nowhere; False (with a notice while starting) when it
+        cannot be said now."""
+        voice = self._ready()
+        return voice is not None and voice.say_sample(text)
 
     def _ready(self) -> VoiceTurn | None:
         voice = self._voice

@@ -37,7 +37,7 @@ from desktop_app.core.events import (
 )
 from desktop_app.core.hold_key import RELEASE_DEBOUNCE_MS, HoldKey
 from desktop_app.core.models import Conversation, ConversationSummary, Message, StoreHealth
-from desktop_app.core.ports import AppStore
+from desktop_app.core.ports import AppStore, VoiceInfo
 from desktop_app.core.settings import TALK_HOTKEY, Settings
 from desktop_app.paths import AppPaths
 from desktop_app.remote.protocol import Command, CommandName
@@ -48,6 +48,7 @@ from desktop_app.ui.chat_view import ChatView
 from desktop_app.ui.first_run import FirstRunGuide
 from desktop_app.ui.history_browser import HistoryBrowser
 from desktop_app.ui.hotkey_help import HotkeyHelpDialog
+from desktop_app.ui.private_switch import PrivateSwitch
 from desktop_app.ui.qt import (
     QAccessible,
     QAccessibleEvent,
@@ -79,6 +80,8 @@ from desktop_app.ui.qt import (
     QWidget,
 )
 from desktop_app.ui.quit_signals import quit_on_signals
+from desktop_app.ui.settings.dialog import SettingsDialog
+from desktop_app.ui.settings.sections import ALL_SECTIONS
 from desktop_app.ui.tray import Tray, TrayActions
 
 WINDOW_TITLE = "Voice Assistant"
@@ -142,6 +145,12 @@ class VoiceControls(Protocol):
 
     def continue_conversation(self, conversation_id: int) -> bool: ...
 
+    def set_private(self, private: bool) -> bool: ...
+
+    def voices(self) -> list[VoiceInfo]: ...
+
+    def say_sample(self, text: str) -> bool: ...
+
 
 class RemoteControls(VoiceControls, Protocol):
     """The controls as the remote command drives them (with the sender's clock, to keep presses in order)."""
@@ -198,6 +207,7 @@ class MainWindow(QMainWindow):
         voice_ready: bool = True,
         settings: Settings | None = None,
         models_dir: Path | None = None,
+        paths: AppPaths | None = None,
     ) -> None:
         super().__init__()
         self._store = store
@@ -206,6 +216,8 @@ class MainWindow(QMainWindow):
         self._state_file = state_file
         self._settings = settings
         self._models_dir = models_dir
+        self._paths = paths
+        self._settings_dialog: SettingsDialog | None = None
         self._first_run_guide: FirstRunGuide | None = None
         self._history: HistoryBrowser | None = None
         self._notices_shown: set[str] = set()  # the store's notices (read-only, repaired): each said once
@@ -219,6 +231,11 @@ class MainWindow(QMainWindow):
         self.setWindowIcon(QIcon(str(resource_path(APP_ICON))))
         self.setAccessibleName(WINDOW_TITLE)
         self.resize(*DEFAULT_SIZE)
+        self._bridge: EventBridge | None = None
+        self._background: Background | None = None
+        if hub is not None:
+            self._bridge = EventBridge(hub)
+            self._background = Background(self._bridge.call_soon)
         self._build(voice)
         self._add_menus()
         self._restore_geometry()
@@ -235,12 +252,8 @@ class MainWindow(QMainWindow):
         if app is not None:
             app.installEventFilter(self)
 
-        self._bridge: EventBridge | None = None
-        self._background: Background | None = None
-        if hub is not None:
-            self._bridge = EventBridge(hub)
+        if self._bridge is not None:
             self._bridge.add_handler(self.on_event)
-            self._background = Background(self._bridge.call_soon)
         self._show_state(TurnState.IDLE)
         self.refresh()
         run_work(self._background, "autostart", autostart_enabled, self._show_autostart, self._autostart_failed)
@@ -335,6 +348,10 @@ class MainWindow(QMainWindow):
         self._type_row = QHBoxLayout()
         self._type_row.addWidget(self.question, 1)
         self._type_row.addWidget(self.send_button)
+        self.private_switch = PrivateSwitch(
+            voice, self._settings, self._bridge.call_soon if self._bridge is not None else None, self._notify, central
+        )
+        self._talk_row.addWidget(self.private_switch)
 
     def _add_menus(self) -> None:
         bar = self.menuBar()
@@ -344,6 +361,10 @@ class MainWindow(QMainWindow):
         self.history_action = _action(self, "&History…", QKeySequence("Ctrl+H"), self.show_history)
         self.history_action.setStatusTip("Browse, search, continue, export or delete your conversations")
         file_menu.addAction(self.history_action)
+        self.settings_action = _action(self, "&Settings…", QKeySequence("Ctrl+,"), self._open_settings)
+        self.settings_action.setStatusTip("Microphone, speaker, speech models, voice, push to talk, keys, privacy")
+        self.settings_action.setEnabled(self._settings is not None)
+        file_menu.addAction(self.settings_action)
         self.autostart_action = QAction("Start at &login", self)
         self.autostart_action.setCheckable(True)
         self.autostart_action.setEnabled(False)  # until whether it is on has been read
@@ -398,6 +419,9 @@ class MainWindow(QMainWindow):
             return
         if self._voice.ask(text):
             self.question.clear()
+
+    def _notify(self, text: str) -> None:
+        self.statusBar().showMessage(text, NOTICE_MS)
 
     def new_conversation(self) -> None:
         if self._voice is not None:
@@ -496,6 +520,29 @@ class MainWindow(QMainWindow):
         self._history.show()
         self._history.raise_()
         self._history.activateWindow()
+
+    def show_settings(self, section: str | None = None) -> None:
+        """File > Settings… (Ctrl+,): one dialog, raised when it is already open; `section` shows that one."""
+        if self._settings is None:
+            return
+        if self._settings_dialog is None:
+            paths = self._paths or AppPaths.resolve()
+            dialog = SettingsDialog(self._settings, self._store, paths, ALL_SECTIONS, self, speech=self._voice)
+            dialog.finished.connect(self._settings_closed)
+            self._settings_dialog = dialog
+        if section is not None:
+            self._settings_dialog.show_section(section)
+        self._settings_dialog.show()
+        self._settings_dialog.raise_()
+        self._settings_dialog.activateWindow()
+
+    def _open_settings(self) -> None:
+        self.show_settings()  # the menu's `checked` is not a section's name
+
+    def _settings_closed(self) -> None:
+        dialog, self._settings_dialog = self._settings_dialog, None
+        if dialog is not None:
+            dialog.deleteLater()
 
     def _history_closed(self) -> None:
         history, self._history = self._history, None
@@ -747,6 +794,7 @@ class MainWindow(QMainWindow):
             return
         if self._voice is not None:
             self._voice.cancel()
+        self.private_switch.close_switch()
         if self._bridge is not None:
             self._bridge.detach()
         if self._background is not None:
@@ -794,6 +842,7 @@ def run_main_window(start: WindowStart) -> int:
         voice_ready=False,
         settings=start.settings,
         models_dir=start.models_dir,
+        paths=start.paths,
     )
     if start.instance is not None:
         start.instance.start(partial(window.remote_command, controls))

@@ -6,6 +6,7 @@ from PySide6 import __version__ as BINDING_VERSION
 from PySide6.QtCore import (
     QAbstractItemModel,
     QAbstractListModel,
+    QAbstractTableModel,
     QByteArray,
     QEvent,
     QEventLoop,
@@ -26,6 +27,7 @@ from PySide6.QtCore import (
     QTimer,
     QUrl,
     Signal,
+    Slot,
 )
 from PySide6.QtGui import (
     QAccessible,
@@ -136,6 +138,7 @@ __all__ = [
     "QAbstractItemModel",
     "QAbstractItemView",
     "QAbstractListModel",
+    "QAbstractTableModel",
     "QAccessible",
     "QAccessibleEvent",
     "QAction",
@@ -236,4 +239,5 @@ __all__ = [
     "QWizardPage",
     "Qt",
     "Signal",
+    "Slot",
 ]

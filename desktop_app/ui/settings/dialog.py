@@ -17,13 +17,14 @@ from desktop_app.ui.qt import (
     QDialogButtonBox,
     QHBoxLayout,
     QListWidget,
+    QPushButton,
     QScrollArea,
     QStackedWidget,
     Qt,
     QVBoxLayout,
     QWidget,
 )
-from desktop_app.ui.settings.context import SettingsContext, system_keys
+from desktop_app.ui.settings.context import SettingsContext, SpeechSample, system_keys
 from desktop_app.ui.settings.section import Section
 
 TITLE = "Settings"
@@ -41,6 +42,7 @@ class SettingsDialog(QDialog):
         parent: QWidget | None = None,
         *,
         key_store: Callable[[], KeyStore] = system_keys,
+        speech: SpeechSample | None = None,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle(TITLE)
@@ -49,7 +51,9 @@ class SettingsDialog(QDialog):
         self.resize(*SIZE)
         self._calls = MainThreadQueue(self)
         self._background = Background(self._calls.post)
-        self.context = SettingsContext(settings, store, paths, self._background, self._calls.post, key_store=key_store)
+        self.context = SettingsContext(
+            settings, store, paths, self._background, self._calls.post, key_store=key_store, speech=speech
+        )
         self.section_list = QListWidget(self)
         self.section_list.setObjectName("section_list")
         self.section_list.setAccessibleName("Sections")
@@ -77,6 +81,11 @@ class SettingsDialog(QDialog):
         self._current: Section | None = None
         self.section_list.currentRowChanged.connect(self._show_row)
         self.finished.connect(self._close_sections)
+        # Enter finishes typing in a field (a rate, an address) and nothing more: no button is the default,
+        # which a dialog would otherwise press on Enter (a preview, a download, closing the dialog).
+        for button in self.findChildren(QPushButton):
+            button.setAutoDefault(False)
+            button.setDefault(False)
         if self.sections:
             self.section_list.setCurrentRow(0)
         self.section_list.setFocus(Qt.FocusReason.OtherFocusReason)

@@ -5,13 +5,25 @@ microphone test or a level meter stops there), and `close_section()` once at the
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, TypeVar
 
-from desktop_app.ui.qt import QLabel, QVBoxLayout, QWidget
+from desktop_app.core.settings import Setting
+from desktop_app.ui.qt import QCheckBox, QLabel, QVBoxLayout, QWidget
 from desktop_app.ui.settings.binding import Bindings
 from desktop_app.ui.settings.context import SettingsContext
 
 PROBLEM_STYLE = "QLabel#section_problem { color: #b00020; }"
+W = TypeVar("W", bound=QWidget)
+
+
+def named(widget: W, name: str, accessible: str = "", tip: str = "") -> W:
+    """A widget the tests and screen readers find: its object name, accessible name and tooltip."""
+    widget.setObjectName(name)
+    if accessible:
+        widget.setAccessibleName(accessible)
+    if tip:
+        widget.setToolTip(tip)
+    return widget
 
 
 class Section(QWidget):
@@ -32,6 +44,13 @@ class Section(QWidget):
         self.problem.hide()
         self.bindings = Bindings(context, self.report)
         self.layout_ = QVBoxLayout(self)
+
+    def bound_check_box(self, text: str, setting: Setting[bool], name: str) -> QCheckBox:
+        """A check box for a true-or-false setting, its description as the tooltip, added to the section."""
+        box = named(QCheckBox(text, self), name, tip=setting.description)
+        self.bindings.check_box(box, setting)
+        self.layout_.addWidget(box)
+        return box
 
     def finish_layout(self) -> None:
         """Puts the message line under what the section added, with the room left below it."""

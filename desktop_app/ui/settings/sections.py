@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from desktop_app.ui.settings.privacy import PrivacySection
+from desktop_app.ui.settings.push_to_talk import PushToTalkSection
 from desktop_app.ui.settings.section import Section
 from desktop_app.ui.settings.startup import StartupSection
+from desktop_app.ui.settings.voice import VoiceSection
 
-ALL_SECTIONS: tuple[type[Section], ...] = (StartupSection,)
+ALL_SECTIONS: tuple[type[Section], ...] = (VoiceSection, PushToTalkSection, PrivacySection, StartupSection)
