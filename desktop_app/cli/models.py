@@ -21,13 +21,13 @@ from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 from desktop_app.cli import output
 from desktop_app.cli.errors import EXIT_OK, CommandError
+from desktop_app.speech.recognisers import recogniser_in_use
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from desktop_app.core.settings import Settings
-    from desktop_app.speech.models import CatalogEntry, DownloadProgress, InstalledModel, ModelManager
-    from desktop_app.speech.recognition import RecogniserChoice
+    from desktop_app.speech.models import DownloadProgress, InstalledModel, ModelManager
 
 Action = Callable[[TextIO], int]
 _T = TypeVar("_T")
@@ -41,27 +41,12 @@ STEP_UNKNOWN_TOTAL = 10_000_000
 def _manager(args: argparse.Namespace) -> tuple[ModelManager, Settings]:
     from desktop_app.core.settings import Settings
     from desktop_app.paths import AppPaths
-    from desktop_app.speech.models import ModelManager
+    from desktop_app.speech.models.library import open_manager
 
     paths = AppPaths.resolve(args.data_dir).ensure()
     settings = Settings(paths.settings_file)
-    url: str = getattr(args, "catalog_url", None) or settings.get("speech.models_catalog_url")
-    manager = ModelManager(paths.models_dir, paths.cache_dir, catalog_url=url, offline=settings.get("network.offline"))
+    manager = open_manager(settings, paths.models_dir, paths.cache_dir, getattr(args, "catalog_url", None))
     return manager, settings
-
-
-def recogniser_in_use(settings: Settings, models_dir: Path) -> RecogniserChoice:
-    """The recogniser the app listens with under these settings: the same choice the window makes (when the
-    settings ask for a Vosk model that is not there, the built-in one it falls back to)."""
-    from desktop_app.speech.recognition import choose_recogniser
-
-    return choose_recogniser(
-        settings.get("speech.engine"),
-        settings.get("speech.vosk_model"),
-        models_dir,
-        settings.get("speech.language"),
-        strict=False,
-    )
 
 
 def use_model(settings: Settings, model: InstalledModel, models_dir: Path) -> list[str]:
@@ -122,127 +107,13 @@ def _checked_language(code: str) -> str:
 # -- list ---------------------------------------------------------------------------------------------------
 
 
-def model_rows(
-    entries: list[CatalogEntry],
-    installed: list[InstalledModel],
-    choice: RecogniserChoice | None = None,
-    language: str = "en",
-) -> list[dict[str, Any]]:
-    """The built-in recogniser, then the list merged with what is installed: every entry, then installed models
-    the list does not know. With `choice` (the recogniser in use), each installed row says whether it is the one
-    listening (`active`) and why, or why not (`why`)."""
-    from desktop_app.speech.recognition import (
-        BUILT_IN_LANGUAGE,
-        BUILT_IN_NAME,
-        language_name,
-        why_not_used,
-    )
-
-    def usage(path: Path | None) -> dict[str, Any]:
-        if choice is None:
-            return {}
-        if choice.path == path:
-            return {"active": True, "why": choice.reason}
-        if path is None:
-            return {"active": False, "why": f"{choice.name} is used instead, because {choice.reason}"}
-        return {"active": False, "why": why_not_used(path, choice, language)}
-
-    rows: list[dict[str, Any]] = [
-        {
-            "name": BUILT_IN_NAME,
-            "lang": BUILT_IN_LANGUAGE,
-            "lang_text": language_name(BUILT_IN_LANGUAGE),
-            "url": "",
-            "size": 0,
-            "size_text": "",
-            "md5": "",
-            "type": "built-in",
-            "version": "",
-            "obsolete": False,
-            "engine": "pocketsphinx",
-            "in_catalog": False,
-            "installed": True,
-            "installed_size": None,
-            **usage(None),
-        }
-    ]
-    on_disk = {model.name: model for model in installed}
-    for entry in entries:
-        model = on_disk.pop(entry.name, None)
-        rows.append(
-            {
-                **entry.to_dict(),
-                "engine": "vosk",
-                "in_catalog": True,
-                "installed": model is not None,
-                "installed_size": model.size if model else None,
-                **(usage(model.path) if model else {"active": False, "why": None} if choice else {}),
-            }
-        )
-    for model in on_disk.values():
-        rows.append(
-            {
-                "name": model.name,
-                "lang": model.language or "",
-                "lang_text": language_name(model.language) if model.language else "",
-                "url": "",
-                "size": 0,
-                "size_text": "",
-                "md5": "",
-                "type": "",
-                "version": "",
-                "obsolete": False,
-                "engine": "vosk",
-                "in_catalog": False,
-                "installed": True,
-                "installed_size": model.size,
-                **usage(model.path),
-            }
-        )
-    return rows
-
-
-def _row_language(row: dict[str, Any]) -> str:
-    if row["lang_text"] and row["lang"]:
-        return f"{row['lang_text']} ({row['lang']})"
-    return row["lang_text"] or row["lang"] or "?"
-
-
-def _row_size(row: dict[str, Any]) -> str:
-    from desktop_app.speech.models.sizes import format_size
-
-    if row["engine"] == "pocketsphinx":
-        return "built in"
-    if not row["in_catalog"]:
-        return format_size(row["installed_size"])
-    if row["size_text"]:
-        return str(row["size_text"])
-    return format_size(row["size"]) if row["size"] else "?"
-
-
-def _installed_cell(row: dict[str, Any]) -> str:
-    from desktop_app.speech.models.sizes import format_size
-
-    if row["engine"] == "pocketsphinx":
-        cell = "built in"
-    elif row["installed"]:
-        cell = f"yes ({format_size(row['installed_size'])} on disk)"
-    else:
-        cell = "no"
-    if row.get("active"):
-        cell += ", in use"
-    if row["obsolete"]:
-        cell += ", obsolete"
-    if not row["in_catalog"] and row["engine"] == "vosk":
-        cell += ", not in the list"
-    return cell
-
-
 def prepare_list(args: argparse.Namespace) -> Action:
     include_all: bool = args.all
     as_json: bool = args.json
 
     def action(out: TextIO) -> int:
+        from desktop_app.speech.models.library import installed_cell, model_rows, row_language, row_size
+
         manager, settings = _manager(args)
         entries = manager.available(include_obsolete=include_all)
         installed = manager.installed()
@@ -253,7 +124,7 @@ def prepare_list(args: argparse.Namespace) -> Action:
             output.print_json(rows, out)
             return EXIT_OK
         table = [
-            [output.one_line(row["name"]), output.one_line(_row_language(row)), _row_size(row), _installed_cell(row)]
+            [output.one_line(row["name"]), output.one_line(row_language(row)), row_size(row), installed_cell(row)]
             for row in rows
         ]
         print(
@@ -302,32 +173,6 @@ def prepare_refresh(args: argparse.Namespace) -> Action:
 # -- download -----------------------------------------------------------------------------------------------
 
 
-def _duration(seconds: float) -> str:
-    whole = round(seconds)
-    if whole < 60:
-        return f"{whole} s"
-    minutes, rest = divmod(whole, 60)
-    if minutes < 60:
-        return f"{minutes} min {rest:02d} s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes:02d} min"
-
-
-def progress_text(progress: DownloadProgress) -> str:
-    from desktop_app.speech.models.sizes import format_size
-
-    done = format_size(progress.done)
-    text = f"{progress.name}: {done}"
-    if progress.total:
-        percent = 100 * progress.done / progress.total
-        text += f" of {format_size(progress.total)} ({percent:.0f} %)"
-    if progress.rate > 0:
-        text += f", {format_size(progress.rate)}/s"
-    if progress.eta is not None and progress.total and progress.done < progress.total:
-        text += f", {_duration(progress.eta)} left"
-    return text
-
-
 class ProgressPrinter:
     """Download progress on a stream: one line rewritten in place on a terminal, otherwise a new line every
     10 % (every 10 MB while the size is unknown)."""
@@ -341,6 +186,8 @@ class ProgressPrinter:
         self._open_line = False
 
     def __call__(self, progress: DownloadProgress) -> None:
+        from desktop_app.speech.models.library import progress_text
+
         finished = bool(progress.total) and progress.done >= (progress.total or 0)
         if self.tty:
             now = self.clock()
@@ -481,12 +328,13 @@ def prepare_remove(args: argparse.Namespace) -> Action:
     name = _checked_name(args.name)
 
     def action(out: TextIO) -> int:
+        from desktop_app.speech.models.library import remove_model
+
         manager, settings = _manager(args)
         was_used = recogniser_in_use(settings, manager.models_dir).name == name
-        manager.remove(name)
+        forgotten = remove_model(manager, settings, name)
         print(f"Removed {name}.", file=out)
-        if settings.get("speech.vosk_model") == name:
-            settings.set("speech.vosk_model", None)
+        if forgotten:
             print("Changed: speech.vosk_model = null.", file=out)
         if was_used:
             choice = recogniser_in_use(settings, manager.models_dir)
