@@ -14,8 +14,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, update
-
 from desktop_app.core.brain.language_model import check_key_destination, usage_window
 from desktop_app.core.brain.skill import local_now
 from desktop_app.core.errors import AppError, ErrorCode, NotFoundError, ValidationError
@@ -24,8 +22,6 @@ from desktop_app.core.models import ApiKeyInfo, KeyUsage
 from desktop_app.core.ports import AppStore
 from desktop_app.core.validation import MAX_INTEGER, is_web_address, whole_number
 from desktop_app.storage.keys import check_limit, clean_key_name
-from desktop_app.storage.schema import api_keys
-from desktop_app.storage.store import SqlConversationStore
 
 OpenKeychain = Callable[[], KeyStore]
 
@@ -158,7 +154,7 @@ def replace_secret(store: AppStore, open_keychain: OpenKeychain, name: str, secr
         previous = None  # gone from the keychain (removed by hand): the new secret fills the gap
     keychain.set_secret(before.keychain_ref, secret)
     try:
-        info = _save_fingerprint(store, name, fingerprint(secret))
+        info = store.keys.set_fingerprint(name, fingerprint(secret))
     except BaseException:
         if previous is None:
             keychain.delete_secret(before.keychain_ref)
@@ -169,22 +165,6 @@ def replace_secret(store: AppStore, open_keychain: OpenKeychain, name: str, secr
         "api_key_replaced", name, {"fingerprint": info.fingerprint, "previous_fingerprint": before.fingerprint}
     )
     return info
-
-
-def _save_fingerprint(store: AppStore, name: str, new_fingerprint: str) -> ApiKeyInfo:
-    # The ledger's port has no call for this; the store the app and the CLI open is the SQL one.
-    if not isinstance(store, SqlConversationStore):
-        raise TypeError(f"a key's secret cannot be replaced in a {type(store).__name__}")
-
-    def job(connection: Connection) -> None:
-        changed = connection.execute(
-            update(api_keys).where(api_keys.c.name == name).values(fingerprint=new_fingerprint)
-        ).rowcount
-        if changed != 1:
-            raise NotFoundError(ErrorCode.KEY_NOT_FOUND, f"No key named {name!r} is stored.")
-
-    store.database.write(job, "save the key's fingerprint")
-    return store.keys.get_key(name)
 
 
 def remove_key(store: AppStore, open_keychain: OpenKeychain, name: str) -> None:

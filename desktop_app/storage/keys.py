@@ -11,7 +11,7 @@ estimated for it. It still counts as a request for the per-minute limit.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, delete, func, insert, select, update
@@ -152,13 +152,19 @@ class SqlKeyLedger:
             "requests_per_minute": check_limit(requests_per_minute, "requests-per-minute"),
             "tokens_per_day": check_limit(tokens_per_day, "tokens-per-day"),
         }
+        return self._update(clean, values, "change the key's limits")
 
+    def set_fingerprint(self, name: str, fingerprint: str) -> ApiKeyInfo:
+        """A replaced secret's fingerprint (the secret itself is in the keychain)."""
+        return self._update(clean_key_name(name), {"fingerprint": fingerprint}, "save the key's fingerprint")
+
+    def _update(self, clean: str, values: Mapping[str, object], what: str) -> ApiKeyInfo:
         def job(connection: Connection) -> ApiKeyInfo:
             if connection.execute(update(api_keys).where(api_keys.c.name == clean).values(values)).rowcount != 1:
                 raise NotFoundError(ErrorCode.KEY_NOT_FOUND, f"No key named {clean!r} is stored.")
             return _info(connection.execute(select(api_keys).where(api_keys.c.name == clean)).one())
 
-        return self._db.write(job, "change the key's limits")
+        return self._db.write(job, what)
 
     def usage(self, key_id: int | None, now: datetime, day_start: datetime) -> KeyUsage:
         return self._db.read(lambda c: _usage(c, key_id, now, day_start), "read the key's usage")
