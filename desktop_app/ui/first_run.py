@@ -37,22 +37,18 @@ from desktop_app.core.hold_key import RELEASE_DEBOUNCE_MS, HoldKey
 from desktop_app.core.settings import (
     APP_FIRST_RUN_DONE,
     AUDIO_INPUT_DEVICE,
-    SPEECH_ENGINE,
-    SPEECH_LANGUAGE,
-    SPEECH_VOSK_MODEL,
     TALK_HOTKEY,
     TALK_MODE,
     Settings,
 )
+from desktop_app.speech.recognisers import read_recognisers, use_recogniser
 from desktop_app.ui.background import Background
 from desktop_app.ui.first_run_pages import (
     SUGGESTIONS,
     TITLE,
     DonePage,
     MicrophonePage,
-    ModelChoice,
     QuestionPage,
-    Recognisers,
     RecognitionPage,
     WelcomePage,
 )
@@ -106,39 +102,6 @@ def _list_microphones(wanted: str | None) -> DeviceChoices:
     from desktop_app.audio.choices import device_choices  # loads PortAudio: never on the main thread
 
     return device_choices("input", wanted)
-
-
-def _read_recognisers(settings: Settings, models_dir: Path) -> Recognisers:
-    # The models the recogniser can load (a folder with an acoustic model), as it chooses among them.
-    from desktop_app.speech.recognition import choose_recogniser, installed_vosk_models, language_name, model_language
-
-    models = tuple(
-        ModelChoice(path.name, language_name(model_language(path))) for path in installed_vosk_models(models_dir)
-    )
-    choice = choose_recogniser(
-        settings.get(SPEECH_ENGINE),
-        settings.get(SPEECH_VOSK_MODEL),
-        models_dir,
-        settings.get(SPEECH_LANGUAGE),
-        strict=False,
-    )
-    return Recognisers(models, choice.path.name if choice.path is not None else None, choice.description)
-
-
-def _use_recogniser(settings: Settings, models_dir: Path, model: str | None) -> Recognisers:
-    """Saves the choice as `voice-assistant settings set` would (a model's language becomes the recognition
-    language, in the same write) and returns what then listens."""
-    from desktop_app.speech.recognition import model_language, same_language
-
-    if model is None:
-        settings.set(SPEECH_ENGINE, "pocketsphinx")
-    else:
-        changes: dict[str, object] = {SPEECH_ENGINE.key: "vosk", SPEECH_VOSK_MODEL.key: model}
-        language = model_language(models_dir / model)
-        if language is not None and not same_language(language, settings.get(SPEECH_LANGUAGE)):
-            changes[SPEECH_LANGUAGE.key] = language
-        settings.update(changes)
-    return _read_recognisers(settings, models_dir)
 
 
 class FirstRunGuide(QWizard):
@@ -287,7 +250,7 @@ class FirstRunGuide(QWizard):
         if page_id == RECOGNITION:
             self._background.run(
                 "recognisers",
-                partial(_read_recognisers, self._settings, self._models_dir),
+                partial(read_recognisers, self._settings, self._models_dir),
                 self.recognition_page.show_recognisers,
                 self._recognisers_failed,
             )
@@ -318,7 +281,7 @@ class FirstRunGuide(QWizard):
         model = self.recognition_page.chosen_model(button_id)
         self._background.run(
             "recognisers",
-            partial(_use_recogniser, self._settings, self._models_dir, model),
+            partial(use_recogniser, self._settings, self._models_dir, model),
             self.recognition_page.show_recognisers,
             self._recognisers_failed,
         )

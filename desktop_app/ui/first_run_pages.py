@@ -9,11 +9,11 @@ Settings > Audio (ui.sound_widgets).
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from desktop_app.core.errors import ValidationError
 from desktop_app.hotkey.spec import HotkeySpec
+from desktop_app.speech.recognisers import ModelChoice, Recognisers
 from desktop_app.ui.chat_colours import Bubble, ChatColours
 from desktop_app.ui.microphone_probe import LevelReading
 from desktop_app.ui.palette_text import announce, coloured, text_colours
@@ -54,19 +54,6 @@ MORE_MODELS = (
 )
 BUBBLE_PADDING_PX = 12  # each side, as in _bubble_style
 BUBBLE_SHARE = 0.8  # of the conversation panel's width, at most
-
-
-@dataclass(frozen=True, slots=True)
-class ModelChoice:
-    name: str
-    language: str  # for people: "Korean"
-
-
-@dataclass(frozen=True, slots=True)
-class Recognisers:
-    models: tuple[ModelChoice, ...]
-    in_use: str | None  # the installed model listening; None for the built-in recogniser
-    description: str  # "PocketSphinx (built-in English)", "Vosk (vosk-model-small-ko-0.22)"
 
 
 def hotkey_text(setting: str) -> str:
