@@ -271,6 +271,11 @@ def test_list_models_fills_the_list_asking_with_the_stored_key(
     # "No key" is saved as no key.
     _choose_from_popup(qtbot, widgets.key, "No key")
     opened.wait_saved(LLM_KEY_NAME, None)
+    # Another server: this one's models are no longer offered; the name in use stays.
+    _choose_from_popup(qtbot, widgets.preset, OLLAMA.title)
+    opened.wait_saved(LLM_BASE_URL, OLLAMA.base_url)
+    qtbot.waitUntil(lambda: widgets.items(widgets.model) == [] and widgets.listing.text() == "", timeout=WAIT_MS)
+    assert widgets.model_text.text() == "mistral-small"
 
 
 def test_a_rejected_key_or_a_key_for_another_server_is_said_without_the_key(

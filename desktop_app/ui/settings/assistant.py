@@ -124,6 +124,7 @@ class AssistantSection(Section):
         super().__init__(context, parent)
         self._listing = False
         self._offline = False
+        self._listed_for: str | None = None  # the server whose models the list holds
         form = QFormLayout()
         self.layout_.addLayout(form)
         self._build_server(form)
@@ -134,7 +135,7 @@ class AssistantSection(Section):
         self._build_budget(form)
         # Bound once every widget they show in is there (the preset also sets the model's example).
         self.bindings.line(self.address, LLM_BASE_URL)
-        self.bindings.follow(LLM_BASE_URL, self._show_preset)
+        self.bindings.follow(LLM_BASE_URL, self._server_in_use)
         self.bindings.follow(NETWORK_OFFLINE, self._show_offline)
 
     # -- building ------------------------------------------------------------------------------------
@@ -166,9 +167,8 @@ class AssistantSection(Section):
         self.model.setLineEdit(self.model_text)
         self.model.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
         self.model.setToolTip(_tooltip(LLM_MODEL))
-        model_edit = self.model_text
-        model_edit.setObjectName("llm_model_text")
-        model_edit.setAccessibleName("Model name")
+        self.model_text.setObjectName("llm_model_text")
+        self.model_text.setAccessibleName("Model name")
         self.list_models = _button(LIST_MODELS, self, "list_models")
         self.list_models.setAccessibleName("List models")
         self.list_models.setToolTip("Ask the server which models it offers (GET /models).")
@@ -178,7 +178,7 @@ class AssistantSection(Section):
         form.addRow("&Model:", row)
         self.models_note = _note(self, "list_models_note")
         form.addRow("", self.models_note)
-        self.bindings.line(model_edit, LLM_MODEL)
+        self.bindings.line(self.model_text, LLM_MODEL)
         self.model.textActivated.connect(self._model_chosen)
         self.list_models.clicked.connect(self._list_models)
 
@@ -194,7 +194,6 @@ class AssistantSection(Section):
         row.addWidget(self.key, 1)
         row.addWidget(self.manage_keys)
         form.addRow("API ke&y:", row)
-        self._key_names: list[str] = []
         self.bindings.follow(LLM_KEY_NAME, self._show_key)
         self.key.activated.connect(self._key_chosen)
         self.manage_keys.clicked.connect(self._open_keys)
@@ -264,6 +263,19 @@ class AssistantSection(Section):
         self._save_prompt()
 
     # -- server --------------------------------------------------------------------------------------
+
+    def _server_in_use(self, base_url: str | None) -> None:
+        """Another server: its preset shown, and the models another one listed taken away (the name typed
+        stays)."""
+        self._show_preset(base_url)
+        if self._listed_for is not None and base_url != self._listed_for:
+            self._listed_for = None
+            with QSignalBlocker(self.model):
+                typed = self.model.currentText()
+                self.model.clear()
+                self.model.setEditText(typed)
+            if not self._offline:
+                self._say_listing("")
 
     def _show_preset(self, base_url: str | None) -> None:
         preset = preset_for(base_url)
@@ -346,6 +358,7 @@ class AssistantSection(Section):
 
     def _show_models(self, listed: ListedModels) -> None:
         self._listing_over()
+        self._listed_for = listed.base_url
         typed = self.model.currentText()
         with QSignalBlocker(self.model):
             self.model.clear()
@@ -375,15 +388,13 @@ class AssistantSection(Section):
     # -- key -----------------------------------------------------------------------------------------
 
     def _show_keys(self, keys: list[ApiKeyInfo]) -> None:
-        self._key_names = [key.name for key in keys]
-        servers = {key.name: key.base_url for key in keys}
         with QSignalBlocker(self.key):
             self.key.clear()
             self.key.addItem(NO_KEY, None)
-            for name in self._key_names:
-                self.key.addItem(name, name)
-                if servers[name]:
-                    self.key.setItemData(self.key.count() - 1, f"For {servers[name]}", Qt.ItemDataRole.ToolTipRole)
+            for key in keys:
+                self.key.addItem(key.name, key.name)
+                if key.base_url:
+                    self.key.setItemData(self.key.count() - 1, f"For {key.base_url}", Qt.ItemDataRole.ToolTipRole)
         self._show_key(self.context.settings.get(LLM_KEY_NAME))
 
     def _keys_failed(self, error: Exception) -> None:
