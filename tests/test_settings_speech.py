@@ -299,6 +299,8 @@ def test_the_list_is_refreshed_filtered_by_language_and_a_failed_refresh_is_said
     shown = rows(section)
     qtbot.waitUntil(lambda: "vosk-model-small-en-us-0.15" in rows(section), timeout=WAIT_MS)
     assert KO_NAME not in shown  # the built-in list does not know the server's models
+    source: QLabel = child(section, QLabel, "models_list_source")
+    assert source.isVisible() and "ships with the app" in source.text()
 
     show_all: QCheckBox = child(section, QCheckBox, "show_all_languages")
     click(qtbot, show_all)
@@ -308,6 +310,7 @@ def test_the_list_is_refreshed_filtered_by_language_and_a_failed_refresh_is_said
     assert table[KO_NAME] == [KO_NAME, "Korean (ko)", f"{ko_archive.size // 1_000_000}M", "no"]
     assert next(iter(table)) == "pocketsphinx-en-us"  # English (the language in use) first
     assert "vosk-model-small-en-us-0.15" not in table
+    assert not source.isVisible()
 
     click(qtbot, show_all)  # only the language in use: the Korean models are hidden
     qtbot.waitUntil(lambda: KO_NAME not in rows(section), timeout=WAIT_MS)
@@ -536,6 +539,17 @@ def test_install_from_a_file_chosen_in_the_file_dialog(
     qtbot.waitUntil(lambda: KO_NAME in rows(section), timeout=WAIT_MS)
     assert rows(section)[KO_NAME][3].startswith("yes (") and "not in the list" in rows(section)[KO_NAME][3]
     assert child(section, QComboBox, "speech_model").findData(KO_NAME) >= 0
+
+    # The same file again: asked whether to replace the installed model, then replaced.
+    before = (data / "models" / KO_NAME).stat().st_ino
+    pick_file(qtbot, section, archive)
+    question: QMessageBox = modal(qtbot, QMessageBox)
+    asked = f"A model called {KO_NAME} is already installed. Replace it with the one in {archive.name}?"
+    assert question.text() == asked
+    click(qtbot, question.button(QMessageBox.StandardButton.Yes))
+    qtbot.waitUntil(lambda: status.text().startswith(f"Installed {KO_NAME} (") and not section.problem.isVisible())
+    qtbot.waitUntil(lambda: (data / "models" / KO_NAME).stat().st_ino != before, timeout=INSTALL_MS)
+    assert [p for p in models_tree(data) if "/" not in p] == [KO_NAME]  # nothing set aside is left
 
     # A damaged archive is said in words; nothing is installed and the section goes on working.
     damaged = Path.home() / "damaged.zip"

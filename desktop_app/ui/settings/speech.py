@@ -14,10 +14,12 @@ closing the dialog cancels it, and the part fetched so far stays for the next at
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 from typing import Literal
 
+from desktop_app.core.errors import ErrorCode
 from desktop_app.core.settings import (
     NETWORK_OFFLINE,
     SPEECH_ENGINE,
@@ -26,7 +28,7 @@ from desktop_app.core.settings import (
     Settings,
 )
 from desktop_app.paths import AppPaths
-from desktop_app.speech.models import DownloadCancelled, DownloadProgress, InstalledModel, InstallResult
+from desktop_app.speech.models import DownloadCancelled, DownloadProgress, InstalledModel, InstallResult, ModelError
 from desktop_app.speech.models.download import part_file
 from desktop_app.speech.models.library import model_rows, open_manager, progress_text, remove_model
 from desktop_app.speech.models.sizes import format_size
@@ -46,6 +48,7 @@ from desktop_app.ui.qt import (
     QProgressBar,
     QPushButton,
     QSignalBlocker,
+    Qt,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -64,6 +67,7 @@ OFFLINE_NOTE = (
     "Offline mode is on (network.offline), so models are not downloaded and the list is not refreshed. "
     "Installing from a .zip file still works."
 )
+SHIPPED_LIST_NOTE = "This is the list that ships with the app; Refresh list fetches the latest."
 PROGRESS_STEPS = 1000
 TABLE_HEIGHT = 200
 Operation = Literal["download", "install", "remove"]
@@ -171,6 +175,10 @@ class SpeechSection(Section):
         inside = QVBoxLayout(box)
         inside.addLayout(top)
         inside.addWidget(self.view)
+        self.list_source = QLabel(SHIPPED_LIST_NOTE, box)
+        self.list_source.setObjectName("models_list_source")
+        self.list_source.setWordWrap(True)
+        inside.addWidget(self.list_source)
         self._build_actions(box, inside)
         self.layout_.addWidget(box)
 
@@ -298,6 +306,7 @@ class SpeechSection(Section):
         if self._closed:
             return
         self._shelf, recognisers = found
+        self.list_source.setVisible(self._shelf.shipped_list)
         self._installed_models = tuple(model.name for model in recognisers.models)
         self._fill_models()
         self._fill_languages()
@@ -462,23 +471,26 @@ class SpeechSection(Section):
         in_use = (
             " It is the model listening now; the app then listens with the next choice." if row.get("active") else ""
         )
+        size = format_size(row["installed_size"] or 0)
+        self._ask(
+            "Remove speech model", f"Remove {name} ({size} on disk)?{in_use}", "&Remove", partial(self._remove, name)
+        )
+
+    def _ask(self, title: str, text: str, yes: str, then: Callable[[], None]) -> None:
+        """A question that does not block (open(), not exec()); `then` runs only when the user says yes."""
         question = QMessageBox(
             QMessageBox.Icon.Question,
-            "Remove speech model",
-            f"Remove {name} ({format_size(row['installed_size'] or 0)} on disk)?{in_use}",
+            title,
+            text,
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
             self,
         )
-        question.setObjectName("confirm_remove_model")
-        question.button(QMessageBox.StandardButton.Yes).setText("&Remove")
+        question.setObjectName("speech_question")
+        question.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        agree = question.button(QMessageBox.StandardButton.Yes)
+        agree.setText(yes)
         question.setDefaultButton(QMessageBox.StandardButton.Cancel)
-        question.finished.connect(
-            lambda _result: (
-                self._remove(name)
-                if question.clickedButton() is question.button(QMessageBox.StandardButton.Yes)
-                else None
-            )
-        )
+        question.finished.connect(lambda _result: then() if question.clickedButton() is agree else None)
         question.open()
 
     def _remove(self, name: str) -> None:
@@ -496,9 +508,8 @@ class SpeechSection(Section):
 
         def removed(forgotten: bool) -> None:
             self._finish_operation()
-            self._say(
-                f"Removed {name}." + (" The model choice is back to the first of the language." if forgotten else "")
-            )
+            forgot = f" The model choice is back to: {FIRST_OF_LANGUAGE.lower()}." if forgotten else ""
+            self._say(f"Removed {name}.{forgot}")
             self._read()
 
         self.context.background.run("speech-model-operation", work, removed, self._operation_failed)
@@ -516,6 +527,7 @@ class SpeechSection(Section):
     def _choose_file(self) -> None:
         chooser = QFileDialog(self, "Install a speech model from a file", str(Path.home()))
         chooser.setObjectName("install_model_chooser")
+        chooser.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         chooser.setOption(QFileDialog.Option.DontUseNativeDialog)
         chooser.setFileMode(QFileDialog.FileMode.ExistingFile)
         chooser.setAcceptMode(QFileDialog.AcceptMode.AcceptOpen)
@@ -523,7 +535,7 @@ class SpeechSection(Section):
         chooser.fileSelected.connect(self._install_file)
         chooser.open()
 
-    def _install_file(self, chosen: str) -> None:
+    def _install_file(self, chosen: str, replace: bool = False) -> None:
         if self._operation is not None or self._closed or not chosen:
             return
         archive = Path(chosen).absolute()
@@ -537,14 +549,28 @@ class SpeechSection(Section):
 
         def work() -> InstalledModel:
             # The manager refuses a folder, a device, a pipe or a link to one before reading it, as the command does.
-            return open_manager(settings, paths.models_dir, paths.cache_dir).install_archive(archive)
+            manager = open_manager(settings, paths.models_dir, paths.cache_dir)
+            return manager.install_archive(archive, replace=replace)
 
         def installed(model: InstalledModel) -> None:
             self._finish_operation()
             self._say(installed_text(model))
             self._read()
 
-        self.context.background.run("speech-model-operation", work, installed, self._operation_failed)
+        def refused(error: Exception) -> None:
+            if isinstance(error, ModelError) and error.code == ErrorCode.MODEL_EXISTS and not self._closed:
+                self._finish_operation()
+                already = error.message.partition(". ")[0]  # "A model called NAME is already installed"
+                self._ask(
+                    "Replace speech model",
+                    f"{already}. Replace it with the one in {archive.name}?",
+                    "R&eplace",
+                    partial(self._install_file, str(archive), True),
+                )
+                return
+            self._operation_failed(error)
+
+        self.context.background.run("speech-model-operation", work, installed, refused)
 
     # -- closing ----------------------------------------------------------------------------------------------
 
