@@ -162,6 +162,8 @@ class SpeechSection(Section):
         self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.view.verticalHeader().hide()
+        self.view.setWordWrap(False)  # one line a model; the full name is in the tooltip
+        self.view.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         header = self.view.horizontalHeader()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         for column in (1, 2, 3):
@@ -249,9 +251,11 @@ class SpeechSection(Section):
         codes.add(self._language)
         items = sorted((f"{language_name(code)} ({code})", code) for code in codes)
         with QSignalBlocker(self.language):
-            self.language.clear()
-            for text, code in items:
-                self.language.addItem(text, code)
+            # Filled again only when the languages change, so a read never closes the list the user has open.
+            if [self.language.itemData(index) for index in range(self.language.count())] != [c for _, c in items]:
+                self.language.clear()
+                for text, code in items:
+                    self.language.addItem(text, code)
             self.language.setCurrentIndex(self.language.findData(self._language))
 
     def _language_chosen(self, index: int) -> None:

@@ -105,7 +105,7 @@ class ModelTable(QAbstractTableModel):
         part = self._parts.get(row["name"], 0)
         if not row["installed"] and part:
             of = f" of {format_size(row['size'])}" if row["size"] else ""
-            return f"no, {format_size(part)}{of} fetched (resumes)"
+            return f"no, {format_size(part)}{of} fetched"
         return installed_cell(row)
 
     @staticmethod
