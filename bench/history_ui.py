@@ -24,8 +24,11 @@ import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+from big_history import SEED, Corpus, build_big, keystrokes  # type: ignore[import-not-found, unused-ignore]
 from report import percentile, print_results
-from storage import SEED, Corpus, build_big, keystrokes, search_queries
+from storage import search_queries
 
 from desktop_app.storage.engine import sqlite_url
 from desktop_app.storage.store import SqlConversationStore

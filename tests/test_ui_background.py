@@ -83,3 +83,28 @@ def test_after_close_nothing_more_is_delivered() -> None:
     background.run("history", lambda: 1, lambda _r: None)
     time.sleep(0.05)
     assert main.posted == []
+
+
+def test_closing_to_finish_runs_what_was_asked_for_and_delivers_nothing() -> None:
+    """A dialog closing right after a change: the change still runs (a setting is saved), the waiting
+    newest of its kind too; without `finish_asked` the waiting one is dropped."""
+    for finish, expected in ((True, ["first", "newest"]), (False, ["first"])):
+        main = MainThread()
+        background = Background(main.post, workers=1)
+        gate = threading.Event()
+        ran: list[str] = []
+
+        def save(name: str) -> Callable[[], None]:
+            def work() -> None:
+                gate.wait(10)
+                ran.append(name)
+
+            return work
+
+        background.run("setting", save("first"), lambda _r: None)
+        background.run("setting", save("dropped: a newer one came"), lambda _r: None)
+        background.run("setting", save("newest"), lambda _r: None)
+        threading.Timer(0.1, gate.set).start()  # the first save is still running when the dialog closes
+        background.close(finish_asked=finish)  # waits for what runs (bounded)
+        time.sleep(0.05)
+        assert ran == expected and main.posted == []

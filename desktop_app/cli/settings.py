@@ -80,7 +80,7 @@ def prepare_settings_set(args: argparse.Namespace) -> Action:
 
 
 def _set_speech(settings: Settings, key: str, value: Any, models_dir: Path, out: TextIO) -> None:
-    from desktop_app.cli.models import recogniser_in_use
+    from desktop_app.speech.recognisers import recogniser_in_use
     from desktop_app.speech.recognition import installed_vosk_models, language_name, model_language, same_language
 
     # The language and the model are saved in one write, so a running app never sees them disagree.

@@ -40,6 +40,7 @@ class Background:
         self._running: set[str] = set()
         self._waiting: dict[str, _Job[Any]] = {}
         self._closed = False
+        self._finishing = False  # closed, but what was asked for still runs (settings being saved)
 
     def run(
         self,
@@ -60,6 +61,17 @@ class Background:
         self._pool.submit(self._do, key, job)
 
     def _do(self, key: str, job: _Job[Any]) -> None:
+        """Runs `job`, then the newest request of its kind that came meanwhile, on this worker."""
+        following: _Job[Any] | None = job
+        while following is not None:
+            self._run_one(key, following)
+            with self._lock:
+                following = self._waiting.pop(key, None)
+                if following is None or (self._closed and not self._finishing):
+                    self._running.discard(key)
+                    return
+
+    def _run_one(self, key: str, job: _Job[Any]) -> None:
         try:
             result = job.work()
         except Exception as error:  # reported on the main thread, where the window can say it
@@ -70,19 +82,16 @@ class Background:
         else:
             if not self._closed:
                 self._post(partial(job.done, result))
-        with self._lock:
-            following = self._waiting.pop(key, None)
-            if following is None or self._closed:
-                self._running.discard(key)
-                return
-        self._pool.submit(self._do, key, following)
 
-    def close(self) -> None:
-        """Drops waiting requests and waits (bounded) for running ones; their results are not delivered."""
+    def close(self, *, finish_asked: bool = False) -> None:
+        """Waits (bounded) for running requests; their results are not delivered. Requests not started yet are
+        dropped, or with `finish_asked` run too (a setting changed just before a dialog closed is saved)."""
         with self._lock:
             self._closed = True
-            self._waiting.clear()
-        self._pool.shutdown(wait=False, cancel_futures=True)
+            self._finishing = finish_asked
+            if not finish_asked:
+                self._waiting.clear()
+        self._pool.shutdown(wait=False, cancel_futures=not finish_asked)
         done = threading.Event()
 
         def join() -> None:

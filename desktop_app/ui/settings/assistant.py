@@ -33,7 +33,6 @@ from desktop_app.ui.qt import (
     QFocusEvent,
     QFormLayout,
     QHBoxLayout,
-    QKeyEvent,
     QLabel,
     QLineEdit,
     QPlainTextEdit,
@@ -242,14 +241,6 @@ class AssistantSection(Section):
         form.addRow("&Timeout:", self.timeout)
         self.bindings.spin(self.context_tokens, LLM_CONTEXT_TOKENS)
         self.bindings.spin(self.timeout, LLM_TIMEOUT_SECONDS)
-
-    def keyPressEvent(self, event: QKeyEvent) -> None:
-        """Enter in a field saves that field (editingFinished) and stops here: it reaches the dialog only as
-        unhandled, where it would press the default button, Close."""
-        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
-            event.accept()
-            return
-        super().keyPressEvent(event)
 
     # -- the section is shown / hidden ---------------------------------------------------------------
 

@@ -116,5 +116,5 @@ class SettingsDialog(QDialog):
         for section in self.sections:
             section.close_section()
         self._current = None
-        self._background.close()
+        self._background.close(finish_asked=True)  # a change made just before closing is still saved
         self._calls.stop()

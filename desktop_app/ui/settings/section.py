@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import ClassVar, TypeVar
 
 from desktop_app.core.settings import Setting
-from desktop_app.ui.qt import QCheckBox, QLabel, QVBoxLayout, QWidget
+from desktop_app.ui.qt import QCheckBox, QKeyEvent, QLabel, Qt, QVBoxLayout, QWidget
 from desktop_app.ui.settings.binding import Bindings
 from desktop_app.ui.settings.context import SettingsContext
 
@@ -61,6 +61,14 @@ class Section(QWidget):
         """Shows a problem in words under the section (None: the last one is over)."""
         self.problem.setText(problem or "")
         self.problem.setVisible(bool(problem))
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        """Enter in a field saves that field (its editingFinished) and stops here, rather than reaching the
+        dialog, which would press a default button."""
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            event.accept()
+            return
+        super().keyPressEvent(event)
 
     def entered(self) -> None:
         """The section is shown."""
