@@ -134,6 +134,27 @@ def test_a_search_as_it_is_typed_finds_marks_and_opens_its_conversation(qtbot, b
 
 
 @pytest.mark.gui
+def test_the_filters_without_words_list_the_messages_they_keep(qtbot, browser) -> None:
+    from desktop_app.ui.qt import Qt
+
+    _, history, _ = browser
+    history.origin.setFocus()
+    qtbot.keyClick(history.origin, Qt.Key.Key_Down)  # Anyone -> You
+    assert history.origin.currentText() == "You"
+    qtbot.waitUntil(lambda: not history.pages.loading and history.pages.row(0).message_id is not None)
+    while not history.pages.complete:
+        history.list.scrollToBottom()
+        qtbot.wait(20)
+    rows = [history.pages.row(i) for i in range(history.pages.rowCount())]
+    assert len(rows) == CONVERSATIONS and rows[0].detail == "You: what about the garden number 249"
+    assert all(row.detail.startswith("You: ") for row in rows)
+    assert f"{CONVERSATIONS} messages (Any time · said by you), newest first." in history.status.text()
+    qtbot.keyClick(history.origin, Qt.Key.Key_Up)  # back to Anyone: every conversation again
+    qtbot.waitUntil(lambda: not history.pages.loading and history.pages.row(0).message_id is None)
+    assert history.pages.row(0).title == "talk 249"
+
+
+@pytest.mark.gui
 def test_continue_opens_the_conversation_in_the_main_window(qtbot, browser) -> None:
     from desktop_app.ui.qt import Qt
 

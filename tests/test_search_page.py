@@ -1,6 +1,6 @@
 """History search, newest first and a page at a time (storage/search.py `search_page`), on SQLite and on
-PostgreSQL: paging sees every match exactly once, filters by date and by origin, a filter that keeps few
-matches still ends each page within its bound, and bad input is refused with its code."""
+PostgreSQL: paging sees every match exactly once, filters by date and by origin (also without words), a filter
+that keeps few matches still ends each page within its bound, and bad input is refused with its code."""
 
 from __future__ import annotations
 
@@ -121,11 +121,33 @@ def test_a_filter_that_keeps_few_matches_ends_each_page_within_its_bound_and_pag
     assert len(titles) == 14  # 7 days, two messages each, found in the end
 
 
+def test_without_words_the_filters_list_the_messages_they_keep(history: SqlConversationStore) -> None:
+    """The history browser's filters with nothing typed: "last week", "said by the language model"."""
+    everything = [message for page in every_page(history, "", limit=100) for message in page]
+    assert len(everything) == 600 and everything == sorted(everything, reverse=True)
+    week = SearchFilter(since=START + timedelta(days=290))
+    recent = history.search_page("  ", filters=week, limit=100).hits
+    assert {hit.conversation_title for hit in recent} == {f"day {day}" for day in range(290, 300)}
+    assert recent[0].snippet == "Yes, tea suits day 299." and recent[0].role is Role.ASSISTANT
+    models = history.search_page("!!!", filters=SearchFilter(origins=frozenset({SourceKind.MODEL})), limit=500)
+    assert len(models.hits) == 150 and all(hit.source and hit.source.kind is SourceKind.MODEL for hit in models.hits)
+
+
+def test_without_words_a_filter_that_keeps_few_messages_ends_each_page_within_its_bound(
+    sqlite_history: SqlConversationStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(search_module, "ID_WINDOW", 20)
+    monkeypatch.setattr(search_module, "MOST_IDS_PER_PAGE", 100)
+    oldest_week = SearchFilter(until=START + timedelta(days=7))
+    first = sqlite_history.search_page("", filters=oldest_week, limit=50)
+    assert first.hits == () and first.next_before is not None  # looked at 100 messages, none kept: go on
+    found = [message for page in every_page(sqlite_history, "", filters=oldest_week, limit=50) for message in page]
+    assert found == list(range(14, 0, -1))
+
+
 @pytest.mark.parametrize(
     ("query", "options"),
     [
-        ("", {}),
-        ("!!!", {}),
         ("tea", {"before": 0}),
         ("tea", {"before": True}),
         ("tea", {"limit": -1}),

@@ -26,6 +26,11 @@ def query_words(query: str) -> list[str]:
     return words
 
 
+def has_words(query: str) -> bool:
+    """Whether what the user typed holds a word to search for (not only spaces or punctuation)."""
+    return bool(_words(query))
+
+
 def is_word_start(word: str) -> bool:
     """Whether a last word being typed is long enough to be taken as the start of a word."""
     return len(word) >= MIN_PREFIX_CHARS

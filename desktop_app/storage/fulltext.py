@@ -86,27 +86,27 @@ def create_ddl_listener(target: Any, connection: Connection, **_: Any) -> None:
     create(connection)
 
 
-_HIT_COLUMNS = "m.id, m.conversation_id, c.title, m.role, m.created_at AS created_at, m.source"
+HIT_COLUMNS = "m.id, m.conversation_id, c.title, m.role, m.created_at AS created_at, m.source"
 
 # Ranked inside the full-text index first, then joined: a common word can match tens of thousands of
 # messages, and joining each of them before ranking costs more than the ranking. The over-fetch leaves room
 # for the user filter; when it leaves fewer than asked for, the exact query below runs instead.
 SQLITE_SEARCH_RANKED_FIRST = (
-    f"SELECT {_HIT_COLUMNS}, f.snippet, f.score FROM ("
+    f"SELECT {HIT_COLUMNS}, f.snippet, f.score FROM ("
     f"SELECT rowid, snippet({FTS_TABLE}, 0, '[', ']', '…', 12) AS snippet, -bm25({FTS_TABLE}) AS score "
     f"FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :q ORDER BY rank LIMIT :overfetch) f "
     "JOIN messages m ON m.id = f.rowid JOIN conversations c ON c.id = m.conversation_id "
     "WHERE c.user_id = :user ORDER BY f.score DESC, m.id DESC LIMIT :limit"
 )
 SQLITE_SEARCH_EXACT = (
-    f"SELECT {_HIT_COLUMNS}, snippet({FTS_TABLE}, 0, '[', ']', '…', 12) AS snippet, -bm25({FTS_TABLE}) AS score "
+    f"SELECT {HIT_COLUMNS}, snippet({FTS_TABLE}, 0, '[', ']', '…', 12) AS snippet, -bm25({FTS_TABLE}) AS score "
     f"FROM {FTS_TABLE} JOIN messages m ON m.id = {FTS_TABLE}.rowid "
     "JOIN conversations c ON c.id = m.conversation_id "
     f"WHERE {FTS_TABLE} MATCH :q AND c.user_id = :user "
     f"ORDER BY bm25({FTS_TABLE}), m.id DESC LIMIT :limit"
 )
 POSTGRES_SEARCH = (
-    f"SELECT {_HIT_COLUMNS}, "
+    f"SELECT {HIT_COLUMNS}, "
     "ts_headline('english', m.content, q, "
     "'StartSel=[, StopSel=], MaxWords=18, MinWords=6, MaxFragments=1, FragmentDelimiter=…') AS snippet, "
     # Normalised by document length, so one mention in a long message ranks below a short exact one.
@@ -144,14 +144,14 @@ SQLITE_WINDOW_FLOOR = (
     f"WHERE {FTS_TABLE} MATCH :q AND rowid < :before ORDER BY rowid DESC LIMIT :window)"
 )
 SQLITE_WINDOW_HITS = (
-    f"SELECT {_HIT_COLUMNS}, snippet({FTS_TABLE}, 0, '[', ']', '…', 12) AS snippet "
+    f"SELECT {HIT_COLUMNS}, snippet({FTS_TABLE}, 0, '[', ']', '…', 12) AS snippet "
     f"FROM {FTS_TABLE} JOIN messages m ON m.id = {FTS_TABLE}.rowid "
     "JOIN conversations c ON c.id = m.conversation_id "
     f"WHERE {FTS_TABLE} MATCH :q AND {FTS_TABLE}.rowid < :before AND {FTS_TABLE}.rowid >= :floor "
     "AND c.user_id = :user {filters} ORDER BY m.id DESC"
 )
 POSTGRES_PAGE = (
-    f"SELECT {_HIT_COLUMNS}, "
+    f"SELECT {HIT_COLUMNS}, "
     "ts_headline('english', m.content, q, "
     "'StartSel=[, StopSel=], MaxWords=18, MinWords=6, MaxFragments=1, FragmentDelimiter=…') AS snippet "
     "FROM messages m JOIN conversations c ON c.id = m.conversation_id, to_tsquery('english', :q) q "

@@ -10,6 +10,7 @@ from sqlalchemy.sql.expression import TextualSelect
 from desktop_app.core.errors import ErrorCode, ValidationError
 from desktop_app.core.models import Role, SearchFilter, SearchHit, SearchPage
 from desktop_app.core.reply_source import ReplySource
+from desktop_app.core.search_terms import has_words
 from desktop_app.storage import fulltext
 from desktop_app.storage.handle import DatabaseHandle
 from desktop_app.storage.rows import MAX_PAGE, check_limit
@@ -30,6 +31,16 @@ _SEARCH = {
 WINDOW = 200
 MOST_EXAMINED_PER_PAGE = 5_000
 NEWEST = 2**62  # `before` for the first page: above every message id
+# Without words, a page walks the messages by id, newest first, this many ids at a time, and looks at no more
+# than MOST_IDS_PER_PAGE of them (a filter that keeps few messages goes on at the next page).
+ID_WINDOW = 20_000
+MOST_IDS_PER_PAGE = 400_000
+PASSAGE_CHARS = 160
+_FILTERED_WINDOW = (
+    f"SELECT {fulltext.HIT_COLUMNS}, substr(m.content, 1, {PASSAGE_CHARS}) AS snippet "
+    "FROM messages m JOIN conversations c ON c.id = m.conversation_id "
+    "WHERE m.id < :before AND m.id >= :floor AND c.user_id = :user {filters} ORDER BY m.id DESC LIMIT :limit"
+)
 
 
 class MessageSearch:
@@ -76,7 +87,8 @@ class MessageSearch:
     ) -> SearchPage:
         """Messages that match every word, newest first (by the order they were kept), each with the matching
         passage marked [like this]; `before`: the page after the one whose `next_before` this is. However
-        common the words, a page never ranks or joins more than the matches it looks at."""
+        common the words, a page never ranks or joins more than the matches it looks at. A query without
+        words lists the messages the filters keep (every message without filters), each with its start."""
         check_limit(limit)
         if not isinstance(query, str):
             raise ValidationError(ErrorCode.INVALID_ARGUMENT, "The search must be text.")
@@ -91,6 +103,11 @@ class MessageSearch:
             return SearchPage((), None)
         filter_sql, filter_params = _filter_clause(chosen)
         params: dict[str, object] = {"user": self._db.user_id, **filter_params}
+        if not has_words(query):
+            statement = _typed(_FILTERED_WINDOW.format(filters=filter_sql), chosen)
+            return self._db.read(
+                lambda connection: _filtered_page(connection, statement, params, start, page), "list the messages"
+            )
         if self._db.is_sqlite:
             params["q"] = fulltext.sqlite_match_expression(query, prefix)
             hits_statement = _typed(fulltext.SQLITE_WINDOW_HITS.format(filters=filter_sql), chosen)
@@ -135,6 +152,27 @@ def _sqlite_page(
             return SearchPage(tuple(hits), before)  # more may come: the caller asks for the next page
 
 
+def _filtered_page(
+    connection: Connection, statement: TextualSelect, params: dict[str, object], start: int, page: int
+) -> SearchPage:
+    """Windows of ID_WINDOW message ids, newest first, from the newest message below `start`."""
+    newest = connection.execute(text("SELECT max(id) FROM messages WHERE id < :before"), {"before": start}).scalar()
+    if newest is None:
+        return SearchPage((), None)
+    hits: list[SearchHit] = []
+    before = int(newest) + 1
+    while before > 1:
+        floor = max(1, before - ID_WINDOW)
+        rows = connection.execute(statement, {**params, "before": before, "floor": floor, "limit": page - len(hits)})
+        hits += [_hit(row) for row in rows]
+        if len(hits) == page:
+            return SearchPage(tuple(hits), hits[-1].message_id)
+        before = floor
+        if int(newest) + 1 - before >= MOST_IDS_PER_PAGE:
+            return SearchPage(tuple(hits), before)  # more may come: the caller asks for the next page
+    return SearchPage(tuple(hits), None)
+
+
 def _filter_clause(chosen: SearchFilter) -> tuple[str, dict[str, Any]]:
     """The SQL that keeps the filter's messages, with its parameters (bound, never spliced in)."""
     parts: list[str] = []
@@ -167,7 +205,7 @@ def _typed(sql: str, chosen: SearchFilter) -> TextualSelect:
 
 
 def _hit(row: Any, score: float = 0.0) -> SearchHit:
-    """A row of the search queries (fulltext._HIT_COLUMNS and the passage) as a hit."""
+    """A row of the search queries (fulltext.HIT_COLUMNS and the passage) as a hit."""
     return SearchHit(
         message_id=row.id,
         conversation_id=row.conversation_id,

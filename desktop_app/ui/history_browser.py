@@ -197,19 +197,19 @@ class HistoryBrowser(QDialog):
         return SearchFilter(since=since, origins=ORIGINS[self.origin.currentText()])
 
     def apply_search(self) -> None:
-        """The list shows every conversation, or (with words in the box) what they find, newest first."""
+        """The list shows every conversation, or the messages the words find and the filters keep, newest
+        first."""
         self._typing.stop()
         pattern = marking_pattern(self.query)
         self.list.itemDelegate().setProperty("marking", bool(pattern))
         self.chat.mark(pattern)
-        # The filters narrow a search; without words the list is every conversation.
-        for box in (self.period, self.origin):
-            box.setEnabled(pattern is not None)
-        if pattern is None:
+        # Without words or filters the list is every conversation; otherwise the messages they find or keep.
+        chosen = self.search_filter()
+        if pattern is None and chosen == SearchFilter():
             source: PageSource = conversation_pages(self._store.list_conversations)
         else:
-            source = self._search_source(self.query, self.search_filter())
-        self.status.setText("Searching…" if pattern is not None else "Loading…")
+            source = self._search_source(self.query if pattern is not None else "", chosen)
+        self.status.setText("Searching…" if pattern is not None or chosen != SearchFilter() else "Loading…")
         self.pages.show(source)
 
     def _search_source(self, query: str, chosen: SearchFilter) -> PageSource:
@@ -226,6 +226,9 @@ class HistoryBrowser(QDialog):
         more = "" if self.pages.complete else "+"
         if self.query:
             self.status.setText(f"{count}{more} match{'' if count == 1 else 'es'} for “{self.query}”, newest first.")
+        elif self.search_filter() != SearchFilter():
+            kept = f"{self.period.currentText()} · said by {self.origin.currentText().lower()}"
+            self.status.setText(f"{count}{more} message{'' if count == 1 else 's'} ({kept}), newest first.")
         elif count == 0:
             self.status.setText("No conversations yet.")
         else:
