@@ -38,6 +38,7 @@ from desktop_app.ui.qt import (
     QPlainTextEdit,
     QPushButton,
     QSignalBlocker,
+    QSizePolicy,
     QSpinBox,
     Qt,
     QWidget,
@@ -94,11 +95,30 @@ def _button(text: str, parent: QWidget, name: str) -> QPushButton:
     return button
 
 
+def _buddy_label(text: str, buddy: QWidget, parent: QWidget) -> QLabel:
+    """A form label whose mnemonic moves to `buddy` (QFormLayout sets a buddy only for a lone widget)."""
+    label = QLabel(text, parent)
+    label.setBuddy(buddy)
+    return label
+
+
+class _Note(QLabel):
+    """A line of explanation under a field: shown only while it says something, so no empty row is left."""
+
+    def setText(self, text: str) -> None:
+        super().setText(text)
+        self.setVisible(bool(text))
+
+
 def _note(parent: QWidget, name: str) -> QLabel:
-    label = QLabel("", parent)
+    label = _Note("", parent)
     label.setObjectName(name)
     label.setWordWrap(True)
+    label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+    # Wrapped text in a form is given room for the narrowest width it could have: no more than its lines.
+    label.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
     label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    label.setVisible(False)
     return label
 
 
@@ -174,7 +194,7 @@ class AssistantSection(Section):
         row = QHBoxLayout()
         row.addWidget(self.model, 1)
         row.addWidget(self.list_models)
-        form.addRow("&Model:", row)
+        form.addRow(_buddy_label("&Model:", self.model, self), row)  # a row of two: the label names the combo
         self.models_note = _note(self, "list_models_note")
         form.addRow("", self.models_note)
         self.bindings.line(self.model_text, LLM_MODEL)
@@ -192,7 +212,7 @@ class AssistantSection(Section):
         row = QHBoxLayout()
         row.addWidget(self.key, 1)
         row.addWidget(self.manage_keys)
-        form.addRow("API ke&y:", row)
+        form.addRow(_buddy_label("API ke&y:", self.key, self), row)
         self.bindings.follow(LLM_KEY_NAME, self._show_key)
         self.key.activated.connect(self._key_chosen)
         self.manage_keys.clicked.connect(self._open_keys)
