@@ -512,7 +512,7 @@ def test_export_file_appears_whole_or_not_at_all(export_dir: Path) -> None:
 
 
 def test_export_of_everything_pages_through_the_store_once_each(data_dir: Path) -> None:
-    from desktop_app.cli.history import all_conversations
+    from desktop_app.core.export import all_conversations
 
     store = open_store(data_dir)
     try:

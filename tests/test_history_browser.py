@@ -249,6 +249,22 @@ def test_export_writes_the_selection_to_the_chosen_file(
 
 
 @pytest.mark.gui
+def test_export_all_writes_every_conversation(qtbot, browser, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import csv
+
+    from desktop_app.ui.qt import QFileDialog, Qt
+
+    _, history, _ = browser
+    target = tmp_path / "everything.csv"  # the name's ending chooses CSV over the dialog's filter
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), "JSON (*.json)"))
+    qtbot.mouseClick(history.export_all_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: history.status.text().startswith("Exported 250 conversations (500 messages)"))
+    with target.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 500 and {row["conversation_title"] for row in rows} == {f"talk {n}" for n in range(250)}
+
+
+@pytest.mark.gui
 def test_the_browser_with_a_search_is_saved_for_the_readme(qtbot, browser) -> None:
     from desktop_app.ui.qt import QImage
 

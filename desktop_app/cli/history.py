@@ -12,11 +12,12 @@ from desktop_app.cli import output
 from desktop_app.cli.errors import EXIT_OK, EXIT_USAGE, CommandError
 from desktop_app.cli.files import atomic_text_file, check_target
 from desktop_app.core.brain.spoken import plural
-from desktop_app.core.errors import AppError, NotFoundError
+from desktop_app.core.errors import AppError
 from desktop_app.core.export import (
     ExportFormat,
     ExportItem,
     ExportResult,
+    all_conversations,
     exported_sentence,
     format_of_file,
     parse_format,
@@ -29,9 +30,6 @@ from desktop_app.core.validation import parse_id
 
 Action = Callable[[ConversationStore, TextIO], int]
 
-# Conversations fetched per page when exporting everything: memory holds one page, the messages of one
-# conversation and the ids already written, whatever the size of the history.
-EXPORT_PAGE = 100
 STDOUT = "-"
 
 
@@ -100,39 +98,6 @@ def _export_format(chosen: str | None, destination: str | None) -> ExportFormat:
         if found is not None:
             return found
     raise CommandError("invalid_argument", "Choose a format with --format json, md or csv.", exit_status=EXIT_USAGE)
-
-
-def all_conversations(
-    store: ConversationStore, page_size: int = EXPORT_PAGE, max_passes: int = 3
-) -> Iterator[ExportItem]:
-    """Every conversation with its messages, newest first, fetched one page at a time, each exactly once.
-
-    Pages are by offset, so a conversation that changes or is deleted meanwhile (the window may be open)
-    shifts the rest and one could be missed. So the list is read again until a pass finds nothing new:
-    listing is cheap (no messages), and usually the second pass confirms the first.
-    """
-    seen: set[int] = set()
-    for _ in range(max_passes):
-        found_new = False
-        offset = 0
-        while True:
-            page = store.list_conversations(limit=page_size, offset=offset)
-            for summary in page:
-                cid = summary.conversation.id
-                if cid in seen:
-                    continue
-                seen.add(cid)
-                found_new = True
-                try:
-                    messages = store.get_history(cid)
-                except NotFoundError:
-                    continue  # deleted since the page was read
-                yield summary.conversation, messages
-            if len(page) < page_size:
-                break
-            offset += page_size
-        if not found_new:
-            return
 
 
 def _one_conversation(store: ConversationStore, cid: int) -> Iterator[ExportItem]:

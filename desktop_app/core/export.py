@@ -22,13 +22,14 @@ from __future__ import annotations
 import csv
 import json
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from desktop_app.core.errors import NotFoundError
 from desktop_app.core.models import Conversation, Message, Role
 from desktop_app.core.validation import parse_choice
 
@@ -36,6 +37,9 @@ if TYPE_CHECKING:
     from desktop_app.core.ports import ConversationStore
 
 FORMAT_VERSION = 1
+# Conversations fetched per page when exporting everything: memory holds one page, the messages of one
+# conversation and the ids already written, whatever the size of the history.
+EXPORT_PAGE = 100
 
 ExportItem = tuple[Conversation, Sequence[Message]]
 
@@ -254,3 +258,36 @@ def exported_sentence(result: ExportResult, destination: object) -> str:
     """What an export to a file says when it is done."""
     plural = "" if result.conversations == 1 else "s"
     return f"Exported {result.conversations} conversation{plural} ({result.messages} messages) to {destination}."
+
+
+def all_conversations(
+    store: ConversationStore, page_size: int = EXPORT_PAGE, max_passes: int = 3
+) -> Iterator[ExportItem]:
+    """Every conversation with its messages, newest first, fetched one page at a time, each exactly once.
+
+    Pages are by offset, so a conversation that changes or is deleted meanwhile (the window may be open)
+    shifts the rest and one could be missed. So the list is read again until a pass finds nothing new:
+    listing is cheap (no messages), and usually the second pass confirms the first.
+    """
+    seen: set[int] = set()
+    for _ in range(max_passes):
+        found_new = False
+        offset = 0
+        while True:
+            page = store.list_conversations(limit=page_size, offset=offset)
+            for summary in page:
+                cid = summary.conversation.id
+                if cid in seen:
+                    continue
+                seen.add(cid)
+                found_new = True
+                try:
+                    messages = store.get_history(cid)
+                except NotFoundError:
+                    continue  # deleted since the page was read
+                yield summary.conversation, messages
+            if len(page) < page_size:
+                break
+            offset += page_size
+        if not found_new:
+            return

@@ -9,7 +9,7 @@ exports run on a worker (ui.background) and come back through the window's bridg
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
@@ -18,6 +18,7 @@ from typing import Any
 from desktop_app.core.export import (
     ExportFormat,
     ExportItem,
+    all_conversations,
     exported_sentence,
     format_of_file,
     record_export,
@@ -169,10 +170,12 @@ class HistoryBrowser(QDialog):
         self.export_button = _button(
             self, "&Export…", self.export_selected, "Save the selected conversations to a file"
         )
+        self.export_all_button = _button(self, "E&xport all…", self.export_all, "Save every conversation to a file")
         self.delete_all_button = _button(self, "Delete &all…", self.delete_all, "Delete every conversation")
         for button in (self.continue_button, self.rename_button, self.delete_button, self.export_button):
             buttons.addWidget(button)
         buttons.addStretch(1)
+        buttons.addWidget(self.export_all_button)
         buttons.addWidget(self.delete_all_button)
         layout.addLayout(buttons)
         self.status = QLabel("", self)
@@ -317,8 +320,16 @@ class HistoryBrowser(QDialog):
 
     def export_selected(self) -> None:
         rows = self.selected_rows()
-        if not rows:
-            return
+        if rows:
+            store, ids = self._store, [row.conversation_id for row in rows]
+            self._export_to_chosen_file(lambda: ((store.get_conversation(cid), store.get_history(cid)) for cid in ids))
+
+    def export_all(self) -> None:
+        """Every conversation, read a page at a time as the file is written (however big the history)."""
+        store = self._store
+        self._export_to_chosen_file(lambda: all_conversations(store))
+
+    def _export_to_chosen_file(self, items: Callable[[], Iterable[ExportItem]]) -> None:
         name, chosen_filter = QFileDialog.getSaveFileName(
             self, "Export conversations", "conversations.json", ";;".join(EXPORT_FILTERS)
         )
@@ -326,8 +337,8 @@ class HistoryBrowser(QDialog):
             return
         target = Path(name)
         format_ = _export_format(target, EXPORT_FILTERS.get(chosen_filter, ExportFormat.JSON))
-        ids = [row.conversation_id for row in rows]
-        self._run("history-export", partial(_export, self._store, ids, format_, target), self._exported)
+        self.status.setText("Exporting…")
+        self._run("history-export", partial(_export, self._store, items, format_, target), self._exported)
 
     def _changed(self, _result: object) -> None:
         self._opened = None
@@ -465,13 +476,14 @@ def _export_format(target: Path, chosen: ExportFormat) -> ExportFormat:
     return format_of_file(target) or chosen
 
 
-def _export(store: ConversationStore, ids: list[int], format_: ExportFormat, target: Path) -> str:
+def _export(
+    store: ConversationStore, items: Callable[[], Iterable[ExportItem]], format_: ExportFormat, target: Path
+) -> str:
     """Writes the conversations (whole or not at all: a file that exists is replaced only as the save dialog
     confirmed, and never a link, pipe or folder), records it in the audit log, and says what was done."""
     from desktop_app.cli.files import atomic_text_file
 
-    items: list[ExportItem] = [(store.get_conversation(cid), store.get_history(cid)) for cid in ids]
     with atomic_text_file(target, overwrite=True) as handle:
-        result = write_export(format_, items, handle)
+        result = write_export(format_, items(), handle)
     record_export(store, format_, result, str(target.absolute()), None)
     return exported_sentence(result, target)
