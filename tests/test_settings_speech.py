@@ -319,10 +319,19 @@ def test_the_list_is_refreshed_filtered_by_language_and_a_failed_refresh_is_said
     qtbot.waitUntil(lambda: list(rows(section))[:3] == [KO_NAME, DAMAGED_NAME, GONE_NAME], timeout=WAIT_MS)
     opened.wait_saved(SPEECH_LANGUAGE, "ko")
 
-    # A list that cannot be fetched is said; the list in use stays, and so does the table.
-    opened.settings.watch(interval=0.05)
-    Settings(opened.paths.settings_file).set(SPEECH_MODELS_CATALOG_URL, "http://127.0.0.1:9/model-list.json")
-    qtbot.waitUntil(lambda: opened.settings.get(SPEECH_MODELS_CATALOG_URL).startswith("http://127.0.0.1:9/"))
+    # The list's address, typed: one that cannot be fetched is said; the list in use stays, and so does the table.
+    address: QLineEdit = child(section, QLineEdit, "models_catalog_url")
+    assert address.text() == opened.settings.get(SPEECH_MODELS_CATALOG_URL)
+    address.setFocus()
+    address.selectAll()
+    qtbot.keyClicks(address, "ftp://127.0.0.1/list.json")  # not a web address: refused, the one in use shown
+    qtbot.keyClick(address, Qt.Key.Key_Return)
+    qtbot.waitUntil(section.problem.isVisible, timeout=WAIT_MS)
+    assert address.text() == opened.settings.get(SPEECH_MODELS_CATALOG_URL) != "ftp://127.0.0.1/list.json"
+    address.selectAll()
+    qtbot.keyClicks(address, "http://127.0.0.1:9/model-list.json")
+    qtbot.keyClick(address, Qt.Key.Key_Return)
+    opened.wait_saved(SPEECH_MODELS_CATALOG_URL, "http://127.0.0.1:9/model-list.json")
     click(qtbot, child(section, QPushButton, "refresh_models"))
     qtbot.waitUntil(section.problem.isVisible, timeout=WAIT_MS)
     assert "Could not fetch the model list from http://127.0.0.1:9/model-list.json" in section.problem.text()

@@ -24,6 +24,7 @@ from desktop_app.core.settings import (
     NETWORK_OFFLINE,
     SPEECH_ENGINE,
     SPEECH_LANGUAGE,
+    SPEECH_MODELS_CATALOG_URL,
     SPEECH_VOSK_MODEL,
     Settings,
 )
@@ -44,6 +45,7 @@ from desktop_app.ui.qt import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QLineEdit,
     QMessageBox,
     QProgressBar,
     QPushButton,
@@ -181,6 +183,17 @@ class SpeechSection(Section):
         self.list_source.setObjectName("models_list_source")
         self.list_source.setWordWrap(True)
         inside.addWidget(self.list_source)
+        self.catalog_url = QLineEdit(box)
+        self.catalog_url.setObjectName("models_catalog_url")
+        self.catalog_url.setAccessibleName("Where the list of models comes from")
+        self.catalog_url.setToolTip(SPEECH_MODELS_CATALOG_URL.description)
+        catalog_label = QLabel("List &from:", box)
+        catalog_label.setBuddy(self.catalog_url)
+        catalog_row = QHBoxLayout()
+        catalog_row.addWidget(catalog_label)
+        catalog_row.addWidget(self.catalog_url, 1)
+        inside.addLayout(catalog_row)
+        self.bindings.line(self.catalog_url, SPEECH_MODELS_CATALOG_URL)
         self._build_actions(box, inside)
         self.layout_.addWidget(box)
 
