@@ -32,6 +32,7 @@ from recorder import Recorder
 from settings_dialog import WAIT_MS, OpenSettings
 from speech_audio import pcm_of, say_to_wav
 
+from desktop_app.core.audio_format import SPEECH_FORMAT
 from desktop_app.core.settings import AUDIO_INPUT_DEVICE, AUDIO_OUTPUT_DEVICE, Settings
 from desktop_app.paths import AppPaths
 from desktop_app.ui.qt import QApplication, QComboBox, QListWidget, QProgressBar, QPushButton, Qt, QTimer, QWidget
@@ -267,9 +268,20 @@ def test_a_device_that_is_not_connected_is_shown_and_kept(qtbot, store, desktop,
         assert "'Blue Yeti' is not connected" in section.problem.text()
         qtbot.waitUntil(button(section, "test_microphone").isEnabled, timeout=WAIT_MS)
         assert not button(section, "stop_test").isEnabled()
+        assert opened.saved(AUDIO_INPUT_DEVICE) == "Blue Yeti"
+
+        # With a microphone that is there, the recording is made and the missing speaker is said.
+        pick_with_keys(qtbot, section.microphones, SECOND_MICROPHONE_DESCRIPTION)
+        opened.wait_saved(AUDIO_INPUT_DEVICE, SECOND_MICROPHONE_DESCRIPTION)
+        qtbot.mouseClick(button(section, "test_microphone"), Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: not section.problem.isVisible(), timeout=WAIT_MS)
+        qtbot.waitUntil(section.problem.isVisible, timeout=WAIT_MS)
+        assert "'Studio Monitors' is not connected" in section.problem.text()
+        assert len(section.check.recording) == SPEECH_FORMAT.bytes_for(3.0)
+        assert button(section, "test_microphone").isEnabled()
+        assert section.speakers.currentText() == "Studio Monitors (not connected)"
     finally:
         close(qtbot, opened)
-    assert opened.saved(AUDIO_INPUT_DEVICE) == "Blue Yeti"
     assert opened.saved(AUDIO_OUTPUT_DEVICE) == "Studio Monitors"
 
 

@@ -17,7 +17,18 @@ from typing import TYPE_CHECKING, Any
 from desktop_app.audio.sound_check import CheckProgress, Phase, SoundCheck
 from desktop_app.core.settings import AUDIO_INPUT_DEVICE, AUDIO_OUTPUT_DEVICE, Setting
 from desktop_app.ui.microphone_probe import LevelProbe
-from desktop_app.ui.qt import QComboBox, QFormLayout, QHBoxLayout, QLabel, QProgressBar, QPushButton, QTimer, QWidget
+from desktop_app.ui.palette_text import announce
+from desktop_app.ui.qt import (
+    QAccessible,
+    QComboBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QTimer,
+    QWidget,
+)
 from desktop_app.ui.settings.binding import Bindings
 from desktop_app.ui.settings.context import SettingsContext
 from desktop_app.ui.settings.section import Section
@@ -176,7 +187,7 @@ class AudioSection(Section):
         row.addWidget(self.test_progress, 1)
         self.test_status = QLabel("", self)
         self.test_status.setObjectName("test_status")
-        self.test_status.setAccessibleName("Test status")
+        self.test_status.setAccessibleDescription("What came of the microphone test")  # its text is its name
         self.test_status.setWordWrap(True)
         self.layout_.addLayout(row)
         self.layout_.addWidget(self.test_status)
@@ -273,7 +284,7 @@ class AudioSection(Section):
         self.test_progress.setValue(0)
         self.test_progress.setFormat(f"Recording… {CHECK_S:.0f} s left")
         self.test_progress.show()
-        self.test_status.setText("Speak now: what the microphone hears is played back in a moment.")
+        self._say("Speak now: what the microphone hears is played back in a moment.")
         self.check.start(self.microphone.wanted, self.speaker.wanted)  # the devices open on its thread
 
     def _stop_check(self) -> None:
@@ -287,12 +298,17 @@ class AudioSection(Section):
             self.test_button.setFocus()
         self.test_progress.hide()
         if progress is None or progress.phase is Phase.STOPPED:
-            self.test_status.setText("Stopped." if progress is not None else "")
+            self._say("Stopped." if progress is not None else "")
         elif progress.phase is Phase.DONE:
-            self.test_status.setText(HEARD_YOURSELF)
+            self._say(HEARD_YOURSELF)
         else:
-            self.test_status.setText("")
+            self._say("")
             self.report(f"The microphone test stopped: {progress.error}")
+
+    def _say(self, text: str) -> None:
+        self.test_status.setText(text)
+        if text:
+            announce(self.test_status, QAccessible.Event.NameChanged)
 
 
 def _nothing(*_args: object) -> None:
