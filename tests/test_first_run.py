@@ -18,6 +18,7 @@ from speech_audio import link_korean_model, say_to_wav
 from desktop_app.core.brain.assistant import Assistant
 from desktop_app.core.events import EventHub
 from desktop_app.core.pipeline import VoicePipeline
+from desktop_app.core.ports import VoiceInfo
 from desktop_app.core.settings import (
     APP_FIRST_RUN_DONE,
     AUDIO_INPUT_DEVICE,
@@ -264,6 +265,12 @@ class Voice:
 
     def continue_conversation(self, conversation_id: int) -> None:
         self.turn.continue_conversation(conversation_id)
+
+    def voices(self) -> list[VoiceInfo]:
+        return self.turn.voices()
+
+    def say_sample(self, text: str) -> bool:
+        return self.turn.say_sample(text)
 
 
 @pytest.fixture

@@ -23,18 +23,18 @@ def prepare_devices(args: argparse.Namespace) -> Action:
     settings_file = AppPaths.resolve(args.data_dir).settings_file
 
     def action(out: TextIO) -> int:
-        from desktop_app.audio.devices import list_devices
+        from desktop_app.audio.choices import device_choices
 
         settings = Settings(settings_file)  # read only: nothing is created
         document: dict[str, Any] = {"system": None, "inputs": [], "outputs": [], "chosen": {}}
         kinds: tuple[Literal["input", "output"], ...] = ("input", "output")
         for kind in kinds:
             key, plural = f"audio.{kind}_device", f"{kind}s"
-            listed = list_devices(kind, monitors=True)
-            document["system"] = listed.system
             wanted: str | None = settings.get(key)
-            # What the app would use (see desktop_app.audio.devices.choose_device).
-            chosen = listed.find(wanted) if wanted else next((d for d in listed.devices if d.is_default), None)
+            # What the app would use (see desktop_app.audio.devices.choose_device), as Settings > Audio shows it.
+            choices = device_choices(kind, wanted, monitors=monitors)
+            document["system"] = choices.system
+            chosen = choices.in_use
             document["chosen"][kind] = {"setting": key, "value": wanted, "connected": chosen is not None}
             document[plural] = [
                 {
@@ -46,8 +46,7 @@ def prepare_devices(args: argparse.Namespace) -> Action:
                     "chosen": d == chosen,
                     "monitor": d.is_monitor,
                 }
-                for d in listed.devices
-                if monitors or not d.is_monitor or d == chosen
+                for d in choices.devices
             ]
         if as_json:
             out.write(json.dumps(document, ensure_ascii=False) + "\n")

@@ -134,7 +134,7 @@ class TalkControls:
         return True
 
     def set_private(self, private: bool) -> bool:
-        """"Don't save this conversation": on, a new conversation starts that is answered but kept in memory
+        """Don't save this conversation: on, a new conversation starts that is answered but kept in memory
         only; off, the next one is saved again. False (with a notice while starting) when it cannot be
         switched now."""
         voice = self._ready()

@@ -21,6 +21,9 @@ class Bindings:
         self._report = report
         self._subscriptions: list[Subscription] = []
         self._closed = False
+        # The newest value of each setting being saved: until it is, the echo of an earlier save (several
+        # choices made quickly) is not shown, so the widget does not flick back to a value left behind.
+        self._saving: dict[str, object] = {}
 
     # -- the general case ----------------------------------------------------------------------------
 
@@ -29,7 +32,7 @@ class Bindings:
         show(self._context.settings.get(setting))
 
         def changed(value: T) -> None:
-            self._context.post(lambda: None if self._closed else show(value))
+            self._context.post(lambda: self._show_unless_stale(setting.key, value, show))
 
         self._subscriptions.append(self._context.settings.subscribe(setting, changed))
 
@@ -39,19 +42,31 @@ class Bindings:
         """Saves `value` on a worker (the latest of a burst wins); on refusal says why and shows the value in
         use again through `restore`."""
         settings = self._context.settings
+        self._saving[setting.key] = value
 
         def saved(_result: object) -> None:
+            self._saved(setting.key, value)
             self._report(None)
             if done is not None:
                 done()
 
         def refused(error: Exception) -> None:
+            self._saved(setting.key, value)
             if self._closed:
                 return
             self._report(f"{setting.key} was not changed: {error}")
             restore(settings.get(setting))
 
         self._context.background.run(f"setting:{setting.key}", lambda: settings.set(setting, value), saved, refused)
+
+    def _saved(self, key: str, value: object) -> None:
+        if key in self._saving and self._saving[key] == value:
+            del self._saving[key]
+
+    def _show_unless_stale(self, key: str, value: T, show: Callable[[T], None]) -> None:
+        if self._closed or (key in self._saving and self._saving[key] != value):
+            return
+        show(value)
 
     def close(self) -> None:
         self._closed = True

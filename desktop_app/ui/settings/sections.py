@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from desktop_app.ui.settings.assistant import AssistantSection
+from desktop_app.ui.settings.audio import AudioSection
 from desktop_app.ui.settings.keys import KeysSection
 from desktop_app.ui.settings.privacy import PrivacySection
 from desktop_app.ui.settings.push_to_talk import PushToTalkSection
@@ -12,6 +13,7 @@ from desktop_app.ui.settings.startup import StartupSection
 from desktop_app.ui.settings.voice import VoiceSection
 
 ALL_SECTIONS: tuple[type[Section], ...] = (
+    AudioSection,
     SpeechSection,
     VoiceSection,
     PushToTalkSection,
