@@ -12,6 +12,7 @@ import pytest
 from settings_dialog import WAIT_MS, OpenSettings, click
 
 from desktop_app.core import settings as settings_module
+from desktop_app.core.atomic_file import replace_file
 from desktop_app.core.settings import TALK_MODE
 from desktop_app.ui.qt import QRadioButton
 from desktop_app.ui.settings.push_to_talk import PushToTalkSection
@@ -24,7 +25,7 @@ WRITE_S = 0.3  # a disk this slow to write and sync the settings file
 def test_a_quick_second_choice_is_not_undone_by_the_first_ones_echo(
     qtbot, store, data_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    write = settings_module.replace_file
+    write = replace_file
 
     def slow_write(path: Path, data: bytes) -> None:
         time.sleep(WRITE_S)
