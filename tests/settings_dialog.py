@@ -5,18 +5,36 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from desktop_app.core.keys import KeyStore
 from desktop_app.core.ports import AppStore
 from desktop_app.core.settings import Setting, Settings
 from desktop_app.paths import AppPaths
-from desktop_app.ui.qt import QPoint, Qt, QWidget
+from desktop_app.ui.qt import QLineEdit, QPoint, Qt, QWidget
 from desktop_app.ui.settings.context import SpeechSample
 from desktop_app.ui.settings.dialog import SettingsDialog
 from desktop_app.ui.settings.section import Section
 
 WAIT_MS = 10_000
+W = TypeVar("W", bound=QWidget)
+
+
+def child(parent: QWidget, kind: type[W], name: str) -> W:
+    """The widget of that kind and object name inside `parent` (fails the test when there is none)."""
+    found = parent.findChild(kind, name)
+    assert found is not None, f"no {kind.__name__} named {name}"
+    return found
+
+
+def type_over(qtbot: Any, field: QLineEdit, text: str) -> None:
+    """Selects what the field holds and types over it, as a person does (no Enter)."""
+    field.setFocus()
+    qtbot.keyClick(field, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClick(field, Qt.Key.Key_Delete)
+    if text:
+        qtbot.keyClicks(field, text)
+    assert field.text() == text
 
 
 def click(qtbot: Any, button: QWidget) -> None:

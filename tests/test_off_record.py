@@ -6,6 +6,7 @@ remembered, and timers, are kept as always; switching back saves the next conver
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -116,4 +117,47 @@ def test_before_the_turn_runs_the_switch_says_so_and_changes_nothing(db_file: Pa
         record = RecordSwitch(store, store.alarms)
         assert record.saving and not record.private
     finally:
+        store.close()
+
+
+@pytest.mark.slow
+def test_an_unsaved_answer_is_spoken_but_its_speech_is_not_cached(pulse_audio, data_dir: Path) -> None:
+    """The speaker keeps each sentence it renders on disk (speech.tts_cache) so that it starts at once next
+    time; an answer in a conversation that is not saved is spoken, and not kept there either."""
+    from desktop_app.core.events import SpeakingFinished
+    from desktop_app.core.settings import Settings
+    from desktop_app.paths import AppPaths
+    from desktop_app.voice import start_voice
+
+    paths = AppPaths.resolve(data_dir).ensure()
+    store = SqlConversationStore.open(sqlite_url(paths.database_file))
+    record = RecordSwitch(store, store.alarms)
+    hub = EventHub()
+    heard = Recorder()
+    hub.subscribe(heard)
+    services = start_voice(Settings(paths.settings_file), paths, record, hub, Assistant(record, record.alarms))
+    controls = TalkControls(hub.publish)
+    controls.attach(services, record)
+    cached = paths.cache_dir / "speech"
+
+    def spoken_answer(question: str) -> None:
+        finished = len(heard.of(SpeakingFinished))
+        assert controls.ask(question)
+        assert heard.wait_for(SpeakingFinished, finished + 1), f"{question!r} was not answered aloud"
+        (end,) = heard.of(SpeakingFinished)[finished:]
+        assert not end.interrupted
+
+    try:
+        assert controls.set_private(True)
+        spoken_answer("what is 7 times 6")
+        assert not any(cached.glob("**/*.pcm")) and stored_messages(paths.database_file) == []
+        assert controls.set_private(False)
+        spoken_answer("what is 7 times 6")
+        assert any(cached.glob("**/*.pcm"))
+        deadline = time.monotonic() + 10  # the answer is kept once it has been said
+        while len(stored_messages(paths.database_file)) < 2:
+            assert time.monotonic() < deadline, stored_messages(paths.database_file)
+            time.sleep(0.05)
+    finally:
+        services.close()
         store.close()

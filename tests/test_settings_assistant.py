@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from keyring_session import KeyringSession
 from openai_server import OpenAIServer
-from settings_dialog import WAIT_MS, OpenSettings, click
+from settings_dialog import WAIT_MS, OpenSettings, child, click, type_over
 
 from desktop_app.brain import system_key_store
 from desktop_app.core.keys import fingerprint
@@ -77,31 +77,25 @@ class Widgets:
 
     def __init__(self, section: Section) -> None:
         self.section = section
-        self.preset = _find(section, QComboBox, "llm_preset")
-        self.address = _find(section, QLineEdit, "llm_base_url")
-        self.model = _find(section, QComboBox, "llm_model")
-        self.model_text = _find(section, QLineEdit, "llm_model_text")
-        self.list_models = _find(section, QPushButton, "list_models")
-        self.key = _find(section, QComboBox, "llm_key")
-        self.offline = _find(section, QCheckBox, "network_offline")
-        self.prompt = _find(section, QPlainTextEdit, "llm_system_prompt")
-        self.save_prompt = _find(section, QPushButton, "save_prompt")
-        self.reset_prompt = _find(section, QPushButton, "reset_prompt")
-        self.context_tokens = _find(section, QSpinBox, "llm_context_tokens")
-        self.timeout = _find(section, QDoubleSpinBox, "llm_timeout_seconds")
-        self.listing = _find(section, QLabel, "list_models_note")
+        self.preset = child(section, QComboBox, "llm_preset")
+        self.address = child(section, QLineEdit, "llm_base_url")
+        self.model = child(section, QComboBox, "llm_model")
+        self.model_text = child(section, QLineEdit, "llm_model_text")
+        self.list_models = child(section, QPushButton, "list_models")
+        self.key = child(section, QComboBox, "llm_key")
+        self.offline = child(section, QCheckBox, "network_offline")
+        self.prompt = child(section, QPlainTextEdit, "llm_system_prompt")
+        self.save_prompt = child(section, QPushButton, "save_prompt")
+        self.reset_prompt = child(section, QPushButton, "reset_prompt")
+        self.context_tokens = child(section, QSpinBox, "llm_context_tokens")
+        self.timeout = child(section, QDoubleSpinBox, "llm_timeout_seconds")
+        self.listing = child(section, QLabel, "list_models_note")
 
     def problem(self) -> str:
         return self.section.problem.text() if self.section.problem.isVisible() else ""
 
     def items(self, combo: QComboBox) -> list[str]:
         return [combo.itemText(index) for index in range(combo.count())]
-
-
-def _find(section: Section, kind: type, name: str):
-    found = section.findChild(kind, name)
-    assert found is not None, name
-    return found
 
 
 def _settings_file(data_dir: Path) -> Path:
@@ -115,11 +109,8 @@ def _free_port() -> int:
 
 
 def _type_into(qtbot, edit: QLineEdit, text: str) -> None:
-    """Clicks into the field, replaces what it holds and presses Enter, as a person would."""
-    qtbot.mouseClick(edit, Qt.MouseButton.LeftButton)
-    qtbot.keyClick(edit, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
-    qtbot.keyClick(edit, Qt.Key.Key_Backspace)
-    qtbot.keyClicks(edit, text)
+    """Replaces what the field holds and presses Enter, as a person would."""
+    type_over(qtbot, edit, text)
     qtbot.keyClick(edit, Qt.Key.Key_Return)
 
 
@@ -467,7 +458,7 @@ def test_manage_keys_opens_the_keys_section(qtbot, store: SqlConversationStore, 
     opened = OpenSettings(qtbot, store, data_dir, (AssistantSection, KeysSection))
     try:
         section = opened.section("assistant")
-        manage = _find(section, QPushButton, "manage_keys")
+        manage = child(section, QPushButton, "manage_keys")
         assert manage.isVisible() and manage.text().replace("&", "") == "Manage keys in Keys"
         click(qtbot, manage)
         assert opened.dialog.section_list.currentItem().text() == "Keys"

@@ -13,14 +13,14 @@ import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 from conftest import start_or_fail
 from keyring.backends import SecretService
 from keyring_session import KeyringSession
 from openai_server import OpenAIServer
-from settings_dialog import WAIT_MS, OpenSettings, click
+from settings_dialog import WAIT_MS, OpenSettings, child, click, type_over
 
 from desktop_app.core.brain.language_model import usage_window
 from desktop_app.core.brain.skill import local_now
@@ -38,7 +38,6 @@ from desktop_app.ui.qt import (
     QLineEdit,
     QMenu,
     QMessageBox,
-    QObject,
     QPushButton,
     Qt,
     QTableWidget,
@@ -55,13 +54,6 @@ NEW_SECRET = "sk-live-0e8b6d4c2a1f9e73"
 MODELS = ["gpt-small", "gpt-large", "embed-1"]
 TICK_MS = 10
 LONGEST_GAP_MS = 100
-W = TypeVar("W", bound=QObject)
-
-
-def _find(parent: QWidget, kind: type[W], name: str) -> W:
-    found = parent.findChild(kind, name)
-    assert found is not None, name
-    return found
 
 
 class Keys:
@@ -69,24 +61,24 @@ class Keys:
 
     def __init__(self, section: QWidget) -> None:
         self.section = section
-        self.table = _find(section, QTableWidget, "keys_table")
-        self.name = _find(section, QLineEdit, "new_key_name")
-        self.server = _find(section, QLineEdit, "new_key_server")
-        self.secret = _find(section, QLineEdit, "new_key_secret")
-        self.requests = _find(section, QLineEdit, "new_key_requests")
-        self.tokens = _find(section, QLineEdit, "new_key_tokens")
-        self.add = _find(section, QPushButton, "add_key")
-        self.test = _find(section, QPushButton, "test_key")
-        self.use = _find(section, QPushButton, "use_key")
-        self.remove = _find(section, QPushButton, "remove_key")
-        self.limit_requests = _find(section, QLineEdit, "limit_requests")
-        self.limit_tokens = _find(section, QLineEdit, "limit_tokens")
-        self.save_limits = _find(section, QPushButton, "save_limits")
-        self.replace_secret = _find(section, QLineEdit, "replace_secret")
-        self.replace = _find(section, QPushButton, "replace_key")
-        self.test_result = _find(section, QLabel, "key_test_result")
-        self.message = _find(section, QLabel, "keys_message")
-        self.problem_line = _find(section, QLabel, "section_problem")
+        self.table = child(section, QTableWidget, "keys_table")
+        self.name = child(section, QLineEdit, "new_key_name")
+        self.server = child(section, QLineEdit, "new_key_server")
+        self.secret = child(section, QLineEdit, "new_key_secret")
+        self.requests = child(section, QLineEdit, "new_key_requests")
+        self.tokens = child(section, QLineEdit, "new_key_tokens")
+        self.add = child(section, QPushButton, "add_key")
+        self.test = child(section, QPushButton, "test_key")
+        self.use = child(section, QPushButton, "use_key")
+        self.remove = child(section, QPushButton, "remove_key")
+        self.limit_requests = child(section, QLineEdit, "limit_requests")
+        self.limit_tokens = child(section, QLineEdit, "limit_tokens")
+        self.save_limits = child(section, QPushButton, "save_limits")
+        self.replace_secret = child(section, QLineEdit, "replace_secret")
+        self.replace = child(section, QPushButton, "replace_key")
+        self.test_result = child(section, QLabel, "key_test_result")
+        self.message = child(section, QLabel, "keys_message")
+        self.problem_line = child(section, QLabel, "section_problem")
 
     def problem(self) -> str:
         return self.problem_line.text() if self.problem_line.isVisible() else ""
@@ -106,21 +98,11 @@ class Keys:
         return self.names().index(name)
 
 
-def _type_into(qtbot: Any, field: QLineEdit, text: str) -> None:
-    """Selects what the field holds and types over it, as a person does."""
-    field.setFocus()
-    qtbot.keyClick(field, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
-    qtbot.keyClick(field, Qt.Key.Key_Delete)
-    if text:
-        qtbot.keyClicks(field, text)
-    assert field.text() == text
-
-
 def _paste(qtbot: Any, field: QLineEdit, text: str) -> None:
     """Pastes over what the field holds, as a person pastes a key copied from elsewhere (key clicks cannot
     type accented letters or control characters)."""
     QApplication.clipboard().setText(text)
-    _type_into(qtbot, field, "")
+    type_over(qtbot, field, "")
     qtbot.keyClick(field, Qt.Key.Key_V, Qt.KeyboardModifier.ControlModifier)
     assert field.text() == text
 
@@ -137,11 +119,11 @@ def _select(qtbot: Any, keys: Keys, name: str) -> None:
 
 def _add(qtbot: Any, keys: Keys, name: str, secret: str, server: str = "", *limits: str) -> None:
     """Fills in the add form and clicks Add; returns once the key is in the table."""
-    _type_into(qtbot, keys.name, name)
-    _type_into(qtbot, keys.server, server)
-    _type_into(qtbot, keys.secret, secret)
+    type_over(qtbot, keys.name, name)
+    type_over(qtbot, keys.server, server)
+    type_over(qtbot, keys.secret, secret)
     for field, value in zip((keys.requests, keys.tokens), limits, strict=False):
-        _type_into(qtbot, field, value)
+        type_over(qtbot, field, value)
     click(qtbot, keys.add)
     qtbot.waitUntil(lambda: name in keys.names() and keys.add.isEnabled(), timeout=WAIT_MS)
 
@@ -233,7 +215,7 @@ def test_use_for_the_assistant_sets_the_key_and_its_server_when_none_is_set(
     opened.wait_saved(LLM_KEY_NAME, "work")
     assert opened.saved(LLM_BASE_URL) == "https://api.example.com/v1"
     qtbot.waitUntil(lambda: "now uses the key work" in keys.message.text(), timeout=WAIT_MS)
-    assert "The assistant uses the key work." in _find(keys.section, QLabel, "assistant_key").text()
+    assert "The assistant uses the key work." in child(keys.section, QLabel, "assistant_key").text()
     # A server is set now: picking another key (from its context menu) leaves it, and says the key is not
     # sent there.
     _select(qtbot, keys, "other")
@@ -263,21 +245,21 @@ def test_bad_input_is_said_under_the_form_and_nothing_is_half_stored(
         (("work", ""), "The key is empty"),
     ]
     for (name, secret), said in refused:
-        _type_into(qtbot, keys.name, name)
+        type_over(qtbot, keys.name, name)
         _paste(qtbot, keys.secret, secret)
         click(qtbot, keys.add)
         assert said in keys.problem(), (name, keys.problem())
-    _type_into(qtbot, keys.secret, SECRET)
+    type_over(qtbot, keys.secret, SECRET)
     for field, value, said in (
         (keys.server, "ftp://files.example.com", "http:// or https://"),
         (keys.requests, "-1", "requests a minute limit must be from 0"),
         (keys.tokens, str(2**63), "tokens a day limit must be from 0 to 9223372036854775807"),
         (keys.tokens, "lots", "expected a whole number"),
     ):
-        _type_into(qtbot, field, value)
+        type_over(qtbot, field, value)
         click(qtbot, keys.add)
         assert said in keys.problem(), (value, keys.problem())
-        _type_into(qtbot, field, "")
+        type_over(qtbot, field, "")
     _paste(qtbot, keys.name, "bad\x07name")  # a control character in the name
     click(qtbot, keys.add)
     assert "control character" in keys.problem()
@@ -286,8 +268,8 @@ def test_bad_input_is_said_under_the_form_and_nothing_is_half_stored(
     assert keys.secret.text() == SECRET  # kept to try again: nothing typed is lost
     # A name already stored: refused, and the stored secret is the first one still.
     _add(qtbot, keys, "work", SECRET)
-    _type_into(qtbot, keys.name, "work")
-    _type_into(qtbot, keys.secret, NEW_SECRET)
+    type_over(qtbot, keys.name, "work")
+    type_over(qtbot, keys.secret, NEW_SECRET)
     click(qtbot, keys.add)
     qtbot.waitUntil(lambda: "already stored" in keys.problem() and keys.add.isEnabled(), timeout=WAIT_MS)
     assert _keychain_secret("work") == SECRET
@@ -300,11 +282,11 @@ def test_replacing_the_secret_keeps_the_limits_and_shows_the_new_fingerprint(
     keys = Keys(opened.section("keys"))
     _add(qtbot, keys, "work", SECRET, "https://api.example.com/v1", "30")
     _select(qtbot, keys, "work")
-    _type_into(qtbot, keys.replace_secret, "not a key")
+    type_over(qtbot, keys.replace_secret, "not a key")
     click(qtbot, keys.replace)
     assert "does not look like an API key" in keys.problem()
     assert _keychain_secret("work") == SECRET
-    _type_into(qtbot, keys.replace_secret, NEW_SECRET)
+    type_over(qtbot, keys.replace_secret, NEW_SECRET)
     click(qtbot, keys.replace)
     qtbot.waitUntil(lambda: keys.cell(keys.row_of("work"), "Fingerprint") == fingerprint(NEW_SECRET), timeout=WAIT_MS)
     assert _keychain_secret("work") == NEW_SECRET
@@ -376,8 +358,8 @@ def test_limits_are_saved_and_shown(
     now, day_start = usage_window(local_now())
     used = store.keys.begin_request(store.keys.get_key("work").id, "test-model", now, day_start, lambda _usage: None)
     store.keys.finish_request(used, 40, 2, "ok")
-    _type_into(qtbot, keys.limit_requests, "12")
-    _type_into(qtbot, keys.limit_tokens, "50000")
+    type_over(qtbot, keys.limit_requests, "12")
+    type_over(qtbot, keys.limit_tokens, "50000")
     click(qtbot, keys.save_limits)
     qtbot.waitUntil(lambda: keys.cell(0, "Limits") == "12 requests a minute\n50,000 tokens a day", timeout=WAIT_MS)
     info = store.keys.get_key("work")
@@ -386,13 +368,13 @@ def test_limits_are_saved_and_shown(
     assert keys.cell(0, "Last used") == now.astimezone().strftime("%Y-%m-%d %H:%M")
     assert keys.message.text() == "The key work now has these limits: 12 requests a minute, 50,000 tokens a day."
     # Out of range: said, and what is stored stays.
-    _type_into(qtbot, keys.limit_tokens, "99999999999999999999")
+    type_over(qtbot, keys.limit_tokens, "99999999999999999999")
     click(qtbot, keys.save_limits)
     assert "tokens a day limit must be from 0 to 9223372036854775807" in keys.problem()
     assert store.keys.get_key("work").tokens_per_day == 50000
     # 0 and empty: no limit.
-    _type_into(qtbot, keys.limit_requests, "0")
-    _type_into(qtbot, keys.limit_tokens, "")
+    type_over(qtbot, keys.limit_requests, "0")
+    type_over(qtbot, keys.limit_tokens, "")
     click(qtbot, keys.save_limits)
     qtbot.waitUntil(lambda: keys.cell(0, "Limits") == "none", timeout=WAIT_MS)
     info = store.keys.get_key("work")
@@ -431,7 +413,7 @@ def test_removing_asks_first_and_removes_from_keychain_and_ledger(
 
     click(qtbot, keys.remove)
     box = _confirmation(qtbot)
-    click(qtbot, _find(box, QPushButton, "confirm_remove"))
+    click(qtbot, child(box, QPushButton, "confirm_remove"))
     qtbot.waitUntil(lambda: keys.names() == [], timeout=WAIT_MS)
     assert _keychain_secret("work") is None and store.keys.list_keys() == []
     assert "Removed the key work" in keys.message.text()
@@ -447,8 +429,8 @@ def test_a_keychain_that_cannot_be_reached_is_said_and_nothing_is_stored(
         opened = OpenSettings(qtbot, store, data_dir, (KeysSection,))
         try:
             keys = Keys(opened.section("keys"))
-            _type_into(qtbot, keys.name, "work")
-            _type_into(qtbot, keys.secret, SECRET)
+            type_over(qtbot, keys.name, "work")
+            type_over(qtbot, keys.secret, SECRET)
             click(qtbot, keys.add)
             qtbot.waitUntil(lambda: keys.problem() != "" and keys.add.isEnabled(), timeout=WAIT_MS)
             assert "The system keychain is not available" in keys.problem()
@@ -477,7 +459,7 @@ def test_the_window_keeps_turning_during_a_key_test_against_a_slow_server(
             click(qtbot, keys.test)
             assert keys.test.text() == "Testing…" and not keys.test.isEnabled()
             # The rest of the section stays usable meanwhile: limits typed and saved while the test runs.
-            _type_into(qtbot, keys.limit_requests, "7")
+            type_over(qtbot, keys.limit_requests, "7")
             click(qtbot, keys.save_limits)
             qtbot.waitUntil(lambda: store.keys.get_key("work").requests_per_minute == 7, timeout=WAIT_MS)
             assert keys.test.text() == "Testing…"

@@ -7,10 +7,10 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
-from settings_dialog import WAIT_MS, click
+from settings_dialog import WAIT_MS, child, click
 from window_controls import RecordingControls
 
 from desktop_app.core.events import EventHub
@@ -38,7 +38,6 @@ from desktop_app.ui.qt import (
     QSpinBox,
     Qt,
     QUrl,
-    QWidget,
     Slot,
 )
 from desktop_app.ui.settings.dialog import SettingsDialog
@@ -46,13 +45,6 @@ from desktop_app.ui.settings.privacy import PrivacySection
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 pytestmark = pytest.mark.gui
-W = TypeVar("W", bound=QWidget)
-
-
-def child(parent: QWidget, kind: type[W], name: str) -> W:
-    found = parent.findChild(kind, name)
-    assert found is not None, f"no {kind.__name__} named {name}"
-    return found
 
 
 class Window:

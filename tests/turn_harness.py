@@ -136,8 +136,10 @@ class ScriptedSpeaker:
         self._playing = False
         self._players: list[threading.Thread] = []
         self.said: list[str] = []  # every sentence that started playing
+        self.kept: list[bool] = []  # each reply's `keep`: False in a conversation that is not saved
 
-    def start_reply(self) -> None:
+    def start_reply(self, keep: bool = True) -> None:
+        self.kept.append(keep)
         self._silence()
         with self._lock:
             self._reply += 1

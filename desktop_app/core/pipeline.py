@@ -48,6 +48,7 @@ from desktop_app.core.events import (
     TurnStarted,
     TurnState,
 )
+from desktop_app.core.off_record import is_unsaved
 from desktop_app.core.ports import (
     Brain,
     CollectedReply,
@@ -567,6 +568,7 @@ class VoicePipeline:
         if turn.cancelled:
             return False
         speaker = turn.speaker = self._voice_out()
+        keep = not is_unsaved(self._runner.conversation_id)  # an unsaved conversation's answer is not cached
         if speaker is not None:
 
             def begin_reply() -> None:
@@ -575,7 +577,7 @@ class VoicePipeline:
                 if turn.cancelled:  # cancelled just now: its wake-up must not be lost
                     turn.speech_done.set()
                     return
-                speaker.start_reply()
+                speaker.start_reply(keep)
                 turn.reply_begun = True
 
             self._speak(turn, begin_reply)

@@ -65,8 +65,9 @@ class Speaker(Protocol):
     """Speaks replies sentence by sentence on the chosen output device; reports through an event listener
     given when it is made (SpeakingStarted, SpeakingFinished, TurnFailed)."""
 
-    def start_reply(self) -> None:
-        """Begins a new reply, silencing any that is still playing."""
+    def start_reply(self, keep: bool = True) -> None:
+        """Begins a new reply, silencing any that is still playing. `keep` False: nothing of it is written
+        to disk (an answer in a conversation that is not saved: its rendered speech is not cached)."""
         ...
 
     def add_text(self, text: str) -> None:

@@ -73,10 +73,12 @@ class SpeechOutput:
         self.player = AudioPlayer(chosen, self._on_player_event)
         self._device = OutputDeviceChoice(settings, self.player, chosen)
         self._engine = TtsEngine(cache=cache, render_timeout=render_timeout, on_notice=self._announce)
+        self._keep = True  # whether the reply being spoken may be cached
 
     # -- core.ports.Speaker ----------------------------------------------------------------------------
 
-    def start_reply(self) -> None:
+    def start_reply(self, keep: bool = True) -> None:
+        self._keep = keep  # for this reply's sentences, as they are sent (under the reply queue's lock)
         self._silence(self._replies.begin())
         self._device.sync(retry_fallback=True)
         self.player.prepare()  # a missing speaker is reported when the first sentence is played
@@ -129,13 +131,13 @@ class SpeechOutput:
     # -- a sentence's way: queued under the reply queue's lock, rendered and played on the engine thread --
 
     def _send(self, sentence: Sentence) -> None:
-        self._engine.submit(partial(self._speak, sentence=sentence))
+        self._engine.submit(partial(self._speak, sentence=sentence, keep=self._keep))
 
-    def _speak(self, renderer: Renderer, sentence: Sentence) -> None:
+    def _speak(self, renderer: Renderer, sentence: Sentence, keep: bool = True) -> None:
         if not self._replies.is_live(sentence.reply_id):
             return  # stopped meanwhile
         try:
-            rendered = self._render(renderer, sentence.text)
+            rendered = self._render(renderer, sentence.text, keep)
         except AppError as error:
             self._fail(sentence.reply_id, error)
             return
@@ -157,9 +159,9 @@ class SpeechOutput:
         if failure is not None:
             self._fail(sentence.reply_id, failure)
 
-    def _render(self, renderer: Renderer, text: str) -> RenderedSpeech:
+    def _render(self, renderer: Renderer, text: str, keep: bool = True) -> RenderedSpeech:
         """On the engine thread, with the voice settings of this moment."""
-        return renderer.render(text, VoiceChoice.from_settings(self._settings))
+        return renderer.render(text, VoiceChoice.from_settings(self._settings), keep)
 
     def _play(self, rendered: RenderedSpeech, sentence: Sentence, generation: int) -> AppError | None:
         try:

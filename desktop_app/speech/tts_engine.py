@@ -85,8 +85,9 @@ class RenderedSpeech:
 class Renderer(Protocol):
     """What a job gets on the engine thread; used nowhere else."""
 
-    def render(self, text: str, voice: VoiceChoice) -> RenderedSpeech:
-        """AppError(tts_unavailable, tts_render_failed) when it cannot."""
+    def render(self, text: str, voice: VoiceChoice, keep: bool = True) -> RenderedSpeech:
+        """AppError(tts_unavailable, tts_render_failed) when it cannot. `keep` False: not written to the
+        cache (a phrase already there is still taken from it)."""
         ...
 
     def voices(self) -> list[VoiceInfo]: ...
@@ -196,7 +197,7 @@ class _Unavailable:
     def __init__(self, error: AppError) -> None:
         self._error = error
 
-    def render(self, text: str, voice: VoiceChoice) -> RenderedSpeech:
+    def render(self, text: str, voice: VoiceChoice, keep: bool = True) -> RenderedSpeech:
         raise self._error
 
     def voices(self) -> list[VoiceInfo]:
@@ -239,7 +240,7 @@ class _Espeak:
         self._synthesise("ready", RENDER_TIMEOUT_SECONDS)
         log.info("speech engine ready in %.0f ms", (time.monotonic() - started) * 1000)
 
-    def render(self, text: str, voice: VoiceChoice) -> RenderedSpeech:
+    def render(self, text: str, voice: VoiceChoice, keep: bool = True) -> RenderedSpeech:
         started = time.monotonic()
         if not any(char.isalnum() for char in text):
             return RenderedSpeech(text, AudioChunk(b"", SPEECH_FORMAT), False, 0.0)  # nothing to say
@@ -251,7 +252,7 @@ class _Espeak:
                 return RenderedSpeech(text, hit, True, time.monotonic() - started)
         self._errors.clear()
         audio = self._synthesise(text, self._render_timeout)
-        if self._cache is not None and not self._errors:
+        if self._cache is not None and keep and not self._errors:
             self._cache.put(key, audio)
         return RenderedSpeech(text, audio, False, time.monotonic() - started)
 

@@ -5,7 +5,7 @@ start again.
 
 Nothing here waits on the main thread: the device and model lists are read and the settings written on
 workers (ui.background), the microphone is opened and closed on threads of its own, and results come back
-through a queue that the guide's own timer drains (no Python-side signal is emitted: see ui/bridge.py).
+through the guide's own main-thread queue (ui.main_thread; no Python-side signal is emitted).
 The window forwards its core events to `on_event` while the guide is open, so the first question's words
 and answer arrive the way the window's own do.
 
@@ -14,8 +14,6 @@ The level meter reads a capture of its own (ui.microphone_probe), shared with Se
 
 from __future__ import annotations
 
-import logging
-import queue
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -52,6 +50,7 @@ from desktop_app.ui.first_run_pages import (
     RecognitionPage,
     WelcomePage,
 )
+from desktop_app.ui.main_thread import MainThreadQueue
 from desktop_app.ui.microphone_probe import LevelProbe
 from desktop_app.ui.qt import (
     QApplication,
@@ -70,7 +69,6 @@ from desktop_app.ui.sound_widgets import chosen_name
 if TYPE_CHECKING:
     from desktop_app.audio.choices import DeviceChoices
 
-log = logging.getLogger(__name__)
 
 WELCOME, MICROPHONE, RECOGNITION, QUESTION, DONE = range(5)
 TICK_MS = 30  # the meter's pace, and how soon a worker's result is shown
@@ -124,8 +122,8 @@ class FirstRunGuide(QWizard):
 
             models_dir = AppPaths.resolve().models_dir
         self._models_dir = models_dir
-        self._calls: queue.SimpleQueue[Callable[[], object]] = queue.SimpleQueue()
-        self._background = Background(self._calls.put)
+        self._calls = MainThreadQueue(self)
+        self._background = Background(self._calls.post)
         self._probe = LevelProbe()
         self._finished = False
         self._answer_text = ""
@@ -295,15 +293,6 @@ class FirstRunGuide(QWizard):
     # -- the main thread's pace ---------------------------------------------------------------------------
 
     def _tick(self) -> None:
-        while True:
-            try:
-                call = self._calls.get_nowait()
-            except queue.Empty:
-                break
-            try:
-                call()
-            except Exception:  # one failing result must not stop the next ones
-                log.exception("showing a result in the first-run guide failed")
         if self._probe.running:
             self.microphone_page.show_reading(self._probe.read())
 
