@@ -70,6 +70,11 @@ def run(argv: Sequence[str] | None = None, *, process_ends: bool = False) -> int
         return EXIT_USAGE
     with _logging(args.verbose):
         try:
+            if args.self_test:
+                gc.enable()
+                from desktop_app.cli.self_test import run_self_test
+
+                return run_self_test(_standard_output())
             if args.command is None:
                 gc.enable()  # the window runs with the collector as always
                 return _start_gui(args)

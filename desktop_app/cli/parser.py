@@ -52,6 +52,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"{APP_NAME} {__version__}")
     parser.add_argument(
+        "--self-test",
+        action="store_true",
+        help="start every part once without a screen, in a temporary folder, and say what works",
+    )
+    parser.add_argument(
         "--minimized",
         action="store_true",
         help="start in the tray without showing the window (where the desktop has a tray)",
