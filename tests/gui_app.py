@@ -10,7 +10,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -45,14 +45,15 @@ def first_run_done(data_dir: Path) -> None:
 
 @contextmanager
 def running_app(
-    display: str, data_dir: Path, *args: str, **extra_env: str
+    display: str, data_dir: Path, *args: str, program: Sequence[str] = (), **extra_env: str
 ) -> Iterator[tuple[subprocess.Popen[str], str]]:
-    """Starts the app on the X screen and yields it with its window id; kills it if a test left it running."""
+    """Starts the app on the X screen and yields it with its window id; kills it if a test left it running.
+    `program`: what to start (the source tree's `python -m desktop_app` when empty; a built bundle)."""
     assert shutil.which("xdotool"), "xdotool is missing: run ./test.sh, which installs it"
     first_run_done(data_dir)
     env = {**os.environ, "DISPLAY": display, "QT_QPA_PLATFORM": "xcb", **extra_env}
     app = subprocess.Popen(
-        [sys.executable, "-m", "desktop_app", "--data-dir", str(data_dir), *args],
+        [*(program or (sys.executable, "-m", "desktop_app")), "--data-dir", str(data_dir), *args],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
