@@ -128,8 +128,9 @@ def test_a_clip_is_converted_to_the_device_rate_and_heard(player, pulse_audio, t
 
     assert [e.tag for e in events.of(ClipStarted)] == ["mono", "stereo"]
     assert [(e.tag, e.interrupted) for e in events.of(ClipFinished)] == [("mono", False), ("stereo", False)]
-    segments = sound_segments(samples, rate)
-    assert len(segments) == 2, segments
+    # An underflow (the machine too busy to feed the device in time) leaves a short gap inside a clip.
+    segments = sound_segments(samples, rate, join=0.05 + 0.1 * audio.underflows)
+    assert len(segments) == 2, (segments, audio.underflows)
     for (start, end), freq in zip(segments, (440, 660), strict=True):
         assert end - start == pytest.approx(0.5, abs=0.02 + 0.05 * audio.underflows)
         part = samples[int(start * rate) : int(end * rate)]
