@@ -50,9 +50,6 @@ CHECK_TIP = (
 HEARD_YOURSELF = "Played back. Did you hear yourself? If not, pick another microphone or speaker."
 
 
-_NOTHING = object()
-
-
 def _list_both(microphone: str | None, speaker: str | None) -> tuple[DeviceChoices, DeviceChoices]:
     from desktop_app.audio.choices import device_choices  # loads PortAudio: on a worker only
 
@@ -63,9 +60,8 @@ class _DevicePicker:
     """A combo box of devices bound to its setting: it shows the device the setting names (listed afresh
     when it names one the list does not have) and saves what is picked.
 
-    Each save is echoed back (the setting's subscribers hear every change); while a device picked here is
-    being saved, the echoes of earlier values are not shown, so a quick run of choices never makes the
-    meter or the test go back to a device left behind, even for a moment."""
+    Each save is echoed back; `Bindings` drops the echoes of earlier values while a newer pick is being saved,
+    so a quick run of choices never makes the meter or the test go back to a device left behind."""
 
     def __init__(
         self,
@@ -78,8 +74,6 @@ class _DevicePicker:
         self.combo = combo
         self.wanted: str | None = None
         self.listed = False
-        self._saving: object = _NOTHING  # the device last picked here, until it is saved
-        self._picks = 0  # which pick is the last one
         self._setting = setting
         self._bindings = bindings
         self._relist = relist
@@ -89,8 +83,6 @@ class _DevicePicker:
 
     def show_setting(self, value: str | None) -> None:
         """The setting's value: at the start, and after each change, made here or elsewhere."""
-        if self._saving is not _NOTHING and value != self._saving:
-            return  # an earlier value, echoed while the one picked here is on its way
         if value != self.wanted:
             self.wanted = value
             self._changed(value)
@@ -114,19 +106,8 @@ class _DevicePicker:
             return
         self.wanted = value
         self._changed(value)
-        self._saving = value
-        self._picks += 1
-        pick = self._picks
-        self._bindings.save(self._setting, value, lambda: self._saved(pick), restore=self._refused)
-
-    def _saved(self, pick: int) -> None:
-        if pick == self._picks:
-            self._saving = _NOTHING
-
-    def _refused(self, value: str | None) -> None:
-        """The setting kept `value` (the reason is said under the section)."""
-        self._saving = _NOTHING
-        self.show_setting(value)
+        # Refused: the setting kept its value (the reason is said under the section), shown again.
+        self._bindings.save(self._setting, value, restore=self.show_setting)
 
 
 class AudioSection(Section):
