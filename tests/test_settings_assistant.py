@@ -7,10 +7,8 @@ and timeout are saved; and a change the CLI writes while the dialog is open show
 
 from __future__ import annotations
 
-import itertools
 import os
 import socket
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -18,6 +16,7 @@ import pytest
 from keyring_session import KeyringSession
 from openai_server import OpenAIServer
 from settings_dialog import WAIT_MS, OpenSettings, child, click, type_over
+from window_scenario import TICK_MS, Ticks
 
 from desktop_app.brain import system_key_store
 from desktop_app.core.keys import fingerprint
@@ -55,7 +54,6 @@ from desktop_app.ui.qt import (
     QPushButton,
     QSpinBox,
     Qt,
-    QTimer,
 )
 from desktop_app.ui.settings.assistant import LIST_MODELS, LISTING, OFFLINE_NOTE, AssistantSection
 from desktop_app.ui.settings.section import Section
@@ -68,7 +66,6 @@ MODELS = ["qwen2.5", "llama3.2", "Gemma3"]
 LISTED = ["Gemma3", "llama3.2", "qwen2.5"]  # as the server's list is shown: sorted, whatever the case
 # The timer's period while a slow list is asked for, and the longest the main thread may go without it
 # firing: a network or keychain call on the main thread would stall it for the whole two seconds.
-TICK_MS = 10
 LONGEST_GAP_MS = 100.0
 
 
@@ -317,11 +314,8 @@ def test_the_window_keeps_turning_while_a_slow_server_lists(qtbot, open_dialog) 
         widgets = Widgets(opened.section("assistant"))
         _type_into(qtbot, widgets.address, slow.base_url)
         opened.wait_saved(LLM_BASE_URL, slow.base_url)
-        ticks: list[float] = []
-        timer = QTimer()
-        timer.setInterval(TICK_MS)
-        timer.timeout.connect(lambda: ticks.append(time.monotonic()))
-        timer.start()
+        ticks = Ticks()
+        ticks.phase("listing")
         try:
             click(qtbot, widgets.list_models)
             assert widgets.list_models.text() == LISTING and not widgets.list_models.isEnabled()
@@ -331,14 +325,13 @@ def test_the_window_keeps_turning_while_a_slow_server_lists(qtbot, open_dialog) 
             assert widgets.list_models.text() == LISTING
             qtbot.waitUntil(lambda: widgets.items(widgets.model) == LISTED, timeout=WAIT_MS)
         finally:
-            timer.stop()
+            ticks.timer.stop()
         assert widgets.list_models.text() == LIST_MODELS and widgets.list_models.isEnabled()
         assert widgets.model_text.text() == "typed-while-listing"  # what was typed stays
-    gaps = [later - earlier for earlier, later in itertools.pairwise(ticks)]
-    longest_ms = max(gaps) * 1000
-    print(f"longest gap between {TICK_MS} ms ticks while listing: {longest_ms:.1f} ms ({len(ticks)} ticks)")
-    assert len(ticks) > 100  # two seconds of ticks: the wait was measured
-    assert longest_ms < LONGEST_GAP_MS
+    gaps = ticks.phases["listing"]
+    print(f"longest gap between {TICK_MS} ms ticks while listing: {gaps.longest_ms:.1f} ms ({gaps.ticks} ticks)")
+    assert gaps.ticks > 100  # two seconds of ticks: the wait was measured
+    assert gaps.longest_ms < LONGEST_GAP_MS
 
 
 def test_offline_mode_disables_list_models_and_says_why(qtbot, open_dialog, server: OpenAIServer) -> None:

