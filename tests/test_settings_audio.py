@@ -293,9 +293,9 @@ def test_the_meter_follows_the_chosen_microphone_and_warns_when_it_is_silent(
 ) -> None:
     opened, section = audio
     meter, warning = section.level.meter, section.level.warning
+    chosen_at = time.monotonic()  # the meter listens to the new microphone from the pick, before it is saved
     pick_with_keys(qtbot, section.microphones, SECOND_MICROPHONE_DESCRIPTION)
     opened.wait_saved(AUDIO_INPUT_DEVICE, SECOND_MICROPHONE_DESCRIPTION)
-    chosen_at = time.monotonic()
     # A tone into the other speaker: the USB microphone hears nothing, and after 3 s the section says so.
     player = playing(desktop, tone_wav(tmp_path / "low.wav", LOW, 4.0), SPEAKER)
     loudest = 0
