@@ -56,6 +56,7 @@ class ModelServer:
     requests: list[Request] = field(default_factory=list)
     _files: dict[str, _File] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _generation: int = 0  # bumped by reset(): answers to requests from before it are not recorded after it
     _server: ThreadingHTTPServer | None = None
     _thread: threading.Thread | None = None
 
@@ -100,6 +101,7 @@ class ModelServer:
         with self._lock:
             self.faults = Faults()
             self.requests.clear()
+            self._generation += 1
 
     def requests_for(self, name: str) -> list[Request]:
         with self._lock:
@@ -129,9 +131,14 @@ class ModelServer:
             self.faults.drops -= 1
             return self.faults.drop_after
 
-    def _record(self, request: Request) -> None:
+    def _generation_now(self) -> int:
         with self._lock:
-            self.requests.append(request)
+            return self._generation
+
+    def _record(self, request: Request, generation: int) -> None:
+        with self._lock:
+            if generation == self._generation:
+                self.requests.append(request)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -145,12 +152,13 @@ class _Handler(BaseHTTPRequestHandler):
         name = unquote(self.path.split("?", 1)[0]).lstrip("/")
         range_header = self.headers.get("Range")
         if_range = self.headers.get("If-Range")
+        generation = owner._generation_now()
         sent = 0
         status = 500
         try:
             status, sent = self._answer(owner, name, range_header, if_range)
         finally:
-            owner._record(Request(name, range_header, if_range, status, sent))
+            owner._record(Request(name, range_header, if_range, status, sent), generation)
 
     def _answer(self, owner: ModelServer, name: str, range_header: str | None, if_range: str | None) -> tuple[int, int]:
         faults = owner.faults
