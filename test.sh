@@ -75,7 +75,7 @@ export VIRTUAL_ENV="$VA_VENV"
 export PATH="$VA_VENV/bin:$PATH"
 
 # What mypy checks: the app strictly, tests/ and bench/ less so (see [tool.mypy] in pyproject.toml).
-MYPY_TARGETS=(desktop_app resources/__init__.py tests bench)
+MYPY_TARGETS=(desktop_app resources/__init__.py tests bench scripts)
 
 if [ "${SKIP_CHECKS:-0}" != 1 ]; then
     phase "ruff" ruff check .

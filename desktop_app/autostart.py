@@ -19,7 +19,6 @@ from __future__ import annotations
 import errno
 import os
 import plistlib
-import stat
 import subprocess
 import sys
 import unicodedata
@@ -27,12 +26,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Protocol
 
-from desktop_app import APP_NAME
-from desktop_app.core.atomic_file import stage_file, sync_directory
+from desktop_app import APP_NAME, DISPLAY_NAME
 from desktop_app.core.errors import AppError, ErrorCode, ValidationError
-from desktop_app.paths import file_kind, make_private_dir
+from desktop_app.owned_file import OwnedFile, Refusals
 
-DISPLAY_NAME = "Voice Assistant"
 MINIMIZED_FLAG = "--minimized"
 MARKER_KEY = "X-Voice-Assistant-Managed"
 DESKTOP_FILE_NAME = f"{APP_NAME}.desktop"
@@ -43,8 +40,6 @@ RECORD_KEY = rf"Software\{APP_NAME}"  # where the app keeps the command line it 
 RECORD_VALUE = "AutostartCommand"
 # An entry of ours is a few hundred bytes; a bigger file is someone else's and is not read whole.
 MAX_ENTRY_BYTES = 64 * 1024
-_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
-_NONBLOCK = getattr(os, "O_NONBLOCK", 0)  # a FIFO swapped in after the check must not block the open
 
 
 class AutostartError(AppError):
@@ -273,144 +268,32 @@ class FileAutostart:
     def __init__(self, path: Path, entry_format: EntryFormat) -> None:
         self.path = path
         self.format = entry_format
+        self._file = OwnedFile(path, entry_format.is_ours, AUTOSTART_REFUSALS, max_bytes=MAX_ENTRY_BYTES)
 
     def enabled(self) -> bool:
         try:
-            found = self._read()
+            content = self._file.content()
         except AutostartError:
             return False
-        return found is not None and self._ours(found[1]) and self.format.is_on(found[1])
+        return content is not None and self._file.owns(content) and self.format.is_on(content)
 
     def enable(self, command: Sequence[str]) -> None:
-        content = self.format.render(with_minimized(command))
-        found = self._read()
-        if found is not None and not self._ours(found[1]):
-            raise self._not_ours()
-        self._write(content, replacing=found is not None)
+        self._file.write(self.format.render(with_minimized(command)))
 
     def disable(self) -> None:
-        found = self._read()
-        if found is None:
-            return
-        identity, content = found
-        if not self._ours(content):
-            raise self._not_ours(removing=True)
-        try:
-            if _identity(os.lstat(self.path)) != identity:  # changed since it was read: not provably ours
-                raise self._not_ours(removing=True)
-            os.unlink(self.path)
-        except FileNotFoundError:
-            return
-        except OSError as error:
-            raise self._failure("remove", error) from error
-        sync_directory(self.path.parent)
-
-    def _ours(self, content: bytes) -> bool:
-        # _read stops one byte past the limit: a longer file is not one the app wrote.
-        return len(content) <= MAX_ENTRY_BYTES and self.format.is_ours(content)
-
-    def _read(self) -> tuple[tuple[int, ...], bytes] | None:
-        """The file's identity and content, or None when nothing is there. Refuses what is not a regular
-        file without opening it, and a link, FIFO or device swapped in meanwhile without reading it."""
-        try:
-            info = os.lstat(self.path)
-        except (FileNotFoundError, NotADirectoryError):
-            return None
-        except OSError as error:
-            raise self._failure("read", error) from error
-        if not stat.S_ISREG(info.st_mode):
-            raise self._unsafe(info.st_mode)
-        try:
-            fd = os.open(self.path, os.O_RDONLY | _NOFOLLOW | _NONBLOCK | getattr(os, "O_NOCTTY", 0))
-        except FileNotFoundError:
-            return None
-        except OSError as error:
-            if error.errno == errno.ELOOP:
-                raise self._unsafe(stat.S_IFLNK) from None
-            raise self._failure("read", error) from error
-        try:
-            opened = os.fstat(fd)
-            if not stat.S_ISREG(opened.st_mode):
-                raise self._unsafe(opened.st_mode)
-            content = b""
-            while len(content) <= MAX_ENTRY_BYTES:
-                chunk = os.read(fd, MAX_ENTRY_BYTES + 1 - len(content))
-                if not chunk:
-                    break
-                content += chunk
-        except OSError as error:
-            raise self._failure("read", error) from error
-        finally:
-            os.close(fd)
-        return _identity(opened), content
-
-    def _write(self, content: bytes, *, replacing: bool) -> None:
-        try:
-            make_private_dir(self.path.parent)
-            temp = stage_file(self.path, content)  # 0600: readable by the user's session only
-        except OSError as error:
-            raise self._failure("write", error) from error
-        try:
-            self._publish(temp, replacing=replacing)
-        except OSError as error:
-            raise self._failure("write", error) from error
-        finally:
-            temp.unlink(missing_ok=True)
-        sync_directory(self.path.parent)
-
-    def _publish(self, temp: Path, *, replacing: bool) -> None:
-        if replacing:
-            found = self._read()  # checked again just before: still a regular file of ours
-            if found is not None and not self._ours(found[1]):
-                raise self._not_ours()
-            os.replace(temp, self.path)
-            return
-        try:
-            # A hard link fails when the name is taken, so a file that appeared meanwhile is never replaced.
-            os.link(temp, self.path)
-        except FileExistsError:
-            # Made meanwhile: replaced only when it is ours (another instance of the app); a link, FIFO or
-            # folder is refused by _read.
-            found = self._read()
-            if found is None:
-                raise AutostartError(
-                    ErrorCode.AUTOSTART_FAILED, f"{self.path} changed while it was written; nothing was written."
-                ) from None
-            if not self._ours(found[1]):
-                raise self._not_ours() from None
-            os.replace(temp, self.path)
-        except OSError:
-            # The file system has no hard links: check, then rename.
-            if os.path.lexists(self.path):
-                raise self._not_ours() from None
-            os.replace(temp, self.path)
-
-    def _not_ours(self, *, removing: bool = False) -> AutostartError:
-        if removing:
-            message = (
-                f"{self.path} was not made by {DISPLAY_NAME}, so it was left as it is; remove it yourself to stop "
-                "it starting when you log in."
-            )
-        else:
-            message = (
-                f"{self.path} already exists and was not made by {DISPLAY_NAME}; it was left as it is. Remove or "
-                f"rename it to let {DISPLAY_NAME} start when you log in."
-            )
-        return AutostartError(ErrorCode.AUTOSTART_NOT_OURS, message)
-
-    def _unsafe(self, mode: int) -> AutostartError:
-        return AutostartError(
-            ErrorCode.AUTOSTART_UNSAFE_PATH,
-            f"{self.path} is {file_kind(mode)}; {DISPLAY_NAME} neither follows nor replaces it, and left it as it is.",
-        )
-
-    def _failure(self, action: str, error: OSError) -> AutostartError:
-        reason = error.strerror or str(error)
-        return AutostartError(ErrorCode.AUTOSTART_FAILED, f"Could not {action} {self.path}: {reason}.")
+        self._file.remove()
 
 
-def _identity(info: os.stat_result) -> tuple[int, ...]:
-    return (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
+AUTOSTART_REFUSALS = Refusals(
+    error=AutostartError,
+    not_ours=ErrorCode.AUTOSTART_NOT_OURS,
+    unsafe_path=ErrorCode.AUTOSTART_UNSAFE_PATH,
+    failed=ErrorCode.AUTOSTART_FAILED,
+    not_ours_when_writing=f"{{path}} already exists and was not made by {DISPLAY_NAME}; it was left as it is. "
+    f"Remove or rename it to let {DISPLAY_NAME} start when you log in.",
+    not_ours_when_removing=f"{{path}} was not made by {DISPLAY_NAME}, so it was left as it is; remove it "
+    "yourself to stop it starting when you log in.",
+)
 
 
 # -- the Windows registry -----------------------------------------------------------------------------------

@@ -60,10 +60,12 @@ TEST_PACKAGES=(
     dbus            # a private session bus for the keychain tests (tests/keyring_session.py)
     gnome-keyring   # a real Secret Service on that bus, unlocked with a throw-away password
     libsecret-tools # secret-tool, to look a key up in the keychain from outside the app
-    libglib2.0-bin  # gsettings: the GNOME push-to-talk binding the app suggests is run for real
+    libglib2.0-bin  # gsettings (the GNOME push-to-talk binding the app suggests) and gio (launches entries)
     gnome-settings-daemon-common  # GNOME's media-keys schema, which that binding writes to
     trayer          # an XEmbed system tray on the virtual screen (tests/tray_host.py)
-    desktop-file-utils  # desktop-file-validate checks the autostart entry
+    desktop-file-utils  # desktop-file-validate checks the autostart and menu entries
+    appstream           # appstreamcli validates the AppStream metainfo
+    hicolor-icon-theme  # the icon theme whose folders the menu icon goes in
     gcc             # pynput's evdev (the Windows/macOS hotkey backend's tests) is built from source
     python3-dev
     linux-libc-dev

@@ -44,6 +44,7 @@ from desktop_app.autostart import (
     launch_command,
 )
 from desktop_app.core.errors import AppError, ErrorCode
+from desktop_app.owned_file import OwnedFile
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # the window's switch is tested here too
 
@@ -356,16 +357,16 @@ def test_an_entry_swapped_for_someone_elses_while_it_is_removed_is_kept(
     enable_autostart(COMMAND)
     path = entry_path(config_home)
     theirs = b"[Desktop Entry]\nType=Application\nName=Theirs\nExec=theirs\n"
-    real_read = FileAutostart._read
+    real_read = OwnedFile._read
 
-    def read_then_swap(self: FileAutostart) -> tuple[tuple[int, ...], bytes] | None:
+    def read_then_swap(self: OwnedFile) -> tuple[tuple[int, ...], bytes] | None:
         found = real_read(self)
         swap = path.with_name("swap")
         swap.write_bytes(theirs)
         os.replace(swap, path)
         return found
 
-    monkeypatch.setattr(FileAutostart, "_read", read_then_swap)
+    monkeypatch.setattr(OwnedFile, "_read", read_then_swap)
     refused(ErrorCode.AUTOSTART_NOT_OURS, disable_autostart)
     assert path.read_bytes() == theirs
 

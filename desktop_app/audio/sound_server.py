@@ -28,11 +28,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from desktop_app import DISPLAY_NAME
+
 log = logging.getLogger(__name__)
 
 Kind = Literal["input", "output"]
 
-CLIENT_NAME = "Voice Assistant"
+CLIENT_NAME = DISPLAY_NAME  # how the sound settings list the app
 QUERY_TIMEOUT_S = 1.0
 # The ALSA device (as PortAudio names it) through which every server device is reached.
 PULSE_PORTAUDIO_DEVICE = "pulse"

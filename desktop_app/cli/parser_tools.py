@@ -1,6 +1,6 @@
-"""The sub-commands that never open the conversation store: ``models``, ``transcribe``, ``devices`` and
-``settings``, with their arguments, declared when the command is chosen. Each runs through `Runs`, so
-declaring them imports neither numpy nor the speech models."""
+"""The sub-commands that never open the conversation store: ``models``, ``transcribe``, ``devices``,
+``install-desktop``, ``uninstall-desktop`` and ``settings``, with their arguments, declared when the command
+is chosen. Each runs through `Runs`, so declaring them imports neither numpy nor the speech models."""
 
 from __future__ import annotations
 
@@ -145,6 +145,21 @@ def _add_setup_parsers(commands: Commands, common: Parser) -> None:
         "system default (*) and the one the app uses (>).",
     )
     devices.declare_later(lambda: _declare_devices(devices))
+
+    for name, verb, prepare, text in (
+        ("install-desktop", "add", "prepare_install_desktop", "put the app in the applications menu, with its icon"),
+        ("uninstall-desktop", "remove", "prepare_uninstall_desktop", "take the app out of the applications menu"),
+    ):
+        menu = command_parser(
+            commands,
+            name,
+            parents=[common],
+            help=text,
+            description=f"{text[0].upper()}{text[1:]} (Linux and BSD desktops, for you only: under "
+            f"~/.local/share). Only files the app made are ever replaced or removed; it does not {verb} the "
+            "program itself.",
+        )
+        menu.set_defaults(prepare=Runs("desktop_app.cli.desktop", prepare), needs_store=False)
 
     settings_parser = command_parser(
         commands,

@@ -89,6 +89,10 @@ class ErrorCode(StrEnum):
     AUTOSTART_NOT_OURS = "autostart_not_ours"  # a start-at-login entry the app did not make is in its place
     AUTOSTART_UNSAFE_PATH = "autostart_unsafe_path"  # a link, FIFO or folder is where the entry belongs
     AUTOSTART_FAILED = "autostart_failed"  # the entry could not be written or removed (disk, permissions)
+    MENU_ENTRY_NOT_OURS = "menu_entry_not_ours"  # a menu entry, icon or metainfo the app did not make is in its place
+    MENU_ENTRY_UNSAFE_PATH = "menu_entry_unsafe_path"  # a link, FIFO or folder is where one of them belongs
+    MENU_ENTRY_FAILED = "menu_entry_failed"  # one of them could not be written or removed (disk, permissions)
+    MENU_ENTRY_UNSUPPORTED = "menu_entry_unsupported"  # this system has no freedesktop.org applications menu
 
 
 class AppError(Exception):

@@ -14,7 +14,7 @@ from functools import partial
 from pathlib import Path
 from typing import Protocol
 
-from desktop_app import __version__
+from desktop_app import APP_ID, DISPLAY_NAME, __version__
 from desktop_app.autostart import autostart_enabled, set_autostart
 from desktop_app.core.errors import ErrorCode
 from desktop_app.core.events import (
@@ -84,7 +84,7 @@ from desktop_app.ui.settings.dialog import SettingsDialog
 from desktop_app.ui.settings.sections import ALL_SECTIONS
 from desktop_app.ui.tray import Tray, TrayActions
 
-WINDOW_TITLE = "Voice Assistant"
+WINDOW_TITLE = DISPLAY_NAME
 APP_ICON = "icons/voice-assistant.svg"
 # The idle line in each talk mode (hold, toggle); `keys` is Ctrl+Space, and the global key once registered.
 IDLE_LINE = {
@@ -833,6 +833,7 @@ def run_main_window(start: WindowStart) -> int:
     assert isinstance(app, QApplication)
     app.setApplicationName(WINDOW_TITLE)
     app.setApplicationVersion(__version__)
+    app.setDesktopFileName(APP_ID)  # the menu entry's name: desktops match the window to its entry and icon
     controls = start.services.controls
     window = MainWindow(
         start.store,

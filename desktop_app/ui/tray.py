@@ -35,11 +35,12 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
+from desktop_app import DISPLAY_NAME
 from desktop_app.core.events import TurnState
 from desktop_app.resources import resource_path
 from desktop_app.ui.qt import QAction, QIcon, QMenu, QObject, QSystemTrayIcon
 
-APP_TITLE = "Voice Assistant"
+APP_TITLE = DISPLAY_NAME
 MESSAGE_MS = 6000
 
 
