@@ -26,7 +26,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Protocol
 
-from desktop_app import APP_NAME, DISPLAY_NAME
+from desktop_app import APP_ID, APP_NAME, DISPLAY_NAME
 from desktop_app.core.errors import AppError, ErrorCode, ValidationError
 from desktop_app.owned_file import OwnedFile, Refusals
 
@@ -60,10 +60,11 @@ def autostart_enabled() -> bool:
     return autostart_backend().enabled()
 
 
-def enable_autostart(command: Sequence[str], *, icon: str = APP_NAME) -> None:
+def enable_autostart(command: Sequence[str], *, icon: str = APP_ID) -> None:
     """Starts `command` (the program and its arguments, e.g. ["voice-assistant"] or [python, "-m",
     "desktop_app"]) at every log-in, with --minimized added. Replaces an earlier entry of the app's own.
-    `icon` is an icon name or an absolute path (desktop entries only)."""
+    `icon` is an icon name (the one install-desktop puts in the icon theme) or an absolute path (desktop entries
+    only)."""
     autostart_backend(icon=icon).enable(command)
 
 
@@ -87,7 +88,7 @@ def autostart_backend(
     platform: str = sys.platform,
     environ: Mapping[str, str] | None = None,
     home: Path | None = None,
-    icon: str = APP_NAME,
+    icon: str = APP_ID,
 ) -> AutostartBackend:
     """The mechanism for `platform` (default: this one); `environ` and `home` default to this process's."""
     if platform == "win32":  # pragma: no cover - Windows only
@@ -200,7 +201,7 @@ class DesktopEntry:
     """An XDG autostart entry. It says Version=1.0: it uses nothing newer, and validators that predate
     later versions of the spec (desktop-file-utils 0.26) reject their numbers."""
 
-    def __init__(self, icon: str = APP_NAME) -> None:
+    def __init__(self, icon: str = APP_ID) -> None:
         if any(unicodedata.category(char) in ("Cc", "Cs") for char in icon) or not icon:
             raise ValidationError(ErrorCode.INVALID_ARGUMENT, f"Unusable icon for the desktop entry: {icon!r}.")
         self.icon = icon

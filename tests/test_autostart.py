@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+from desktop_app import APP_ID
 from desktop_app.autostart import (
     DESKTOP_FILE_NAME,
     LAUNCH_AGENT_LABEL,
@@ -175,7 +176,7 @@ def test_enabling_writes_a_valid_entry_that_starts_minimised_and_disabling_remov
     keys = desktop_entry_keys(path.read_bytes())
     assert keys["Type"] == "Application" and keys["Name"] == "Voice Assistant" and keys["Comment"]
     assert keys["Exec"] == '"/opt/voice assistant/bin/voice-assistant" --minimized'
-    assert keys["Icon"] == "voice-assistant"
+    assert keys["Icon"] == APP_ID  # the icon install-desktop puts in the theme
     assert keys["X-GNOME-Autostart-enabled"] == "true" and keys[MARKER_KEY] == "true"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600  # the user's session reads it; nobody else needs to
     assert autostart_enabled() is True
