@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from desktop_app import APP_ID, DISPLAY_NAME
-from desktop_app.autostart import MARKER_KEY, desktop_entry_keys, exec_value
+from desktop_app.autostart import MARKER_KEY, desktop_entry_keys, exec_value, launch_command
 from desktop_app.core.errors import AppError, ErrorCode
 from desktop_app.owned_file import OwnedFile, Refusals
 from desktop_app.resources import resource_path
@@ -113,6 +113,33 @@ def uninstall_menu_entry(*, environ: Mapping[str, str] | None = None, home: Path
     return removed
 
 
+def menu_entry_supported() -> bool:
+    """Whether this system has a freedesktop.org applications menu (not macOS, not Windows)."""
+    return sys.platform not in ("darwin", "win32")
+
+
+def menu_entry_installed(*, environ: Mapping[str, str] | None = None, home: Path | None = None) -> bool:
+    """Whether the app's own entry is in the applications menu (someone else's, or none, counts as not)."""
+    if not menu_entry_supported():
+        return False
+    entry = menu_files([sys.executable], environ=environ, home=home)[-1].file
+    try:
+        content = entry.content()
+    except MenuEntryError:
+        return False
+    return content is not None and entry.owns(content)
+
+
+def set_menu_entry(on: bool) -> bool:
+    """Puts this app (started as `launch_command()` says it was) in the applications menu, or takes it
+    out; returns whether its entry is there now."""
+    if on:
+        install_menu_entry(launch_command())
+    else:
+        uninstall_menu_entry()
+    return menu_entry_installed()
+
+
 def render_entry(command: Sequence[str]) -> bytes:
     """The shipped entry with Exec set to `command` and the app's marker added."""
     template = resource_path(f"desktop/{APP_ID}.desktop").read_text(encoding="utf-8")
@@ -177,6 +204,8 @@ def _xml(what: str, path: Path, resource: str) -> MenuFile:
 
 
 def _require_freedesktop() -> None:
+    if menu_entry_supported():
+        return
     advice = {
         "darwin": f"drag {DISPLAY_NAME}.app into the Applications folder instead",
         "win32": "pin voice-assistant.exe to the Start menu instead",
