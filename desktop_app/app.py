@@ -6,8 +6,10 @@ from __future__ import annotations
 import logging
 import logging.handlers
 import os
+import sys
 from dataclasses import dataclass
 
+from desktop_app import DISPLAY_NAME
 from desktop_app.core.errors import AppError, ErrorCode
 from desktop_app.core.events import EventHub
 from desktop_app.core.history_cache import CacheLimits
@@ -17,6 +19,7 @@ from desktop_app.paths import DATABASE_URL_ENV, AppPaths
 from desktop_app.services import AppServices
 from desktop_app.storage.engine import sqlite_url
 from desktop_app.storage.store import SqlConversationStore
+from desktop_app.system_libraries import EXIT_SYSTEM_LIBRARY_MISSING, missing_libraries, start_warning
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +77,10 @@ def run_gui(options: AppOptions) -> int:
     other services start behind it (desktop_app.services); they stop in reverse. Quit, closing the window
     (where there is no tray), SIGTERM and SIGINT all end it the same way.
 
+    When a system library the voice features load is missing (desktop_app.system_libraries), a dialog says
+    so first: Quit ends it with EXIT_SYSTEM_LIBRARY_MISSING (3); where the app runs without the library
+    (eSpeak NG: answers in text only), "Continue without it" goes on.
+
     The process ends through the interpreter's normal clean-up. It used to end with `os._exit` because it
     sometimes aborted there (`bool_dealloc` during the last garbage collection); that was the Qt binding's
     reference-count defect (see ui/binding_check.py), and with a sound binding 12 start, ask, quit cycles
@@ -102,6 +109,8 @@ def _run_gui(options: AppOptions) -> int:
         instance.send(Command(CommandName.SHOW, argv=options.argv), timeout=SHOW_BOUND_S)
         return 0
     try:
+        if not _system_libraries_allow_start():  # before anything loads them
+            return EXIT_SYSTEM_LIBRARY_MISSING
         settings = Settings(paths.settings_file)
         store = open_store(options, paths)
         hub = EventHub()
@@ -119,3 +128,32 @@ def _run_gui(options: AppOptions) -> int:
             store.close()
     finally:
         instance.stop()
+
+
+def _system_libraries_allow_start() -> bool:
+    """True when every system library loads, or when the user chose to go on without those missing."""
+    missing = missing_libraries()
+    if not missing:
+        return True
+    for item in missing:
+        log.error("%s cannot be loaded: %s", item.library.soname, item.reason)
+    warning = start_warning(missing)
+    from desktop_app.ui.qt import QApplication, QMessageBox, Qt
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
+    app.setQuitOnLastWindowClosed(False)  # closing the dialog must not end the window's event loop early
+    icon = QMessageBox.Icon.Warning if warning.can_continue else QMessageBox.Icon.Critical
+    box = QMessageBox(icon, DISPLAY_NAME, warning.headline)
+    box.setInformativeText(warning.details)
+    box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)  # the install command can be copied
+    quit_button = box.addButton("Quit", QMessageBox.ButtonRole.RejectRole)
+    go_on = box.addButton("Continue without it", QMessageBox.ButtonRole.AcceptRole) if warning.can_continue else None
+    box.setDefaultButton(go_on or quit_button)
+    box.setEscapeButton(quit_button)
+    offered = "Quit or Continue without it" if go_on is not None else "Quit"
+    log.warning("start-up dialog (%s): %s %s", offered, warning.headline, " ".join(warning.details.split("\n")))
+    box.exec()
+    carry_on = go_on is not None and box.clickedButton() is go_on
+    log.info("the user chose to %s", "continue without it" if carry_on else "quit")
+    return carry_on

@@ -22,6 +22,7 @@ from desktop_app.core.turn_runner import TurnRunner, TurnTimings
 from desktop_app.core.validation import clean_content, parse_id
 from desktop_app.paths import AppPaths
 from desktop_app.storage.store import SqlConversationStore
+from desktop_app.system_libraries import ESPEAK_NG, PORTAUDIO, require
 
 # Without --conversation or --new, a question continues the latest conversation if it was active this
 # recently (so a few questions in a row read as one conversation), and starts a new one otherwise.
@@ -40,6 +41,9 @@ def prepare_ask(args: argparse.Namespace) -> Any:
 
     def action(store: SqlConversationStore, out: TextIO) -> int:
         from desktop_app.brain import build_brain
+
+        if speak:  # before the question is asked: nothing is kept when it cannot be answered as asked
+            require([PORTAUDIO, ESPEAK_NG], "say the answer out loud (ask without --speak for text only)")
 
         paths = AppPaths.resolve(data_dir)
         settings = Settings(paths.settings_file)

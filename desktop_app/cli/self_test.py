@@ -7,7 +7,8 @@ Required checks: the store (a new database made and migrated, a message written 
 recogniser (its own process, the bundled recording heard), speech (one phrase rendered to memory), one turn
 answered from text, and the window (made on Qt's offscreen platform). Reported but not required: the keychain
 (only a cloud language model's API key needs it) and the sound devices (a machine without them still answers
-typed questions). The exit status is 0 only when every required check passed.
+typed questions). The exit status is 0 only when every required check passed. A check whose system library
+is missing (desktop_app.system_libraries) fails naming it and the command that installs it.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from typing import TextIO
 from desktop_app import APP_NAME, __version__
 from desktop_app.cli.errors import EXIT_FAILURE, EXIT_OK
 from desktop_app.paths import AppPaths
+from desktop_app.system_libraries import ESPEAK_NG, PORTAUDIO, SystemLibrary, describe, missing_libraries
 
 RECORDING = "sounds/self-test.wav"
 HEARD = "what time is it"  # what the bundled recording says
@@ -41,6 +43,7 @@ class Check:
     name: str
     required: bool
     run: Callable[[AppPaths], str]  # what was found, in words; raises when the check fails
+    needs: tuple[SystemLibrary, ...] = ()  # checked first: a missing one is named on the check's line
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,20 +197,25 @@ def _sound(_paths: AppPaths) -> str:
     )
 
 
+# The recogniser's check reads its recording through the audio package and the turn runs in the voice
+# services, and both load PortAudio, as the window does.
 CHECKS = (
     Check("store", True, _store),
-    Check("recogniser", True, _recogniser),
-    Check("speech", True, _speech),
-    Check("turn", True, _turn),
+    Check("recogniser", True, _recogniser, (PORTAUDIO,)),
+    Check("speech", True, _speech, (ESPEAK_NG,)),
+    Check("turn", True, _turn, (PORTAUDIO,)),
     Check("window", True, _window),
     Check("keychain", False, _keychain),
-    Check("sound", False, _sound),
+    Check("sound", False, _sound, (PORTAUDIO,)),
 )
 
 
 def _run(check: Check, paths: AppPaths) -> Outcome:
     started = time.perf_counter()
     try:
+        missing = [item.library for item in missing_libraries(check.needs)]
+        if missing:
+            raise RuntimeError(describe(missing))
         said = check.run(paths)
     except Exception as error:  # every failure is said on its line; the other checks still run
         reason = getattr(error, "message", None) or str(error) or type(error).__name__

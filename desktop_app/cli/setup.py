@@ -11,6 +11,7 @@ from desktop_app.cli import output
 from desktop_app.cli.errors import EXIT_OK
 from desktop_app.core.settings import Settings
 from desktop_app.paths import AppPaths
+from desktop_app.system_libraries import PORTAUDIO, require
 
 Action = Callable[[TextIO], int]
 
@@ -23,6 +24,7 @@ def prepare_devices(args: argparse.Namespace) -> Action:
     settings_file = AppPaths.resolve(args.data_dir).settings_file
 
     def action(out: TextIO) -> int:
+        require([PORTAUDIO], "list the sound devices")
         from desktop_app.audio.choices import device_choices
 
         settings = Settings(settings_file)  # read only: nothing is created

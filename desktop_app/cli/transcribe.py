@@ -159,7 +159,11 @@ def prepare_transcribe(args: argparse.Namespace) -> Action:
         from desktop_app.core.ports import Recognizer
         from desktop_app.core.settings import Settings
         from desktop_app.speech.recognition import choose_engine
+        from desktop_app.system_libraries import PORTAUDIO, require
 
+        require(
+            [PORTAUDIO], "transcribe the recording"
+        )  # its samples are converted by the audio package, which loads it
         blocks, seconds = iter_speech_audio(path)
         paths = AppPaths.resolve(args.data_dir)
         language: str = Settings(paths.settings_file).get("speech.language")
