@@ -106,7 +106,7 @@ def test_building_the_parser_imports_no_command() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO_ROOT, check=True, timeout=60
     )
     loaded = set(json.loads(done.stdout))
-    commands = {"ask", "facts", "history", "keys", "models", "settings", "setup", "transcribe"}
+    commands = {"ask", "desktop", "facts", "history", "keys", "models", "settings", "setup", "transcribe"}
     assert not {f"desktop_app.cli.{name}" for name in commands} & loaded
 
 
@@ -122,7 +122,7 @@ def _every_runs(parser: argparse.ArgumentParser) -> list[Runs]:
 
 def test_every_declared_command_names_a_function_that_exists() -> None:
     runs = _every_runs(build_parser())
-    assert len(runs) == 21
+    assert len(runs) == 23
     for target in runs:
         assert callable(getattr(importlib.import_module(target.module), target.function)), target
 
