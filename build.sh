@@ -8,7 +8,7 @@ set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/scripts/common.sh"
 cd "$VA_ROOT"
 
-va_ensure_packages "${APP_PACKAGES[@]}"
+va_ensure_packages "${APP_PACKAGES[@]}" "${BUNDLE_PACKAGES[@]}"
 va_ensure_venv
 va_pip_install bundle
 

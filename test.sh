@@ -65,7 +65,7 @@ phase() {
 va_log "setup"
 setup_start=$EPOCHREALTIME
 failed=(setup)
-va_ensure_packages "${APP_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
+va_ensure_packages "${APP_PACKAGES[@]}" "${BUNDLE_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
 va_ensure_venv
 va_pip_install test
 failed=()

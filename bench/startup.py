@@ -363,15 +363,16 @@ def _rss_mb(pid: int) -> float:
     raise StartFailed(f"no VmRSS in /proc/{pid}/status")
 
 
-def start_app(machine: Machine) -> dict[str, float]:
-    """One start of the app's window: window shown, ready to listen, speech engine ready (ms), RSS (MB)."""
+def start_app(machine: Machine, program: Sequence[str] = (sys.executable, "-m", "desktop_app")) -> dict[str, float]:
+    """One start of the app's window: window shown, ready to listen, speech engine ready (ms), RSS (MB).
+    `program`: the source tree's by default; bench/bundle.py passes the bundle's executable."""
     data = machine.fresh_dir("app")
     output = data.with_name(data.name + ".stderr")
     machine.watcher.drain()
     with output.open("wb") as stderr:
         wall, started = time.time(), time.monotonic()
         process = subprocess.Popen(
-            [sys.executable, "-m", "desktop_app", "--data-dir", str(data)],
+            [*program, "--data-dir", str(data)],
             env=machine.env(),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,

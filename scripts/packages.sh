@@ -43,7 +43,14 @@ APP_PACKAGES=(
     libxcb-util1
 )
 
-# To run the test suite (./test.sh), on top of APP_PACKAGES.
+# To build the bundle (./build.sh; the tests build it too), on top of APP_PACKAGES: strip, and the assembler
+# and linker that put the trimmed ICU data back into a library, and ICU's own package tool that trims it.
+BUNDLE_PACKAGES=(
+    binutils
+    icu-devtools
+)
+
+# To run the test suite (./test.sh), on top of APP_PACKAGES and BUNDLE_PACKAGES.
 TEST_PACKAGES=(
     pulseaudio        # a private server with a virtual speaker and microphone (tests/pulse_server.py)
     pulseaudio-utils  # pactl, paplay, parecord
@@ -51,6 +58,7 @@ TEST_PACKAGES=(
     sox               # converts and measures test speech
     flite             # voices made from recordings of people, for bench/recognition.py
     postgresql      # a private, throw-away server per test session (tests/pg_server.py)
+    libpq5          # the bundle reaches PostgreSQL through the system's client library
     xvfb            # a virtual screen for real windows (tests/xvfb_server.py)
     xdotool         # synthetic key presses and window queries
     x11-utils       # xdpyinfo, xwininfo

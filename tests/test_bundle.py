@@ -61,3 +61,55 @@ def test_the_bundle_answers_a_spoken_question(bundle: Path, xvfb_display: str, p
         assert answered[0] == ("user", "what time is it"), answered
         assert answered[1][0] == "assistant" and answered[1][1].startswith("It is")
         quit_app(app, xvfb_display)
+
+
+def test_the_bundle_carries_what_it_needs_and_not_what_it_does_not(bundle: Path) -> None:
+    """What build.spec trims (see there): Qt's translations, PostgreSQL's binary driver, the debugging
+    sections of the libraries, all but the English ICU data; what it must keep: numpy's libraries as the
+    wheel has them, the menu entry's files."""
+    import numpy
+
+    internal = bundle.parent / "_internal"
+    assert not (internal / "PySide6" / "Qt" / "translations").exists()
+    assert not (internal / "psycopg_binary").exists()  # psycopg itself is in the archive (pure Python)
+    icu_data = next((internal / "PySide6" / "Qt" / "lib").glob("libicudata.so.*"))
+    assert icu_data.stat().st_size < 10_000_000
+    sections = subprocess.run(
+        ["readelf", "-S", "-W", str(next(internal.glob("libpython3*.so*")))], capture_output=True, text=True, check=True
+    ).stdout
+    assert ".debug_info" not in sections and ".symtab" not in sections
+    wheel_libs = Path(numpy.__file__).parent.parent / "numpy.libs"
+    for library in wheel_libs.iterdir():
+        assert (internal / "numpy.libs" / library.name).stat().st_size == library.stat().st_size
+    resources = internal / "desktop_app" / "resources"
+    assert (resources / "desktop").is_dir() and (resources / "icons" / "voice-assistant-512.png").is_file()
+    assert not (resources / "icons" / "voice-assistant.ico").exists()
+
+
+def test_the_bundle_puts_itself_in_the_applications_menu(bundle: Path, tmp_path: Path) -> None:
+    share = tmp_path / "share"
+    env = {**os.environ, "XDG_DATA_HOME": str(share)}
+    done = subprocess.run(
+        [str(bundle), "install-desktop"], env=env, capture_output=True, text=True, timeout=RUN_BOUND_S
+    )
+    assert done.returncode == 0, done.stderr
+    entry = next((share / "applications").glob("*.desktop"))
+    assert f"Exec={bundle}\n" in entry.read_text()
+    validated = subprocess.run(["desktop-file-validate", str(entry)], capture_output=True, text=True)
+    assert validated.returncode == 0 and not validated.stdout.strip(), validated.stdout
+    done = subprocess.run(
+        [str(bundle), "uninstall-desktop"], env=env, capture_output=True, text=True, timeout=RUN_BOUND_S
+    )
+    assert done.returncode == 0 and not [path for path in share.rglob("*") if path.is_file()], done.stderr
+
+
+def test_the_bundle_keeps_conversations_in_postgresql_through_the_systems_libpq(
+    bundle: Path, pg_database_url: str, tmp_path: Path
+) -> None:
+    """Without psycopg_binary the bundle's psycopg uses libpq from the system (libpq5)."""
+    common = [str(bundle), "--data-dir", str(tmp_path / "data"), "--database-url", pg_database_url]
+    asked = subprocess.run([*common, "ask", "what is 2 plus 2"], capture_output=True, text=True, timeout=RUN_BOUND_S)
+    assert asked.returncode == 0, asked.stderr
+    assert "4" in asked.stdout
+    listed = subprocess.run([*common, "history", "list"], capture_output=True, text=True, timeout=RUN_BOUND_S)
+    assert listed.returncode == 0 and "what is 2 plus 2" in listed.stdout, listed.stdout + listed.stderr
