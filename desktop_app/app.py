@@ -6,10 +6,8 @@ from __future__ import annotations
 import logging
 import logging.handlers
 import os
-import sys
 from dataclasses import dataclass
 
-from desktop_app import DISPLAY_NAME
 from desktop_app.core.errors import AppError, ErrorCode
 from desktop_app.core.events import EventHub
 from desktop_app.core.history_cache import CacheLimits
@@ -137,23 +135,6 @@ def _system_libraries_allow_start() -> bool:
         return True
     for item in missing:
         log.error("%s cannot be loaded: %s", item.library.soname, item.reason)
-    warning = start_warning(missing)
-    from desktop_app.ui.qt import QApplication, QMessageBox, Qt
+    from desktop_app.ui.library_dialog import ask_to_continue
 
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    assert isinstance(app, QApplication)
-    app.setQuitOnLastWindowClosed(False)  # closing the dialog must not end the window's event loop early
-    icon = QMessageBox.Icon.Warning if warning.can_continue else QMessageBox.Icon.Critical
-    box = QMessageBox(icon, DISPLAY_NAME, warning.headline)
-    box.setInformativeText(warning.details)
-    box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)  # the install command can be copied
-    quit_button = box.addButton("Quit", QMessageBox.ButtonRole.RejectRole)
-    go_on = box.addButton("Continue without it", QMessageBox.ButtonRole.AcceptRole) if warning.can_continue else None
-    box.setDefaultButton(go_on or quit_button)
-    box.setEscapeButton(quit_button)
-    offered = "Quit or Continue without it" if go_on is not None else "Quit"
-    log.warning("start-up dialog (%s): %s %s", offered, warning.headline, " ".join(warning.details.split("\n")))
-    box.exec()
-    carry_on = go_on is not None and box.clickedButton() is go_on
-    log.info("the user chose to %s", "continue without it" if carry_on else "quit")
-    return carry_on
+    return ask_to_continue(start_warning(missing))
