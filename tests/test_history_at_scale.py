@@ -104,10 +104,12 @@ def test_a_million_messages_are_browsed_searched_and_opened_while_the_window_kee
         qtbot.keyClick(history.list, Qt.Key.Key_Return)  # continue it in the main window
         qtbot.waitUntil(lambda: f"continue {hit.conversation_id}" in voice.calls, timeout=WAIT_MS)
     finally:
-        ticks.timer.stop()
+        ticks.stop()
         window.quit_for_good()
         window.close()
     gaps = {name: round(phase.longest_ms, 1) for name, phase in ticks.phases.items()}
     print(f"longest main-thread gaps (ms): {gaps}")
-    assert all(phase.ticks > 0 for phase in ticks.phases.values()), gaps
+    # The timer turned throughout (a phase shorter than one tick may have none: its time is in the next
+    # phase's first gap, or, for the last, in the gap stop() measures).
+    assert sum(phase.ticks for phase in ticks.phases.values()) > len(ticks.phases), gaps
     assert max(gaps.values()) <= LONGEST_GAP_MS, gaps

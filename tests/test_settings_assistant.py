@@ -325,7 +325,7 @@ def test_the_window_keeps_turning_while_a_slow_server_lists(qtbot, open_dialog) 
             assert widgets.list_models.text() == LISTING
             qtbot.waitUntil(lambda: widgets.items(widgets.model) == LISTED, timeout=WAIT_MS)
         finally:
-            ticks.timer.stop()
+            ticks.stop()
         assert widgets.list_models.text() == LIST_MODELS and widgets.list_models.isEnabled()
         assert widgets.model_text.text() == "typed-while-listing"  # what was typed stays
     gaps = ticks.phases["listing"]

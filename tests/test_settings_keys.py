@@ -459,7 +459,7 @@ def test_the_window_keeps_turning_during_a_key_test_against_a_slow_server(
             assert keys.test.text() == "Testing…"
             qtbot.waitUntil(lambda: "works" in keys.test_result.text(), timeout=WAIT_MS)
         finally:
-            ticks.timer.stop()
+            ticks.stop()
         assert keys.test.text() == "&Test" and keys.test.isEnabled()
     gaps = ticks.phases["key test"]
     print(f"longest gap between {TICK_MS} ms ticks during a key test: {gaps.longest_ms:.1f} ms ({gaps.ticks} ticks)")

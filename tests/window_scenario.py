@@ -74,6 +74,13 @@ class Ticks:
             self._phase.ticks += 1
         self.last = now
 
+    def stop(self) -> None:
+        """Stops the timer; the time since its last firing counts as a gap of the last phase, so a phase too
+        short for a firing (or one that blocked throughout) is measured too."""
+        self.timer.stop()
+        if self._phase is not None:
+            self._phase.longest_ms = max(self._phase.longest_ms, (time.monotonic() - self.last) * 1000)
+
 
 @dataclass
 class Session:
@@ -132,7 +139,7 @@ def run_session(wait: Callable[[int], None], data_dir: Path, database_url: str) 
             until(lambda: any(isinstance(e, TurnFinished) for e in events), "the second answer")
             wait(int(AFTERMATH_S * 1000))  # the history list is read again, off the main thread
         finally:
-            ticks.timer.stop()
+            ticks.stop()
             window.close()
             services.close()
             store.close()
