@@ -98,8 +98,8 @@ PORTAUDIO = SystemLibrary(
     name="PortAudio",
     soname="libportaudio.so.2",
     used_for="the microphone and speaker",
-    without_it="the app cannot start",
-    required=True,
+    without_it="nothing is heard or spoken: questions can only be typed",
+    required=False,
     packages={"debian": "libportaudio2", "fedora": "portaudio", "arch": "portaudio"},
     problem=_portaudio_problem,
 )

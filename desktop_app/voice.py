@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from desktop_app.audio.capture import MicrophoneCapture
 from desktop_app.core.errors import ErrorCode
 from desktop_app.core.events import EventHub, Notice, TalkMode, TurnState
 from desktop_app.core.pipeline import SpeakerFactory, SpeakerReports, VoicePipeline
@@ -32,6 +32,9 @@ from desktop_app.core.settings import (
 )
 from desktop_app.paths import AppPaths
 from desktop_app.speech.recognition import RECOGNITION_SETTINGS, Recognition
+
+if TYPE_CHECKING:  # sounddevice, which it imports, needs PortAudio: typed questions work without it
+    from desktop_app.audio.capture import MicrophoneCapture
 
 log = logging.getLogger(__name__)
 
@@ -166,6 +169,8 @@ def start_voice(
         keep_preroll=settings.get(AUDIO_PREROLL),
         speak_replies=settings.get(VOICE_SPEAK_REPLIES),
     )
+    from desktop_app.audio.capture import MicrophoneCapture
+
     capture = MicrophoneCapture(
         pipeline.on_audio, pipeline.on_level, pipeline.on_device_error, device=settings.get(AUDIO_INPUT_DEVICE)
     )

@@ -108,13 +108,13 @@ def test_the_start_warning_says_what_is_lost_and_whether_the_app_can_go_on(tmp_p
     assert "\nsudo apt install libespeak-ng1\n" in without_speech.details  # on a line of its own, to copy
 
     without_sound = start_warning([portaudio], debian)
-    assert not without_sound.can_continue
-    assert without_sound.headline == "Voice Assistant cannot start: PortAudio is not installed."
-    assert "the microphone and speaker): without it, the app cannot start." in without_sound.details
+    assert without_sound.can_continue
+    assert without_sound.headline == "PortAudio is not installed."
+    assert "speaker): without it, nothing is heard or spoken: questions can only be typed." in without_sound.details
 
     without_both = start_warning([portaudio, espeak], debian)
-    assert not without_both.can_continue
-    assert without_both.headline == "Voice Assistant cannot start: PortAudio and eSpeak NG are not installed."
+    assert without_both.can_continue
+    assert without_both.headline == "PortAudio and eSpeak NG are not installed."
     assert "Install them with:\nsudo apt install libportaudio2 libespeak-ng1\n" in without_both.details
 
 
@@ -235,10 +235,12 @@ def test_the_self_test_names_the_missing_library(library: SystemLibrary, failing
 
 @contextmanager
 def app_without(
-    libraries: Sequence[SystemLibrary], display: str, data_dir: Path, scratch: Path
+    libraries: Sequence[SystemLibrary], display: str, data_dir: Path, scratch: Path, *, first_run: bool = False
 ) -> Iterator[tuple[subprocess.Popen[str], str]]:
-    """The app started on the X screen without `libraries`, with the start-up dialog's window id."""
-    first_run_done(data_dir)
+    """The app started on the X screen without `libraries`, with the start-up dialog's window id; the
+    first-run guide is marked done unless `first_run`."""
+    if not first_run:
+        first_run_done(data_dir)
     env = {key: value for key, value in os.environ.items() if not key.startswith("VOICE_ASSISTANT_")}
     env.update(DISPLAY=display, QT_QPA_PLATFORM="xcb")
     command = without(libraries, scratch, [sys.executable, "-m", "desktop_app", "--data-dir", str(data_dir)])
@@ -270,16 +272,16 @@ def _ended(app: subprocess.Popen[str]) -> str:
 
 
 @pytest.mark.gui
-def test_without_portaudio_the_window_says_so_and_can_only_quit(
+def test_without_portaudio_the_window_says_so_and_quit_ends_it(
     xvfb_display: str, data_dir: Path, tmp_path: Path
 ) -> None:
     with app_without([PORTAUDIO], xvfb_display, data_dir, tmp_path) as (app, _dialog):
-        wait_for_log(data_dir, "start-up dialog (Quit): Voice Assistant cannot start: PortAudio is not installed.")
+        wait_for_log(data_dir, "start-up dialog (Quit or Continue without it): PortAudio is not installed.")
         log = log_text(data_dir)
-        assert "PortAudio (libportaudio.so.2, for the microphone and speaker): without it, the app cannot start." in log
+        assert "(libportaudio.so.2, for the microphone and speaker): without it, nothing is heard or spoken" in log
         assert f"Install it with: {install_command([PORTAUDIO])}" in log
         assert "libportaudio.so.2 cannot be loaded: " in log  # the loader's own words, for whoever reads the log
-        xdotool("key", "Return", display=xvfb_display)
+        xdotool("key", "Escape", display=xvfb_display)
         _ended(app)
     assert app.returncode == EXIT_SYSTEM_LIBRARY_MISSING
     assert "the user chose to quit" in log_text(data_dir)
@@ -298,10 +300,11 @@ def test_without_espeak_ng_quit_ends_the_app(xvfb_display: str, data_dir: Path, 
 
 
 @pytest.mark.gui
-def test_without_espeak_ng_the_app_continues_and_answers_in_text(
-    xvfb_display: str, data_dir: Path, tmp_path: Path
+@pytest.mark.parametrize("library", [ESPEAK_NG, PORTAUDIO], ids=lambda library: library.name)
+def test_without_a_library_the_app_continues_and_answers_typed_questions(
+    library: SystemLibrary, xvfb_display: str, data_dir: Path, tmp_path: Path
 ) -> None:
-    with app_without([ESPEAK_NG], xvfb_display, data_dir, tmp_path) as (app, dialog):
+    with app_without([library], xvfb_display, data_dir, tmp_path) as (app, dialog):
         xdotool("key", "Return", display=xvfb_display)  # the default button: Continue without it
         wait_for_log(data_dir, "the user chose to continue without it")
         wait_for_log(data_dir, "voice services ready")
@@ -316,3 +319,20 @@ def test_without_espeak_ng_the_app_continues_and_answers_in_text(
         xdotool("key", "ctrl+q", display=xvfb_display)
         _ended(app)
     assert app.returncode == 0
+
+
+@pytest.mark.gui
+def test_without_portaudio_the_first_run_guide_says_why_no_microphone_can_be_used(
+    xvfb_display: str, data_dir: Path, tmp_path: Path
+) -> None:
+    with app_without([PORTAUDIO], xvfb_display, data_dir, tmp_path, first_run=True) as (app, _dialog):
+        xdotool("key", "Return", display=xvfb_display)  # Continue without it
+        wait_for_log(data_dir, "voice services could not start")
+        found = xdotool("search", "--sync", "--onlyvisible", "--name", "^Welcome", display=xvfb_display, timeout=60)
+        guide = found.stdout.split()[0]
+        xdotool("windowfocus", "--sync", guide, display=xvfb_display)
+        xdotool("key", "Return", display=xvfb_display)  # Next: the microphone page
+        wait_for_log(data_dir, "first-run guide: no microphone can be used: The microphone and speaker cannot be used")
+        assert f"Install it with: {install_command([PORTAUDIO])}" in log_text(data_dir)
+        app.terminate()
+        _ended(app)  # and no traceback on the way

@@ -24,10 +24,10 @@ from contextlib import suppress
 from typing import Any
 
 import numpy as np
-import sounddevice as sd
 import soxr
 
 from desktop_app.audio.devices import SoundDevice, choose_device, list_devices, not_connected, still_connected
+from desktop_app.audio.portaudio import sd
 from desktop_app.core.audio_format import SPEECH_CHUNK_SECONDS, SPEECH_FORMAT
 from desktop_app.core.errors import AppError, ErrorCode
 

@@ -12,9 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import sounddevice as sd
-
 from desktop_app.audio import sound_server
+from desktop_app.audio.portaudio import sd
 from desktop_app.audio.sound_server import Kind
 from desktop_app.core.errors import AppError, ErrorCode
 

@@ -41,10 +41,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import sounddevice as sd
 import soxr
 
 from desktop_app.audio.devices import SoundDevice, choose_device, list_devices, still_connected
+from desktop_app.audio.portaudio import sd
 from desktop_app.core.audio_format import AudioChunk
 from desktop_app.core.errors import AppError, ErrorCode
 

@@ -14,6 +14,7 @@ The level meter reads a capture of its own (ui.microphone_probe), shared with Se
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -69,6 +70,8 @@ from desktop_app.ui.sound_widgets import chosen_name
 if TYPE_CHECKING:
     from desktop_app.audio.choices import DeviceChoices
 
+log = logging.getLogger(__name__)
+
 
 WELCOME, MICROPHONE, RECOGNITION, QUESTION, DONE = range(5)
 TICK_MS = 30  # the meter's pace, and how soon a worker's result is shown
@@ -97,6 +100,7 @@ def _ignore(*_args: object) -> None:
 
 
 def _list_microphones(wanted: str | None) -> DeviceChoices:
+    import desktop_app.audio.portaudio  # noqa: F401 - alone first, as in microphone_probe: its error whole
     from desktop_app.audio.choices import device_choices  # loads PortAudio: never on the main thread
 
     return device_choices("input", wanted)
@@ -240,7 +244,9 @@ class FirstRunGuide(QWizard):
         if page_id == MICROPHONE:
             wanted = self._settings.get(AUDIO_INPUT_DEVICE)
             self._probe.open(wanted)
-            self._background.run("microphones", partial(_list_microphones, wanted), self._microphones_found)
+            self._background.run(
+                "microphones", partial(_list_microphones, wanted), self._microphones_found, self._microphones_failed
+            )
         else:
             self._leave_microphone()
         skip = self.button(QWizard.WizardButton.CustomButton1)
@@ -264,6 +270,10 @@ class FirstRunGuide(QWizard):
 
     def _microphones_found(self, found: DeviceChoices) -> None:
         self.microphone_page.show_microphones(found)
+
+    def _microphones_failed(self, error: Exception) -> None:
+        log.warning("first-run guide: no microphone can be used: %s", error)
+        self.microphone_page.show_no_microphones(str(error))
 
     def _microphone_chosen(self, index: int) -> None:
         device = chosen_name(self.microphone_page.devices, index)

@@ -169,6 +169,13 @@ class MicrophonePage(_Page):
     def show_microphones(self, found: DeviceChoices) -> None:
         show_choices(self.devices, found)
 
+    def show_no_microphones(self, why: str) -> None:
+        """The microphones could not be listed (no PortAudio, a sound system that fails): said under the meter."""
+        self.devices.clear()
+        self.devices.addItem("No microphone can be used", None)
+        self.devices.setEnabled(False)
+        self.show_warning(why)
+
     def show_reading(self, reading: LevelReading) -> None:
         self.level.show_reading(reading)
 

@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING
 
+from desktop_app.core.errors import AppError
+
 if TYPE_CHECKING:
     from desktop_app.audio.capture import MicrophoneCapture
-    from desktop_app.core.errors import AppError
 
 SILENCE_DBFS = -120.0
 # Quieter than this is no one speaking (a real microphone's room noise is around -60 to -70 dBFS).
@@ -61,8 +62,14 @@ class LevelProbe:
         threading.Thread(target=self._start, args=(generation,), name=f"{THREAD_PREFIX}-open", daemon=True).start()
 
     def _start(self, generation: int) -> None:
-        from desktop_app.audio.capture import MicrophoneCapture  # loads PortAudio: never on the main thread
-
+        try:
+            # PortAudio alone first: when it is missing, its error is raised here whole, not met half-way
+            # through another thread's import of the audio modules.
+            import desktop_app.audio.portaudio  # noqa: F401
+            from desktop_app.audio.capture import MicrophoneCapture  # loads PortAudio: never on the main thread
+        except AppError as error:  # PortAudio is missing: said where the level would show
+            self._failed(generation, error)
+            return
         with self._lock:
             if generation != self._generation:
                 return  # closed (or reopened) before it got here
