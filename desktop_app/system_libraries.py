@@ -1,8 +1,8 @@
 """The system libraries the voice features load that the Python wheels do not bring, on Linux:
 
-  * PortAudio (libportaudio.so.2): the microphone and speaker, through sounddevice. sounddevice loads it when
-    it is imported, and the voice services import it even to answer typed questions, so without it the app
-    cannot start (CLI: devices, transcribe, ask --speak).
+  * PortAudio (libportaudio.so.2): the microphone and speaker, through sounddevice, which loads it when it is
+    imported (audio.portaudio turns that failure into system_library_missing). Without it nothing is heard
+    or spoken, and questions can only be typed (CLI: devices, transcribe and ask --speak refuse).
   * eSpeak NG (libespeak-ng.so.1): spoken answers, through pyttsx3's espeak driver. Without it the app still
     answers, in text only.
 
