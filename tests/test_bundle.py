@@ -5,6 +5,7 @@ keychain, and on an X screen with the private sound server it answers a spoken q
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -18,6 +19,33 @@ BUILD_BOUND_S = 900
 RUN_BOUND_S = 180
 
 pytestmark = pytest.mark.slow
+# What every desktop Linux has and PyInstaller never bundles (the C library, the loader, OpenGL, the display
+# servers' client libraries): the only libraries the bundle's files may link without carrying them.
+SYSTEM_BASE = {
+    "ld-linux-x86-64.so.2", "libc.so.6", "libdl.so.2", "libm.so.6", "libpthread.so.0", "librt.so.1",
+    "libEGL.so.1", "libGL.so.1", "libwayland-client.so.0", "libwayland-cursor.so.0", "libwayland-egl.so.1",
+    "libxcb.so.1",
+}  # fmt: skip
+
+
+def is_elf(path: Path) -> bool:
+    with path.open("rb") as opened:
+        return opened.read(4) == b"\x7fELF"
+
+
+def linked_but_not_bundled(internal: Path) -> set[str]:
+    """The libraries the bundle's ELF files link (NEEDED) that are not in the bundle."""
+    elf_files = [
+        path
+        for path in internal.rglob("*")
+        if path.is_file() and not path.is_symlink() and path.read_bytes()[:4] == b"\x7fELF"
+    ]
+    names = {path.name for path in elf_files}
+    linked: set[str] = set()
+    for path in elf_files:
+        dynamic = subprocess.run(["readelf", "-d", str(path)], capture_output=True, text=True, check=True).stdout
+        linked |= set(re.findall(r"\(NEEDED\)\s+Shared library: \[(.+?)\]", dynamic))
+    return linked - names
 
 
 @pytest.fixture(scope="module")
@@ -81,6 +109,7 @@ def test_the_bundle_carries_what_it_needs_and_not_what_it_does_not(bundle: Path)
     wheel_libs = Path(numpy.__file__).parent.parent / "numpy.libs"
     for library in wheel_libs.iterdir():
         assert (internal / "numpy.libs" / library.name).stat().st_size == library.stat().st_size
+    assert linked_but_not_bundled(internal) <= SYSTEM_BASE, "a library the bundle leaves out is still linked"
     resources = internal / "desktop_app" / "resources"
     assert (resources / "desktop").is_dir() and (resources / "icons" / "voice-assistant-512.png").is_file()
     assert not (resources / "icons" / "voice-assistant.ico").exists()
