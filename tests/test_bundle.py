@@ -110,6 +110,7 @@ def test_the_bundle_carries_what_it_needs_and_not_what_it_does_not(bundle: Path)
     for library in wheel_libs.iterdir():
         assert (internal / "numpy.libs" / library.name).stat().st_size == library.stat().st_size
     assert linked_but_not_bundled(internal) <= SYSTEM_BASE, "a library the bundle leaves out is still linked"
+    assert not [path for path in internal.rglob("*") if path.is_symlink() and not path.exists()]  # no dangling links
     resources = internal / "desktop_app" / "resources"
     assert (resources / "desktop").is_dir() and (resources / "icons" / "voice-assistant-512.png").is_file()
     assert not (resources / "icons" / "voice-assistant.ico").exists()
