@@ -416,3 +416,49 @@ def test_a_first_question_spoken_while_holding_the_button(qtbot, files: Files, p
         assert page.you.text() == "what time is it"
     finally:
         bridge.detach()
+
+
+@pytest.mark.gui
+def test_the_last_page_offers_the_applications_menu_and_finishing_installs_it(
+    qtbot, files: Files, pulse_audio, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from desktop_app import APP_ID
+    from desktop_app.ui.first_run import DONE
+    from desktop_app.ui.qt import QWizard
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "share"))
+    entry = tmp_path / "share" / "applications" / f"{APP_ID}.desktop"
+    guide = open_guide(qtbot, files)
+    for _ in range(4):
+        next_page(qtbot, guide)
+    assert guide.currentId() == DONE
+    offer = guide.done_page.in_menu
+    qtbot.waitUntil(offer.isVisible, timeout=WAIT_MS)
+    assert not offer.isChecked()  # from a checkout; the bundle ticks it
+    click(qtbot, offer)
+    click(qtbot, guide.button(QWizard.WizardButton.FinishButton))
+    qtbot.waitUntil(entry.exists, timeout=WAIT_MS)
+
+    # Opened again (Help > First-run guide...), the app is in the menu already: nothing is offered.
+    again = open_guide(qtbot, files)
+    for _ in range(4):
+        next_page(qtbot, again)
+    qtbot.waitUntil(again.done_page.in_menu.isEnabled, timeout=WAIT_MS)  # the entry was looked for
+    assert not again.done_page.in_menu.isVisible()
+    again.skip()
+
+
+@pytest.mark.gui
+def test_skipping_from_the_last_page_installs_nothing(
+    qtbot, files: Files, pulse_audio, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "share"))
+    guide = open_guide(qtbot, files)
+    for _ in range(4):
+        next_page(qtbot, guide)
+    offer = guide.done_page.in_menu
+    qtbot.waitUntil(offer.isVisible, timeout=WAIT_MS)
+    click(qtbot, offer)
+    guide.skip()  # Esc: not finished
+    qtbot.waitUntil(lambda: files.saved(APP_FIRST_RUN_DONE) is True)
+    assert not (tmp_path / "share").exists()

@@ -15,6 +15,7 @@ The level meter reads a capture of its own (ui.microphone_probe), shared with Se
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -40,6 +41,7 @@ from desktop_app.core.settings import (
     TALK_MODE,
     Settings,
 )
+from desktop_app.menu_entry import menu_entry_installed, menu_entry_supported, set_menu_entry
 from desktop_app.speech.recognisers import read_recognisers, use_recogniser
 from desktop_app.ui.background import Background
 from desktop_app.ui.first_run_pages import (
@@ -55,6 +57,7 @@ from desktop_app.ui.main_thread import MainThreadQueue
 from desktop_app.ui.microphone_probe import LevelProbe
 from desktop_app.ui.qt import (
     QApplication,
+    QDialog,
     QEvent,
     QHideEvent,
     QKeyEvent,
@@ -97,6 +100,10 @@ class GuideControls(Protocol):
 
 def _ignore(*_args: object) -> None:
     """For results nobody waits for."""
+
+
+def _menu_entry_failed(error: Exception) -> None:
+    log.warning("first-run guide: the applications menu entry could not be installed: %s", error)
 
 
 def _list_microphones(wanted: str | None) -> DeviceChoices:
@@ -235,6 +242,9 @@ class FirstRunGuide(QWizard):
         if not self._finished:
             self._finished = True
             self._background.run("first-run-done", lambda: self._settings.set(APP_FIRST_RUN_DONE, True), _ignore)
+            offer = self.done_page.in_menu
+            if result == QDialog.DialogCode.Accepted and offer.isVisible() and offer.isChecked():
+                self._background.run("menu-entry", lambda: set_menu_entry(True), _ignore, _menu_entry_failed)
         self._leave_microphone()
         super().done(result)
 
@@ -299,6 +309,16 @@ class FirstRunGuide(QWizard):
 
     def _summarise(self) -> None:
         self.done_page.summarise(self._settings.get(AUDIO_INPUT_DEVICE), self.recognition_page.description)
+        if menu_entry_supported():
+            self._background.run("menu-entry-installed", menu_entry_installed, self._offer_menu_entry)
+
+    def _offer_menu_entry(self, installed: bool) -> None:
+        """Offered where the app is not in the menu yet; ticked when it runs from the bundle, which people
+        start with a double-click (from a checkout, the menu entry would start the checkout)."""
+        offer = self.done_page.in_menu
+        offer.setVisible(not installed)
+        offer.setChecked(bool(getattr(sys, "frozen", False)))
+        offer.setEnabled(True)
 
     # -- the main thread's pace ---------------------------------------------------------------------------
 

@@ -20,6 +20,7 @@ from desktop_app.ui.palette_text import announce, coloured, text_colours
 from desktop_app.ui.qt import (
     QAccessible,
     QButtonGroup,
+    QCheckBox,
     QComboBox,
     QEvent,
     QFrame,
@@ -344,6 +345,12 @@ class DonePage(_Page):
         layout.setSpacing(12)
         self.summary = _label("", self, "summary")
         layout.addWidget(self.summary)
+        # Shown (by the guide) only where there is an applications menu without the app's entry in it.
+        self.in_menu = QCheckBox("Show Voice Assistant in the &applications menu, with its icon", self)
+        self.in_menu.setObjectName("in_applications_menu")
+        self.in_menu.hide()
+        self.in_menu.setEnabled(False)  # until the guide has looked for the entry
+        layout.addWidget(self.in_menu)
         layout.addWidget(
             _label(
                 "Open this guide again at any time from <b>Help &gt; First-run guide…</b>. The microphone and the "
