@@ -8,10 +8,12 @@ They stop in reverse order, also when the window is closed while they are still 
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import logging
+import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -44,6 +46,24 @@ def set_aside_what_lasts() -> None:
 
 # Closing waits this long for services still starting (a speech model loading, a keychain prompt).
 START_JOIN_BOUND_S = 30.0
+# How long a thread running Python keeps the interpreter lock from another that asks for it, while the
+# services start (CPython's default is 5 ms).
+STARTING_SWITCH_INTERVAL_S = 0.001
+
+
+@contextlib.contextmanager
+def short_switch_interval() -> Iterator[None]:
+    """While the services start, their thread runs Python almost without a pause (imports, the brain's
+    templates and word tables, the voice). The window's thread gives the interpreter lock back around most
+    Qt calls and must wait up to the switch interval to take it again, several times for one frame: with
+    the default 5 ms its event loop stalled for 30 ms and more at a time. With 1 ms it takes the lock back
+    within about a millisecond. The interval is put back once the services have started."""
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(STARTING_SWITCH_INTERVAL_S)
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(previous)
 
 
 @dataclass
@@ -73,6 +93,10 @@ class AppServices:
         self._start(lambda: None)
 
     def _start(self, on_ready: Callable[[], None]) -> None:
+        with short_switch_interval():
+            self._start_services(on_ready)
+
+    def _start_services(self, on_ready: Callable[[], None]) -> None:
         from desktop_app.brain import build_brain
 
         set_aside_what_lasts()  # Qt, the window and the store

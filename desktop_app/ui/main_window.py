@@ -7,6 +7,7 @@ behind the window (desktop_app.services), and events from the workers arrive thr
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -227,6 +228,7 @@ class MainWindow(QMainWindow):
         self._global_key: str | None = None  # the registered global push-to-talk key, in words
         self._hotkey_dialog: HotkeyHelpDialog | None = None
         self._quitting = False  # closing for good: not to the tray
+        self._drawn_once = False  # see showEvent
         self.setWindowTitle(WINDOW_TITLE)
         self.setWindowIcon(QIcon(str(resource_path(APP_ICON))))
         self.setAccessibleName(WINDOW_TITLE)
@@ -248,9 +250,15 @@ class MainWindow(QMainWindow):
         self._release_timer.setSingleShot(True)
         self._release_timer.setInterval(RELEASE_DEBOUNCE_MS)
         self._release_timer.timeout.connect(self._talk_key.settle)
+        # Keys go to the focused widget (to the window when none has the focus), so only that one is
+        # watched. A filter on the whole application ran Python for every event of every object, each
+        # taking the interpreter lock, which the window's thread must wait for while the services start
+        # on theirs: the window's event loop stalled for tens of milliseconds at a time.
+        self._keys_watched: QObject = self
+        self.installEventFilter(self)
         app = QApplication.instance()
-        if app is not None:
-            app.installEventFilter(self)
+        if isinstance(app, QApplication):
+            app.focusChanged.connect(self._watch_keys_of)
 
         if self._bridge is not None:
             self._bridge.add_handler(self.on_event)
@@ -438,6 +446,17 @@ class MainWindow(QMainWindow):
             return True
         return super().eventFilter(watched, event)
 
+    def _watch_keys_of(self, _old: QWidget | None, new: QWidget | None) -> None:
+        """Moves the talk-key filter to the widget of this window that now has the keyboard focus (to the
+        window itself when none of its widgets has it)."""
+        watched: QObject = new if new is not None and new.window() is self else self
+        if watched is self._keys_watched:
+            return
+        with contextlib.suppress(RuntimeError):  # the widget that had the focus is gone, its filters with it
+            self._keys_watched.removeEventFilter(self)
+        self._keys_watched = watched
+        watched.installEventFilter(self)
+
     def _is_talk_key(self, watched: QObject, event: QKeyEvent) -> bool:
         if event.key() != Qt.Key.Key_Space or not self.isActiveWindow():
             return False
@@ -493,6 +512,13 @@ class MainWindow(QMainWindow):
         if self.tray is not None:
             self.tray.set_window_visible(True)
         super().showEvent(event)
+        if not self._drawn_once:
+            # The first frame is drawn once off-screen now, before the services start on their thread: its
+            # one-time work (style polish, fonts, layouts, and PySide looking up every widget's Python
+            # overrides, each taking the interpreter lock) then no longer waits on their imports, which
+            # stalled the window's event loop for 40 to 70 ms right as it appeared. 5 to 10 ms, once.
+            self._drawn_once = True
+            self.grab()
 
     def hideEvent(self, event: QHideEvent) -> None:
         if self.tray is not None:
