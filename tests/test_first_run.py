@@ -462,3 +462,41 @@ def test_skipping_from_the_last_page_installs_nothing(
     guide.skip()  # Esc: not finished
     qtbot.waitUntil(lambda: files.saved(APP_FIRST_RUN_DONE) is True)
     assert not (tmp_path / "share").exists()
+
+
+@pytest.mark.gui
+def test_while_shown_only_the_focused_widget_is_watched_and_nothing_after(qtbot, files: Files, pulse_audio) -> None:
+    """The talk key is watched on the guide's focused widget only: a filter on the whole application would run
+    Python for every event of every object, stalling the window while the services start (the guide is open
+    during the first start)."""
+    from desktop_app.ui.first_run import FirstRunGuide
+    from desktop_app.ui.qt import QApplication, QEvent, QObject, QWidget, QWizard
+
+    seen: list[QObject] = []
+
+    class Guide(FirstRunGuide):
+        def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+            seen.append(watched)
+            return super().eventFilter(watched, event)
+
+    elsewhere = QWidget()
+    qtbot.addWidget(elsewhere)
+    guide = Guide(files.settings, None, models_dir=files.models_dir)
+    qtbot.addWidget(guide)
+    guide.show()
+    qtbot.waitExposed(guide)
+    guide.activateWindow()
+    qtbot.waitUntil(guide.isActiveWindow)
+    focused, other = guide.button(QWizard.WizardButton.NextButton), guide.button(QWizard.WizardButton.CustomButton1)
+    focused.setFocus()
+    qtbot.waitUntil(focused.hasFocus)
+    seen.clear()
+    for _ in range(20):
+        QApplication.sendEvent(focused, QEvent(QEvent.Type.User))
+        QApplication.sendEvent(elsewhere, QEvent(QEvent.Type.User))
+        QApplication.sendEvent(other, QEvent(QEvent.Type.User))
+    assert focused in seen and elsewhere not in seen and other not in seen
+    guide.skip()
+    seen.clear()
+    QApplication.sendEvent(focused, QEvent(QEvent.Type.User))
+    assert seen == []  # closed: nothing watched

@@ -53,10 +53,10 @@ from desktop_app.ui.first_run_pages import (
     RecognitionPage,
     WelcomePage,
 )
+from desktop_app.ui.focused_keys import FocusedKeys
 from desktop_app.ui.main_thread import MainThreadQueue
 from desktop_app.ui.microphone_probe import LevelProbe
 from desktop_app.ui.qt import (
-    QApplication,
     QDialog,
     QEvent,
     QHideEvent,
@@ -171,6 +171,7 @@ class FirstRunGuide(QWizard):
             self.setPage(page_id, page)
         self.resize(640, 520)
         self._wire()
+        self._focused_keys = FocusedKeys(self, self)  # the talk key while shown, on the focused widget only
         self._timer = QTimer(self)
         self._timer.setInterval(TICK_MS)
         self._timer.timeout.connect(self._tick)
@@ -215,9 +216,7 @@ class FirstRunGuide(QWizard):
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
         self._timer.start()
-        app = QApplication.instance()
-        if app is not None:
-            app.installEventFilter(self)
+        self._focused_keys.start()
         if self.currentId() == MICROPHONE and not self._probe.running:
             self._probe.open(self._settings.get(AUDIO_INPUT_DEVICE))
 
@@ -225,9 +224,7 @@ class FirstRunGuide(QWizard):
         # Hidden or closed: the microphone is let go and the keys no longer watched.
         self._leave_microphone()
         self._timer.stop()
-        app = QApplication.instance()
-        if app is not None:
-            app.removeEventFilter(self)
+        self._focused_keys.stop()
         if self._held:
             self._talk_key.reset()
             self._release()

@@ -7,7 +7,6 @@ behind the window (desktop_app.services), and events from the workers arrive thr
 
 from __future__ import annotations
 
-import contextlib
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -47,6 +46,7 @@ from desktop_app.ui.background import Background, run_work
 from desktop_app.ui.bridge import EventBridge
 from desktop_app.ui.chat_view import ChatView
 from desktop_app.ui.first_run import FirstRunGuide
+from desktop_app.ui.focused_keys import FocusedKeys
 from desktop_app.ui.history_browser import HistoryBrowser
 from desktop_app.ui.hotkey_help import HotkeyHelpDialog
 from desktop_app.ui.private_switch import PrivateSwitch
@@ -250,15 +250,8 @@ class MainWindow(QMainWindow):
         self._release_timer.setSingleShot(True)
         self._release_timer.setInterval(RELEASE_DEBOUNCE_MS)
         self._release_timer.timeout.connect(self._talk_key.settle)
-        # Keys go to the focused widget (to the window when none has the focus), so only that one is
-        # watched. A filter on the whole application ran Python for every event of every object, each
-        # taking the interpreter lock, which the window's thread must wait for while the services start
-        # on theirs: the window's event loop stalled for tens of milliseconds at a time.
-        self._keys_watched: QObject = self
-        self.installEventFilter(self)
-        app = QApplication.instance()
-        if isinstance(app, QApplication):
-            app.focusChanged.connect(self._watch_keys_of)
+        self._focused_keys = FocusedKeys(self, self)  # the talk key, on the focused widget only (see there)
+        self._focused_keys.start()
 
         if self._bridge is not None:
             self._bridge.add_handler(self.on_event)
@@ -445,17 +438,6 @@ class MainWindow(QMainWindow):
                 self._release_timer.start()
             return True
         return super().eventFilter(watched, event)
-
-    def _watch_keys_of(self, _old: QWidget | None, new: QWidget | None) -> None:
-        """Moves the talk-key filter to the widget of this window that now has the keyboard focus (to the
-        window itself when none of its widgets has it)."""
-        watched: QObject = new if new is not None and new.window() is self else self
-        if watched is self._keys_watched:
-            return
-        with contextlib.suppress(RuntimeError):  # the widget that had the focus is gone, its filters with it
-            self._keys_watched.removeEventFilter(self)
-        self._keys_watched = watched
-        watched.installEventFilter(self)
 
     def _is_talk_key(self, watched: QObject, event: QKeyEvent) -> bool:
         if event.key() != Qt.Key.Key_Space or not self.isActiveWindow():
